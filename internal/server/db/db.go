@@ -1,0 +1,204 @@
+// Package db opens arsd's database, SQLite (the embedded default) or
+// PostgreSQL, and brings its schema up to date with versioned migrations.
+//
+// Queries are written once with "?" placeholders; Rebind turns them into
+// "$1, $2, ..." for PostgreSQL. Migrations live in migrations/<dialect>/
+// as goose SQL files with the same version numbers in both dialects.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL dialect of a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ErrSchemaTooNew is returned by Open when the database was migrated by a
+// newer arsd than this one.
+var ErrSchemaTooNew = errors.New("database schema is newer than this arsd")
+
+// DB is an open, migrated database.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// Open opens the database named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
+// anything else is a SQLite file path (created with its directory if
+// missing), or ":memory:".
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	d, err := open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func open(dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sqldb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(32)
+		sqldb.SetMaxIdleConns(32)
+		return &DB{DB: sqldb, Dialect: Postgres}, nil
+	}
+	path := dsn
+	if path == "" {
+		return nil, errors.New("open sqlite: empty database path")
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", "file:"+path+q)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if path == ":memory:" {
+		sqldb.SetMaxOpenConns(1)
+	} else {
+		sqldb.SetMaxOpenConns(8)
+	}
+	return &DB{DB: sqldb, Dialect: SQLite}, nil
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	if d.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.DB, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil && !errors.Is(err, goose.ErrNoMigrations) {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	var latest int64
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	if current > latest {
+		return fmt.Errorf("%w: database is at version %d, this arsd knows up to %d", ErrSchemaTooNew, current, latest)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Rebind rewrites "?" placeholders for the DB's dialect. Question marks
+// inside single-quoted string literals are left alone.
+func (d *DB) Rebind(query string) string {
+	if d.Dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	inString := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			inString = !inString
+			b.WriteByte(c)
+		case c == '?' && !inString:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Exec runs a statement with "?" placeholders.
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.DB.ExecContext(ctx, d.Rebind(query), args...)
+}
+
+// Query runs a query with "?" placeholders.
+func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.DB.QueryContext(ctx, d.Rebind(query), args...)
+}
+
+// QueryRow runs a single-row query with "?" placeholders.
+func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.DB.QueryRowContext(ctx, d.Rebind(query), args...)
+}
+
+// Tx is a transaction whose methods take "?" placeholders.
+type Tx struct {
+	*sql.Tx
+	d *DB
+}
+
+// Exec runs a statement with "?" placeholders.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.Rebind(query), args...)
+}
+
+// Query runs a query with "?" placeholders.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.Rebind(query), args...)
+}
+
+// QueryRow runs a single-row query with "?" placeholders.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.Rebind(query), args...)
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil. On
+// PostgreSQL the transaction is SERIALIZABLE-safe only if fn is written
+// for it; prefer unique constraints and INSERT ... ON CONFLICT for
+// exactly-once effects, which work the same on both dialects.
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := d.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{Tx: sqltx, d: d}
+	if err := fn(tx); err != nil {
+		_ = sqltx.Rollback()
+		return err
+	}
+	return sqltx.Commit()
+}

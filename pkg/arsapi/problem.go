@@ -1,0 +1,46 @@
+package arsapi
+
+import "fmt"
+
+// Problem codes: the "code" member of problem documents, stable for programs.
+const (
+	CodeInvalid          = "invalid"            // malformed or missing field
+	CodeUnauthenticated  = "unauthenticated"    // no or bad token
+	CodeForbidden        = "forbidden"          // token lacks permission
+	CodeNotFound         = "not_found"          // no such resource for this account
+	CodeIneligibleModel  = "ineligible_model"   // printer model not in /v1/models
+	CodeAlreadyEnrolled  = "already_enrolled"   // printer has an active enrollment (another account)
+	CodeTermsOutdated    = "terms_outdated"     // terms_version is not the current one
+	CodeNoReason         = "reason_required"    // cancel without a reason
+	CodeUnknownReason    = "unknown_reason"     // cancel with an unknown reason ID
+	CodeNotActive        = "not_active"         // enrollment is cancelled or pending
+	CodeIdempotencyReuse = "idempotency_reused" // Idempotency-Key reused with another body
+	CodeRateLimited      = "rate_limited"
+	CodeInternal         = "internal"
+)
+
+// Problem is an RFC 9457 problem document, the body of every error answer.
+type Problem struct {
+	Type     string `json:"type,omitempty"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Code is a stable machine-readable code, one of the Code* constants.
+	Code string `json:"code,omitempty"`
+	// Eligible lists the eligible models, with CodeIneligibleModel.
+	Eligible []string `json:"eligible,omitempty"`
+	// Reasons lists the valid cancel reason IDs, with CodeNoReason and
+	// CodeUnknownReason.
+	Reasons []string `json:"reasons,omitempty"`
+	// EnrollmentID names the existing enrollment, with CodeAlreadyEnrolled.
+	EnrollmentID string `json:"enrollment_id,omitempty"`
+}
+
+// Error implements error.
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return fmt.Sprintf("%s: %s", p.Title, p.Detail)
+	}
+	return p.Title
+}

@@ -1,0 +1,191 @@
+// Package arsapi is a typed Go client for ARS API v1, the HTTP/JSON
+// contract between arsctl and arsd (the Auto Replenishment Service). The
+// contract is documented in docs/api/openapi.yaml.
+//
+// All JSON field names are snake_case; times are RFC 3339 in UTC; errors
+// are RFC 9457 problem documents, returned by the client as *Problem.
+package arsapi
+
+import (
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// DefaultServer is the address arsctl uses when no server is configured:
+// a local arsd started with no flags.
+const DefaultServer = "http://127.0.0.1:8787"
+
+// Provider is who fulfils a plan: the service itself (canon) or Amazon Dash
+// Replenishment (amazon).
+type Provider string
+
+// The providers.
+const (
+	ProviderCanon  Provider = "canon"
+	ProviderAmazon Provider = "amazon"
+)
+
+// EnrollmentState is the lifecycle state of an enrollment.
+type EnrollmentState string
+
+// The enrollment states.
+const (
+	// StatePending is an Amazon enrollment waiting for Login with Amazon.
+	StatePending EnrollmentState = "pending"
+	// StateActive orders ink when a supply runs low.
+	StateActive EnrollmentState = "active"
+	// StatePaused keeps the plan but places no orders.
+	StatePaused EnrollmentState = "paused"
+	// StateCancelled is final; the printer may be enrolled again.
+	StateCancelled EnrollmentState = "cancelled"
+)
+
+// OrderState is the state of one replenishment order.
+type OrderState string
+
+// The order states.
+const (
+	OrderPlaced     OrderState = "placed"
+	OrderInProgress OrderState = "in_progress"
+	OrderShipped    OrderState = "shipped"
+	OrderCancelled  OrderState = "cancelled"
+	OrderFailed     OrderState = "failed"
+)
+
+// Terms is the text the owner agrees to before enrolling.
+type Terms struct {
+	// Version identifies this text; enrollments record the version agreed.
+	Version string `json:"version"`
+	// Title is a short heading.
+	Title string `json:"title"`
+	// Text is the full text, plain text with paragraphs separated by blank lines.
+	Text string `json:"text"`
+	// AboutURL is the "About this service" page.
+	AboutURL string `json:"about_url"`
+}
+
+// Model is a printer model eligible for the service.
+type Model struct {
+	// Name is the canonical model name, e.g. "TS8320".
+	Name string `json:"name"`
+	// Aliases are other names printers report for it, e.g. "TS8320a".
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// CancelReason is one reason an owner can give for cancelling a plan.
+type CancelReason struct {
+	// ID is stable and used in requests, e.g. "too-expensive".
+	ID string `json:"id"`
+	// Label is the text shown to people.
+	Label string `json:"label"`
+	// TakesComment is true for the reason that asks for free text ("Other").
+	TakesComment bool `json:"takes_comment,omitempty"`
+}
+
+// Printer identifies the enrolled printer.
+type Printer struct {
+	Model    string `json:"model"`
+	Serial   string `json:"serial"`
+	UUID     string `json:"uuid,omitempty"`
+	Nickname string `json:"nickname,omitempty"`
+}
+
+// Enrollment is one printer's membership of the service.
+type Enrollment struct {
+	ID           string          `json:"id"`
+	Provider     Provider        `json:"provider"`
+	State        EnrollmentState `json:"state"`
+	Printer      Printer         `json:"printer"`
+	TermsVersion string          `json:"terms_version"`
+	// Threshold is the level (percent) at or below which a supply is
+	// ordered when the printer does not report its own low level.
+	Threshold int       `json:"threshold"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Supplies are the last reported levels; LevelsReadAt when they were read.
+	Supplies     []printer.Supply `json:"supplies,omitempty"`
+	LevelsReadAt *time.Time       `json:"levels_read_at,omitempty"`
+	// AmazonSignInURL is where the owner signs in with Amazon, for a
+	// pending amazon enrollment.
+	AmazonSignInURL string `json:"amazon_sign_in_url,omitempty"`
+	// Cancellation is set once the enrollment is cancelled.
+	Cancellation *Cancellation `json:"cancellation,omitempty"`
+}
+
+// Cancellation records why and when a plan was cancelled.
+type Cancellation struct {
+	Reasons []string  `json:"reasons"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// CreateEnrollmentRequest is the body of POST /v1/enrollments.
+type CreateEnrollmentRequest struct {
+	Provider     Provider `json:"provider"`
+	Printer      Printer  `json:"printer"`
+	TermsVersion string   `json:"terms_version"`
+}
+
+// CancelRequest is the body of POST /v1/enrollments/{id}/cancel.
+type CancelRequest struct {
+	Reasons []string `json:"reasons"`
+	Comment string   `json:"comment,omitempty"`
+}
+
+// LevelReport is the body of POST /v1/enrollments/{id}/levels: every
+// supply of the printer as read at ReadAt.
+type LevelReport struct {
+	ReadAt   time.Time        `json:"read_at"`
+	Supplies []printer.Supply `json:"supplies"`
+}
+
+// LevelReportResult is the answer to a level report.
+type LevelReportResult struct {
+	// Orders are the orders this report placed (usually none).
+	Orders []Order `json:"orders"`
+}
+
+// Order is one replenishment order for one supply.
+type Order struct {
+	ID           string     `json:"id"`
+	EnrollmentID string     `json:"enrollment_id"`
+	Supply       string     `json:"supply"`
+	Color        string     `json:"color,omitempty"`
+	LevelAtOrder int        `json:"level_at_order"`
+	State        OrderState `json:"state"`
+	// Fulfilment names who fulfils it: "amazon-drs", "webhook" or "none".
+	Fulfilment string       `json:"fulfilment"`
+	ExternalID string       `json:"external_id,omitempty"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+	History    []OrderEvent `json:"history,omitempty"`
+}
+
+// OrderEvent is one state change of an order.
+type OrderEvent struct {
+	State  OrderState `json:"state"`
+	At     time.Time  `json:"at"`
+	Detail string     `json:"detail,omitempty"`
+}
+
+// List is one page of a list endpoint. NextCursor is empty on the last page.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// Account is the signed-in account.
+type Account struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateAccountRequest is the body of POST /v1/accounts (sign-up).
+type CreateAccountRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name,omitempty"`
+}
