@@ -1,0 +1,133 @@
+// Package iostreams holds a command's standard streams and what is known
+// about them: whether they are terminals, whether colour is wanted, and a
+// progress indicator on stderr. Commands never touch os.Stdout directly.
+package iostreams
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+)
+
+// IOStreams is stdin, stdout and stderr plus terminal facts.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY  bool
+	stdoutTTY bool
+	stderrTTY bool
+	noColor   bool
+	neverTTY  bool // set by --json and friends: no prompts, no spinners
+
+	mu       sync.Mutex
+	spinStop chan struct{}
+	spinDone chan struct{}
+}
+
+// System returns the process's real streams. NO_COLOR (any value) and
+// TERM=dumb turn colour off.
+func System() *IOStreams {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	isTTY := func(f *os.File) bool { return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()) }
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		stdinTTY: isTTY(os.Stdin), stdoutTTY: isTTY(os.Stdout), stderrTTY: isTTY(os.Stderr),
+		noColor: noColor || os.Getenv("TERM") == "dumb",
+	}
+}
+
+// Test returns streams backed by buffers, none of them a terminal.
+func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, noColor: true}, in, out, errOut
+}
+
+// SetTTY marks all three streams as terminals or not (tests).
+func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty }
+
+// SetNeverPrompt disables prompts and spinners (machine output requested).
+func (s *IOStreams) SetNeverPrompt(v bool) { s.neverTTY = v }
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// CanPrompt reports whether the user can answer a prompt: stdin and stdout
+// are terminals and machine output was not requested.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY && !s.neverTTY }
+
+// ColorEnabled reports whether stdout should carry ANSI colour.
+func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.noColor }
+
+// Colorize wraps text in an ANSI SGR code when colour is enabled on
+// stderr (where human messages go). code is e.g. "32" for green.
+func (s *IOStreams) Colorize(code, text string) string {
+	if !s.stderrTTY || s.noColor {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}
+
+// Success, Warning and Failure prefix human messages with a mark.
+func (s *IOStreams) Success(format string, a ...any) {
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), fmt.Sprintf(format, a...))
+}
+
+// Warning prints a warning line on stderr.
+func (s *IOStreams) Warning(format string, a ...any) {
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), fmt.Sprintf(format, a...))
+}
+
+// Failure prints a failure line on stderr.
+func (s *IOStreams) Failure(format string, a ...any) {
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), fmt.Sprintf(format, a...))
+}
+
+// StartProgress shows a spinner with label on stderr when stderr is a
+// terminal; otherwise it does nothing. StopProgress removes it.
+func (s *IOStreams) StartProgress(label string) {
+	if !s.stderrTTY || s.neverTTY {
+		return
+	}
+	s.StopProgress()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stop, done := make(chan struct{}), make(chan struct{})
+	s.spinStop, s.spinDone = stop, done
+	go func() {
+		defer close(done)
+		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			fmt.Fprintf(s.ErrOut, "\r%s %s\x1b[K", frames[i%len(frames)], label)
+			select {
+			case <-stop:
+				fmt.Fprint(s.ErrOut, "\r\x1b[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// StopProgress removes the spinner, if any.
+func (s *IOStreams) StopProgress() {
+	s.mu.Lock()
+	stop, done := s.spinStop, s.spinDone
+	s.spinStop, s.spinDone = nil, nil
+	s.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+}
