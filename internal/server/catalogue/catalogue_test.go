@@ -1,0 +1,136 @@
+package catalogue
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := New(Config{}, "http://127.0.0.1:8787/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Terms().AboutURL; got != "http://127.0.0.1:8787/about" {
+		t.Errorf("AboutURL = %q", got)
+	}
+	if c.Terms().Version != DefaultTermsVersion || !strings.Contains(c.Terms().Text, "cancel at any time") {
+		t.Errorf("terms = %+v", c.Terms())
+	}
+	if n := len(c.Models()); n != 13 {
+		t.Errorf("%d models, want 13", n)
+	}
+	ids := c.ReasonIDs()
+	for _, want := range []string{"too-expensive", "prefer-buying-myself", "printing-less", "replacing-printer", "delivery-problems", "other"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("reason %q missing from %v", want, ids)
+		}
+	}
+	if r, ok := c.Reason("other"); !ok || !r.TakesComment {
+		t.Errorf("other = %+v, %v", r, ok)
+	}
+	if c.DefaultThreshold() != DefaultThreshold {
+		t.Errorf("threshold = %d", c.DefaultThreshold())
+	}
+}
+
+func TestMatch(t *testing.T) {
+	c, err := New(Config{}, "http://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"TS8320", "TS8320"},
+		{"TS8320 series", "TS8320"},
+		{"Canon TS8320 series", "TS8320"},
+		{"canon   ts8320  SERIES", "TS8320"},
+		{"TS8320a", "TS8320"},
+		{"Canon TS8320a series", "TS8320"},
+		{"PIXMA TS6320a", "TS6320"},
+		{"TS702a series", "TS702"},
+		{"TR4520a", "TR4520"},
+		{"PRO-200", "PRO-200"},
+		{"pro 200", "PRO-200"},
+		{"PRO-200 series", "PRO-200"},
+		{"TS9521C", "TS9521C"},
+		{"ts9521ca", "TS9521C"},
+		{"TS9520", "TS9520"},
+		{"TS8330", ""},
+		{"MG3600 series", ""},
+		{"", ""},
+		{"   ", ""},
+		{"Canon", ""},
+		{"TS832", ""},
+	}
+	for _, tt := range tests {
+		got, ok := c.Match(tt.in)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("Match(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+func TestConfigOverrides(t *testing.T) {
+	c, err := New(Config{
+		Terms:            &TermsConfig{Version: "v9", Title: "T", Text: "body", AboutURL: "/info"},
+		Models:           []arsapi.Model{{Name: "X100", Aliases: []string{"X100 Pro"}}},
+		CancelReasons:    []arsapi.CancelReason{{ID: "moving", Label: "Moving"}, {ID: "else", Label: "Else", TakesComment: true}},
+		DefaultThreshold: 20,
+	}, "https://ars.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Terms().Version != "v9" || c.Terms().AboutURL != "https://ars.example.com/info" {
+		t.Errorf("terms = %+v", c.Terms())
+	}
+	if got, _ := c.Match("Canon X100 Pro series"); got != "X100" {
+		t.Errorf("Match = %q", got)
+	}
+	if _, ok := c.Match("TS8320"); ok {
+		t.Error("default model still eligible after override")
+	}
+	if !slices.Equal(c.ReasonIDs(), []string{"moving", "else"}) {
+		t.Errorf("reasons = %v", c.ReasonIDs())
+	}
+	if c.DefaultThreshold() != 20 {
+		t.Errorf("threshold = %d", c.DefaultThreshold())
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := map[string]Config{
+		"terms without text": {Terms: &TermsConfig{Version: "1", Title: "t"}},
+		"alias clash":        {Models: []arsapi.Model{{Name: "A1"}, {Name: "B1", Aliases: []string{"a1"}}}},
+		"empty model":        {Models: []arsapi.Model{{Name: " "}}},
+		"bad reason id":      {CancelReasons: []arsapi.CancelReason{{ID: "Too Expensive", Label: "x"}}},
+		"duplicate reason":   {CancelReasons: []arsapi.CancelReason{{ID: "a", Label: "x"}, {ID: "a", Label: "y"}}},
+		"two comments":       {CancelReasons: []arsapi.CancelReason{{ID: "a", Label: "x", TakesComment: true}, {ID: "b", Label: "y", TakesComment: true}}},
+		"threshold":          {DefaultThreshold: 150},
+	}
+	for name, cfg := range tests {
+		if _, err := New(cfg, "http://x"); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"TS8320 series", "Canon PRO-200", "", "\x00\xff", "canon canon"} {
+		f.Add(s)
+	}
+	c, err := New(Config{}, "http://x")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, ok := c.Match(s)
+		if ok && !slices.Contains(c.ModelNames(), name) {
+			t.Fatalf("Match(%q) = %q, not a model", s, name)
+		}
+	})
+}
