@@ -16,7 +16,7 @@ import (
 // Exit codes, as documented in DESIGN.md and `arsctl --help`.
 const (
 	ExitOK        = 0
-	ExitError     = 1
+	ExitFailure   = 1
 	ExitUsage     = 2 // bad usage or a missing flag with no TTY
 	ExitNotFound  = 3 // no printer, no enrollment
 	ExitAuth      = 4 // authentication needed or refused
@@ -82,7 +82,7 @@ func ExitCode(err error) int {
 			return ExitNotFound
 		}
 	}
-	return ExitError
+	return ExitFailure
 }
 
 // IsSilent reports whether err should exit without a message.
