@@ -1,0 +1,63 @@
+// Package app runs arsctl: it builds the Factory from the real process
+// environment, executes the command tree and maps errors to exit codes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/arsctl/arsctl/internal/cli/root"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+)
+
+// NewFactory builds the production Factory.
+func NewFactory(version string) *cmdutil.Factory {
+	ios := iostreams.System()
+	var cfg *config.Config
+	var cfgErr error
+	loaded := false
+	return &cmdutil.Factory{
+		IOStreams: ios,
+		Getenv:    os.Getenv,
+		Config: func() (*config.Config, error) {
+			if !loaded {
+				cfg, cfgErr = config.Load(os.Getenv)
+				loaded = true
+			}
+			return cfg, cfgErr
+		},
+		Prompter: &prompt.Huh{In: ios.In, Out: ios.ErrOut},
+		Browser:  cmdutil.SystemBrowser{Getenv: os.Getenv},
+		Output:   &cmdutil.OutputOptions{},
+		Version:  version,
+	}
+}
+
+// Main runs arsctl with os.Args and returns the exit code.
+func Main(version string) int {
+	f := NewFactory(version)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := root.NewCmdRoot(f)
+	err := cmd.ExecuteContext(ctx)
+	f.IOStreams.StopProgress()
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	code := cmdutil.ExitCode(err)
+	switch {
+	case cmdutil.IsSilent(err):
+	case code == cmdutil.ExitCancelled && (errors.Is(err, cmdutil.ErrCancel) || errors.Is(err, prompt.ErrAborted) || errors.Is(err, context.Canceled)):
+		fmt.Fprintln(f.IOStreams.ErrOut, "cancelled")
+	default:
+		fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", err)
+	}
+	return code
+}

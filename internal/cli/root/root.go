@@ -1,0 +1,53 @@
+// Package root assembles arsctl's command tree.
+package root
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cli/version"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+)
+
+// NewCmdRoot returns the arsctl root command with every subcommand.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "arsctl <command> [flags]",
+		Short: "Enroll printers in automatic ink replenishment",
+		Long: `arsctl finds printers on your network, enrolls them in an Auto Replenishment
+Service (ink is ordered automatically when a supply runs low), shows their
+status, and cancels plans: from a terminal, or from scripts for a whole fleet.
+
+It talks to an ARS API server (arsd): --server, ARS_SERVER, the config file,
+or a local arsd at 127.0.0.1:8787.
+
+Exit codes:
+  0  success
+  1  error
+  2  bad usage, or a required flag missing when no prompt is possible
+  3  not found (no printer, no enrollment)
+  4  authentication needed or refused
+  5  cancelled by the user`,
+		Example: `  arsctl demo                              # try the whole journey locally
+  arsctl discover                          # printers on this network
+  arsctl register --provider canon         # enroll one, answering prompts
+  arsctl status --all --json
+  arsctl cancel TS8320 --reason printing-less --yes`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       f.Version,
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return cmdutil.FlagErrorf("%v\nRun '%s --help' for usage.", err, c.CommandPath())
+	})
+	pf := cmd.PersistentFlags()
+	pf.BoolVar(&f.Output.JSON, "json", false, "Print machine-readable JSON on stdout")
+	pf.StringVar(&f.Output.JQ, "jq", "", "Filter JSON output with a jq `expression`")
+	pf.StringVar(&f.ServerFlag, "server", "", "ARS API server `URL` (default: ARS_SERVER, config, or http://127.0.0.1:8787)")
+	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets redacted)")
+	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
+
+	cmd.AddCommand(version.NewCmdVersion(f))
+	return cmd
+}

@@ -1,0 +1,137 @@
+package cmdutil
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pkg/browser"
+
+	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// Browser opens URLs in the user's web browser.
+type Browser interface {
+	Browse(url string) error
+}
+
+// SystemBrowser opens URLs with github.com/pkg/browser, refusing when no
+// graphical session is likely to exist (SSH without display), so the
+// caller prints the URL instead.
+type SystemBrowser struct {
+	Getenv config.Env
+}
+
+// ErrNoBrowser means no browser can be opened here.
+var ErrNoBrowser = fmt.Errorf("no web browser available")
+
+// Browse implements Browser.
+func (b SystemBrowser) Browse(url string) error {
+	if b.Getenv("ARS_NO_BROWSER") != "" {
+		return ErrNoBrowser
+	}
+	if b.Getenv("DISPLAY") == "" && b.Getenv("WAYLAND_DISPLAY") == "" && b.Getenv("BROWSER") == "" && isLinux {
+		return ErrNoBrowser
+	}
+	if b.Getenv("SSH_CONNECTION") != "" && b.Getenv("DISPLAY") == "" && b.Getenv("BROWSER") == "" {
+		return ErrNoBrowser
+	}
+	browser.Stdout, browser.Stderr = nil, nil
+	if err := browser.OpenURL(url); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoBrowser, err)
+	}
+	return nil
+}
+
+// Factory holds what commands need from the outside world. main builds one
+// and hands it to every command; tests build their own.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Getenv    config.Env
+	Config    func() (*config.Config, error)
+	Prompter  prompt.Prompter
+	Browser   Browser
+	// Output holds the global --json / --jq flags.
+	Output *OutputOptions
+	// ServerFlag is the global --server flag.
+	ServerFlag string
+	// Debug is the global --debug flag: HTTP tracing on stderr, secrets redacted.
+	Debug bool
+	// Version is the build version.
+	Version string
+	// Transport is the base HTTP transport (nil: http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// ServerURL is the ARS API server to talk to: --server, else ARS_SERVER,
+// else the config file, else a local arsd at arsapi.DefaultServer.
+func (f *Factory) ServerURL() (string, error) {
+	if f.ServerFlag != "" {
+		return strings.TrimRight(f.ServerFlag, "/"), nil
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Server != "" {
+		return strings.TrimRight(cfg.Server, "/"), nil
+	}
+	return arsapi.DefaultServer, nil
+}
+
+// HTTPClient returns an HTTP client that traces requests on stderr with
+// --debug (Authorization, cookies and token fields redacted).
+func (f *Factory) HTTPClient() *http.Client {
+	rt := f.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if f.Debug {
+		rt = &debugTransport{next: rt, io: f.IOStreams}
+	}
+	return &http.Client{Transport: rt, Timeout: 60 * time.Second}
+}
+
+type debugTransport struct {
+	next http.RoundTripper
+	io   *iostreams.IOStreams
+}
+
+var secretFields = regexp.MustCompile(`(?i)("?(access_token|refresh_token|id_token|password|client_secret|code_verifier|device_code|token)"?\s*[:=]\s*"?)[^"&,\s}]+`)
+
+// Redact removes credentials from a dumped HTTP message.
+func Redact(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lower := strings.ToLower(l)
+		if strings.HasPrefix(lower, "authorization:") || strings.HasPrefix(lower, "cookie:") || strings.HasPrefix(lower, "set-cookie:") {
+			name, _, _ := strings.Cut(l, ":")
+			lines[i] = name + ": [redacted]"
+			continue
+		}
+		lines[i] = secretFields.ReplaceAllString(l, "${1}[redacted]")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (d *debugTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	if dump, err := httputil.DumpRequestOut(r, true); err == nil {
+		fmt.Fprintf(d.io.ErrOut, "* request\n%s\n", Redact(string(dump)))
+	}
+	resp, err := d.next.RoundTrip(r)
+	if err != nil {
+		fmt.Fprintf(d.io.ErrOut, "* %s %s failed after %s: %v\n", r.Method, r.URL.Redacted(), time.Since(start).Round(time.Millisecond), err)
+		return nil, err
+	}
+	if dump, err := httputil.DumpResponse(resp, true); err == nil {
+		fmt.Fprintf(d.io.ErrOut, "* response in %s\n%s\n", time.Since(start).Round(time.Millisecond), Redact(string(dump)))
+	}
+	return resp, nil
+}

@@ -1,0 +1,5 @@
+package cmdutil
+
+import "runtime"
+
+var isLinux = runtime.GOOS == "linux" || runtime.GOOS == "freebsd" || runtime.GOOS == "openbsd"
