@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors of the Amazon sign-in flow.
+var (
+	// ErrUsed is returned when a single-use value (sign-in state, start
+	// token) is presented a second time.
+	ErrUsed = errors.New("already used")
+)
+
+// AmazonState is one Login with Amazon authorization request in flight:
+// the OAuth state (kept as a hash), the enrollment it activates and the
+// PKCE verifier, sealed by the caller.
+type AmazonState struct {
+	StateHash    string
+	EnrollmentID string
+	AccountID    string
+	Verifier     []byte // sealed
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// AmazonLink ties an enrollment to its Dash Replenishment registration.
+// The tokens are sealed by the caller; the store never sees them in clear.
+type AmazonLink struct {
+	EnrollmentID    string
+	AccountID       string
+	DeviceModel     string
+	Serial          string
+	TestDevice      bool
+	AccessToken     []byte // sealed
+	RefreshToken    []byte // sealed
+	AccessExpiresAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// AmazonLinks is the persistence of internal/server/amazon.
+type AmazonLinks interface {
+	// PutAmazonState stores a new sign-in state and drops expired ones.
+	PutAmazonState(ctx context.Context, st AmazonState) error
+	// TakeAmazonState marks the state used and returns it. A state seen
+	// before answers ErrUsed, an unknown one ErrNotFound; expiry is for the
+	// caller to check.
+	TakeAmazonState(ctx context.Context, stateHash string) (AmazonState, error)
+	// UseAmazonStartToken records a start token as used; a second use
+	// answers ErrUsed.
+	UseAmazonStartToken(ctx context.Context, tokenHash string, expiresAt time.Time) error
+	// PutAmazonLink creates or replaces the link of an enrollment.
+	PutAmazonLink(ctx context.Context, l AmazonLink) error
+	// GetAmazonLink returns the link of an enrollment, or ErrNotFound.
+	GetAmazonLink(ctx context.Context, enrollmentID string) (AmazonLink, error)
+	// UpdateAmazonTokens replaces the tokens after a refresh.
+	UpdateAmazonTokens(ctx context.Context, enrollmentID string, access, refresh []byte, accessExpiresAt time.Time) error
+	// DeleteAmazonLink removes the link and its tokens; deleting a missing
+	// link is not an error.
+	DeleteAmazonLink(ctx context.Context, enrollmentID string) error
+}
+
+var _ AmazonLinks = (*Store)(nil)
+
+func amzNanos(t time.Time) int64 { return t.UnixNano() }
+
+func amzTime(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func (s *Store) amzNow() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
+}
+
+// PutAmazonState implements AmazonLinks.
+func (s *Store) PutAmazonState(ctx context.Context, st AmazonState) error {
+	now := s.amzNow()
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = now
+	}
+	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_states WHERE expires_at < ?`, amzNanos(now.Add(-time.Hour))); err != nil {
+		return fmt.Errorf("purge amazon states: %w", err)
+	}
+	_, err := s.DB.Exec(ctx, `INSERT INTO amazon_states (state_hash, enrollment_id, account_id, verifier, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		st.StateHash, st.EnrollmentID, st.AccountID, st.Verifier, amzNanos(st.CreatedAt), amzNanos(st.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("store amazon state: %w", err)
+	}
+	return nil
+}
+
+// TakeAmazonState implements AmazonLinks.
+func (s *Store) TakeAmazonState(ctx context.Context, stateHash string) (AmazonState, error) {
+	res, err := s.DB.Exec(ctx, `UPDATE amazon_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL`,
+		amzNanos(s.amzNow()), stateHash)
+	if err != nil {
+		return AmazonState{}, fmt.Errorf("take amazon state: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return AmazonState{}, fmt.Errorf("take amazon state: %w", err)
+	}
+	var st AmazonState
+	var created, expires int64
+	err = s.DB.QueryRow(ctx, `SELECT state_hash, enrollment_id, account_id, verifier, created_at, expires_at
+		FROM amazon_states WHERE state_hash = ?`, stateHash).
+		Scan(&st.StateHash, &st.EnrollmentID, &st.AccountID, &st.Verifier, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AmazonState{}, ErrNotFound
+	}
+	if err != nil {
+		return AmazonState{}, fmt.Errorf("read amazon state: %w", err)
+	}
+	if n == 0 {
+		return AmazonState{}, ErrUsed
+	}
+	st.CreatedAt, st.ExpiresAt = amzTime(created), amzTime(expires)
+	return st, nil
+}
+
+// UseAmazonStartToken implements AmazonLinks.
+func (s *Store) UseAmazonStartToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
+	now := s.amzNow()
+	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_start_tokens WHERE expires_at < ?`, amzNanos(now.Add(-time.Hour))); err != nil {
+		return fmt.Errorf("purge amazon start tokens: %w", err)
+	}
+	res, err := s.DB.Exec(ctx, `INSERT INTO amazon_start_tokens (token_hash, used_at, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (token_hash) DO NOTHING`, tokenHash, amzNanos(now), amzNanos(expiresAt))
+	if err != nil {
+		return fmt.Errorf("use amazon start token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("use amazon start token: %w", err)
+	}
+	if n == 0 {
+		return ErrUsed
+	}
+	return nil
+}
+
+// PutAmazonLink implements AmazonLinks.
+func (s *Store) PutAmazonLink(ctx context.Context, l AmazonLink) error {
+	now := s.amzNow()
+	_, err := s.DB.Exec(ctx, `INSERT INTO amazon_links (enrollment_id, account_id, device_model, serial, test_device,
+			access_token, refresh_token, access_expires_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (enrollment_id) DO UPDATE SET account_id = excluded.account_id,
+			device_model = excluded.device_model, serial = excluded.serial, test_device = excluded.test_device,
+			access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+			access_expires_at = excluded.access_expires_at, updated_at = excluded.updated_at`,
+		l.EnrollmentID, l.AccountID, l.DeviceModel, l.Serial, l.TestDevice,
+		l.AccessToken, l.RefreshToken, amzNanos(l.AccessExpiresAt), amzNanos(now), amzNanos(now))
+	if err != nil {
+		return fmt.Errorf("store amazon link: %w", err)
+	}
+	return nil
+}
+
+// GetAmazonLink implements AmazonLinks.
+func (s *Store) GetAmazonLink(ctx context.Context, enrollmentID string) (AmazonLink, error) {
+	var l AmazonLink
+	var exp, created, updated int64
+	err := s.DB.QueryRow(ctx, `SELECT enrollment_id, account_id, device_model, serial, test_device,
+			access_token, refresh_token, access_expires_at, created_at, updated_at
+		FROM amazon_links WHERE enrollment_id = ?`, enrollmentID).
+		Scan(&l.EnrollmentID, &l.AccountID, &l.DeviceModel, &l.Serial, &l.TestDevice,
+			&l.AccessToken, &l.RefreshToken, &exp, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AmazonLink{}, ErrNotFound
+	}
+	if err != nil {
+		return AmazonLink{}, fmt.Errorf("read amazon link: %w", err)
+	}
+	l.AccessExpiresAt, l.CreatedAt, l.UpdatedAt = amzTime(exp), amzTime(created), amzTime(updated)
+	return l, nil
+}
+
+// UpdateAmazonTokens implements AmazonLinks.
+func (s *Store) UpdateAmazonTokens(ctx context.Context, enrollmentID string, access, refresh []byte, accessExpiresAt time.Time) error {
+	res, err := s.DB.Exec(ctx, `UPDATE amazon_links SET access_token = ?, refresh_token = ?, access_expires_at = ?, updated_at = ?
+		WHERE enrollment_id = ?`, access, refresh, amzNanos(accessExpiresAt), amzNanos(s.amzNow()), enrollmentID)
+	if err != nil {
+		return fmt.Errorf("update amazon tokens: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeleteAmazonLink implements AmazonLinks.
+func (s *Store) DeleteAmazonLink(ctx context.Context, enrollmentID string) error {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_links WHERE enrollment_id = ?`, enrollmentID); err != nil {
+		return fmt.Errorf("delete amazon link: %w", err)
+	}
+	return nil
+}
