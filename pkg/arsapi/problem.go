@@ -15,6 +15,7 @@ const (
 	CodeUnknownReason    = "unknown_reason"     // cancel with an unknown reason ID
 	CodeNotActive        = "not_active"         // enrollment is cancelled or pending
 	CodeIdempotencyReuse = "idempotency_reused" // Idempotency-Key reused with another body
+	CodeEmailTaken       = "email_taken"        // sign-up with an email that has an account
 	CodeRateLimited      = "rate_limited"
 	CodeInternal         = "internal"
 )

@@ -1,0 +1,198 @@
+// Package api serves ARS API v1, the JSON API under /v1 that arsctl and
+// other programs use: the catalogue (terms, eligible models, cancel
+// reasons), enrollments, level reports, orders and accounts. The contract
+// is docs/api/openapi.yaml; errors are RFC 9457 problem documents with the
+// codes of pkg/arsapi.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// Store is the persistence the API needs; *store.Store implements it.
+type Store interface {
+	store.Enrollments
+	store.Orders
+	store.Idempotency
+	store.Accounts
+}
+
+// Options are the API's dependencies.
+type Options struct {
+	Store     Store
+	Catalogue *catalogue.Catalogue
+	// Auth authenticates bearer tokens on every endpoint that needs an
+	// account.
+	Auth   authn.Authenticator
+	Logger *slog.Logger
+	// PublicURL is the server's public base URL, e.g. "http://127.0.0.1:8787".
+	PublicURL string
+	// Deregisterer, when set, is told about cancelled amazon enrollments
+	// (Amazon Dash Replenishment: DELETE /registration).
+	Deregisterer fulfil.Deregisterer
+	// AmazonSignInURL returns where the owner of a pending amazon
+	// enrollment signs in with Amazon; nil uses
+	// PublicURL + "/v1/amazon/start?enrollment=" + id.
+	AmazonSignInURL func(enrollmentID string) string
+	// Metrics, when set, counts level reports and orders.
+	Metrics *Metrics
+	// SignupRate and SignupBurst limit POST /v1/accounts per client
+	// address; zero means 10 per minute with a burst of 10.
+	SignupRate  float64 // per second
+	SignupBurst int
+	// TrustProxy makes the sign-up limiter key on the first
+	// X-Forwarded-For address (only behind a trusted load balancer).
+	TrustProxy bool
+}
+
+// API is the /v1 JSON API.
+type API struct {
+	opt     Options
+	st      Store
+	cat     *catalogue.Catalogue
+	log     *slog.Logger
+	signup  *ipLimiter
+	idem    keyLocks
+	metrics *Metrics
+}
+
+// New returns the API; Store, Catalogue and Auth are required.
+func New(o Options) (*API, error) {
+	if o.Store == nil || o.Catalogue == nil || o.Auth == nil {
+		return nil, errors.New("api: Store, Catalogue and Auth are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SignupRate <= 0 {
+		o.SignupRate = 10.0 / 60
+	}
+	if o.SignupBurst <= 0 {
+		o.SignupBurst = 10
+	}
+	a := &API{
+		opt:     o,
+		st:      o.Store,
+		cat:     o.Catalogue,
+		log:     o.Logger,
+		signup:  newIPLimiter(o.SignupRate, o.SignupBurst),
+		metrics: o.Metrics,
+	}
+	return a, nil
+}
+
+// Route is one endpoint of the API: a Go ServeMux pattern and whether it
+// needs a signed-in account.
+type Route struct {
+	Pattern string
+	Auth    bool
+	handler http.HandlerFunc
+}
+
+// RouteList returns the API's endpoints, in the order they are registered.
+func (a *API) RouteList() []Route {
+	return []Route{
+		{"GET /v1/terms", false, a.getTerms},
+		{"GET /v1/models", false, a.getModels},
+		{"GET /v1/cancel-reasons", false, a.getCancelReasons},
+		{"POST /v1/accounts", false, a.createAccount},
+		{"GET /v1/account", true, a.getAccount},
+		{"POST /v1/enrollments", true, a.createEnrollment},
+		{"GET /v1/enrollments", true, a.listEnrollments},
+		{"GET /v1/enrollments/{id}", true, a.getEnrollment},
+		{"POST /v1/enrollments/{id}/cancel", true, a.cancelEnrollment},
+		{"POST /v1/enrollments/{id}/levels", true, a.reportLevels},
+		{"GET /v1/enrollments/{id}/orders", true, a.listOrders},
+	}
+}
+
+// Routes registers the API's endpoints on mux.
+func (a *API) Routes(mux *http.ServeMux) {
+	for _, rt := range a.RouteList() {
+		h := http.Handler(rt.handler)
+		if rt.Auth {
+			h = a.requireAccount(h)
+		}
+		mux.Handle(rt.Pattern, h)
+	}
+}
+
+// requireAccount authenticates the request's bearer token and puts the
+// account in the context; without one it answers 401.
+func (a *API) requireAccount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := authn.AccountID(r.Context()); ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		id, err := a.opt.Auth.Authenticate(r)
+		if err != nil || id == "" {
+			detail := "sign in first: this endpoint needs an access token (Authorization: Bearer ...); run `arsctl auth login`"
+			if r.Header.Get("Authorization") != "" {
+				detail = "the access token is invalid or has expired; refresh it or run `arsctl auth login`"
+			}
+			writeProblem(w, r, problem(http.StatusUnauthorized, arsapi.CodeUnauthenticated, detail))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(authn.WithAccount(r.Context(), id)))
+	})
+}
+
+func account(r *http.Request) string {
+	id, _ := authn.AccountID(r.Context())
+	return id
+}
+
+// internal logs an unexpected error (never request bodies or headers) and
+// answers 500.
+func (a *API) internal(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; nothing to answer.
+		return
+	}
+	a.log.ErrorContext(r.Context(), "api: "+op+" failed", "route", r.Pattern, "err", err)
+	writeProblem(w, r, problem(http.StatusInternalServerError, arsapi.CodeInternal, "the server failed to "+op+"; try again later"))
+}
+
+// Metrics are the API's Prometheus metrics.
+type Metrics struct {
+	LevelReports       prometheus.Counter
+	OrdersPlaced       prometheus.Counter
+	EnrollmentsCreated *prometheus.CounterVec
+	Cancellations      *prometheus.CounterVec
+}
+
+// NewMetrics creates the API's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		LevelReports: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "arsd_level_reports_total", Help: "Supply level reports accepted.",
+		}),
+		OrdersPlaced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "arsd_orders_placed_total", Help: "Replenishment orders placed by level reports.",
+		}),
+		EnrollmentsCreated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arsd_enrollments_created_total", Help: "Enrollments created, by provider.",
+		}, []string{"provider"}),
+		Cancellations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arsd_cancellations_total", Help: "Enrollments cancelled, by reason.",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.LevelReports, m.OrdersPlaced, m.EnrollmentsCreated, m.Cancellations)
+	return m
+}
+
+// deregisterTimeout bounds the call to the Amazon deregistration on cancel.
+const deregisterTimeout = 15 * time.Second

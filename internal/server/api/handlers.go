@@ -1,0 +1,492 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Input limits.
+const (
+	maxModelLen    = 128
+	maxSerialLen   = 64
+	maxUUIDLen     = 64
+	maxNicknameLen = 100
+	maxCommentLen  = 2000
+	maxSupplies    = 64
+	maxSupplyName  = 128
+	maxListLimit   = 200
+)
+
+func (a *API) getTerms(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.cat.Terms())
+}
+
+func (a *API) getModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, arsapi.List[arsapi.Model]{Items: a.cat.Models()})
+}
+
+func (a *API) getCancelReasons(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, arsapi.List[arsapi.CancelReason]{Items: a.cat.CancelReasons()})
+}
+
+func (a *API) getAccount(w http.ResponseWriter, r *http.Request) {
+	acct, err := a.st.GetAccount(r.Context(), account(r))
+	if errors.Is(err, store.ErrNotFound) {
+		// The token names an account that no longer exists.
+		writeProblem(w, r, problem(http.StatusUnauthorized, arsapi.CodeUnauthenticated, "the account of this access token no longer exists"))
+		return
+	}
+	if err != nil {
+		a.internal(w, r, "read the account", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, acct)
+}
+
+func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := a.signup.allow(clientAddr(r, a.opt.TrustProxy)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited, "too many sign-ups from this address; try again later"))
+		return
+	}
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	var req arsapi.CreateAccountRequest
+	if p := decodeStrict(r, body, &req); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	// The idempotency record holds the answer (the account), never the
+	// request; its hash covers the password, which is fine.
+	a.idempotent(w, r, signupScope, body, func(w http.ResponseWriter) {
+		acct, err := a.st.CreateAccount(r.Context(), req.Email, req.Password, req.Name)
+		var inv *store.InvalidAccountError
+		switch {
+		case errors.As(err, &inv):
+			writeProblem(w, r, problem(http.StatusUnprocessableEntity, arsapi.CodeInvalid, inv.Field+": "+inv.Reason))
+			return
+		case errors.Is(err, store.ErrEmailTaken):
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeEmailTaken, "an account with this email already exists; sign in instead"))
+			return
+		case err != nil:
+			a.internal(w, r, "create the account", err)
+			return
+		}
+		a.log.InfoContext(r.Context(), "account created", "account", acct.ID)
+		w.Header().Set("Location", "/v1/account")
+		writeJSON(w, http.StatusCreated, acct)
+	})
+}
+
+// validText reports whether s is printable UTF-8 of at most max bytes
+// without control characters.
+func validText(s string, max int) bool {
+	if len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if unicode.IsControl(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func invalid(detail string) *arsapi.Problem {
+	return problem(http.StatusUnprocessableEntity, arsapi.CodeInvalid, detail)
+}
+
+func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Problem {
+	switch req.Provider {
+	case arsapi.ProviderCanon, arsapi.ProviderAmazon:
+	case "":
+		return invalid(`provider is required: "canon" or "amazon"`)
+	default:
+		return invalid(fmt.Sprintf(`provider %q is not offered: choose "canon" or "amazon"`, req.Provider))
+	}
+	pr := &req.Printer
+	pr.Model = strings.TrimSpace(pr.Model)
+	pr.Serial = strings.TrimSpace(pr.Serial)
+	pr.UUID = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(pr.UUID), "urn:uuid:"))
+	pr.Nickname = strings.TrimSpace(pr.Nickname)
+	switch {
+	case pr.Model == "":
+		return invalid("printer.model is required (the model the printer reports, e.g. \"TS8320 series\")")
+	case !validText(pr.Model, maxModelLen):
+		return invalid(fmt.Sprintf("printer.model must be printable text of at most %d bytes", maxModelLen))
+	case pr.Serial == "":
+		return invalid("printer.serial is required (arsctl discover shows it)")
+	case !validText(pr.Serial, maxSerialLen) || strings.ContainsAny(pr.Serial, " \t"):
+		return invalid(fmt.Sprintf("printer.serial must be at most %d printable characters without spaces", maxSerialLen))
+	case !validText(pr.UUID, maxUUIDLen):
+		return invalid(fmt.Sprintf("printer.uuid must be at most %d printable characters", maxUUIDLen))
+	case !validText(pr.Nickname, maxNicknameLen):
+		return invalid(fmt.Sprintf("printer.nickname must be printable text of at most %d bytes", maxNicknameLen))
+	}
+	terms := a.cat.Terms()
+	switch {
+	case req.TermsVersion == "":
+		return invalid("terms_version is required: read GET /v1/terms and send the version agreed to")
+	case req.TermsVersion != terms.Version:
+		p := problem(http.StatusUnprocessableEntity, arsapi.CodeTermsOutdated,
+			fmt.Sprintf("the terms have changed: version %q was agreed but the current version is %q; read GET /v1/terms and agree again", req.TermsVersion, terms.Version))
+		return p
+	}
+	name, ok := a.cat.Match(pr.Model)
+	if !ok {
+		p := problem(http.StatusUnprocessableEntity, arsapi.CodeIneligibleModel,
+			fmt.Sprintf("the %s is not eligible for the service; eligible models: %s", pr.Model, strings.Join(a.cat.ModelNames(), ", ")))
+		p.Eligible = a.cat.ModelNames()
+		return p
+	}
+	pr.Model = name
+	return nil
+}
+
+func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	var req arsapi.CreateEnrollmentRequest
+	if p := decodeStrict(r, body, &req); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	acct := account(r)
+	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
+		if p := a.checkEnrollment(&req); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		e, err := a.st.CreateEnrollment(r.Context(), acct, req, a.cat.DefaultThreshold())
+		var already *store.AlreadyEnrolledError
+		switch {
+		case errors.As(err, &already):
+			p := problem(http.StatusConflict, arsapi.CodeAlreadyEnrolled, "")
+			if already.SameAccount {
+				p.EnrollmentID = already.ID
+				p.Detail = "this printer is already enrolled in your account as " + already.ID
+			} else {
+				p.Detail = "this printer is enrolled by another account; that account must cancel its plan before the printer can be enrolled again"
+			}
+			writeProblem(w, r, p)
+			return
+		case err != nil:
+			a.internal(w, r, "create the enrollment", err)
+			return
+		}
+		if a.metrics != nil {
+			a.metrics.EnrollmentsCreated.WithLabelValues(string(e.Provider)).Inc()
+		}
+		a.log.InfoContext(r.Context(), "enrollment created", "account", acct, "enrollment", e.ID, "provider", e.Provider, "model", e.Printer.Model)
+		w.Header().Set("Location", "/v1/enrollments/"+url.PathEscape(e.ID))
+		writeJSON(w, http.StatusCreated, a.decorate(e))
+	})
+}
+
+// decorate fills in what the store does not know: where to sign in with
+// Amazon for a pending amazon enrollment.
+func (a *API) decorate(e arsapi.Enrollment) arsapi.Enrollment {
+	if e.Provider == arsapi.ProviderAmazon && e.State == arsapi.StatePending && e.AmazonSignInURL == "" {
+		if a.opt.AmazonSignInURL != nil {
+			e.AmazonSignInURL = a.opt.AmazonSignInURL(e.ID)
+		} else {
+			e.AmazonSignInURL = strings.TrimRight(a.opt.PublicURL, "/") + "/v1/amazon/start?enrollment=" + url.QueryEscape(e.ID)
+		}
+	}
+	return e
+}
+
+// limitParam parses the limit query parameter (1..maxListLimit; 0 if absent).
+func limitParam(q url.Values) (int, *arsapi.Problem) {
+	s := q.Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxListLimit {
+		return 0, problem(http.StatusBadRequest, arsapi.CodeInvalid, fmt.Sprintf("limit must be an integer from 1 to %d", maxListLimit))
+	}
+	return n, nil
+}
+
+func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f store.ListFilter
+	switch st := arsapi.EnrollmentState(q.Get("state")); st {
+	case "", arsapi.StatePending, arsapi.StateActive, arsapi.StatePaused, arsapi.StateCancelled:
+		f.State = st
+	default:
+		writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid,
+			fmt.Sprintf("state %q is not one of pending, active, paused, cancelled", st)))
+		return
+	}
+	f.Serial = strings.TrimSpace(q.Get("serial"))
+	f.Cursor = q.Get("cursor")
+	var p *arsapi.Problem
+	if f.Limit, p = limitParam(q); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	list, err := a.st.ListEnrollments(r.Context(), account(r), f)
+	if err != nil {
+		if p := a.cursorProblem(err); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		a.internal(w, r, "list enrollments", err)
+		return
+	}
+	if list.Items == nil {
+		list.Items = []arsapi.Enrollment{}
+	}
+	for i := range list.Items {
+		list.Items[i] = a.decorate(list.Items[i])
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// cursorProblem maps the store's refusal of a malformed cursor.
+func (a *API) cursorProblem(err error) *arsapi.Problem {
+	return nil
+}
+
+func notFound(id string) *arsapi.Problem {
+	return problem(http.StatusNotFound, arsapi.CodeNotFound, fmt.Sprintf("no enrollment %q in your account", id))
+}
+
+func (a *API) getEnrollment(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	e, err := a.st.GetEnrollment(r.Context(), account(r), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(w, r, notFound(id))
+	case err != nil:
+		a.internal(w, r, "read the enrollment", err)
+	default:
+		writeJSON(w, http.StatusOK, a.decorate(e))
+	}
+}
+
+func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	var req arsapi.CancelRequest
+	if p := decodeStrict(r, body, &req); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	acct := account(r)
+	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
+		if p := a.checkCancel(&req); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		e, err := a.st.CancelEnrollment(r.Context(), acct, id, req)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeProblem(w, r, notFound(id))
+			return
+		case errors.Is(err, store.ErrNotActive):
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive, "enrollment "+id+" is already cancelled"))
+			return
+		case err != nil:
+			a.internal(w, r, "cancel the enrollment", err)
+			return
+		}
+		if a.metrics != nil {
+			for _, reason := range req.Reasons {
+				a.metrics.Cancellations.WithLabelValues(reason).Inc()
+			}
+		}
+		a.log.InfoContext(r.Context(), "enrollment cancelled", "account", acct, "enrollment", e.ID, "reasons", strings.Join(req.Reasons, ","))
+		if e.Provider == arsapi.ProviderAmazon && a.opt.Deregisterer != nil {
+			a.deregister(r.Context(), e.ID)
+		}
+		writeJSON(w, http.StatusOK, e)
+	})
+}
+
+// deregister tells Amazon that the device left the service. The
+// cancellation stands whatever happens: a failure is logged.
+func (a *API) deregister(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deregisterTimeout)
+	defer cancel()
+	if err := a.opt.Deregisterer.Deregister(ctx, id); err != nil {
+		a.log.WarnContext(ctx, "amazon deregistration failed", "enrollment", id, "err", err)
+	}
+}
+
+func (a *API) checkCancel(req *arsapi.CancelRequest) *arsapi.Problem {
+	ids := a.cat.ReasonIDs()
+	if len(req.Reasons) == 0 {
+		p := problem(http.StatusUnprocessableEntity, arsapi.CodeNoReason,
+			"give at least one reason for cancelling; valid reasons: "+strings.Join(ids, ", "))
+		p.Reasons = ids
+		return p
+	}
+	req.Comment = strings.TrimSpace(req.Comment)
+	if len(req.Comment) > maxCommentLen || !utf8.ValidString(req.Comment) {
+		return invalid(fmt.Sprintf("comment must be text of at most %d bytes", maxCommentLen))
+	}
+	var uniq []string
+	needsComment := ""
+	for _, id := range req.Reasons {
+		reason, ok := a.cat.Reason(id)
+		if !ok {
+			p := problem(http.StatusUnprocessableEntity, arsapi.CodeUnknownReason,
+				fmt.Sprintf("%q is not a cancel reason; valid reasons: %s", id, strings.Join(ids, ", ")))
+			p.Reasons = ids
+			return p
+		}
+		if reason.TakesComment {
+			needsComment = id
+		}
+		if !slices.Contains(uniq, id) {
+			uniq = append(uniq, id)
+		}
+	}
+	if needsComment != "" && req.Comment == "" {
+		return invalid(fmt.Sprintf("reason %q needs a comment saying what it is", needsComment))
+	}
+	req.Reasons = uniq
+	return nil
+}
+
+// maxReadAhead is how far in the future a report's read_at may be (clock skew).
+const maxReadAhead = time.Hour
+
+func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
+	if rep.ReadAt.IsZero() {
+		rep.ReadAt = now
+	}
+	if rep.ReadAt.After(now.Add(maxReadAhead)) {
+		return invalid("read_at is more than an hour in the future; check the clock of the reporting machine")
+	}
+	rep.ReadAt = rep.ReadAt.UTC()
+	if len(rep.Supplies) == 0 {
+		return invalid("supplies is empty: report every supply of the printer")
+	}
+	if len(rep.Supplies) > maxSupplies {
+		return invalid(fmt.Sprintf("a report has at most %d supplies", maxSupplies))
+	}
+	seen := make(map[string]bool, len(rep.Supplies))
+	for i, s := range rep.Supplies {
+		switch {
+		case strings.TrimSpace(s.Name) == "":
+			return invalid(fmt.Sprintf("supplies[%d].name is required", i))
+		case !validText(s.Name, maxSupplyName):
+			return invalid(fmt.Sprintf("supplies[%d].name must be printable text of at most %d bytes", i, maxSupplyName))
+		case seen[s.Name]:
+			return invalid(fmt.Sprintf("supplies[%d]: supply %q is listed twice", i, s.Name))
+		case s.Level < printer.LevelSomeRemaining || s.Level > 100:
+			return invalid(fmt.Sprintf("supplies[%d].level %d must be 0-100 or -1 (other), -2 (unknown), -3 (some remaining)", i, s.Level))
+		case s.Low < 0 || s.Low > 100 || s.High < 0 || s.High > 100:
+			return invalid(fmt.Sprintf("supplies[%d]: low and high must be 0-100", i))
+		case len(s.Colors) > 16 || !validText(s.Type, 64) || !validText(s.ColorName, 64):
+			return invalid(fmt.Sprintf("supplies[%d]: type, color_name or colors are too long", i))
+		}
+		for _, c := range s.Colors {
+			if !validText(c, 16) {
+				return invalid(fmt.Sprintf("supplies[%d]: colors must be like \"#00FFFF\"", i))
+			}
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
+func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	var rep arsapi.LevelReport
+	if p := decodeStrict(r, body, &rep); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	acct := account(r)
+	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
+		if p := checkReport(&rep, time.Now().UTC()); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		res, err := a.st.ReportLevels(r.Context(), acct, id, rep)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeProblem(w, r, notFound(id))
+			return
+		case errors.Is(err, store.ErrNotActive):
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive,
+				"enrollment "+id+" is cancelled; levels are no longer taken"))
+			return
+		case err != nil:
+			a.internal(w, r, "store the level report", err)
+			return
+		}
+		if res.Orders == nil {
+			res.Orders = []arsapi.Order{}
+		}
+		if a.metrics != nil {
+			a.metrics.LevelReports.Inc()
+			a.metrics.OrdersPlaced.Add(float64(len(res.Orders)))
+		}
+		for _, o := range res.Orders {
+			a.log.InfoContext(r.Context(), "order placed", "enrollment", id, "order", o.ID, "supply", o.Supply, "level", o.LevelAtOrder)
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
+}
+
+func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	limit, p := limitParam(q)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	list, err := a.st.ListOrders(r.Context(), account(r), id, q.Get("cursor"), limit)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(w, r, notFound(id))
+		return
+	case err != nil:
+		if p := a.cursorProblem(err); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		a.internal(w, r, "list orders", err)
+		return
+	}
+	if list.Items == nil {
+		list.Items = []arsapi.Order{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}

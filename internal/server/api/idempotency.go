@@ -1,0 +1,121 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"hash/maphash"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// maxIdemKey is the longest Idempotency-Key accepted.
+const maxIdemKey = 255
+
+// signupScope is the idempotency scope of requests made before there is
+// an account (sign-up).
+const signupScope = "-signup-"
+
+// keyLocks serializes requests that carry the same idempotency key in
+// this process, so that a retry arriving while the first attempt runs
+// waits for it and replays its answer.
+type keyLocks struct {
+	seed  maphash.Seed
+	once  sync.Once
+	locks [64]sync.Mutex
+}
+
+func (k *keyLocks) lock(scope, key string) func() {
+	k.once.Do(func() { k.seed = maphash.MakeSeed() })
+	var h maphash.Hash
+	h.SetSeed(k.seed)
+	h.WriteString(scope)
+	h.WriteByte(0)
+	h.WriteString(key)
+	m := &k.locks[h.Sum64()%uint64(len(k.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// recorder captures an answer so that it can be stored for replay.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.buf.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// idempotent runs a mutating handler under the request's Idempotency-Key:
+// a repeated key with the same request replays the stored answer; with a
+// different request it answers 422 idempotency_reused. Answers that a
+// retry could change (5xx, 401, 429) are not stored. body is the request
+// body already read; scope is the account (or signupScope).
+func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, body []byte, h func(w http.ResponseWriter)) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		h(w)
+		return
+	}
+	if len(key) > maxIdemKey {
+		writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid,
+			"Idempotency-Key is longer than "+strconv.Itoa(maxIdemKey)+" characters"))
+		return
+	}
+	sum := sha256.New()
+	sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	sum.Write(body)
+	hash := hex.EncodeToString(sum.Sum(nil))
+
+	unlock := a.idem.lock(scope, key)
+	defer unlock()
+
+	rec, err := a.st.GetIdem(r.Context(), scope, key)
+	switch {
+	case err == nil:
+		if rec.RequestHash != hash {
+			writeProblem(w, r, problem(http.StatusUnprocessableEntity, arsapi.CodeIdempotencyReuse,
+				"this Idempotency-Key was already used for a different request; use a new key for a new request"))
+			return
+		}
+		ctype := "application/json"
+		if rec.Status >= 400 {
+			ctype = "application/problem+json"
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(rec.Status)
+		_, _ = w.Write(rec.Body)
+		return
+	case !errors.Is(err, store.ErrNotFound):
+		a.internal(w, r, "read the idempotency record", err)
+		return
+	}
+
+	rw := &recorder{ResponseWriter: w}
+	h(rw)
+	if rw.status >= 500 || rw.status == http.StatusUnauthorized || rw.status == http.StatusTooManyRequests || rw.status == 0 {
+		return
+	}
+	if err := a.st.PutIdem(r.Context(), scope, key, store.IdemRecord{RequestHash: hash, Status: rw.status, Body: rw.buf.Bytes()}); err != nil {
+		// The answer was sent; a retry will simply run the request again.
+		a.log.WarnContext(r.Context(), "api: storing idempotency record failed", "route", r.Pattern, "err", err)
+	}
+}
