@@ -1,0 +1,160 @@
+// Command printersim runs simulated Canon PIXMA printers for tests,
+// benchmarks and demos. It is a test tool and is not shipped.
+//
+//	printersim --listen 127.0.0.1:0 --serial KNMA01234 --levels C=10,Y=5
+//	printersim --count 1000 --base-port 20000 --ready-file /tmp/ready
+//	printersim --listen 10.99.0.2:631 --mdns-iface veth1   # inside a netns only
+//
+// When listening it prints "ready <url>" (one line per printer) on stdout
+// and, with --ready-file, writes the same lines to that file. It runs until
+// interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/printersim"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "printersim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("printersim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		listen    = fs.String("listen", "127.0.0.1:0", "address to listen on")
+		mk        = fs.String("make", "Canon", "manufacturer")
+		model     = fs.String("model", "TS8320 series", "model without the make")
+		serial    = fs.String("serial", "KNMA01234", "serial number (prefix in fleet mode)")
+		uuid      = fs.String("uuid", "", "printer UUID (default derived from the serial)")
+		name      = fs.String("name", "", "printer-info and mDNS instance name")
+		levels    = fs.String("levels", "", "supply levels, e.g. PGBK=80,C=10")
+		path      = fs.String("path", "/ipp/print", "IPP resource path")
+		delay     = fs.Duration("delay", 0, "wait this long before each IPP answer")
+		noIPP     = fs.String("no-ipp", "", "do not answer IPP: hang or close")
+		useTLS    = fs.Bool("tls", false, "also serve ipps:// with a self-signed certificate")
+		tlsOnly   = fs.Bool("tls-only", false, "serve only ipps://")
+		ifaces    = fs.String("mdns-iface", "", "advertise over mDNS on these interfaces (comma-separated; network namespaces only)")
+		mdnsHost  = fs.String("mdns-host", "", "mDNS host name without .local")
+		count     = fs.Int("count", 0, "fleet mode: start this many printers")
+		basePort  = fs.Int("base-port", 0, "fleet mode: port of the first printer (others consecutive)")
+		readyFile = fs.String("ready-file", "", "write the ready lines to this file too")
+		verbose   = fs.Bool("v", false, "log requests to stderr")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lv, err := parseLevels(*levels)
+	if err != nil {
+		return err
+	}
+	cfg := printersim.Config{
+		Make: *mk, Model: *model, Serial: *serial, UUID: *uuid, Name: *name,
+		Levels: lv, Path: *path, Delay: *delay, TLS: *useTLS || *tlsOnly, TLSOnly: *tlsOnly,
+	}
+	switch *noIPP {
+	case "":
+	case "hang":
+		cfg.Mode = printersim.ModeHang
+	case "close":
+		cfg.Mode = printersim.ModeClose
+	default:
+		return fmt.Errorf("--no-ipp must be hang or close, not %q", *noIPP)
+	}
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	var printers []*printersim.Printer
+	if *count > 0 {
+		host := "127.0.0.1"
+		if h, _, err := splitHost(*listen); err == nil && h != "" {
+			host = h
+		}
+		f, err := printersim.StartFleet(ctx, printersim.FleetConfig{Count: *count, Host: host, BasePort: *basePort, Template: cfg})
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		printers = f.Printers
+	} else {
+		p := printersim.New(cfg)
+		if err := p.Start(ctx, *listen); err != nil {
+			return err
+		}
+		defer p.Close()
+		printers = []*printersim.Printer{p}
+	}
+	if *ifaces != "" {
+		if *count > 1 {
+			return errors.New("--mdns-iface works with one printer per process")
+		}
+		mc := printersim.MDNSConfig{Interfaces: strings.Split(*ifaces, ","), Host: *mdnsHost}
+		if err := printers[0].Advertise(mc); err != nil {
+			return err
+		}
+	}
+
+	var b strings.Builder
+	for _, p := range printers {
+		fmt.Fprintf(&b, "ready %s\n", p.URL())
+	}
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return err
+	}
+	if *readyFile != "" {
+		tmp := *readyFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, *readyFile); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	// Give mDNS goodbye packets a moment to leave.
+	time.Sleep(50 * time.Millisecond)
+	return nil
+}
+
+func parseLevels(s string) (map[string]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]int{}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--levels: %q is not NAME=LEVEL", part)
+		}
+		m[strings.TrimSpace(k)] = n
+	}
+	return m, nil
+}
+
+func splitHost(hostport string) (string, string, error) {
+	i := strings.LastIndex(hostport, ":")
+	if i < 0 {
+		return hostport, "", nil
+	}
+	return strings.Trim(hostport[:i], "[]"), hostport[i+1:], nil
+}

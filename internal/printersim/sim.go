@@ -1,0 +1,344 @@
+// Package printersim is a simulated network printer for tests, benchmarks
+// and `arsctl demo`: an IPP server answering Get-Printer-Attributes the way
+// a Canon PIXMA does (make and model, printer-device-id with the serial in
+// PSE, printer-uuid, marker-* and printer-supply levels that can change
+// while it runs), optionally over TLS with a self-signed certificate, and
+// optionally advertised over mDNS.
+//
+// mDNS advertising must only be used inside network namespaces created by
+// tests; it refuses to run without an explicit interface list.
+package printersim
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/grandcat/zeroconf"
+)
+
+// Mode says how the simulated printer treats IPP requests.
+type Mode int32
+
+const (
+	// ModeNormal answers IPP requests.
+	ModeNormal Mode = iota
+	// ModeHang accepts connections and reads requests but never answers,
+	// like a printer in deep sleep whose network chip is still up.
+	ModeHang
+	// ModeClose accepts connections and closes them at once.
+	ModeClose
+)
+
+// Supply is one simulated consumable.
+type Supply struct {
+	// Name is the marker-names value, e.g. "PGBK".
+	Name string
+	// Description is the printer-supply-description value.
+	Description string
+	// Color is the marker-colors value, e.g. "#000000" or
+	// "#39D2E7#D945DD#DFD31D" for a tri-colour cartridge.
+	Color string
+	// Colorant is the printer-supply colorantname, e.g. "cyan".
+	Colorant string
+	// Type is the marker-types value; Canon sends "inkCartridge".
+	Type string
+	// Level is the level in percent (or a special level -1, -2, -3).
+	Level int
+}
+
+// DefaultSupplies are the six ink tanks of a Canon PIXMA TS8320.
+func DefaultSupplies() []Supply {
+	return []Supply{
+		{Name: "PGBK", Description: "Black(PGBK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
+		{Name: "BK", Description: "Black(BK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 70},
+		{Name: "C", Description: "Cyan", Color: "#00FFFF", Colorant: "cyan", Type: "inkCartridge", Level: 60},
+		{Name: "M", Description: "Magenta", Color: "#FF00FF", Colorant: "magenta", Type: "inkCartridge", Level: 50},
+		{Name: "Y", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "inkCartridge", Level: 40},
+		{Name: "PB", Description: "Photo Blue", Color: "#0080FF", Colorant: "blue", Type: "inkCartridge", Level: 30},
+	}
+}
+
+// Config describes a simulated printer. Zero fields get Canon TS8320
+// defaults.
+type Config struct {
+	// Make is the manufacturer; default "Canon".
+	Make string
+	// Model is the model without the make; default "TS8320 series".
+	Model string
+	// Serial is the serial number sent as PSE in printer-device-id;
+	// default "KNMA01234".
+	Serial string
+	// UUID is printer-uuid without "urn:uuid:"; default derived from the
+	// serial.
+	UUID string
+	// Name is printer-info and the DNS-SD instance name; default
+	// "<Make> <Model>".
+	Name string
+	// Supplies are the consumables; default DefaultSupplies().
+	Supplies []Supply
+	// Levels overrides supply levels by supply name, e.g. {"C": 10}.
+	Levels map[string]int
+	// Path is the IPP resource path; default "/ipp/print". Other paths
+	// get HTTP 404.
+	Path string
+	// Delay makes every IPP answer wait this long.
+	Delay time.Duration
+	// Mode is how IPP requests are treated; default ModeNormal.
+	Mode Mode
+	// TLS serves ipps:// with a self-signed certificate (plain ipp:// is
+	// still answered on the same port, as CUPS and many printers do).
+	TLS bool
+	// TLSOnly, with TLS, refuses plain ipp:// connections on the port.
+	TLSOnly bool
+	// Logger receives debug messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Printer is a running (or not yet started) simulated printer.
+type Printer struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	supplies []Supply
+	state    int // 3 idle, 4 processing, 5 stopped
+
+	delay    atomic.Int64
+	mode     atomic.Int32
+	requests atomic.Int64
+
+	cert    atomic.Pointer[tls.Certificate]
+	ln      net.Listener
+	srv     *http.Server
+	addr    string
+	closing chan struct{}
+	done    chan struct{}
+
+	mdnsMu sync.Mutex
+	mdns   []*zeroconf.Server
+}
+
+// New returns a simulated printer described by cfg. Call Start to serve.
+func New(cfg Config) *Printer {
+	if cfg.Make == "" {
+		cfg.Make = "Canon"
+	}
+	if cfg.Model == "" {
+		cfg.Model = "TS8320 series"
+	}
+	if cfg.Serial == "" {
+		cfg.Serial = "KNMA01234"
+	}
+	if cfg.UUID == "" {
+		cfg.UUID = uuidFrom(cfg.Make + "/" + cfg.Model + "/" + cfg.Serial)
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.Make + " " + cfg.Model
+	}
+	if cfg.Supplies == nil {
+		cfg.Supplies = DefaultSupplies()
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/ipp/print"
+	}
+	if !strings.HasPrefix(cfg.Path, "/") {
+		cfg.Path = "/" + cfg.Path
+	}
+	p := &Printer{cfg: cfg, log: cfg.Logger, state: 3, closing: make(chan struct{}), done: make(chan struct{})}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.supplies = append([]Supply(nil), cfg.Supplies...)
+	for name, lvl := range cfg.Levels {
+		for i := range p.supplies {
+			if strings.EqualFold(p.supplies[i].Name, name) {
+				p.supplies[i].Level = lvl
+			}
+		}
+	}
+	p.delay.Store(int64(cfg.Delay))
+	p.mode.Store(int32(cfg.Mode))
+	return p
+}
+
+// uuidFrom derives a stable version-5-shaped UUID from s.
+func uuidFrom(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// Config returns the configuration with defaults filled in.
+func (p *Printer) Config() Config { return p.cfg }
+
+// Start listens on addr (e.g. "127.0.0.1:0" or an address inside a network
+// namespace) and serves until ctx is done or Close is called.
+func (p *Printer) Start(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("printersim: listen %s: %w", addr, err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve serves on ln, which it takes ownership of, until ctx is done or
+// Close is called. It returns once the printer accepts connections.
+func (p *Printer) Serve(ctx context.Context, ln net.Listener) error {
+	if p.ln != nil {
+		ln.Close()
+		return errors.New("printersim: already started")
+	}
+	if p.cfg.TLS {
+		if err := p.RotateCertificate(); err != nil {
+			ln.Close()
+			return err
+		}
+		ln = newSniffListener(ln, p.cfg.TLSOnly, &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return p.cert.Load(), nil
+			},
+		})
+	}
+	p.ln = ln
+	p.addr = ln.Addr().String()
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         p.connState,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		defer close(p.done)
+		_ = p.srv.Serve(ln)
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = p.Close()
+		case <-p.closing:
+		}
+	}()
+	return nil
+}
+
+// connState closes new connections in ModeClose.
+func (p *Printer) connState(c net.Conn, st http.ConnState) {
+	if st == http.StateNew && Mode(p.mode.Load()) == ModeClose {
+		c.Close()
+	}
+}
+
+// Close stops serving and advertising. It is safe to call more than once.
+func (p *Printer) Close() error {
+	p.StopAdvertising()
+	select {
+	case <-p.closing:
+		return nil
+	default:
+		close(p.closing)
+	}
+	if p.srv == nil {
+		return nil
+	}
+	err := p.srv.Close()
+	<-p.done
+	return err
+}
+
+// Addr returns the host:port the printer listens on ("" before Start).
+func (p *Printer) Addr() string { return p.addr }
+
+// Port returns the TCP port the printer listens on (0 before Start).
+func (p *Printer) Port() int {
+	_, port, _ := net.SplitHostPort(p.addr)
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+// URL returns the printer URI: ipps://ADDR/ipp/print with TLS, else
+// ipp://ADDR/ipp/print.
+func (p *Printer) URL() string {
+	if p.cfg.TLS {
+		return "ipps://" + p.addr + p.cfg.Path
+	}
+	return "ipp://" + p.addr + p.cfg.Path
+}
+
+// SetLevel sets the level of the named supply (case-insensitive) while the
+// printer runs.
+func (p *Printer) SetLevel(supply string, level int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.supplies {
+		if strings.EqualFold(p.supplies[i].Name, supply) {
+			p.supplies[i].Level = level
+			return nil
+		}
+	}
+	return fmt.Errorf("printersim: no supply %q", supply)
+}
+
+// Levels returns the current level of every supply by name.
+func (p *Printer) Levels() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := make(map[string]int, len(p.supplies))
+	for _, s := range p.supplies {
+		m[s.Name] = s.Level
+	}
+	return m
+}
+
+// SetDelay changes how long IPP answers wait.
+func (p *Printer) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
+
+// SetMode changes how IPP requests are treated.
+func (p *Printer) SetMode(m Mode) { p.mode.Store(int32(m)) }
+
+// Requests returns how many IPP requests the printer has received.
+func (p *Printer) Requests() int64 { return p.requests.Load() }
+
+// Fingerprint returns the SHA-256 fingerprint of the current TLS
+// certificate as "SHA256:<hex>", or "" without TLS.
+func (p *Printer) Fingerprint() string {
+	c := p.cert.Load()
+	if c == nil || len(c.Certificate) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(c.Certificate[0])
+	return "SHA256:" + hex.EncodeToString(sum[:])
+}
+
+// RotateCertificate replaces the TLS certificate with a new self-signed
+// one, as a factory reset or firmware update does. New connections get the
+// new certificate.
+func (p *Printer) RotateCertificate() error {
+	cert, err := selfSigned(p.cfg.Make+" "+p.cfg.Model, p.cfg.Serial)
+	if err != nil {
+		return fmt.Errorf("printersim: certificate: %w", err)
+	}
+	p.cert.Store(cert)
+	return nil
+}
+
+// snapshot returns a copy of the supplies and the state.
+func (p *Printer) snapshot() ([]Supply, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Supply(nil), p.supplies...), p.state
+}
