@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkg/browser"
 
+	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
@@ -67,6 +68,8 @@ type Factory struct {
 	Version string
 	// Transport is the base HTTP transport (nil: http.DefaultTransport).
 	Transport http.RoundTripper
+
+	tokenStore auth.Store
 }
 
 // ServerURL is the ARS API server to talk to: --server, else ARS_SERVER,

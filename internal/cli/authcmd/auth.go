@@ -1,0 +1,402 @@
+// Package authcmd implements `arsctl auth login|logout|status|token`.
+package authcmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/internal/auth"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// NewCmdAuth returns the auth command group.
+func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth <command>",
+		Short: "Sign in to an ARS server, sign out, show who you are",
+		Long: `Sign in to the ARS server's account (the seed's "sign into your account, or
+Register to create one"). Tokens are kept in the system keyring, or in a file
+readable only by you (0600) where no keyring exists. ARS_TOKEN overrides them,
+for CI and scripts.`,
+	}
+	cmd.AddCommand(NewCmdLogin(f, nil), NewCmdLogout(f, nil), NewCmdStatus(f, nil), NewCmdToken(f, nil))
+	return cmd
+}
+
+// LoginOptions are the options of `auth login`.
+type LoginOptions struct {
+	F         *cmdutil.Factory
+	Device    bool
+	Web       bool
+	WithToken bool
+	NoBrowser bool
+	Timeout   time.Duration
+}
+
+// NewCmdLogin returns `auth login`.
+func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{F: f}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Sign in to the ARS server",
+		Long: `Sign in to the ARS server. On a desktop a browser opens at the server's
+sign-in page (authorization code with PKCE on a 127.0.0.1 redirect); over SSH
+or with --device a code and URL are printed to approve from any browser
+(device authorization grant). Have no account yet? The sign-in page has
+"Register" to create one.
+
+--with-token reads a token from stdin and stores it, for machines where a
+person signed in elsewhere.`,
+		Example: `  arsctl auth login
+  arsctl auth login --device                 # over SSH, or on a headless server
+  arsctl --server https://ars.example.com auth login
+  echo "$TOKEN" | arsctl auth login --with-token`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Device && opts.Web {
+				return cmdutil.FlagErrorf("--device and --web cannot be used together")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return loginRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Device, "device", false, "Sign in with a code approved from any browser (RFC 8628)")
+	cmd.Flags().BoolVar(&opts.Web, "web", false, "Sign in through a browser on this machine")
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "Print the sign-in URL instead of opening a browser")
+	cmd.Flags().BoolVar(&opts.WithToken, "with-token", false, "Read a token from standard input")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "How long to wait for the sign-in to be approved")
+	return cmd
+}
+
+func loginRun(ctx context.Context, opts *LoginOptions) error {
+	f := opts.F
+	io := f.IOStreams
+	server, err := f.ServerURL()
+	if err != nil {
+		return err
+	}
+	store := f.TokenStore()
+	if opts.WithToken {
+		line, err := bufio.NewReader(io.In).ReadString('\n')
+		if err != nil && !errors.Is(err, errEOF) {
+			return err
+		}
+		tok := strings.TrimSpace(line)
+		if tok == "" {
+			return cmdutil.FlagErrorf("--with-token: no token on standard input")
+		}
+		t := &oauth2.Token{AccessToken: tok, TokenType: "Bearer"}
+		acct, err := whoami(ctx, f, server, t)
+		if err != nil {
+			return err
+		}
+		if err := store.Save(server, t); err != nil {
+			return fmt.Errorf("save token: %w", err)
+		}
+		io.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	tok, err := Login(ctx, f, server, LoginMode{Device: opts.Device, Web: opts.Web, NoBrowser: opts.NoBrowser})
+	if err != nil {
+		return err
+	}
+	acct, err := whoami(ctx, f, server, tok)
+	if err != nil {
+		return err
+	}
+	if err := store.Save(server, tok); err != nil {
+		return fmt.Errorf("save token: %w", err)
+	}
+	io.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
+	return nil
+}
+
+var errEOF = io.EOF
+
+// LoginMode chooses the sign-in flow.
+type LoginMode struct {
+	Device    bool // force the device flow
+	Web       bool // force the browser flow
+	NoBrowser bool // print the URL instead of opening a browser
+}
+
+// Login signs in to server and returns the token without storing it. With
+// neither Device nor Web it uses the browser when one can open here and
+// falls back to the device flow otherwise (SSH, no display). register
+// calls it when the user is not signed in.
+func Login(ctx context.Context, f *cmdutil.Factory, server string, mode LoginMode) (*oauth2.Token, error) {
+	io := f.IOStreams
+	hc := f.HTTPClient()
+	e, err := auth.Discover(ctx, hc, server)
+	if err != nil {
+		return nil, err
+	}
+	useDevice := mode.Device
+	if !mode.Device && !mode.Web && (mode.NoBrowser || f.Getenv("SSH_CONNECTION") != "" && f.Getenv("DISPLAY") == "") && e.DeviceAuthURL != "" {
+		useDevice = true
+	}
+	if !useDevice {
+		tok, err := auth.LoginBrowser(ctx, hc, e, func(u string) error {
+			if mode.NoBrowser {
+				fmt.Fprintf(io.ErrOut, "Open this URL in a browser on this machine to sign in:\n  %s\n", u)
+			} else if err := f.Browser.Browse(u); err != nil {
+				if !mode.Web && e.DeviceAuthURL != "" {
+					return errUseDevice
+				}
+				fmt.Fprintf(io.ErrOut, "Could not open a browser (%v). Open this URL on this machine to sign in:\n  %s\n", err, u)
+			} else {
+				fmt.Fprintf(io.ErrOut, "Opened your browser to sign in. If it did not open, visit:\n  %s\n", u)
+			}
+			io.StartProgress("Waiting for sign-in in the browser…")
+			return nil
+		})
+		io.StopProgress()
+		if !errors.Is(err, errUseDevice) {
+			return tok, mapLoginErr(err)
+		}
+	}
+	tok, err := auth.LoginDevice(ctx, hc, e, func(d *auth.DeviceCode) {
+		uri := d.VerificationURI
+		fmt.Fprintf(io.ErrOut, "To sign in, open %s in any browser and enter the code:\n\n    %s\n\n", uri, d.UserCode)
+		if d.VerificationURIComplete != "" {
+			fmt.Fprintf(io.ErrOut, "(or open %s)\n", d.VerificationURIComplete)
+		}
+		io.StartProgress("Waiting for approval…")
+	})
+	io.StopProgress()
+	return tok, mapLoginErr(err)
+}
+
+var errUseDevice = errors.New("use device flow")
+
+func mapLoginErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return cmdutil.AuthErrorf("sign-in was not completed in time; run `arsctl auth login` again")
+	}
+	if errors.Is(err, context.Canceled) {
+		return cmdutil.ErrCancel
+	}
+	if strings.Contains(err.Error(), "no ARS server answering") {
+		return err
+	}
+	return cmdutil.AuthErrorf("%v", err)
+}
+
+// whoami asks the server which account a token belongs to.
+func whoami(ctx context.Context, f *cmdutil.Factory, server string, t *oauth2.Token) (*arsapi.Account, error) {
+	hc := oauth2.NewClient(context.WithValue(ctx, oauth2.HTTPClient, f.HTTPClient()), oauth2.StaticTokenSource(t))
+	return getAccount(ctx, hc, server)
+}
+
+func getAccount(ctx context.Context, hc *http.Client, server string) (*arsapi.Account, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/v1/account", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("no ARS server answering at %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, cmdutil.AuthErrorf("%s refused the token (expired or revoked): run `arsctl auth login`", server)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s: GET /v1/account answered HTTP %d", server, resp.StatusCode)
+	}
+	var a arsapi.Account
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return nil, fmt.Errorf("%s: unreadable account: %w", server, err)
+	}
+	return &a, nil
+}
+
+// LogoutOptions are the options of `auth logout`.
+type LogoutOptions struct{ F *cmdutil.Factory }
+
+// NewCmdLogout returns `auth logout`.
+func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+	opts := &LogoutOptions{F: f}
+	return &cobra.Command{
+		Use:     "logout",
+		Short:   "Sign out: revoke the token on the server and forget it here",
+		Example: "  arsctl auth logout",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return logoutRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func logoutRun(ctx context.Context, opts *LogoutOptions) error {
+	f := opts.F
+	server, err := f.ServerURL()
+	if err != nil {
+		return err
+	}
+	store := f.TokenStore()
+	t, err := store.Load(server)
+	if errors.Is(err, auth.ErrNoToken) {
+		f.IOStreams.Warning("Not signed in to %s", server)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hc := f.HTTPClient()
+	if e, err := auth.Discover(ctx, hc, server); err != nil {
+		f.IOStreams.Warning("Could not reach %s to revoke the token (%v); forgetting it here anyway", server, err)
+	} else {
+		if t.RefreshToken != "" {
+			if err := auth.Revoke(ctx, hc, e, t.RefreshToken, "refresh_token"); err != nil {
+				f.IOStreams.Warning("%v", err)
+			}
+		}
+		if err := auth.Revoke(ctx, hc, e, t.AccessToken, "access_token"); err != nil {
+			f.IOStreams.Warning("%v", err)
+		}
+	}
+	if err := store.Delete(server); err != nil {
+		return fmt.Errorf("forget token: %w", err)
+	}
+	f.IOStreams.Success("Signed out of %s", server)
+	return nil
+}
+
+// StatusOptions are the options of `auth status`.
+type StatusOptions struct{ F *cmdutil.Factory }
+
+// Status is what `auth status --json` prints.
+type Status struct {
+	Server    string          `json:"server"`
+	SignedIn  bool            `json:"signed_in"`
+	Account   *arsapi.Account `json:"account,omitempty"`
+	Source    string          `json:"token_source,omitempty"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	Error     string          `json:"error,omitempty"`
+}
+
+// NewCmdStatus returns `auth status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{F: f}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show which account you are signed in as",
+		Example: `  arsctl auth status
+  arsctl auth status --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	f := opts.F
+	server, err := f.ServerURL()
+	if err != nil {
+		return err
+	}
+	st := Status{Server: server}
+	if f.Getenv(auth.TokenEnv) != "" {
+		st.Source = auth.TokenEnv
+	} else if t, err := f.TokenStore().Load(server); err == nil {
+		st.Source = f.TokenStore().Where()
+		if !t.Expiry.IsZero() {
+			exp := t.Expiry.UTC()
+			st.ExpiresAt = &exp
+		}
+	}
+	var failure error
+	if st.Source != "" {
+		hc, _, err := f.AuthHTTPClient(ctx)
+		if err == nil {
+			st.Account, err = getAccount(ctx, hc, server)
+		}
+		if err != nil {
+			st.Error = err.Error()
+			failure = err
+		}
+		st.SignedIn = st.Account != nil
+	} else {
+		st.Error = "not signed in"
+		failure = cmdutil.AuthErrorf("not signed in to %s: run `arsctl auth login`", server)
+	}
+	if f.Output.Machine() {
+		if err := cmdutil.WriteJSON(f.IOStreams.Out, st, f.Output.JQ); err != nil {
+			return err
+		}
+		if failure != nil {
+			return cmdutil.SilentExit(cmdutil.ExitCode(failure))
+		}
+		return nil
+	}
+	if failure != nil {
+		return failure
+	}
+	fmt.Fprintf(f.IOStreams.Out, "%s\n  account: %s (%s)\n  token:   %s\n", server, st.Account.Email, st.Account.ID, st.Source)
+	return nil
+}
+
+// TokenOptions are the options of `auth token`.
+type TokenOptions struct{ F *cmdutil.Factory }
+
+// NewCmdToken returns `auth token`.
+func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{F: f}
+	return &cobra.Command{
+		Use:   "token",
+		Short: "Print a valid access token (refreshed if needed) for scripts",
+		Example: `  curl -H "Authorization: Bearer $(arsctl auth token)" http://127.0.0.1:8787/v1/enrollments
+  ARS_TOKEN=$(arsctl auth token) ./enroll-fleet.sh`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return tokenRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func tokenRun(ctx context.Context, opts *TokenOptions) error {
+	f := opts.F
+	hc, _, err := f.AuthHTTPClient(ctx)
+	if err != nil {
+		return err
+	}
+	tr, ok := hc.Transport.(*oauth2.Transport)
+	if !ok {
+		return errors.New("internal: unexpected transport")
+	}
+	t, err := tr.Source.Token()
+	if err != nil {
+		return cmdutil.AuthErrorf("%v", err)
+	}
+	fmt.Fprintln(f.IOStreams.Out, t.AccessToken)
+	return nil
+}
