@@ -1,0 +1,229 @@
+package discovery
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Services browsed by default.
+const (
+	ServiceIPP  = "_ipp._tcp"
+	ServiceIPPS = "_ipps._tcp"
+)
+
+// srvInfo is an SRV record's data.
+type srvInfo struct {
+	target string // lower-cased host name with trailing dot
+	port   int
+}
+
+// instance is what is known about one service instance
+// (e.g. `Canon\ TS8320\ series._ipp._tcp.local.`), merged over all the
+// packets and records that mentioned it.
+type instance struct {
+	key       string // lower-cased FQDN
+	label     string // raw instance label, presentation format
+	service   string // "_ipp._tcp" or "_ipps._tcp"
+	srv       *srvInfo
+	txt       []string
+	hasTXT    bool
+	firstSeen time.Time
+	changed   time.Time
+	removed   bool
+}
+
+// cache merges mDNS records from any number of packets into per-instance
+// state. Records may arrive in any order and in separate packets: a PTR
+// first, the SRV and TXT later, the host's addresses later still.
+// It is not safe for concurrent use.
+type cache struct {
+	services  map[string]string // lower-cased "_ipp._tcp.local." -> "_ipp._tcp"
+	instances map[string]*instance
+	addrs     map[string][]netip.Addr // lower-cased host FQDN -> addresses
+	order     []string                // instance keys in order of appearance
+}
+
+func newCache(services []string, domain string) *cache {
+	c := &cache{
+		services:  map[string]string{},
+		instances: map[string]*instance{},
+		addrs:     map[string][]netip.Addr{},
+	}
+	for _, s := range services {
+		c.services[strings.ToLower(dns.Fqdn(s+"."+domain))] = s
+	}
+	return c
+}
+
+// instanceFor returns the instance named by a record owner name, creating
+// it when the name belongs to a browsed service.
+func (c *cache) instanceFor(name string, now time.Time) *instance {
+	key := strings.ToLower(name)
+	if in, ok := c.instances[key]; ok {
+		return in
+	}
+	label, svc, ok := splitInstance(name)
+	if !ok || label == "" {
+		return nil
+	}
+	service, ok := c.services[strings.ToLower(svc)]
+	if !ok {
+		return nil
+	}
+	in := &instance{key: key, label: label, service: service, firstSeen: now, changed: now}
+	c.instances[key] = in
+	c.order = append(c.order, key)
+	return in
+}
+
+// add merges the records of one mDNS response. It returns the keys of the
+// instances whose state changed (including instances whose host got a new
+// address).
+func (c *cache) add(msg *dns.Msg, now time.Time) []string {
+	if msg == nil || !msg.Response {
+		return nil
+	}
+	var changed []string
+	mark := func(in *instance) {
+		in.changed = now
+		if !slices.Contains(changed, in.key) {
+			changed = append(changed, in.key)
+		}
+	}
+	rrs := make([]dns.RR, 0, len(msg.Answer)+len(msg.Ns)+len(msg.Extra))
+	rrs = append(rrs, msg.Answer...)
+	rrs = append(rrs, msg.Ns...)
+	rrs = append(rrs, msg.Extra...)
+	var hostsChanged []string
+	for _, rr := range rrs {
+		h := rr.Header()
+		switch rr := rr.(type) {
+		case *dns.PTR:
+			if _, ok := c.services[strings.ToLower(h.Name)]; !ok {
+				continue
+			}
+			in := c.instanceFor(rr.Ptr, now)
+			if in == nil {
+				continue
+			}
+			if h.Ttl == 0 {
+				if !in.removed {
+					in.removed = true
+					mark(in)
+				}
+				continue
+			}
+			if in.removed {
+				in.removed = false
+				mark(in)
+			}
+		case *dns.SRV:
+			in := c.instanceFor(h.Name, now)
+			if in == nil || h.Ttl == 0 {
+				continue
+			}
+			s := &srvInfo{target: strings.ToLower(dns.Fqdn(rr.Target)), port: int(rr.Port)}
+			if in.srv == nil || *in.srv != *s {
+				in.srv = s
+				mark(in)
+			}
+		case *dns.TXT:
+			in := c.instanceFor(h.Name, now)
+			if in == nil || h.Ttl == 0 {
+				continue
+			}
+			if !in.hasTXT || !slices.Equal(in.txt, rr.Txt) {
+				in.txt = slices.Clone(rr.Txt)
+				in.hasTXT = true
+				mark(in)
+			}
+		case *dns.A:
+			if c.addAddr(h.Name, rr.A, h.Ttl) {
+				hostsChanged = append(hostsChanged, strings.ToLower(h.Name))
+			}
+		case *dns.AAAA:
+			if c.addAddr(h.Name, rr.AAAA, h.Ttl) {
+				hostsChanged = append(hostsChanged, strings.ToLower(h.Name))
+			}
+		}
+	}
+	if len(hostsChanged) > 0 {
+		for _, key := range c.order {
+			in := c.instances[key]
+			if in.srv != nil && slices.Contains(hostsChanged, in.srv.target) {
+				mark(in)
+			}
+		}
+	}
+	return changed
+}
+
+// addAddr records an address of host; a zero TTL removes it. It reports
+// whether anything changed.
+func (c *cache) addAddr(host string, ip net.IP, ttl uint32) bool {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	host = strings.ToLower(host)
+	cur := c.addrs[host]
+	i := slices.Index(cur, a)
+	if ttl == 0 {
+		if i < 0 {
+			return false
+		}
+		c.addrs[host] = slices.Delete(cur, i, i+1)
+		return true
+	}
+	if i >= 0 || len(cur) >= 16 {
+		return false
+	}
+	c.addrs[host] = append(cur, a)
+	return true
+}
+
+// hostAddrs returns the addresses of an instance's host, IPv4 first.
+func (c *cache) hostAddrs(in *instance) []netip.Addr {
+	if in.srv == nil {
+		return nil
+	}
+	out := slices.Clone(c.addrs[in.srv.target])
+	slices.SortStableFunc(out, func(a, b netip.Addr) int {
+		switch {
+		case a.Is4() && !b.Is4():
+			return -1
+		case !a.Is4() && b.Is4():
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// missing says which parts of an instance are still unknown: "SRV",
+// "TXT", "address". An empty result means the instance is complete.
+func (c *cache) missing(in *instance) []string {
+	var m []string
+	if in.srv == nil {
+		m = append(m, "SRV")
+	}
+	if !in.hasTXT {
+		m = append(m, "TXT")
+	}
+	if in.srv != nil && len(c.addrs[in.srv.target]) == 0 {
+		m = append(m, "address")
+	}
+	return m
+}
+
+// complete reports whether an instance has SRV target and port, TXT and at
+// least one address.
+func (c *cache) complete(in *instance) bool {
+	return in.srv != nil && in.hasTXT && len(c.addrs[in.srv.target]) > 0
+}

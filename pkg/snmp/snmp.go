@@ -1,0 +1,149 @@
+// Package snmp reads a printer's identity and supply levels over SNMP v2c
+// (RFC 3805 Printer MIB, RFC 2790 Host Resources MIB). arsctl uses it as the
+// fallback when a printer's IPP answer lacks a serial number or levels.
+package snmp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/gosnmp/gosnmp"
+)
+
+// Object identifiers read by Query.
+const (
+	// OIDSysDescr is SNMPv2-MIB sysDescr.0.
+	OIDSysDescr = "1.3.6.1.2.1.1.1.0"
+	// OIDDeviceDescr is HOST-RESOURCES-MIB hrDeviceDescr.1, the printer's
+	// model on most printers.
+	OIDDeviceDescr = "1.3.6.1.2.1.25.3.2.1.3.1"
+	// OIDSerial is Printer-MIB prtGeneralSerialNumber.1.
+	OIDSerial = "1.3.6.1.2.1.43.5.1.1.17.1"
+	// OIDSupplies is Printer-MIB prtMarkerSuppliesEntry.
+	OIDSupplies = "1.3.6.1.2.1.43.11.1.1"
+	// OIDColorantValue is Printer-MIB prtMarkerColorantValue.
+	OIDColorantValue = "1.3.6.1.2.1.43.12.1.1.4"
+)
+
+// DefaultPort is the SNMP agent port.
+const DefaultPort = 161
+
+// Options configures Query. The zero value uses community "public", port
+// 161, a one-second timeout per request and one retry.
+type Options struct {
+	// Community is the SNMP v2c community; "public" when empty.
+	Community string
+	// Port is the agent's UDP port; 161 when zero.
+	Port uint16
+	// Timeout bounds each request; the context bounds the whole query.
+	Timeout time.Duration
+	// Retries is the number of retransmissions per request.
+	Retries int
+}
+
+// Info is what a printer's SNMP agent tells about it.
+type Info struct {
+	// SysDescr is sysDescr.0.
+	SysDescr string
+	// DeviceDescr is hrDeviceDescr.1.
+	DeviceDescr string
+	// Serial is prtGeneralSerialNumber.1.
+	Serial string
+	// Supplies are the rows of prtMarkerSuppliesTable.
+	Supplies []printer.Supply
+}
+
+// MakeModel returns the manufacturer and model named by hrDeviceDescr, or
+// by sysDescr when the former is empty.
+func (i *Info) MakeModel() (mk, model string) {
+	d := i.DeviceDescr
+	if d == "" {
+		d = i.SysDescr
+	}
+	if d == "" {
+		return "", ""
+	}
+	return printer.SplitMakeModel(d)
+}
+
+// ErrNoAnswer is returned (wrapped) when the agent does not answer.
+var ErrNoAnswer = errors.New("no SNMP answer")
+
+// Query reads identity and supplies from the SNMP agent at host (an IP
+// address or name, without port). It returns an error wrapping ErrNoAnswer
+// when nothing answers; a partial Info is returned with a nil error when
+// only some objects are missing.
+func Query(ctx context.Context, host string, opts Options) (*Info, error) {
+	if opts.Community == "" {
+		opts.Community = "public"
+	}
+	if opts.Port == 0 {
+		opts.Port = DefaultPort
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < opts.Timeout {
+			opts.Timeout = max(left, time.Millisecond)
+		}
+	}
+	g := &gosnmp.GoSNMP{
+		Target:             host,
+		Port:               opts.Port,
+		Transport:          "udp",
+		Community:          opts.Community,
+		Version:            gosnmp.Version2c,
+		Context:            ctx,
+		Timeout:            opts.Timeout,
+		Retries:            opts.Retries,
+		MaxOids:            gosnmp.MaxOids,
+		MaxRepetitions:     32,
+		ExponentialTimeout: false,
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		g.Transport = "udp6"
+	}
+	if err := g.Connect(); err != nil {
+		return nil, fmt.Errorf("snmp: connect %s: %w", net.JoinHostPort(host, strconv.Itoa(int(opts.Port))), err)
+	}
+	defer g.Conn.Close()
+
+	addr := net.JoinHostPort(host, strconv.Itoa(int(opts.Port)))
+	res, err := g.Get([]string{OIDSysDescr, OIDDeviceDescr, OIDSerial})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("snmp: %s: %w: %w", addr, ErrNoAnswer, ctx.Err())
+		}
+		return nil, fmt.Errorf("snmp: %s: %w: %w", addr, ErrNoAnswer, err)
+	}
+	info := &Info{}
+	for _, v := range res.Variables {
+		s, ok := String(v)
+		if !ok {
+			continue
+		}
+		switch strings.TrimPrefix(v.Name, ".") {
+		case OIDSysDescr:
+			info.SysDescr = s
+		case OIDDeviceDescr:
+			info.DeviceDescr = s
+		case OIDSerial:
+			info.Serial = s
+		}
+	}
+	supplies, err := g.BulkWalkAll(OIDSupplies)
+	if err != nil {
+		// Identity alone is still useful: report what was read.
+		return info, nil
+	}
+	colorants, _ := g.BulkWalkAll(OIDColorantValue)
+	info.Supplies = SuppliesFromPDUs(append(supplies, colorants...))
+	return info, nil
+}
