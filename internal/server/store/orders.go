@@ -1,0 +1,577 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Limits on a level report.
+const (
+	MaxSupplies       = 64
+	MaxSupplyNameLen  = 200
+	maxFutureReadSkew = 5 * time.Minute
+	maxErrorLen       = 500
+)
+
+// supplyThreshold is the level at or below which a supply is ordered: the
+// printer's own low mark when it reports one, else the enrollment's.
+func supplyThreshold(sp printer.Supply, enrollment int) int {
+	if sp.Low > 0 && sp.Low <= 100 {
+		return sp.Low
+	}
+	return enrollment
+}
+
+// guard is the stored state of one supply: its last level and its order
+// guard.
+type guard struct {
+	readAt     int64
+	level      int
+	armed      bool
+	cycle      int64
+	orderLevel sql.NullInt64
+}
+
+// levelRow is one supply_levels row to write.
+type levelRow struct {
+	sp     printer.Supply
+	pos    int
+	g      guard
+	colors string
+}
+
+// normalizeSupplies checks a report's supplies and gives every one a
+// distinct, non-empty name.
+func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
+	if len(in) > MaxSupplies {
+		return nil, fmt.Errorf("%w: %d supplies in one report (at most %d)", ErrInvalid, len(in), MaxSupplies)
+	}
+	out := make([]printer.Supply, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, sp := range in {
+		sp.Name = strings.TrimSpace(sp.Name)
+		if len(sp.Name) > MaxSupplyNameLen || !utf8.ValidString(sp.Name) {
+			return nil, fmt.Errorf("%w: supply %d: name is longer than %d bytes or not UTF-8", ErrInvalid, i+1, MaxSupplyNameLen)
+		}
+		if sp.Name == "" {
+			sp.Name = fmt.Sprintf("supply %d", i+1)
+		}
+		for base, n := sp.Name, 2; seen[sp.Name]; n++ {
+			sp.Name = fmt.Sprintf("%s (%d)", base, n)
+		}
+		seen[sp.Name] = true
+		for _, c := range sp.Colors {
+			if strings.Contains(c, ",") {
+				return nil, fmt.Errorf("%w: supply %q: colour %q contains a comma", ErrInvalid, sp.Name, c)
+			}
+		}
+		if !sp.Known() && sp.Level != printer.LevelOther && sp.Level != printer.LevelUnknown && sp.Level != printer.LevelSomeRemaining {
+			return nil, fmt.Errorf("%w: supply %q: level %d is neither a percentage nor -1, -2, -3", ErrInvalid, sp.Name, sp.Level)
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+func orderColor(sp printer.Supply) string {
+	if sp.ColorName != "" {
+		return sp.ColorName
+	}
+	if len(sp.Colors) > 0 {
+		return sp.Colors[0]
+	}
+	return ""
+}
+
+// ReportLevels implements Orders.
+//
+// In one transaction, holding the enrollment's row lock (PostgreSQL) or the
+// database write lock (SQLite), it compares each supply with its stored
+// state. A supply whose stored reading is as new or newer than the report
+// is left alone: duplicates and late, out-of-order reports change nothing.
+// Otherwise its level is stored and, on an active enrollment, a known level
+// at or below the threshold places one order if the supply is armed, and
+// disarms it. It is re-armed when a newer report shows the level above the
+// threshold and above the level it was ordered at (the supply was
+// replaced). Each order carries the supply's cycle number, and the unique
+// key (enrollment_id, supply, cycle) makes the database refuse a second
+// order in the same cycle whatever happens above it.
+//
+// A zero ReadAt means now; one more than five minutes in the future is
+// taken as now. A cancelled enrollment answers ErrNotActive.
+func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error) {
+	res := arsapi.LevelReportResult{Orders: []arsapi.Order{}}
+	supplies, err := normalizeSupplies(r.Supplies)
+	if err != nil {
+		return res, err
+	}
+	err = s.inTx(ctx, func(tx *db.Tx) error {
+		res.Orders = res.Orders[:0]
+		now := s.now()
+		readAt := r.ReadAt.UTC()
+		if readAt.IsZero() || readAt.After(now.Add(maxFutureReadSkew)) {
+			readAt = now
+		}
+		ra := nanos(readAt)
+
+		var (
+			state     arsapi.EnrollmentState
+			threshold int
+		)
+		err := tx.QueryRow(ctx, `SELECT state, threshold FROM enrollments WHERE id = ? AND account_id = ?`+s.forUpdate(),
+			enrollmentID, accountID).Scan(&state, &threshold)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read enrollment: %w", err)
+		}
+		if state == arsapi.StateCancelled {
+			return ErrNotActive
+		}
+
+		stored := make(map[string]guard, len(supplies))
+		rows, err := tx.Query(ctx, `SELECT supply, read_at, level, armed, cycle, order_level
+			FROM supply_levels WHERE enrollment_id = ?`, enrollmentID)
+		if err != nil {
+			return fmt.Errorf("read supply levels: %w", err)
+		}
+		for rows.Next() {
+			var (
+				name  string
+				g     guard
+				armed int
+			)
+			if err := rows.Scan(&name, &g.readAt, &g.level, &armed, &g.cycle, &g.orderLevel); err != nil {
+				rows.Close()
+				return fmt.Errorf("read supply levels: %w", err)
+			}
+			g.armed = armed == 1
+			stored[name] = g
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read supply levels: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read supply levels: %w", err)
+		}
+
+		write := make([]levelRow, 0, len(supplies))
+		for i, sp := range supplies {
+			g, ok := stored[sp.Name]
+			if ok && g.readAt >= ra {
+				continue // not newer than what we know
+			}
+			if !ok {
+				g = guard{armed: true}
+			}
+			g.readAt, g.level = ra, sp.Level
+			th := supplyThreshold(sp, threshold)
+			if sp.Known() {
+				if !g.armed && sp.Level > th && (!g.orderLevel.Valid || int64(sp.Level) > g.orderLevel.Int64) {
+					// Seen replaced: a new cycle may order again.
+					g.armed, g.cycle, g.orderLevel = true, g.cycle+1, sql.NullInt64{}
+				}
+				if g.armed && sp.Level <= th && state == arsapi.StateActive {
+					o, placed, err := s.placeOrder(ctx, tx, accountID, enrollmentID, sp, g.cycle, th, now)
+					if err != nil {
+						return err
+					}
+					// Placed now, or already placed in this cycle: either
+					// way the supply is disarmed.
+					g.armed, g.orderLevel = false, sql.NullInt64{Int64: int64(sp.Level), Valid: true}
+					if placed {
+						res.Orders = append(res.Orders, o)
+					}
+				}
+			}
+			write = append(write, levelRow{sp: sp, pos: i, g: g, colors: strings.Join(sp.Colors, ",")})
+		}
+		if len(write) == 0 {
+			return nil
+		}
+		if err := s.upsertLevels(ctx, tx, enrollmentID, write); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE enrollments SET levels_read_at = ?
+			WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`, ra, enrollmentID, ra); err != nil {
+			return fmt.Errorf("update enrollment: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// upsertLevels writes supply rows in one statement.
+func (s *Store) upsertLevels(ctx context.Context, tx *db.Tx, enrollmentID string, rows []levelRow) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, colors, color_name, level, low, high,
+		read_at, armed, cycle, order_level) VALUES `)
+	args := make([]any, 0, len(rows)*13)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		armed := 0
+		if r.g.armed {
+			armed = 1
+		}
+		var ol any
+		if r.g.orderLevel.Valid {
+			ol = r.g.orderLevel.Int64
+		}
+		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.colors, r.sp.ColorName, r.sp.Level,
+			r.sp.Low, r.sp.High, r.g.readAt, armed, r.g.cycle, ol)
+	}
+	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type,
+		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
+		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
+		order_level = excluded.order_level`)
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("store supply levels: %w", err)
+	}
+	return nil
+}
+
+// placeOrder inserts the order of one supply for one cycle unless the
+// cycle already has one; placed says whether this call inserted it.
+func (s *Store) placeOrder(ctx context.Context, tx *db.Tx, accountID, enrollmentID string, sp printer.Supply,
+	cycle int64, threshold int, now time.Time) (arsapi.Order, bool, error) {
+	o := arsapi.Order{
+		ID:           newID(),
+		EnrollmentID: enrollmentID,
+		Supply:       sp.Name,
+		Color:        orderColor(sp),
+		LevelAtOrder: sp.Level,
+		State:        arsapi.OrderPlaced,
+		Fulfilment:   "none",
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	r, err := tx.Exec(ctx, `INSERT INTO orders (id, enrollment_id, account_id, supply, supply_type, color, cycle,
+		level_at_order, state, fulfilment, created_at, updated_at, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'placed', 'none', ?, ?, ?)
+		ON CONFLICT (enrollment_id, supply, cycle) DO NOTHING`,
+		o.ID, enrollmentID, accountID, sp.Name, sp.Type, o.Color, cycle, sp.Level, nanos(now), nanos(now), nanos(now))
+	if err != nil {
+		return o, false, fmt.Errorf("place order: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return o, false, err
+	}
+	ev := arsapi.OrderEvent{State: arsapi.OrderPlaced, At: now,
+		Detail: fmt.Sprintf("%s at %d%% (threshold %d%%)", sp.Name, sp.Level, threshold)}
+	if err := addOrderEvent(ctx, tx, o.ID, ev); err != nil {
+		return o, false, err
+	}
+	o.History = []arsapi.OrderEvent{ev}
+	return o, true, nil
+}
+
+func addOrderEvent(ctx context.Context, q querier, orderID string, ev arsapi.OrderEvent) error {
+	if _, err := q.Exec(ctx, `INSERT INTO order_events (order_id, at, state, detail) VALUES (?, ?, ?, ?)`,
+		orderID, nanos(ev.At), string(ev.State), ev.Detail); err != nil {
+		return fmt.Errorf("record order event: %w", err)
+	}
+	return nil
+}
+
+const orderCols = `id, enrollment_id, supply, color, level_at_order, state, fulfilment, external_id, created_at, updated_at`
+
+func scanOrder(r scanner) (arsapi.Order, error) {
+	var (
+		o                arsapi.Order
+		created, updated int64
+	)
+	if err := r.Scan(&o.ID, &o.EnrollmentID, &o.Supply, &o.Color, &o.LevelAtOrder, &o.State, &o.Fulfilment,
+		&o.ExternalID, &created, &updated); err != nil {
+		return o, err
+	}
+	o.CreatedAt, o.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return o, nil
+}
+
+// ListOrders implements Orders, newest order first, each with its history
+// (oldest event first).
+func (s *Store) ListOrders(ctx context.Context, accountID, enrollmentID string, cur string, limit int) (arsapi.List[arsapi.Order], error) {
+	out := arsapi.List[arsapi.Order]{Items: []arsapi.Order{}}
+	limit = pageLimit(limit)
+	var n int
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM enrollments WHERE id = ? AND account_id = ?`,
+		enrollmentID, accountID).Scan(&n); err != nil {
+		return out, fmt.Errorf("list orders: %w", err)
+	}
+	if n == 0 {
+		return out, ErrNotFound
+	}
+	q := `SELECT ` + orderCols + ` FROM orders WHERE enrollment_id = ?`
+	args := []any{enrollmentID}
+	if cur != "" {
+		c, err := parseCursor(cur)
+		if err != nil {
+			return out, err
+		}
+		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, c.at, c.at, c.id)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := s.DB.Query(ctx, q, args...)
+	if err != nil {
+		return out, fmt.Errorf("list orders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return out, fmt.Errorf("list orders: %w", err)
+		}
+		out.Items = append(out.Items, o)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("list orders: %w", err)
+	}
+	rows.Close()
+	if len(out.Items) > limit {
+		out.Items = out.Items[:limit]
+		last := out.Items[limit-1]
+		out.NextCursor = cursor{at: nanos(last.CreatedAt), id: last.ID}.String()
+	}
+	if err := loadOrderHistory(ctx, s.DB, out.Items); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func loadOrderHistory(ctx context.Context, q querier, os []arsapi.Order) error {
+	if len(os) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(os))
+	args := make([]any, 0, len(os))
+	for i, o := range os {
+		idx[o.ID] = i
+		args = append(args, o.ID)
+	}
+	rows, err := q.Query(ctx, `SELECT order_id, at, state, detail FROM order_events
+		WHERE order_id IN (`+placeholders(len(args))+`) ORDER BY id`, args...)
+	if err != nil {
+		return fmt.Errorf("read order history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			at int64
+			ev arsapi.OrderEvent
+		)
+		if err := rows.Scan(&id, &at, &ev.State, &ev.Detail); err != nil {
+			return fmt.Errorf("read order history: %w", err)
+		}
+		ev.At = fromNanos(at)
+		i := idx[id]
+		os[i].History = append(os[i].History, ev)
+	}
+	return rows.Err()
+}
+
+// GetOrder reads one of the account's orders with its history.
+func (s *Store) GetOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
+	o, err := scanOrder(s.DB.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ? AND account_id = ?`, orderID, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, ErrNotFound
+	}
+	if err != nil {
+		return o, fmt.Errorf("read order: %w", err)
+	}
+	os := []arsapi.Order{o}
+	if err := loadOrderHistory(ctx, s.DB, os); err != nil {
+		return o, err
+	}
+	return os[0], nil
+}
+
+// Claim is an order claimed for dispatch, with the number of this attempt
+// (1 for the first hand-over).
+type Claim struct {
+	Order   fulfil.Order
+	Attempt int
+}
+
+// ClaimDispatch is NextDispatch with attempt numbers, for dispatchers that
+// back off and give up after a number of attempts.
+//
+// Orders are due when their next attempt time has come and no unexpired
+// lease holds them. On PostgreSQL the claim skips rows another replica is
+// claiming (FOR UPDATE SKIP LOCKED); on SQLite the write lock serialises
+// claims. A claim takes the lease and counts the attempt, so an attempt cut
+// short by a crash still counts.
+func (s *Store) ClaimDispatch(ctx context.Context, limit int, lease time.Duration) ([]Claim, error) {
+	if limit <= 0 {
+		limit = 1
+	}
+	now := nanos(s.now())
+	lock := ""
+	if s.DB.Dialect == db.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []Claim
+	err := s.inTx(ctx, func(tx *db.Tx) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, `UPDATE orders SET lease_until = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+				AND lease_until <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
+			RETURNING id, attempts`, now+int64(lease), now, now, limit)
+		if err != nil {
+			return fmt.Errorf("claim orders: %w", err)
+		}
+		attempts := map[string]int{}
+		var ids []any
+		for rows.Next() {
+			var (
+				id string
+				n  int
+			)
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("claim orders: %w", err)
+			}
+			attempts[id] = n
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("claim orders: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim orders: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `SELECT o.id, o.enrollment_id, o.account_id, e.provider, e.model, e.serial,
+			o.supply, o.supply_type, o.color, o.level_at_order, o.created_at
+			FROM orders o JOIN enrollments e ON e.id = o.enrollment_id
+			WHERE o.id IN (`+placeholders(len(ids))+`) ORDER BY o.created_at, o.id`, ids...)
+		if err != nil {
+			return fmt.Errorf("read claimed orders: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				o       fulfil.Order
+				created int64
+			)
+			if err := rows.Scan(&o.ID, &o.EnrollmentID, &o.AccountID, &o.Provider, &o.PrinterModel, &o.Serial,
+				&o.Supply, &o.SupplyType, &o.Color, &o.Level, &created); err != nil {
+				return fmt.Errorf("read claimed orders: %w", err)
+			}
+			o.CreatedAt = fromNanos(created)
+			out = append(out, Claim{Order: o, Attempt: attempts[o.ID]})
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// NextDispatch implements Orders (see ClaimDispatch).
+func (s *Store) NextDispatch(ctx context.Context, limit int, lease time.Duration) ([]fulfil.Order, error) {
+	cs, err := s.ClaimDispatch(ctx, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fulfil.Order, len(cs))
+	for i, c := range cs {
+		out[i] = c.Order
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// RecordDispatch implements Orders. With dispatchErr nil the order takes
+// res.State ("placed" when empty; "placed", "in_progress" or "shipped")
+// and leaves the outbox. With an error and a non-zero retryAt it waits in
+// the outbox until retryAt; with a zero retryAt it fails for good. Every
+// outcome is written to the order's history. Recording an order that has
+// already left the outbox changes nothing.
+func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, res fulfil.Result, dispatchErr error, retryAt time.Time) error {
+	st := arsapi.OrderState(res.State)
+	if dispatchErr == nil {
+		switch st {
+		case "":
+			st = arsapi.OrderPlaced
+		case arsapi.OrderPlaced, arsapi.OrderInProgress, arsapi.OrderShipped:
+		default:
+			return fmt.Errorf("%w: fulfiller %s answered state %q", ErrInvalid, fulfiller, res.State)
+		}
+	}
+	return s.inTx(ctx, func(tx *db.Tx) error {
+		now := s.now()
+		var (
+			cur     arsapi.OrderState
+			pending sql.NullInt64
+		)
+		err := tx.QueryRow(ctx, `SELECT state, next_attempt_at FROM orders WHERE id = ?`+s.forUpdate(), orderID).Scan(&cur, &pending)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("record dispatch: %w", err)
+		}
+		if !pending.Valid {
+			return nil
+		}
+		ev := arsapi.OrderEvent{At: now}
+		switch {
+		case dispatchErr == nil:
+			_, err = tx.Exec(ctx, `UPDATE orders SET state = ?, fulfilment = ?, external_id = ?, next_attempt_at = NULL,
+				lease_until = 0, last_error = '', updated_at = ? WHERE id = ?`,
+				string(st), fulfiller, res.ExternalID, nanos(now), orderID)
+			ev.State = st
+			ev.Detail = "handed to " + fulfiller
+			if res.Detail != "" {
+				ev.Detail += ": " + res.Detail
+			}
+			if res.ExternalID != "" {
+				ev.Detail += " (" + res.ExternalID + ")"
+			}
+		case !retryAt.IsZero():
+			msg := truncate(dispatchErr.Error(), maxErrorLen)
+			_, err = tx.Exec(ctx, `UPDATE orders SET fulfilment = ?, next_attempt_at = ?, lease_until = 0,
+				last_error = ?, updated_at = ? WHERE id = ?`,
+				fulfiller, nanos(retryAt), msg, nanos(now), orderID)
+			ev.State = cur
+			ev.Detail = fmt.Sprintf("%s: %s; retrying at %s", fulfiller, msg, retryAt.UTC().Format(time.RFC3339))
+		default:
+			msg := truncate(dispatchErr.Error(), maxErrorLen)
+			_, err = tx.Exec(ctx, `UPDATE orders SET state = 'failed', fulfilment = ?, next_attempt_at = NULL,
+				lease_until = 0, last_error = ?, updated_at = ? WHERE id = ?`,
+				fulfiller, msg, nanos(now), orderID)
+			ev.State = arsapi.OrderFailed
+			ev.Detail = fulfiller + ": " + msg
+		}
+		if err != nil {
+			return fmt.Errorf("record dispatch: %w", err)
+		}
+		return addOrderEvent(ctx, tx, orderID, ev)
+	})
+}
