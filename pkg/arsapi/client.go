@@ -1,0 +1,425 @@
+package arsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Client calls one ARS API v1 server. It is safe for concurrent use.
+//
+// Errors from the server are returned as *Problem; a server that does not
+// answer at all yields *UnreachableError. Check both with errors.As.
+type Client struct {
+	base      *url.URL
+	baseErr   error
+	hc        *http.Client
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests through hc, for
+// example one whose transport adds OAuth 2.0 access tokens
+// (golang.org/x/oauth2's Config.Client). Without it http.DefaultClient is
+// used and requests carry no credentials.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a client of the server at baseURL, e.g. DefaultServer or
+// "https://ars.example.com". A malformed baseURL makes every call fail
+// with an error saying so.
+func New(baseURL string, opts ...Option) *Client {
+	c := &Client{hc: http.DefaultClient, userAgent: "arsapi-go"}
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	switch {
+	case err != nil:
+		c.baseErr = fmt.Errorf("server address %q: %w", baseURL, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		c.baseErr = fmt.Errorf("server address %q must start with http:// or https://", baseURL)
+	case u.Host == "":
+		c.baseErr = fmt.Errorf("server address %q has no host", baseURL)
+	default:
+		c.base = u
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// BaseURL returns the server address the client calls.
+func (c *Client) BaseURL() string {
+	if c.base == nil {
+		return ""
+	}
+	return c.base.String()
+}
+
+// UnreachableError is returned when no server answers at the client's
+// address: the connection was refused, the host is unknown or did not
+// answer. Programs usually tell the user how to start a server or pick
+// another one.
+type UnreachableError struct {
+	// Server is the address that did not answer.
+	Server string
+	// Err is the underlying network error.
+	Err error
+}
+
+// Error implements error.
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("no arsd answering at %s (%s): start one with `arsd`, or choose a server with --server / ARS_SERVER",
+		e.Server, shortNetErr(e.Err))
+}
+
+// Unwrap returns the network error.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func shortNetErr(err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.As(err, &dns):
+		return "unknown host " + dns.Name
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "no answer in time"
+	}
+	return err.Error()
+}
+
+// isUnreachable reports whether err means nothing answered (as opposed to
+// a request that was cancelled or failed mid-way).
+func isUnreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// maxResponse bounds the size of an answer the client reads.
+const maxResponse = 8 << 20
+
+// do sends a request and decodes a JSON answer into out (unless nil).
+// idemKey, if not empty, is sent as Idempotency-Key.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, idemKey string) error {
+	if c.baseErr != nil {
+		return c.baseErr
+	}
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawPath = ""
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if isUnreachable(err) {
+			return &UnreachableError{Server: c.base.String(), Err: err}
+		}
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading the answer: %w", method, u.Redacted(), err)
+	}
+	if resp.StatusCode >= 300 {
+		return problemFrom(resp, data, c.base.String())
+	}
+	if out == nil {
+		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return fmt.Errorf("%s %s: answered %s, not JSON; is %s an arsd server?", method, u.Redacted(), orNone(mt), c.base)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decoding the answer: %w", method, u.Redacted(), err)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no content type"
+	}
+	return s
+}
+
+// problemFrom turns an error answer into a *Problem; answers that are not
+// problem documents (a proxy's HTML page) become one with their status.
+func problemFrom(resp *http.Response, data []byte, server string) *Problem {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "application/problem+json" || mt == "application/json" {
+		var p Problem
+		if err := json.Unmarshal(data, &p); err == nil && (p.Title != "" || p.Code != "") {
+			if p.Status == 0 {
+				p.Status = resp.StatusCode
+			}
+			if p.Title == "" {
+				p.Title = http.StatusText(resp.StatusCode)
+			}
+			return &p
+		}
+	}
+	p := &Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		p.Code = CodeUnauthenticated
+	case http.StatusForbidden:
+		p.Code = CodeForbidden
+	case http.StatusNotFound:
+		p.Code = CodeNotFound
+		p.Detail = "not found; is " + server + " an arsd server?"
+	case http.StatusTooManyRequests:
+		p.Code = CodeRateLimited
+	}
+	if p.Detail == "" {
+		text := strings.TrimSpace(string(data))
+		if len(text) > 200 {
+			text = text[:200] + "..."
+		}
+		if mt == "text/plain" && text != "" {
+			p.Detail = text
+		}
+	}
+	return p
+}
+
+// Terms returns the current terms (GET /v1/terms).
+func (c *Client) Terms(ctx context.Context) (Terms, error) {
+	var t Terms
+	err := c.do(ctx, http.MethodGet, "/v1/terms", nil, nil, &t, "")
+	return t, err
+}
+
+// Models returns the eligible printer models (GET /v1/models).
+func (c *Client) Models(ctx context.Context) ([]Model, error) {
+	var l List[Model]
+	err := c.do(ctx, http.MethodGet, "/v1/models", nil, nil, &l, "")
+	return l.Items, err
+}
+
+// CancelReasons returns the reasons an owner can give for cancelling
+// (GET /v1/cancel-reasons).
+func (c *Client) CancelReasons(ctx context.Context) ([]CancelReason, error) {
+	var l List[CancelReason]
+	err := c.do(ctx, http.MethodGet, "/v1/cancel-reasons", nil, nil, &l, "")
+	return l.Items, err
+}
+
+// CreateAccount signs up a new account (POST /v1/accounts). A taken email
+// answers a *Problem with code CodeEmailTaken.
+func (c *Client) CreateAccount(ctx context.Context, req CreateAccountRequest) (Account, error) {
+	var a Account
+	err := c.do(ctx, http.MethodPost, "/v1/accounts", nil, req, &a, "")
+	return a, err
+}
+
+// Account returns the signed-in account (GET /v1/account).
+func (c *Client) Account(ctx context.Context) (Account, error) {
+	var a Account
+	err := c.do(ctx, http.MethodGet, "/v1/account", nil, nil, &a, "")
+	return a, err
+}
+
+// CreateEnrollment enrolls a printer (POST /v1/enrollments). Sending the
+// same idempotencyKey again (e.g. after a timeout) returns the first
+// answer instead of creating twice; "" sends none. A printer already
+// enrolled in this account answers a *Problem with code
+// CodeAlreadyEnrolled and its EnrollmentID set.
+func (c *Client) CreateEnrollment(ctx context.Context, req CreateEnrollmentRequest, idempotencyKey string) (Enrollment, error) {
+	var e Enrollment
+	err := c.do(ctx, http.MethodPost, "/v1/enrollments", nil, req, &e, idempotencyKey)
+	return e, err
+}
+
+// GetEnrollment reads one enrollment (GET /v1/enrollments/{id}).
+func (c *Client) GetEnrollment(ctx context.Context, id string) (Enrollment, error) {
+	var e Enrollment
+	err := c.do(ctx, http.MethodGet, "/v1/enrollments/"+url.PathEscape(id), nil, nil, &e, "")
+	return e, err
+}
+
+// ListOptions select and page a list of enrollments. Zero values select all.
+type ListOptions struct {
+	// State keeps only enrollments in this state.
+	State EnrollmentState
+	// Serial keeps only the enrollments of the printer with this serial.
+	Serial string
+	// Cursor continues a previous page (List.NextCursor).
+	Cursor string
+	// Limit is the page size (server default when 0, at most 200).
+	Limit int
+}
+
+func (o ListOptions) query() url.Values {
+	q := url.Values{}
+	if o.State != "" {
+		q.Set("state", string(o.State))
+	}
+	if o.Serial != "" {
+		q.Set("serial", o.Serial)
+	}
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	return q
+}
+
+// ListEnrollmentsPage returns one page of the account's enrollments
+// (GET /v1/enrollments).
+func (c *Client) ListEnrollmentsPage(ctx context.Context, opts ListOptions) (List[Enrollment], error) {
+	var l List[Enrollment]
+	err := c.do(ctx, http.MethodGet, "/v1/enrollments", opts.query(), nil, &l, "")
+	return l, err
+}
+
+// Enrollments iterates over every enrollment matching opts, following
+// cursors from page to page. Iteration stops at the first error, which is
+// yielded with a zero Enrollment.
+func (c *Client) Enrollments(ctx context.Context, opts ListOptions) iter.Seq2[Enrollment, error] {
+	return func(yield func(Enrollment, error) bool) {
+		for {
+			page, err := c.ListEnrollmentsPage(ctx, opts)
+			if err != nil {
+				yield(Enrollment{}, err)
+				return
+			}
+			for _, e := range page.Items {
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" || page.NextCursor == opts.Cursor {
+				return
+			}
+			opts.Cursor = page.NextCursor
+		}
+	}
+}
+
+// FindEnrollments returns every enrollment matching opts, all pages.
+func (c *Client) FindEnrollments(ctx context.Context, opts ListOptions) ([]Enrollment, error) {
+	out := []Enrollment{}
+	for e, err := range c.Enrollments(ctx, opts) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ListEnrollments returns every enrollment of the account, all pages.
+func (c *Client) ListEnrollments(ctx context.Context) ([]Enrollment, error) {
+	return c.FindEnrollments(ctx, ListOptions{})
+}
+
+// CancelEnrollment cancels an enrollment with at least one reason from
+// CancelReasons (POST /v1/enrollments/{id}/cancel). With no reason the
+// server answers a *Problem with code CodeNoReason listing the valid IDs.
+func (c *Client) CancelEnrollment(ctx context.Context, id string, req CancelRequest, idempotencyKey string) (Enrollment, error) {
+	var e Enrollment
+	err := c.do(ctx, http.MethodPost, "/v1/enrollments/"+url.PathEscape(id)+"/cancel", nil, req, &e, idempotencyKey)
+	return e, err
+}
+
+// ReportLevels reports every supply level of an enrolled printer
+// (POST /v1/enrollments/{id}/levels) and returns the orders the report
+// placed, if any. Reports may be repeated safely.
+func (c *Client) ReportLevels(ctx context.Context, id string, report LevelReport) (LevelReportResult, error) {
+	var r LevelReportResult
+	err := c.do(ctx, http.MethodPost, "/v1/enrollments/"+url.PathEscape(id)+"/levels", nil, report, &r, "")
+	return r, err
+}
+
+// ListOrdersPage returns one page of an enrollment's orders, newest first
+// (GET /v1/enrollments/{id}/orders); cursor "" starts at the first page,
+// limit 0 uses the server's default page size.
+func (c *Client) ListOrdersPage(ctx context.Context, id, cursor string, limit int) (List[Order], error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l List[Order]
+	err := c.do(ctx, http.MethodGet, "/v1/enrollments/"+url.PathEscape(id)+"/orders", q, nil, &l, "")
+	return l, err
+}
+
+// ListOrders returns every order of an enrollment, newest first, all pages.
+func (c *Client) ListOrders(ctx context.Context, id string) ([]Order, error) {
+	out := []Order{}
+	cursor := ""
+	for {
+		page, err := c.ListOrdersPage(ctx, id, cursor, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextCursor == "" || page.NextCursor == cursor {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
+}
