@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/ipp"
 )
 
 // TokenStore returns where tokens are kept: the OS keyring, or a 0600 file
@@ -34,4 +37,33 @@ func (f *Factory) AuthHTTPClient(ctx context.Context) (*http.Client, string, err
 		return nil, server, err
 	}
 	return hc, server, nil
+}
+
+// APIClient returns an ARS API client for the current server, signed in
+// as the user (see AuthHTTPClient).
+func (f *Factory) APIClient(ctx context.Context) (*arsapi.Client, error) {
+	hc, server, err := f.AuthHTTPClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return arsapi.New(server, arsapi.WithHTTPClient(hc), arsapi.WithUserAgent("arsctl/"+f.Version)), nil
+}
+
+// PublicAPIClient returns an ARS API client that sends no credentials,
+// for public endpoints (terms, models, cancel reasons, sign-up).
+func (f *Factory) PublicAPIClient() (*arsapi.Client, error) {
+	server, err := f.ServerURL()
+	if err != nil {
+		return nil, err
+	}
+	return arsapi.New(server, arsapi.WithHTTPClient(f.HTTPClient()), arsapi.WithUserAgent("arsctl/"+f.Version)), nil
+}
+
+// IPPClient returns the IPP client commands use to query printers: TLS
+// certificates are pinned on first use in the state directory.
+func (f *Factory) IPPClient() *ipp.Client {
+	if f.ippClient == nil {
+		f.ippClient = &ipp.Client{Pins: ipp.NewFilePinStore(filepath.Join(config.StateDir(f.Getenv), "printer-pins.json"))}
+	}
+	return f.ippClient
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/ipp"
 )
 
 // Browser opens URLs in the user's web browser.
@@ -70,6 +71,7 @@ type Factory struct {
 	Transport http.RoundTripper
 
 	tokenStore auth.Store
+	ippClient  *ipp.Client
 }
 
 // ServerURL is the ARS API server to talk to: --server, else ARS_SERVER,
