@@ -8,6 +8,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
 	"github.com/arsctl/arsctl/internal/cli/gendocs"
+	"github.com/arsctl/arsctl/internal/cli/monitor"
 	"github.com/arsctl/arsctl/internal/cli/version"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 )
@@ -50,6 +51,6 @@ Exit codes:
 	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets redacted)")
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
-	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), gendocs.NewCmdGenDocs(f))
+	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
 	return cmd
 }

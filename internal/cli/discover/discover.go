@@ -1,0 +1,305 @@
+// Package discover implements `arsctl discover`.
+package discover
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Options are the inputs of `arsctl discover`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	IPP    discovery.IPPClient
+
+	Host       string
+	Timeout    time.Duration
+	Stream     bool
+	Interfaces []string
+
+	// Discover and Probe default to the discovery package's functions.
+	Discover func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error)
+	Probe    func(context.Context, string, discovery.Options) (printer.Printer, error)
+}
+
+// NewCmdDiscover returns the discover command. runF replaces the command's
+// behaviour in tests.
+func NewCmdDiscover(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{
+		IO:       f.IOStreams,
+		Output:   f.Output,
+		Discover: discovery.Discover,
+		Probe:    discovery.ProbeHost,
+	}
+	cmd := &cobra.Command{
+		Use:   "discover [--host ADDR[:PORT]] [--timeout D] [--stream]",
+		Short: "Find printers on the network",
+		Long: `Find printers on the local network and show, for each, its name, addresses,
+make and model, serial number, IPP URI and ink or toner levels.
+
+Printers are found with mDNS/DNS-SD (the _ipp._tcp and _ipps._tcp services,
+UDP port 5353) and then asked for their details over IPP (TCP port 631),
+falling back to SNMP (UDP port 161) for what IPP does not tell. Rows appear
+as printers answer; the search ends as soon as every printer seen has
+answered and the network is quiet, or after --timeout.
+
+With --host, one printer is asked directly at that address (IPP, then
+SNMP), with no multicast: use it when mDNS is blocked or the printer is on
+another subnet.
+
+A printer that answers only in part (asleep, IPP switched off) is still
+listed with what is known; --json shows why the rest is missing under
+"problems".
+
+Output: an aligned table on a terminal; one tab-separated line per printer
+when piped (name, addresses, make and model, serial, URI, levels); with
+--json a JSON array of printers, or one JSON object per line with --stream.
+
+Exits 3 when no printer is found.`,
+		Example: `  arsctl discover
+  arsctl discover --timeout 10s
+  arsctl discover --host 192.168.1.20
+  arsctl discover --json | jq -r '.[] | [.model, .serial] | @tsv'
+  arsctl discover --json --stream          # NDJSON, one printer per line as found
+  arsctl discover --jq '.[] | select(.make == "Canon") | .uri'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Timeout <= 0 {
+				return cmdutil.FlagErrorf("--timeout must be positive")
+			}
+			if opts.IPP == nil {
+				opts.IPP = f.IPPClient()
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Host, "host", "", "Ask the printer at `ADDR[:PORT]` directly, without multicast")
+	fl.DurationVar(&opts.Timeout, "timeout", discovery.DefaultTimeout, "Give up after this `duration`")
+	fl.BoolVar(&opts.Stream, "stream", false, "With --json: print one JSON object per line as printers are found")
+	fl.StringSliceVar(&opts.Interfaces, "interface", nil, "Search only on these network `interfaces`")
+	return cmd
+}
+
+// PortsHint says which ports must be open for discovery; shown when no
+// printer is found.
+const PortsHint = `If your printer is on and connected to this network, make sure security
+software (a firewall) isn't blocking the ports printers need:
+  5353/udp  mDNS: finding printers
+  631/tcp   IPP: model, serial number and ink levels
+  161/udp   SNMP: serial number and levels of some printers
+Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'
+to ask a printer directly.`
+
+// Run executes discover with opts.
+func Run(ctx context.Context, opts *Options) error {
+	dopts := discovery.Options{
+		Timeout:    opts.Timeout,
+		Interfaces: opts.Interfaces,
+		Enrich:     true,
+		IPP:        opts.IPP,
+	}
+	if opts.Host != "" {
+		return runHost(ctx, opts, dopts)
+	}
+	out := newPrinterWriter(opts)
+	opts.IO.StartProgress("Searching for printers…")
+	printers, err := opts.Discover(ctx, dopts, func(e discovery.Event) {
+		if e.Kind == discovery.Ready {
+			out.row(e.Printer)
+		}
+	})
+	opts.IO.StopProgress()
+	if err != nil {
+		if errors.Is(err, discovery.ErrNoMulticast) {
+			return fmt.Errorf("cannot search the network: %w\nRun 'arsctl doctor' to check, or use --host ADDRESS", err)
+		}
+		return err
+	}
+	if err := out.finish(printers); err != nil {
+		return err
+	}
+	if len(printers) == 0 {
+		return cmdutil.NotFoundf("no printer found within %s.\n%s", opts.Timeout, PortsHint)
+	}
+	return nil
+}
+
+func runHost(ctx context.Context, opts *Options, dopts discovery.Options) error {
+	opts.IO.StartProgress("Asking " + opts.Host + "…")
+	p, err := opts.Probe(ctx, opts.Host, dopts)
+	opts.IO.StopProgress()
+	if err != nil {
+		if errors.Is(err, discovery.ErrNoPrinter) {
+			return cmdutil.NotFoundf("%v\n%s", err, PortsHint)
+		}
+		return err
+	}
+	out := newPrinterWriter(opts)
+	out.row(p)
+	return out.finish([]printer.Printer{p})
+}
+
+// printerWriter prints printers as they become ready, in the format the
+// options and the terminal call for.
+type printerWriter struct {
+	opts    *Options
+	mu      sync.Mutex
+	printed int
+	header  bool
+}
+
+func newPrinterWriter(opts *Options) *printerWriter { return &printerWriter{opts: opts} }
+
+func (w *printerWriter) machine() bool { return w.opts.Output.Machine() }
+
+// row prints one printer now, unless output is one JSON document.
+func (w *printerWriter) row(p printer.Printer) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	io := w.opts.IO
+	switch {
+	case w.machine() && w.opts.Stream:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return
+		}
+		if w.opts.Output.JQ != "" {
+			var v any
+			_ = json.Unmarshal(b, &v)
+			_ = cmdutil.WriteJSON(io.Out, v, w.opts.Output.JQ)
+		} else {
+			fmt.Fprintf(io.Out, "%s\n", b)
+		}
+	case w.machine():
+		return
+	case io.IsStdoutTTY():
+		io.StopProgress()
+		if !w.header {
+			w.header = true
+			fmt.Fprintln(io.Out, ttyLine([]string{"NAME", "ADDRESS", "MAKE AND MODEL", "SERIAL", "URI", "LEVELS"}))
+		}
+		fmt.Fprintln(io.Out, ttyLine(Columns(p)))
+		for _, pr := range p.Problems {
+			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), p.Name, pr)
+		}
+		io.StartProgress("Searching for printers…")
+	default:
+		cols := Columns(p)
+		for i, c := range cols {
+			cols[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		}
+		fmt.Fprintln(io.Out, strings.Join(cols, "\t"))
+	}
+	w.printed++
+}
+
+// finish prints the final JSON document when one was asked for.
+func (w *printerWriter) finish(printers []printer.Printer) error {
+	if !w.machine() || w.opts.Stream {
+		return nil
+	}
+	if printers == nil {
+		printers = []printer.Printer{}
+	}
+	return cmdutil.WriteJSON(w.opts.IO.Out, printers, w.opts.Output.JQ)
+}
+
+// widths of the terminal table's columns; the last one is not padded.
+var widths = []int{26, 16, 22, 12, 34}
+
+func ttyLine(cols []string) string {
+	var b strings.Builder
+	for i, c := range cols {
+		if i < len(widths) {
+			r := []rune(c)
+			if len(r) > widths[i] {
+				r = append(r[:widths[i]-1], '…')
+			}
+			fmt.Fprintf(&b, "%-*s  ", widths[i], string(r))
+			continue
+		}
+		b.WriteString(c)
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// Columns returns a printer's row: name, addresses, make and model,
+// serial, URI and levels.
+func Columns(p printer.Printer) []string {
+	mm := strings.TrimSpace(p.Make + " " + p.Model)
+	return []string{p.Name, strings.Join(p.Addrs, ","), mm, p.Serial, p.URI, Levels(p.Supplies)}
+}
+
+// Levels formats supply levels compactly, e.g. "BK 80% C 40% M 5% Y 60%".
+func Levels(ss []printer.Supply) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		parts = append(parts, ShortName(s)+" "+levelText(s.Level))
+	}
+	return strings.Join(parts, " ")
+}
+
+func levelText(l int) string {
+	switch {
+	case l >= 0 && l <= 100:
+		return fmt.Sprintf("%d%%", l)
+	case l == printer.LevelSomeRemaining:
+		return "ok"
+	}
+	return "?"
+}
+
+var colorAbbrev = map[string]string{
+	"black": "BK", "cyan": "C", "magenta": "M", "yellow": "Y", "red": "R",
+	"green": "G", "blue": "B", "gray": "GY", "grey": "GY",
+	"photo-black": "PBK", "photoblack": "PBK", "photo black": "PBK",
+	"matte-black": "MBK", "light-cyan": "LC", "light-magenta": "LM",
+}
+
+var hexAbbrev = map[string]string{
+	"#000000": "BK", "#00FFFF": "C", "#FF00FF": "M", "#FFFF00": "Y",
+}
+
+// ShortName abbreviates a supply's name for the levels column: the
+// printer's own short name (e.g. "PGBK") when it has one, else a colour
+// abbreviation, else its name with spaces removed.
+func ShortName(s printer.Supply) string {
+	n := strings.TrimSpace(s.Name)
+	if n != "" && len(n) <= 5 && !strings.ContainsAny(n, " \t") {
+		return n
+	}
+	if strings.HasPrefix(s.Type, "waste") {
+		return "waste"
+	}
+	if a, ok := colorAbbrev[strings.ToLower(s.ColorName)]; ok {
+		return a
+	}
+	if len(s.Colors) == 1 {
+		if a, ok := hexAbbrev[strings.ToUpper(s.Colors[0])]; ok {
+			return a
+		}
+	}
+	if len(s.Colors) > 1 {
+		return "CL"
+	}
+	if n == "" {
+		return "?"
+	}
+	return strings.ReplaceAll(n, " ", "")
+}

@@ -1,0 +1,143 @@
+// Package doctor implements `arsctl doctor`.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/snmp"
+)
+
+// Options are the inputs of `arsctl doctor`.
+type Options struct {
+	IO      *iostreams.IOStreams
+	Output  *cmdutil.OutputOptions
+	IPP     discovery.IPPClient
+	Host    string
+	Timeout time.Duration
+	// ProcRoot is where /proc is mounted (tests point it elsewhere).
+	ProcRoot string
+	// SNMP queries an SNMP agent; snmp.Query when nil.
+	SNMP func(context.Context, string) (*snmp.Info, error)
+}
+
+// Report is what `arsctl doctor --json` prints.
+type Report struct {
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
+}
+
+// NewCmdDoctor returns the doctor command.
+func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Output: f.Output, ProcRoot: "/proc"}
+	cmd := &cobra.Command{
+		Use:   "doctor [--host ADDR[:PORT]]",
+		Short: "Check that printers can be found and reached",
+		Long: `Check what arsctl needs to find and read printers, one line per check with
+a hint when it fails:
+
+  - mDNS socket: UDP port 5353 can be bound and the mDNS group joined
+    (and which other program, e.g. avahi-daemon, shares the port)
+  - multicast route: some interface can send to 224.0.0.251
+  - printers answering mDNS: who answers a short browse
+
+With --host, also the printer at that address:
+
+  - IPP port: TCP 631 accepts a connection
+  - SNMP: UDP 161 answers a get
+  - IPP: Get-Printer-Attributes answers
+
+Exits 1 when any check fails.`,
+		Example: `  arsctl doctor
+  arsctl doctor --host 192.168.1.20
+  arsctl doctor --json | jq '.checks[] | select(.ok | not)'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Timeout <= 0 {
+				return cmdutil.FlagErrorf("--timeout must be positive")
+			}
+			if opts.IPP == nil {
+				opts.IPP = f.IPPClient()
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Host, "host", "", "Also check the printer at `ADDR[:PORT]`")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Second, "Time allowed for each network check")
+	return cmd
+}
+
+// Run executes doctor with opts.
+func Run(ctx context.Context, opts *Options) error {
+	if opts.SNMP == nil {
+		opts.SNMP = func(ctx context.Context, host string) (*snmp.Info, error) {
+			return snmp.Query(ctx, host, snmp.Options{Timeout: opts.Timeout})
+		}
+	}
+	var host, hostport string
+	if opts.Host != "" {
+		var err error
+		if host, hostport, err = splitHost(opts.Host); err != nil {
+			return cmdutil.FlagErrorf("--host %q: %v", opts.Host, err)
+		}
+	}
+	rep := Report{OK: true}
+	add := func(c Check) {
+		rep.Checks = append(rep.Checks, c)
+		if !c.OK {
+			rep.OK = false
+		}
+		if !opts.Output.Machine() {
+			printCheck(opts.IO, c)
+		}
+	}
+	run := func(label string, f func() Check) {
+		opts.IO.StartProgress(label)
+		c := f()
+		opts.IO.StopProgress()
+		add(c)
+	}
+	run("Checking the mDNS socket…", func() Check { return checkMDNSSocket(ctx, opts.ProcRoot) })
+	run("Checking multicast routing…", func() Check { return checkMulticastRoute(ctx) })
+	run("Browsing for printers…", func() Check { return checkMDNSAnswers(ctx, opts.Timeout) })
+	if host != "" {
+		run("Connecting to "+hostport+"…", func() Check { return checkTCP631(ctx, hostport, opts.Timeout) })
+		run("Asking "+host+" over SNMP…", func() Check { return checkSNMP(ctx, host, opts.Timeout, opts.SNMP) })
+		run("Asking "+hostport+" over IPP…", func() Check { return checkIPP(ctx, hostport, opts.Timeout, opts.IPP) })
+	}
+	if opts.Output.Machine() {
+		if err := cmdutil.WriteJSON(opts.IO.Out, rep, opts.Output.JQ); err != nil {
+			return err
+		}
+	} else if rep.OK {
+		fmt.Fprintln(opts.IO.Out, "All checks passed.")
+	} else {
+		fmt.Fprintln(opts.IO.Out, "Some checks failed; see the hints above.")
+	}
+	if !rep.OK {
+		return cmdutil.SilentExit(cmdutil.ExitFailure)
+	}
+	return nil
+}
+
+func printCheck(ios *iostreams.IOStreams, c Check) {
+	w := io.Writer(ios.Out)
+	mark := ios.Colorize("32", "✓")
+	if !c.OK {
+		mark = ios.Colorize("31", "✗")
+	}
+	fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+	if !c.OK && c.Hint != "" {
+		fmt.Fprintf(w, "    fix: %s\n", c.Hint)
+	}
+}

@@ -1,0 +1,196 @@
+// Package monitor implements `arsctl monitor`, the agent that keeps the
+// ARS server informed of every enrolled printer's supply levels.
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
+	agent "github.com/arsctl/arsctl/internal/monitor"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Options are the options of `arsctl monitor`.
+type Options struct {
+	F          *cmdutil.Factory
+	Interval   time.Duration
+	Once       bool
+	Hosts      []string
+	NoMDNS     bool
+	StatePath  string
+	Timeout    time.Duration
+	MinBackoff time.Duration
+}
+
+// NewCmdMonitor returns the monitor command.
+func NewCmdMonitor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "monitor",
+		Short: "Read enrolled printers' ink levels and report them to the service",
+		Long: `Every --interval, find each enrolled printer on this network, read its supply
+levels (IPP, falling back to SNMP) and report them to the ARS server, which
+orders ink when a supply runs low.
+
+A printer that is asleep or unplugged is retried with backoff (doubling from
+--min-backoff up to --interval) and reported as unreachable with its last known
+levels and when they were read. A printer that changed address is found again
+by UUID or serial among the --host candidates and mDNS.
+
+Run it as a service (docs/systemd/arsctl-monitor.service), or with --once from
+cron or a systemd timer (docs/systemd/arsctl-monitor-once.timer). With --once
+the exit status is 1 when some printer could not be read or reported.`,
+		Example: `  arsctl monitor                         # every 15 minutes, until stopped
+  arsctl monitor --once                  # one pass, for cron
+  arsctl monitor --once --host 192.168.1.40 --host 192.168.1.41 --no-mdns
+  arsctl monitor --interval 5m --json    # one JSON object per printer and pass`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Interval < time.Second {
+				return cmdutil.FlagErrorf("--interval must be at least 1s")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 15*time.Minute, "Time between reads")
+	cmd.Flags().BoolVar(&opts.Once, "once", false, "Read and report once, then exit")
+	cmd.Flags().StringArrayVar(&opts.Hosts, "host", nil, "Candidate printer `ADDR[:PORT]` (repeatable)")
+	cmd.Flags().BoolVar(&opts.NoMDNS, "no-mdns", false, "Do not look for printers with multicast DNS")
+	cmd.Flags().StringVar(&opts.StatePath, "state", "", "State `FILE` (default: $XDG_STATE_HOME/arsctl/monitor.json)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Second, "Time allowed to read one printer")
+	cmd.Flags().DurationVar(&opts.MinBackoff, "min-backoff", 30*time.Second, "First retry delay for an unreachable printer")
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	api, err := f.APIClient(ctx)
+	if err != nil {
+		return err
+	}
+	statePath := opts.StatePath
+	if statePath == "" {
+		statePath = filepath.Join(config.StateDir(f.Getenv), "monitor.json")
+	}
+	dopts := discovery.Options{Timeout: opts.Timeout, IPPTimeout: opts.Timeout, IPP: f.IPPClient(), Enrich: true}
+	a := &agent.Agent{
+		API:        api,
+		Hosts:      opts.Hosts,
+		StatePath:  statePath,
+		Interval:   opts.Interval,
+		MinBackoff: opts.MinBackoff,
+		Probe: func(ctx context.Context, hostport string) (printer.Printer, error) {
+			return discovery.ProbeHost(ctx, hostport, dopts)
+		},
+	}
+	if !opts.NoMDNS {
+		a.Browse = func(ctx context.Context) ([]printer.Printer, error) {
+			return discovery.Discover(ctx, dopts, nil)
+		}
+	}
+	if err := a.Load(); err != nil {
+		return err
+	}
+	for {
+		results, err := a.Pass(ctx)
+		if err != nil {
+			if opts.Once || ctx.Err() != nil {
+				return err
+			}
+			f.IOStreams.Warning("%v (retrying in %s)", err, opts.Interval)
+		}
+		failed := printResults(f, results)
+		if opts.Once {
+			if failed > 0 {
+				return cmdutil.SilentExit(cmdutil.ExitFailure)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(nextWake(opts.Interval, results)):
+		}
+	}
+}
+
+// nextWake is the interval, or sooner when a printer's backoff ends first.
+func nextWake(interval time.Duration, results []agent.Result) time.Duration {
+	d := interval
+	now := time.Now()
+	for _, r := range results {
+		if r.NextAttempt != nil && !r.NextAttempt.IsZero() {
+			if w := r.NextAttempt.Sub(now); w > 0 && w < d {
+				d = w
+			}
+		}
+	}
+	return d
+}
+
+func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
+	io := f.IOStreams
+	for _, r := range results {
+		if r.Status != agent.StatusReported {
+			failed++
+		}
+		if f.Output.Machine() {
+			if f.Output.JQ != "" {
+				_ = cmdutil.WriteJSON(io.Out, r, f.Output.JQ)
+				continue
+			}
+			b, _ := json.Marshal(r)
+			fmt.Fprintln(io.Out, string(b))
+			continue
+		}
+		line := []string{r.Status, r.Model, r.Serial, r.Address, levels(r.Supplies)}
+		switch r.Status {
+		case agent.StatusReported:
+			if len(r.Orders) > 0 {
+				var names []string
+				for _, o := range r.Orders {
+					names = append(names, o.Supply)
+				}
+				line = append(line, "ordered: "+strings.Join(names, ", "))
+			}
+			if r.Moved {
+				line = append(line, "found at a new address")
+			}
+		default:
+			note := r.Error
+			if r.LevelsReadAt != nil {
+				note += "; last levels read " + r.LevelsReadAt.Local().Format(time.DateTime)
+			}
+			if r.NextAttempt != nil && !r.NextAttempt.IsZero() {
+				note += "; next try " + r.NextAttempt.Local().Format(time.TimeOnly)
+			}
+			line = append(line, strings.TrimPrefix(note, "; "))
+		}
+		fmt.Fprintln(io.Out, strings.Join(line, "\t"))
+	}
+	return failed
+}
+
+func levels(ss []printer.Supply) string {
+	var parts []string
+	for _, s := range ss {
+		if s.Known() {
+			parts = append(parts, fmt.Sprintf("%s %d%%", s.Name, s.Level))
+		} else {
+			parts = append(parts, s.Name+" ?")
+		}
+	}
+	return strings.Join(parts, " ")
+}

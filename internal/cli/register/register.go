@@ -1,0 +1,531 @@
+// Package register implements `arsctl register`: the seed's steps 3 to 6
+// (find the printer, select it, agree to the terms, choose Canon or
+// Amazon, confirm or sign in) for one printer, and fleet enrollment from a
+// CSV file or every eligible printer found.
+package register
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/auth"
+	"github.com/arsctl/arsctl/internal/cli/authcmd"
+	"github.com/arsctl/arsctl/internal/cli/resolve"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
+)
+
+// RegisterOptions are register's inputs.
+type RegisterOptions struct {
+	IO       *iostreams.IOStreams
+	Prompter prompt.Prompter
+	Browser  cmdutil.Browser
+	Output   *cmdutil.OutputOptions
+
+	// Client returns the signed-in API client (exit-4 error when not
+	// signed in); PublicClient one without credentials.
+	Client       func(ctx context.Context) (provider.Client, error)
+	PublicClient func() (provider.Client, error)
+	// SignIn runs the interactive sign-in and stores the token; nil when
+	// signing in here is not possible.
+	SignIn func(ctx context.Context) error
+	// CreateAccount signs up with email and password (POST /v1/accounts).
+	CreateAccountF func(ctx context.Context, email, password string) (arsapi.Account, error)
+	// ServerURL is the ARS server address (for the sign-up page).
+	ServerURL func() (string, error)
+	// DefaultProvider is the configured default provider ("" for none).
+	DefaultProvider func() string
+	// IPP queries printers.
+	IPP discovery.IPPClient
+
+	Printer       string
+	Hosts         []string
+	Timeout       time.Duration
+	Provider      string
+	AgreeTerms    bool
+	Yes           bool
+	NoBrowser     bool
+	Wait          time.Duration
+	Label         string
+	CreateAccount bool
+	Email         string
+	PasswordStdin bool
+
+	From        string
+	AllEligible bool
+	Concurrency int
+}
+
+// NewCmdRegister returns the register command. runF, when not nil, is
+// called with the parsed options instead of registerRun (tests).
+func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobra.Command {
+	opts := &RegisterOptions{
+		IO:       f.IOStreams,
+		Prompter: f.Prompter,
+		Browser:  f.Browser,
+		Output:   f.Output,
+		Client: func(ctx context.Context) (provider.Client, error) {
+			return resolve.Client(ctx, f)
+		},
+		PublicClient: func() (provider.Client, error) { return resolve.PublicClient(f) },
+		ServerURL:    f.ServerURL,
+		DefaultProvider: func() string {
+			if cfg, err := f.Config(); err == nil && cfg != nil {
+				return cfg.Provider
+			}
+			return ""
+		},
+	}
+	opts.SignIn = func(ctx context.Context) error {
+		server, err := f.ServerURL()
+		if err != nil {
+			return err
+		}
+		if f.Getenv(auth.TokenEnv) != "" {
+			return cmdutil.AuthErrorf("the token in %s was refused by %s; set a valid one or unset it and run `arsctl auth login`", auth.TokenEnv, server)
+		}
+		tok, err := authcmd.Login(ctx, f, server, authcmd.LoginMode{NoBrowser: opts.NoBrowser})
+		if err != nil {
+			return err
+		}
+		if err := f.TokenStore().Save(server, tok); err != nil {
+			return fmt.Errorf("save token: %w", err)
+		}
+		f.IOStreams.Success("Signed in to %s", server)
+		return nil
+	}
+	opts.CreateAccountF = func(ctx context.Context, email, password string) (arsapi.Account, error) {
+		c, err := f.PublicAPIClient()
+		if err != nil {
+			return arsapi.Account{}, err
+		}
+		return c.CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password})
+	}
+
+	cmd := &cobra.Command{
+		Use:   "register [PRINTER]",
+		Short: "Enroll a printer in automatic ink replenishment",
+		Long: `Enroll a printer in the Auto Replenishment Service, step by step:
+
+  1. find printers on the network (mDNS), or ask the one at --host directly;
+  2. select the printer (PRINTER may be its name, address, serial or UUID);
+  3. read the terms and agree (--agree-terms);
+  4. choose who ships the ink: canon or amazon (--provider; default from config);
+  5. canon: confirm the model and serial (--yes), sign in or create an account;
+     amazon: sign in with Amazon in your browser (the URL is printed when no
+     browser can open, e.g. over SSH, or with --no-browser).
+
+Prompts appear only on a terminal when a value is missing; in scripts every
+answer must be given as a flag, and a missing one is an error naming it
+(exit 2). Registering a printer that is already enrolled is not an error: the
+existing enrollment is shown.
+
+Fleet enrollment: --from FILE.csv (a header row, then one printer per row;
+columns host or serial, provider, optional label) or --all-eligible (every
+eligible printer found on the network) enroll many printers at once,
+--concurrency at a time, printing one result line per printer (--json: an
+array). A failed printer does not stop the others; the exit status is 1 if
+any failed. Running it again skips printers already enrolled.`,
+		Example: `  # interactive: prompts for everything not given
+  arsctl register
+
+  # one printer, no prompts (e.g. from a script)
+  arsctl register --host 192.168.1.40 --provider canon --agree-terms --yes
+  arsctl register TS8320 --provider amazon --agree-terms --no-browser
+
+  # a fleet from a CSV file (host,provider,label)
+  arsctl register --from printers.csv --agree-terms --json
+  arsctl register --all-eligible --provider canon --agree-terms`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Printer = args[0]
+			}
+			opts.IPP = f.IPPClient()
+			if opts.Provider != "" {
+				if _, err := registry.Get(opts.Provider, nil); err != nil {
+					return cmdutil.FlagErrorf("--provider: %v", err)
+				}
+			}
+			if opts.From != "" && opts.AllEligible {
+				return cmdutil.FlagErrorf("--from and --all-eligible cannot be used together")
+			}
+			if (opts.From != "" || opts.AllEligible) && opts.Printer != "" {
+				return cmdutil.FlagErrorf("PRINTER cannot be given with --from or --all-eligible")
+			}
+			if opts.Concurrency < 1 {
+				return cmdutil.FlagErrorf("--concurrency must be at least 1")
+			}
+			if opts.PasswordStdin && opts.Email == "" {
+				return cmdutil.FlagErrorf("--password-stdin needs --email")
+			}
+			if opts.Email != "" && !opts.CreateAccount {
+				return cmdutil.FlagErrorf("--email is only used with --create-account")
+			}
+			if f.Output.Machine() {
+				opts.IO.SetNeverPrompt(true)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			if opts.From != "" || opts.AllEligible {
+				return fleetRun(cmd.Context(), opts)
+			}
+			return registerRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&opts.Hosts, "host", nil, "Ask the printer at `ADDR[:PORT]` directly instead of searching the network (repeatable)")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "How long to search for printers")
+	fl.StringVar(&opts.Provider, "provider", "", "Who ships the ink: `canon` or amazon (default: the config's provider)")
+	fl.BoolVar(&opts.AgreeTerms, "agree-terms", false, "Agree to the service terms (read them with an interactive run or on the About page)")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Confirm the printer model and serial without asking")
+	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "Print sign-in URLs instead of opening a browser")
+	fl.DurationVar(&opts.Wait, "wait", 10*time.Minute, "How long to wait for the Amazon sign-in to complete")
+	fl.StringVar(&opts.Label, "label", "", "A `name` for the printer in your account, e.g. \"2nd floor\"")
+	fl.BoolVar(&opts.CreateAccount, "create-account", false, "Create an account on the server first (opens its sign-up page, or uses --email)")
+	fl.StringVar(&opts.Email, "email", "", "With --create-account: the new account's `address`")
+	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "With --create-account --email: read the password from standard input")
+	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label)")
+	fl.BoolVar(&opts.AllEligible, "all-eligible", false, "Enroll every eligible printer found on the network")
+	fl.IntVar(&opts.Concurrency, "concurrency", 8, "With --from or --all-eligible: printers enrolled at the same time")
+	return cmd
+}
+
+// Result is what register prints with --json for one printer.
+type Result struct {
+	provider.Enrollment
+}
+
+func registerRun(ctx context.Context, opts *RegisterOptions) error {
+	ios := opts.IO
+	pub, err := opts.PublicClient()
+	if err != nil {
+		return err
+	}
+
+	if opts.CreateAccount {
+		if err := createAccount(ctx, opts); err != nil {
+			return err
+		}
+	}
+
+	// Steps 3 and 4: find and select the printer.
+	found, err := resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: opts.Hosts, Timeout: opts.Timeout, IPP: opts.IPP})
+	if err != nil {
+		return err
+	}
+	p, err := resolve.SelectPrinter(ios, opts.Prompter, found, opts.Printer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(ios.ErrOut, "Printer: %s\n", resolve.Label(p))
+	if err := checkPrinter(p); err != nil {
+		return err
+	}
+
+	// Already enrolled in this account? Then there is nothing to do.
+	if c, err := opts.Client(ctx); err == nil {
+		if es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: p.Serial}); err == nil {
+			for _, e := range es {
+				if provider.Live(e) && strings.EqualFold(e.Printer.Serial, p.Serial) {
+					prov, err := registry.Get(string(e.Provider), c)
+					if err != nil {
+						return err
+					}
+					return finish(ctx, opts, prov, provider.NewEnrollment(e, true, nil), c)
+				}
+			}
+		}
+	}
+
+	// Any provider answers the catalogue; canon is the server's own.
+	cat, _ := registry.Get("canon", pub)
+	el, err := cat.Eligible(ctx, p.Model)
+	if err != nil {
+		return err
+	}
+	if !el.OK {
+		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s", p.Model, strings.Join(el.Eligible, ", "))
+	}
+
+	// Step 5: the terms.
+	terms, err := cat.Terms(ctx)
+	if err != nil {
+		return err
+	}
+	if !opts.AgreeTerms {
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("--agree-terms is required when not running interactively (terms %s: %s; about this service: %s)", terms.Version, terms.Title, terms.AboutURL)
+		}
+		fmt.Fprintf(ios.ErrOut, "\n%s\n\n%s\n\nAbout this service: %s\n\n", terms.Title, wrap(terms.Text, 78), terms.AboutURL)
+		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "About this service: "+terms.AboutURL, "Agree", "Decline", false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(ios.ErrOut, "You did not agree to the terms; nothing was enrolled.")
+			return cmdutil.ErrCancel
+		}
+	}
+
+	// Step 6: the provider.
+	name := opts.Provider
+	if name == "" && opts.DefaultProvider != nil {
+		name = opts.DefaultProvider()
+	}
+	if name == "" {
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("--provider is required when not running interactively: canon or amazon")
+		}
+		var options []prompt.Option
+		for _, pv := range registry.All(pub) {
+			options = append(options, prompt.Option{Label: pv.Title() + ": " + pv.Description(), Value: string(pv.Name())})
+		}
+		name, err = opts.Prompter.Select("Sign up through Amazon or Canon?", "who ships the ink and charges for it", options)
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := registry.Get(name, pub); err != nil {
+		return cmdutil.FlagErrorf("%v", err)
+	}
+
+	if name == string(arsapi.ProviderCanon) && !opts.Yes {
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("--yes is required to confirm the printer when not running interactively")
+		}
+		desc := fmt.Sprintf("Model: %s\nSerial: %s (check the last digits against the label on the printer)", el.Model, resolve.MaskSerial(p.Serial))
+		ok, err := opts.Prompter.Confirm("Is this your printer?", desc, "Continue", "Cancel", true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ErrCancel
+		}
+	}
+
+	// Sign in (or use the account already signed in).
+	c, err := signedIn(ctx, opts)
+	if err != nil {
+		return err
+	}
+	prov, err := registry.Get(name, c)
+	if err != nil {
+		return err
+	}
+	ios.StartProgress("Registering…")
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label})
+	ios.StopProgress()
+	if isAuthErr(err) && ios.CanPrompt() && opts.SignIn != nil {
+		if err := opts.SignIn(ctx); err != nil {
+			return err
+		}
+		if c, err = opts.Client(ctx); err != nil {
+			return err
+		}
+		prov, _ = registry.Get(name, c)
+		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label})
+	}
+	if err != nil {
+		return enrollErr(err)
+	}
+	return finish(ctx, opts, prov, enr, c)
+}
+
+// finish completes a pending (Amazon) enrollment and prints the result.
+func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, enr *provider.Enrollment, c provider.Client) error {
+	ios := opts.IO
+	if enr.Existing {
+		ios.Success("This printer is already enrolled with %s (enrollment %s, %s)", titleOf(enr.Provider), enr.ID, enr.State)
+	}
+	if enr.NeedsSignIn() {
+		url := enr.SignInURL()
+		opened := false
+		if !opts.NoBrowser && opts.Browser != nil {
+			if err := opts.Browser.Browse(url); err == nil {
+				opened = true
+				fmt.Fprintf(ios.ErrOut, "Opened your browser to sign in with Amazon. If it did not open, visit:\n  %s\n", url)
+			}
+		}
+		if !opened {
+			fmt.Fprintf(ios.ErrOut, "Sign in with Amazon to finish enrolling: open this URL in a browser:\n  %s\n", url)
+		}
+		wctx, cancel := context.WithTimeout(ctx, opts.Wait)
+		ios.StartProgress("Waiting for the Amazon sign-in…")
+		_, err := enr.Wait(wctx, time.Second)
+		ios.StopProgress()
+		cancel()
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			return fmt.Errorf("the Amazon sign-in was not completed within %s; enrollment %s stays pending: run the same `arsctl register` again to continue, or `arsctl cancel %s` to drop it", opts.Wait, enr.ID, enr.ID)
+		case err != nil:
+			return err
+		}
+	}
+	if !enr.Existing {
+		ios.Success("Enrolled %s with %s: enrollment %s is %s", resolve.EnrollmentLabel(enr.Enrollment), titleOf(enr.Provider), enr.ID, enr.State)
+	}
+	return opts.Output.Print(ios, enr, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", enr.ID, enr.Provider, enr.State, enr.Printer.Model)
+		return err
+	})
+}
+
+func titleOf(p arsapi.Provider) string {
+	switch p {
+	case arsapi.ProviderCanon:
+		return "Canon"
+	case arsapi.ProviderAmazon:
+		return "Amazon"
+	}
+	return string(p)
+}
+
+// checkPrinter rejects a printer the service cannot identify.
+func checkPrinter(p printer.Printer) error {
+	if p.Model == "" {
+		return fmt.Errorf("the printer at %s did not report its model, so its eligibility cannot be checked%s", resolve.Address(p), problems(p))
+	}
+	if strings.TrimSpace(p.Serial) == "" {
+		return fmt.Errorf("the printer at %s (%s) did not report a serial number, which the service needs to identify it%s; allow SNMP (UDP 161) from this machine or update the printer's firmware", resolve.Address(p), p.Model, problems(p))
+	}
+	return nil
+}
+
+func problems(p printer.Printer) string {
+	if len(p.Problems) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(p.Problems, "; ") + ")"
+}
+
+// signedIn returns the signed-in client, running the sign-in on a
+// terminal when there is no token.
+func signedIn(ctx context.Context, opts *RegisterOptions) (provider.Client, error) {
+	c, err := opts.Client(ctx)
+	if err == nil {
+		return c, nil
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !opts.IO.CanPrompt() || opts.SignIn == nil {
+		return nil, err
+	}
+	fmt.Fprintln(opts.IO.ErrOut, "Sign in to your account to finish (no account yet? choose Register on the sign-in page).")
+	if err := opts.SignIn(ctx); err != nil {
+		return nil, err
+	}
+	return opts.Client(ctx)
+}
+
+func isAuthErr(err error) bool {
+	var p *arsapi.Problem
+	return errors.As(err, &p) && p.Status == 401
+}
+
+// enrollErr turns provider errors into messages and exit codes.
+func enrollErr(err error) error {
+	var inel *provider.IneligibleError
+	switch {
+	case errors.As(err, &inel):
+		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s", inel.Model, strings.Join(inel.Eligible, ", "))
+	case isAuthErr(err):
+		return cmdutil.AuthErrorf("the server refused the sign-in (%v); run `arsctl auth login`", err)
+	}
+	return err
+}
+
+// createAccount signs up: with --email and --password-stdin through the
+// API, else by opening the server's sign-up page.
+func createAccount(ctx context.Context, opts *RegisterOptions) error {
+	ios := opts.IO
+	if opts.Email == "" {
+		server, err := opts.ServerURL()
+		if err != nil {
+			return err
+		}
+		u := server + "/register"
+		if opts.NoBrowser || opts.Browser == nil || opts.Browser.Browse(u) != nil {
+			fmt.Fprintf(ios.ErrOut, "Create your account at:\n  %s\nthen run this command again.\n", u)
+			return cmdutil.SilentExit(cmdutil.ExitAuth)
+		}
+		fmt.Fprintf(ios.ErrOut, "Opened the sign-up page in your browser: %s\n", u)
+		return nil
+	}
+	var password string
+	switch {
+	case opts.PasswordStdin:
+		b, err := readLine(ios.In)
+		if err != nil {
+			return err
+		}
+		password = b
+	case ios.CanPrompt():
+		p, err := opts.Prompter.Password("Password for the new account")
+		if err != nil {
+			return err
+		}
+		password = p
+	default:
+		return cmdutil.FlagErrorf("--password-stdin is required with --email when not running interactively")
+	}
+	if password == "" {
+		return cmdutil.FlagErrorf("the password is empty")
+	}
+	acct, err := opts.CreateAccountF(ctx, opts.Email, password)
+	var pr *arsapi.Problem
+	if errors.As(err, &pr) && pr.Code == arsapi.CodeEmailTaken {
+		ios.Warning("An account for %s already exists; sign in to it", opts.Email)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ios.Success("Created account %s", acct.Email)
+	return nil
+}
+
+func readLine(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimRight(line, "\r"), nil
+}
+
+// wrap folds paragraphs of text at width columns.
+func wrap(text string, width int) string {
+	var out []string
+	for _, para := range strings.Split(text, "\n\n") {
+		var lines []string
+		line := ""
+		for _, w := range strings.Fields(para) {
+			if line != "" && len(line)+1+len(w) > width {
+				lines = append(lines, line)
+				line = w
+				continue
+			}
+			if line != "" {
+				line += " "
+			}
+			line += w
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
+		out = append(out, strings.Join(lines, "\n"))
+	}
+	return strings.Join(out, "\n\n")
+}

@@ -1,0 +1,290 @@
+// Package resolve is what register, status and cancel share: finding
+// printers (discovery or direct probes), choosing one from a command-line
+// argument or a prompt, matching enrollments to a PRINTER|ENROLLMENT
+// argument, and the providers speaking to the configured server.
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
+)
+
+// Client returns the signed-in ARS API client as a provider.Client.
+func Client(ctx context.Context, f *cmdutil.Factory) (provider.Client, error) {
+	c, err := f.APIClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// PublicClient returns an ARS API client that sends no credentials.
+func PublicClient(f *cmdutil.Factory) (provider.Client, error) {
+	c, err := f.PublicAPIClient()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// MaskSerial hides all but the last four characters of a serial number.
+// Canon's serial doubles as the printer's admin password, so it is never
+// shown in full.
+func MaskSerial(s string) string {
+	if s == "" {
+		return "-"
+	}
+	r := []rune(s)
+	if len(r) <= 4 {
+		return strings.Repeat("•", len(r))
+	}
+	return strings.Repeat("•", len(r)-4) + string(r[len(r)-4:])
+}
+
+// FindOptions say where to look for printers.
+type FindOptions struct {
+	// Hosts are addresses to probe directly ("addr[:port]"); when empty,
+	// printers are discovered with mDNS.
+	Hosts []string
+	// Timeout bounds discovery and each probe.
+	Timeout time.Duration
+	// IPP queries printers.
+	IPP discovery.IPPClient
+}
+
+// portsHint is the seed's "security software blocking ports" step.
+const portsHint = "make sure the printer is on and on this network, and that UDP 5353 (mDNS), TCP 631 (IPP) and UDP 161 (SNMP) are not blocked; `arsctl doctor` tests each; or give its address with --host"
+
+// FindPrinters probes opts.Hosts, or discovers printers with mDNS.
+// Printers that do not answer a probe are reported on io and skipped.
+// Finding none is a not-found error (exit 3) saying what to check.
+func FindPrinters(ctx context.Context, io *iostreams.IOStreams, opts FindOptions) ([]printer.Printer, error) {
+	dopts := discovery.Options{Timeout: opts.Timeout, Enrich: true, IPP: opts.IPP}
+	var found []printer.Printer
+	if len(opts.Hosts) > 0 {
+		io.StartProgress("Asking the printer…")
+		var errs []string
+		for _, h := range opts.Hosts {
+			p, err := discovery.ProbeHost(ctx, h, dopts)
+			if err != nil {
+				if ctx.Err() != nil {
+					io.StopProgress()
+					return nil, ctx.Err()
+				}
+				errs = append(errs, err.Error())
+				continue
+			}
+			if p.Port == 0 {
+				if _, port, err := net.SplitHostPort(h); err == nil {
+					p.Port, _ = strconv.Atoi(port)
+				}
+			}
+			found = append(found, p)
+		}
+		io.StopProgress()
+		if len(found) == 0 {
+			return nil, cmdutil.NotFoundf("no printer answered at %s: %s", strings.Join(opts.Hosts, ", "), strings.Join(errs, "; "))
+		}
+		for _, e := range errs {
+			io.Warning("%s", e)
+		}
+		return found, nil
+	}
+	io.StartProgress("Looking for printers on the network…")
+	found, err := discovery.Discover(ctx, dopts, nil)
+	io.StopProgress()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, discovery.ErrNoMulticast) {
+			return nil, cmdutil.NotFoundf("cannot search the network for printers (%v); give the printer's address with --host", err)
+		}
+		return nil, fmt.Errorf("searching for printers: %w", err)
+	}
+	if len(found) == 0 {
+		return nil, cmdutil.NotFoundf("no printer found on the network: %s", portsHint)
+	}
+	return found, nil
+}
+
+// Address returns the printer's first address as "addr:port" (or host).
+func Address(p printer.Printer) string {
+	h := p.Host
+	if len(p.Addrs) > 0 {
+		h = p.Addrs[0]
+	}
+	if h == "" {
+		return "-"
+	}
+	if p.Port != 0 && p.Port != 631 {
+		return net.JoinHostPort(h, strconv.Itoa(p.Port))
+	}
+	return h
+}
+
+// Label describes a printer in one line: model, name, address, masked serial.
+func Label(p printer.Printer) string {
+	model := strings.TrimSpace(p.Make + " " + p.Model)
+	if model == "" {
+		model = "unknown model"
+	}
+	s := model
+	if p.Name != "" && p.Name != model {
+		s += " \"" + p.Name + "\""
+	}
+	return fmt.Sprintf("%s at %s, serial %s", s, Address(p), MaskSerial(p.Serial))
+}
+
+// MatchPrinter returns the printers that q names: by name, host, address
+// (with or without port), serial or UUID, ignoring case.
+func MatchPrinter(ps []printer.Printer, q string) []printer.Printer {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return nil
+	}
+	lq := strings.ToLower(strings.TrimPrefix(strings.ToLower(q), "urn:uuid:"))
+	var out []printer.Printer
+	for _, p := range ps {
+		if printerMatches(p, lq) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func printerMatches(p printer.Printer, lq string) bool {
+	eq := func(s string) bool { return s != "" && strings.ToLower(s) == lq }
+	if eq(p.Name) || eq(p.Serial) || eq(p.UUID) || eq(p.Host) || eq(strings.TrimSuffix(p.Host, ".")) {
+		return true
+	}
+	for _, a := range p.Addrs {
+		if eq(a) || (p.Port != 0 && eq(net.JoinHostPort(a, strconv.Itoa(p.Port)))) {
+			return true
+		}
+	}
+	if p.Host != "" && p.Port != 0 && eq(net.JoinHostPort(p.Host, strconv.Itoa(p.Port))) {
+		return true
+	}
+	return false
+}
+
+// SelectPrinter picks the printer to work on: the one arg names, the only
+// one found, or the user's choice. With no terminal and several printers,
+// arg is required (exit 2).
+func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.Printer, arg string) (printer.Printer, error) {
+	if arg != "" {
+		m := MatchPrinter(found, arg)
+		switch len(m) {
+		case 0:
+			return printer.Printer{}, cmdutil.NotFoundf("no printer named %q was found; found: %s", arg, names(found))
+		case 1:
+			return m[0], nil
+		}
+		found = m
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	if !io.CanPrompt() {
+		return printer.Printer{}, cmdutil.FlagErrorf("several printers found (%s): name one with the PRINTER argument (name, address, serial or UUID) or --host", names(found))
+	}
+	opts := make([]prompt.Option, len(found))
+	for i, p := range found {
+		opts[i] = prompt.Option{Label: Label(p), Value: strconv.Itoa(i)}
+	}
+	v, err := pr.Select("Select your printer", "model, name, address and serial (last digits)", opts)
+	if err != nil {
+		return printer.Printer{}, err
+	}
+	i, _ := strconv.Atoi(v)
+	return found[i], nil
+}
+
+func names(ps []printer.Printer) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, fmt.Sprintf("%s (%s)", orDash(p.Name), Address(p)))
+	}
+	return strings.Join(s, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// MatchEnrollments returns the enrollments that q names: enrollment ID,
+// printer serial, UUID, nickname or model, ignoring case.
+func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
+	lq := strings.ToLower(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(q)), "urn:uuid:"))
+	if lq == "" {
+		return nil
+	}
+	for _, e := range es {
+		if strings.ToLower(e.ID) == lq {
+			return []arsapi.Enrollment{e}
+		}
+	}
+	var out []arsapi.Enrollment
+	for _, e := range es {
+		for _, s := range []string{e.Printer.Serial, e.Printer.UUID, e.Printer.Nickname} {
+			if s != "" && strings.ToLower(s) == lq {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, e := range es {
+		if provider.NormalizeModel(e.Printer.Model) == provider.NormalizeModel(q) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// LooksLikeAddress reports whether s is an IP address or host:port, which
+// a PRINTER argument may be.
+func LooksLikeAddress(s string) bool {
+	if net.ParseIP(strings.Trim(s, "[]")) != nil {
+		return true
+	}
+	if h, p, err := net.SplitHostPort(s); err == nil && h != "" {
+		_, perr := strconv.Atoi(p)
+		return perr == nil
+	}
+	return strings.HasSuffix(s, ".local") || strings.HasSuffix(s, ".local.")
+}
+
+// SortEnrollments orders enrollments newest first.
+func SortEnrollments(es []arsapi.Enrollment) {
+	slices.SortStableFunc(es, func(a, b arsapi.Enrollment) int { return b.CreatedAt.Compare(a.CreatedAt) })
+}
+
+// EnrollmentLabel describes an enrollment's printer in one line.
+func EnrollmentLabel(e arsapi.Enrollment) string {
+	s := e.Printer.Model
+	if e.Printer.Nickname != "" {
+		s += " \"" + e.Printer.Nickname + "\""
+	}
+	return fmt.Sprintf("%s, serial %s", s, MaskSerial(e.Printer.Serial))
+}
