@@ -209,6 +209,9 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		}
 		return nil
 	})
+	if err == nil && len(res.Orders) > 0 && s.OrdersPlaced != nil {
+		s.OrdersPlaced()
+	}
 	return res, err
 }
 

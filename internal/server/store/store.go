@@ -41,6 +41,9 @@ func (e *AlreadyEnrolledError) Error() string { return "printer is already enrol
 type Store struct {
 	DB  *db.DB
 	Now func() time.Time // defaults to time.Now().UTC(); tests may set it
+	// OrdersPlaced, when set, is called after a committed ReportLevels
+	// placed orders (the order dispatcher's wake-up: orders.Dispatcher.Poke).
+	OrdersPlaced func()
 }
 
 // New returns a Store on an open, migrated database.
