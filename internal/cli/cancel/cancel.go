@@ -1,0 +1,246 @@
+// Package cancel implements `arsctl cancel`: the seed's "Cancel Plan" from
+// the shell, with one or more reasons from the server.
+package cancel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cli/resolve"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/provider"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
+)
+
+// CancelOptions are cancel's inputs.
+type CancelOptions struct {
+	IO       *iostreams.IOStreams
+	Prompter prompt.Prompter
+	Output   *cmdutil.OutputOptions
+	Client   func(ctx context.Context) (provider.Client, error)
+
+	Target  string
+	Reasons []string
+	Comment string
+	Yes     bool
+}
+
+// NewCmdCancel returns the cancel command.
+func NewCmdCancel(f *cmdutil.Factory, runF func(*CancelOptions) error) *cobra.Command {
+	opts := &CancelOptions{
+		IO:       f.IOStreams,
+		Prompter: f.Prompter,
+		Output:   f.Output,
+		Client:   func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
+	}
+	cmd := &cobra.Command{
+		Use:   "cancel [PRINTER|ENROLLMENT]",
+		Short: "Cancel a printer's replenishment plan",
+		Long: `Cancel the Auto Replenishment plan of a printer (the seed's Manage Plan ->
+Cancel Plan). No further ink is ordered; orders already placed are not
+affected. The printer can be enrolled again later.
+
+PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the printer's
+serial, UUID, label or model. On a terminal you choose the printer, the
+reasons (one or more) and confirm; in scripts give --reason (repeatable; the
+valid IDs come from the server and are listed when none is given) and --yes.
+
+Cancelling a plan that is already cancelled is not an error.`,
+		Example: `  arsctl cancel                                   # choose, with prompts
+  arsctl cancel TS8320 --reason printing-less --yes
+  arsctl cancel 0193f1c2-... --reason other --comment "moving abroad" --yes
+
+  # cancel every plan in a loop over status output
+  arsctl status --all --jq '.[] | select(.state != "cancelled") | .id' |
+    xargs -n1 arsctl cancel --reason replacing-printer --yes`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Target = args[0]
+			}
+			if f.Output.Machine() {
+				opts.IO.SetNeverPrompt(true)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return cancelRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.Reasons, "reason", "r", nil, "Why you cancel: a reason `ID` from the server (repeatable)")
+	cmd.Flags().StringVar(&opts.Comment, "comment", "", "Free `text` to go with the reasons (the \"other\" reason asks for it)")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Cancel without asking for confirmation")
+	return cmd
+}
+
+func cancelRun(ctx context.Context, opts *CancelOptions) error {
+	ios := opts.IO
+	c, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	cat, _ := registry.Get("canon", c)
+	reasons, err := cat.CancelReasons(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(reasons))
+	for i, r := range reasons {
+		ids[i] = r.ID
+	}
+	for _, r := range opts.Reasons {
+		if !slices.Contains(ids, r) {
+			return cmdutil.FlagErrorf("--reason %q is not a reason this server knows; valid reasons: %s", r, strings.Join(ids, ", "))
+		}
+	}
+
+	e, err := target(ctx, opts, c)
+	if err != nil {
+		return err
+	}
+	if e.State == arsapi.StateCancelled {
+		ios.Success("The plan for %s is already cancelled (enrollment %s)", resolve.EnrollmentLabel(e), e.ID)
+		return printEnrollment(opts, e)
+	}
+
+	chosen := opts.Reasons
+	if len(chosen) == 0 {
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("at least one --reason is required when not running interactively; valid reasons: %s", strings.Join(ids, ", "))
+		}
+		options := make([]prompt.Option, len(reasons))
+		for i, r := range reasons {
+			options[i] = prompt.Option{Label: r.Label, Value: r.ID}
+		}
+		chosen, err = opts.Prompter.MultiSelect("Why are you cancelling?", "select one or more (space to select, enter to confirm)", options, 1)
+		if err != nil {
+			return err
+		}
+	}
+	comment := opts.Comment
+	for _, r := range reasons {
+		if r.TakesComment && slices.Contains(chosen, r.ID) && comment == "" && ios.CanPrompt() {
+			comment, err = opts.Prompter.Input("Tell us more (optional)", "", nil)
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	if !opts.Yes {
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("--yes is required to cancel when not running interactively")
+		}
+		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Cancel the plan for %s?", resolve.EnrollmentLabel(e)),
+			"No more ink will be ordered for this printer.", "Cancel plan", "Keep plan", false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(ios.ErrOut, "The plan was kept.")
+			return cmdutil.ErrCancel
+		}
+	}
+	prov, err := registry.Get(string(e.Provider), c)
+	if err != nil {
+		return err
+	}
+	ios.StartProgress("Cancelling…")
+	got, err := prov.Cancel(ctx, e.ID, arsapi.CancelRequest{Reasons: chosen, Comment: comment})
+	ios.StopProgress()
+	var p *arsapi.Problem
+	if errors.As(err, &p) && p.Code == arsapi.CodeNotActive {
+		if now, gerr := prov.Get(ctx, e.ID); gerr == nil && now.State == arsapi.StateCancelled {
+			ios.Success("The plan for %s is already cancelled (enrollment %s)", resolve.EnrollmentLabel(now), now.ID)
+			return printEnrollment(opts, now)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	ios.Success("Cancelled the plan for %s (enrollment %s); no more ink will be ordered", resolve.EnrollmentLabel(got), got.ID)
+	return printEnrollment(opts, got)
+}
+
+func printEnrollment(opts *CancelOptions, e arsapi.Enrollment) error {
+	return opts.Output.Print(opts.IO, e, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s\t%s\t%s\n", e.ID, e.State, e.Printer.Model)
+		return err
+	})
+}
+
+// target finds the enrollment to cancel.
+func target(ctx context.Context, opts *CancelOptions, c provider.Client) (arsapi.Enrollment, error) {
+	ios := opts.IO
+	var all []arsapi.Enrollment
+	for _, p := range registry.All(c) {
+		l, err := p.List(ctx)
+		if err != nil {
+			return arsapi.Enrollment{}, err
+		}
+		all = append(all, l...)
+	}
+	resolve.SortEnrollments(all)
+	var live []arsapi.Enrollment
+	for _, e := range all {
+		if provider.Live(e) {
+			live = append(live, e)
+		}
+	}
+	if opts.Target == "" {
+		if len(live) == 0 {
+			return arsapi.Enrollment{}, cmdutil.NotFoundf("no enrolled printers to cancel")
+		}
+		if !ios.CanPrompt() {
+			return arsapi.Enrollment{}, cmdutil.FlagErrorf("the PRINTER or ENROLLMENT argument is required when not running interactively (see `arsctl status`)")
+		}
+		return choose(opts, live, "Which printer's plan do you want to cancel?")
+	}
+	m := resolve.MatchEnrollments(live, opts.Target)
+	if len(m) == 0 {
+		// An enrollment ID of a cancelled plan: report it as such.
+		for _, e := range resolve.MatchEnrollments(all, opts.Target) {
+			if strings.EqualFold(e.ID, opts.Target) || !provider.Live(e) {
+				return e, nil
+			}
+		}
+		return arsapi.Enrollment{}, cmdutil.NotFoundf("no enrollment matches %q; run `arsctl status` to list them", opts.Target)
+	}
+	if len(m) == 1 {
+		return m[0], nil
+	}
+	if !ios.CanPrompt() {
+		var s []string
+		for _, e := range m {
+			s = append(s, e.ID+" ("+resolve.EnrollmentLabel(e)+")")
+		}
+		return arsapi.Enrollment{}, cmdutil.FlagErrorf("%q matches several enrollments: %s; give an enrollment ID", opts.Target, strings.Join(s, ", "))
+	}
+	return choose(opts, m, "Several printers match; which one?")
+}
+
+func choose(opts *CancelOptions, es []arsapi.Enrollment, title string) (arsapi.Enrollment, error) {
+	options := make([]prompt.Option, len(es))
+	for i, e := range es {
+		options[i] = prompt.Option{Label: fmt.Sprintf("%s with %s (%s)", resolve.EnrollmentLabel(e), e.Provider, e.State), Value: e.ID}
+	}
+	id, err := opts.Prompter.Select(title, "", options)
+	if err != nil {
+		return arsapi.Enrollment{}, err
+	}
+	for _, e := range es {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return arsapi.Enrollment{}, fmt.Errorf("no enrollment %s", id)
+}

@@ -1,0 +1,268 @@
+// Package status implements `arsctl status`: enrollments with their
+// provider, plan state, last reported supply levels and orders.
+package status
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cli/resolve"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/provider"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
+)
+
+// StatusOptions are status's inputs.
+type StatusOptions struct {
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	Client func(ctx context.Context) (provider.Client, error)
+	Now    func() time.Time
+
+	Printer string
+	All     bool
+	// Orders is how many recent orders to show per enrollment.
+	Orders int
+}
+
+// Item is one enrollment as status prints it with --json: the
+// enrollment's fields plus its orders, newest first.
+type Item struct {
+	arsapi.Enrollment
+	Orders []arsapi.Order `json:"orders"`
+}
+
+// NewCmdStatus returns the status command.
+func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{
+		IO:     f.IOStreams,
+		Output: f.Output,
+		Client: func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
+		Now:    time.Now,
+	}
+	cmd := &cobra.Command{
+		Use:   "status [PRINTER]",
+		Short: "Show enrolled printers, their ink levels and orders",
+		Long: `Show your enrollments: the provider, the plan state, each supply's last
+reported level with the time it was read, and open and recent orders.
+
+Without PRINTER, every pending, active or paused enrollment is shown; --all adds
+cancelled ones. PRINTER may be an enrollment ID, or the printer's serial, UUID,
+label or model.
+
+The output is a table on a terminal and tab-separated values when piped
+(enrollment ID, model, serial (last digits), provider, state, levels, read at,
+orders); --json prints an array of enrollments, each with its "orders".`,
+		Example: `  arsctl status
+  arsctl status TS8320
+  arsctl status --all --json
+  arsctl status --jq '.[] | select(.state == "active") | .id'
+  # cancel every plan, e.g. when moving office
+  arsctl status --jq '.[].id' | xargs -n1 arsctl cancel --reason replacing-printer --yes`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Printer = args[0]
+			}
+			if opts.Orders < 0 {
+				return cmdutil.FlagErrorf("--orders must not be negative")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "Include cancelled enrollments")
+	cmd.Flags().IntVar(&opts.Orders, "orders", 5, "Recent orders to show per enrollment (open orders are always shown)")
+	return cmd
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	ios := opts.IO
+	c, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	var es []arsapi.Enrollment
+	for _, p := range registry.All(c) {
+		l, err := p.List(ctx)
+		if err != nil {
+			return err
+		}
+		es = append(es, l...)
+	}
+	resolve.SortEnrollments(es)
+	if opts.Printer != "" {
+		es = resolve.MatchEnrollments(es, opts.Printer)
+		if len(es) == 0 {
+			return cmdutil.NotFoundf("no enrollment matches %q; run `arsctl status --all` to see them all", opts.Printer)
+		}
+	}
+	if !opts.All {
+		var live []arsapi.Enrollment
+		for _, e := range es {
+			if provider.Live(e) {
+				live = append(live, e)
+			}
+		}
+		if len(live) == 0 && opts.Printer != "" && len(es) > 0 {
+			live = es[:1] // the printer's last, cancelled plan
+		}
+		es = live
+	}
+	if len(es) == 0 {
+		return cmdutil.NotFoundf("no enrolled printers; enroll one with `arsctl register`%s", allHint(opts.All))
+	}
+	items := make([]Item, len(es))
+	for i, e := range es {
+		prov, err := registry.Get(string(e.Provider), c)
+		if err != nil {
+			return err
+		}
+		orders, err := prov.Orders(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		items[i] = Item{Enrollment: e, Orders: recent(orders, opts.Orders)}
+	}
+	return opts.Output.Print(ios, items, func(w io.Writer) error {
+		if opts.Printer != "" && ios.IsStdoutTTY() {
+			return printDetail(w, items, opts.Now())
+		}
+		return printTable(ios, items, opts.Now())
+	})
+}
+
+func allHint(all bool) string {
+	if all {
+		return ""
+	}
+	return " (--all shows cancelled ones)"
+}
+
+// recent keeps open orders and the n most recent others, newest first.
+func recent(orders []arsapi.Order, n int) []arsapi.Order {
+	out := []arsapi.Order{}
+	others := 0
+	for _, o := range orders {
+		if open(o) {
+			out = append(out, o)
+			continue
+		}
+		if others < n {
+			out = append(out, o)
+			others++
+		}
+	}
+	return out
+}
+
+func open(o arsapi.Order) bool {
+	return o.State == arsapi.OrderPlaced || o.State == arsapi.OrderInProgress
+}
+
+func levels(e arsapi.Enrollment) string {
+	if len(e.Supplies) == 0 {
+		return "-"
+	}
+	var s []string
+	for _, sp := range e.Supplies {
+		s = append(s, sp.Name+" "+level(sp.Level))
+	}
+	return strings.Join(s, ", ")
+}
+
+func level(l int) string {
+	switch {
+	case l >= 0 && l <= 100:
+		return strconv.Itoa(l) + "%"
+	case l == -3:
+		return "some left"
+	case l == -1:
+		return "other"
+	}
+	return "unknown"
+}
+
+func readAt(e arsapi.Enrollment, now time.Time) string {
+	if e.LevelsReadAt == nil {
+		return "never"
+	}
+	return ago(*e.LevelsReadAt, now)
+}
+
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func ordersSummary(it Item) string {
+	if len(it.Orders) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, o := range it.Orders {
+		s = append(s, o.Supply+" "+string(o.State))
+	}
+	return strings.Join(s, ", ")
+}
+
+func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
+	t := cmdutil.NewTable(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS")
+	for _, it := range items {
+		name := it.Printer.Model
+		if it.Printer.Nickname != "" {
+			name += " (" + it.Printer.Nickname + ")"
+		}
+		read := readAt(it.Enrollment, now)
+		if !ios.IsStdoutTTY() && it.LevelsReadAt != nil {
+			read = it.LevelsReadAt.UTC().Format(time.RFC3339)
+		}
+		t.AddRow(it.ID, name, resolve.MaskSerial(it.Printer.Serial), string(it.Provider), string(it.State), levels(it.Enrollment), read, ordersSummary(it))
+	}
+	return t.Render()
+}
+
+func printDetail(w io.Writer, items []Item, now time.Time) error {
+	for i, it := range items {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s\n", resolve.EnrollmentLabel(it.Enrollment))
+		fmt.Fprintf(w, "  enrollment  %s\n  provider    %s\n  state       %s\n  since       %s\n",
+			it.ID, it.Provider, it.State, it.CreatedAt.Local().Format("2006-01-02 15:04"))
+		if it.Cancellation != nil {
+			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), strings.Join(it.Cancellation.Reasons, ", "))
+		}
+		fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
+		for _, s := range it.Supplies {
+			fmt.Fprintf(w, "    %-8s %s\n", s.Name, level(s.Level))
+		}
+		if len(it.Orders) == 0 {
+			fmt.Fprintf(w, "  orders      none\n")
+			continue
+		}
+		fmt.Fprintf(w, "  orders\n")
+		for _, o := range it.Orders {
+			fmt.Fprintf(w, "    %-8s %-12s %s  %s\n", o.Supply, o.State, ago(o.CreatedAt, now), o.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+// Package provider is what arsctl enrolls a printer with: a replenishment
+// provider (Canon's own service, or Amazon Dash Replenishment) seen through
+// one interface, so that commands never depend on a particular one.
+//
+// Both providers in this module talk to an ARS API v1 server (arsd); they
+// differ in how an enrollment becomes active: a canon enrollment is active
+// as soon as it is created, an amazon enrollment waits until the owner has
+// signed in with Amazon in a browser (Enrollment.SignInURL, Enrollment.Wait).
+//
+// Implementations live in the canon and amazon subpackages; the registry
+// (Get, Names) lives in package provider/registry so that this package
+// imports neither.
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+var _ Client = (*arsapi.Client)(nil)
+
+// Client is the part of ARS API v1 that providers use; *arsapi.Client
+// implements it.
+type Client interface {
+	// Terms returns the current terms (GET /v1/terms).
+	Terms(ctx context.Context) (arsapi.Terms, error)
+	// Models returns the eligible models (GET /v1/models).
+	Models(ctx context.Context) ([]arsapi.Model, error)
+	// CancelReasons returns the reasons an owner can give (GET /v1/cancel-reasons).
+	CancelReasons(ctx context.Context) ([]arsapi.CancelReason, error)
+	// CreateEnrollment creates an enrollment (POST /v1/enrollments) under
+	// the given Idempotency-Key.
+	CreateEnrollment(ctx context.Context, req arsapi.CreateEnrollmentRequest, idempotencyKey string) (arsapi.Enrollment, error)
+	// GetEnrollment reads one enrollment (GET /v1/enrollments/{id}).
+	GetEnrollment(ctx context.Context, id string) (arsapi.Enrollment, error)
+	// FindEnrollments lists the account's enrollments matching opts,
+	// following pagination (GET /v1/enrollments).
+	FindEnrollments(ctx context.Context, opts arsapi.ListOptions) ([]arsapi.Enrollment, error)
+	// CancelEnrollment cancels an enrollment (POST /v1/enrollments/{id}/cancel).
+	CancelEnrollment(ctx context.Context, id string, req arsapi.CancelRequest, idempotencyKey string) (arsapi.Enrollment, error)
+	// ListOrders lists an enrollment's orders, newest first (GET /v1/enrollments/{id}/orders).
+	ListOrders(ctx context.Context, id string) ([]arsapi.Order, error)
+}
+
+// Provider is one replenishment provider.
+type Provider interface {
+	// Name is the provider's identifier: "canon" or "amazon".
+	Name() arsapi.Provider
+	// Title is the name shown to people, e.g. "Canon".
+	Title() string
+	// Description says in one line who fulfils the orders.
+	Description() string
+	// Terms returns the terms the owner must agree to.
+	Terms(ctx context.Context) (arsapi.Terms, error)
+	// Eligible reports whether a printer model can be enrolled.
+	Eligible(ctx context.Context, model string) (Eligibility, error)
+	// Enroll enrolls a printer. The printer needs a model and a serial.
+	// An enrollment that already exists for this printer in this account is
+	// returned with Existing set, not as an error.
+	Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions) (*Enrollment, error)
+	// Get reads one enrollment.
+	Get(ctx context.Context, id string) (arsapi.Enrollment, error)
+	// List returns this provider's enrollments in the signed-in account.
+	List(ctx context.Context) ([]arsapi.Enrollment, error)
+	// Orders returns an enrollment's orders.
+	Orders(ctx context.Context, enrollmentID string) ([]arsapi.Order, error)
+	// CancelReasons returns the reasons an owner can give for cancelling.
+	CancelReasons(ctx context.Context) ([]arsapi.CancelReason, error)
+	// Cancel cancels an enrollment with at least one reason.
+	Cancel(ctx context.Context, enrollmentID string, req arsapi.CancelRequest) (arsapi.Enrollment, error)
+}
+
+// EnrollOptions are the choices made before enrolling.
+type EnrollOptions struct {
+	// TermsVersion is the version of the terms the owner agreed to.
+	TermsVersion string
+	// Nickname is an optional label for the printer (e.g. "2nd floor").
+	Nickname string
+}
+
+// Eligibility is the answer to "can this model be enrolled?".
+type Eligibility struct {
+	// OK is true when the model is eligible.
+	OK bool
+	// Model is the canonical eligible model name the printer matched.
+	Model string
+	// Eligible lists every eligible model, for messages.
+	Eligible []string
+}
+
+// Enrollment is the result of Enroll.
+type Enrollment struct {
+	arsapi.Enrollment
+	// Existing is true when the printer was already enrolled in this
+	// account and nothing new was created.
+	Existing bool `json:"existing"`
+
+	wait func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error)
+}
+
+// NeedsSignIn reports whether the enrollment is waiting for the owner to
+// sign in somewhere else (Amazon) before it becomes active.
+func (e *Enrollment) NeedsSignIn() bool {
+	return e.State == arsapi.StatePending && e.AmazonSignInURL != ""
+}
+
+// SignInURL is the page where the owner completes the enrollment, for a
+// pending enrollment ("" otherwise).
+func (e *Enrollment) SignInURL() string {
+	if e.State != arsapi.StatePending {
+		return ""
+	}
+	return e.AmazonSignInURL
+}
+
+// Wait polls the enrollment every poll until it is active, and returns it.
+// It fails with ErrSignInFailed when the enrollment ends without becoming
+// active, and with the context's error when ctx ends first. An enrollment
+// that is already active returns at once.
+func (e *Enrollment) Wait(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error) {
+	if e.State == arsapi.StateActive || e.wait == nil {
+		return e.Enrollment, nil
+	}
+	got, err := e.wait(ctx, poll)
+	if err == nil {
+		e.Enrollment = got
+	}
+	return got, err
+}
+
+// NewEnrollment wraps an API enrollment; wait, when not nil, is what Wait
+// calls for a pending enrollment. It is for implementations of Provider.
+func NewEnrollment(e arsapi.Enrollment, existing bool, wait func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error)) *Enrollment {
+	return &Enrollment{Enrollment: e, Existing: existing, wait: wait}
+}
+
+// Errors a provider returns; check them with errors.Is or errors.As.
+var (
+	// ErrNoSerial means the printer did not report a serial number, which
+	// the service needs to identify it.
+	ErrNoSerial = errors.New("the printer did not report a serial number")
+	// ErrSignInFailed means a pending enrollment was cancelled or refused
+	// before it became active.
+	ErrSignInFailed = errors.New("sign-in was not completed")
+)
+
+// IneligibleError is returned by Enroll for a model the service does not
+// cover.
+type IneligibleError struct {
+	Model    string
+	Eligible []string
+}
+
+func (e *IneligibleError) Error() string {
+	return fmt.Sprintf("%s is not eligible for the Auto Replenishment Service; eligible models: %s",
+		e.Model, strings.Join(e.Eligible, ", "))
+}
+
+// EnrolledElsewhereError is returned by Enroll when the printer is enrolled
+// in another account.
+type EnrolledElsewhereError struct {
+	Serial string
+}
+
+func (e *EnrolledElsewhereError) Error() string {
+	return "this printer is already enrolled in another account; cancel that plan first (sign in to that account and run `arsctl cancel`)"
+}
+
+// NormalizeModel reduces a reported model name to a comparison key: lower
+// case, without the manufacturer, product line and "series" words, spaces,
+// underscores or dashes. "Canon PIXMA TS8320 series" and "ts8320" compare
+// equal. It mirrors the server's matching.
+func NormalizeModel(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '_' })
+	var b strings.Builder
+	for _, f := range fields {
+		switch f {
+		case "canon", "pixma", "series", "printer", "inkjet":
+			continue
+		}
+		b.WriteString(f)
+	}
+	return strings.ReplaceAll(b.String(), "-", "")
+}
+
+// MatchModel returns the canonical name of the model in models that
+// reported names, or false.
+func MatchModel(models []arsapi.Model, reported string) (string, bool) {
+	k := NormalizeModel(reported)
+	if k == "" {
+		return "", false
+	}
+	for _, m := range models {
+		for _, n := range append([]string{m.Name}, m.Aliases...) {
+			if NormalizeModel(n) == k {
+				return m.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// IdempotencyKey derives the Idempotency-Key of an enrollment request from
+// what identifies it: the same printer, provider, terms and request give
+// the same key, so that a register that was killed and is run again
+// replays the first attempt instead of creating a second enrollment.
+// previous, when not empty, is the ID of an earlier enrollment of the same
+// printer that has since been cancelled, so that enrolling again after a
+// cancellation is a new request.
+func IdempotencyKey(req arsapi.CreateEnrollmentRequest, previous string) string {
+	h := sha256.New()
+	for _, s := range []string{
+		"enroll/v1", string(req.Provider), req.Printer.Serial, req.TermsVersion,
+		req.Printer.Model, req.Printer.UUID, req.Printer.Nickname, previous,
+	} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "arsctl-enroll-" + hex.EncodeToString(h.Sum(nil))[:40]
+}
+
+// Live reports whether an enrollment still counts: pending, active or
+// paused.
+func Live(e arsapi.Enrollment) bool {
+	return e.State == arsapi.StatePending || e.State == arsapi.StateActive || e.State == arsapi.StatePaused
+}
