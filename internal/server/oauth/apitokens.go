@@ -1,0 +1,130 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// CreateAPITokenRequest is the body of POST /v1/tokens.
+type CreateAPITokenRequest struct {
+	Name string `json:"name"`
+	// ExpiresInDays is the token's life; 0 keeps it until revoked.
+	ExpiresInDays int `json:"expires_in_days,omitempty"`
+}
+
+// CreatedAPIToken is the answer to POST /v1/tokens. Token is shown once.
+type CreatedAPIToken struct {
+	store.APIToken
+	Token string `json:"token"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	if status == http.StatusUnauthorized {
+		v := `Bearer realm="arsd"`
+		if r.Header.Get("Authorization") != "" {
+			v += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", v)
+	}
+	p := arsapi.Problem{Status: status, Title: http.StatusText(status), Code: code, Detail: detail, Instance: r.URL.Path}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// tokenOwner authenticates a request managing API tokens: only a
+// sign-in (an OAuth access token), not an API token, may create or
+// revoke API tokens, so that a leaked script token cannot mint others.
+func (s *Server) tokenOwner(w http.ResponseWriter, r *http.Request) (string, bool) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeProblem(w, r, http.StatusUnauthorized, arsapi.CodeUnauthenticated, ErrNoToken.Error())
+		return "", false
+	}
+	acct, isAPI, err := s.check(r.Context(), tok)
+	if err != nil {
+		writeProblem(w, r, http.StatusUnauthorized, arsapi.CodeUnauthenticated, "the bearer token is invalid or expired; sign in again")
+		return "", false
+	}
+	if isAPI {
+		writeProblem(w, r, http.StatusForbidden, arsapi.CodeForbidden, "API tokens cannot manage API tokens; sign in with `arsctl auth login`")
+		return "", false
+	}
+	return acct, true
+}
+
+func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.tokenOwner(w, r)
+	if !ok {
+		return
+	}
+	var req CreateAPITokenRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, "body must be JSON like {\"name\":\"fleet script\",\"expires_in_days\":90}")
+		return
+	}
+	if req.ExpiresInDays < 0 || req.ExpiresInDays > 3650 {
+		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, "expires_in_days must be between 0 (never) and 3650")
+		return
+	}
+	raw, t, err := s.st.CreateAPIToken(r.Context(), acct, req.Name, time.Duration(req.ExpiresInDays)*24*time.Hour)
+	var inv *store.InvalidAccountError
+	if errors.As(err, &inv) {
+		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, inv.Reason)
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "create api token", "err", err)
+		writeProblem(w, r, http.StatusInternalServerError, arsapi.CodeInternal, "could not create the token")
+		return
+	}
+	s.log.InfoContext(r.Context(), "api token created", "account", acct, "token_id", t.ID)
+	writeJSON(w, http.StatusCreated, CreatedAPIToken{APIToken: t, Token: raw})
+}
+
+func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.tokenOwner(w, r)
+	if !ok {
+		return
+	}
+	list, err := s.st.ListAPITokens(r.Context(), acct)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "list api tokens", "err", err)
+		writeProblem(w, r, http.StatusInternalServerError, arsapi.CodeInternal, "could not list tokens")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": list})
+}
+
+func (s *Server) revokeAPIToken(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.tokenOwner(w, r)
+	if !ok {
+		return
+	}
+	err := s.st.RevokeAPIToken(r.Context(), acct, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeProblem(w, r, http.StatusNotFound, arsapi.CodeNotFound, "no such token")
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "revoke api token", "err", err)
+		writeProblem(w, r, http.StatusInternalServerError, arsapi.CodeInternal, "could not revoke the token")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,351 @@
+// Package oauth is arsd's OAuth 2.0 / OpenID Connect authorization
+// server, built on github.com/zitadel/oidc/v3/pkg/op with all state in
+// arsd's database (internal/server/store), so that restarts and replicas
+// behind a load balancer share keys, codes and tokens.
+//
+// It offers arsctl (public native client "arsctl", scopes
+// "openid offline_access ars") the authorization code grant with PKCE
+// S256 on a loopback redirect (RFC 8252, any port) and the device
+// authorization grant (RFC 8628), short-lived JWT access tokens signed
+// by the library with a key kept in the database, rotating refresh
+// tokens kept hashed (reuse revokes the sign-in), revocation (RFC 7009)
+// and introspection. For scripts and CI it issues named API tokens
+// (ARS_TOKEN), kept hashed and revocable. Authenticator validates both
+// kinds of bearer token for ARS API v1.
+//
+// Endpoints (discovery at /.well-known/openid-configuration):
+//
+//	/oauth/authorize, /oauth/token, /oauth/revoke, /oauth/introspect,
+//	/oauth/userinfo, /oauth/keys, /oauth/device_authorization,
+//	/oauth/login (the login step of the code flow), /device (the page
+//	where a signed-in user approves a device code), /v1/tokens (API tokens).
+package oauth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/store"
+)
+
+// Paths of the endpoints this package serves.
+const (
+	AuthorizePath     = "/oauth/authorize"
+	TokenPath         = "/oauth/token"
+	RevokePath        = "/oauth/revoke"
+	IntrospectPath    = "/oauth/introspect"
+	UserinfoPath      = "/oauth/userinfo"
+	KeysPath          = "/oauth/keys"
+	EndSessionPath    = "/oauth/end_session"
+	DeviceAuthPath    = "/oauth/device_authorization"
+	DevicePath        = "/device"
+	DiscoveryPath     = "/.well-known/openid-configuration"
+	loginStepPath     = "/oauth/login"
+	authorizeCallback = AuthorizePath + "/callback"
+	tokensPath        = "/v1/tokens"
+)
+
+// Sessions tells which account a browser request is signed in as (the
+// web pages' session cookie).
+type Sessions interface {
+	AccountID(r *http.Request) (accountID string, ok bool)
+}
+
+// SessionsFunc adapts a function to Sessions.
+type SessionsFunc func(r *http.Request) (string, bool)
+
+// AccountID calls f(r).
+func (f SessionsFunc) AccountID(r *http.Request) (string, bool) { return f(r) }
+
+// Config configures the authorization server. Zero values take the
+// defaults noted.
+type Config struct {
+	// Issuer is arsd's public base URL, e.g. https://ars.example.com
+	// (no path). Tokens name it; clients discover endpoints under it.
+	Issuer string
+	// LoginPath is the web sign-in page; it takes ?next=<local URL>.
+	// Default "/login".
+	LoginPath string
+	// AccessTokenTTL is the life of an access token. Default 15m.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the life of a refresh token (renewed with each
+	// rotation). Default 30 days.
+	RefreshTokenTTL time.Duration
+	// DeviceCodeTTL is how long a device code may be approved. Default 10m.
+	DeviceCodeTTL time.Duration
+	// DevicePollInterval is the minimum time between two polls of a
+	// device code. Default 5s; at least 1s.
+	DevicePollInterval time.Duration
+	// AuthRequestTTL is how long a sign-in may take. Default 10m.
+	AuthRequestTTL time.Duration
+	// AuthCodeTTL is the life of an authorization code. Default 1m.
+	AuthCodeTTL time.Duration
+	// TokenFailures limits failed requests at the token endpoint per
+	// client address: a burst of TokenFailures, then one per
+	// TokenFailureEvery. Defaults 30 and 2s.
+	TokenFailures     int
+	TokenFailureEvery time.Duration
+}
+
+func (c *Config) defaults() error {
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("oauth issuer %q must be an absolute http(s) URL", c.Issuer)
+	}
+	if strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("oauth issuer %q must not have a path", c.Issuer)
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.LoginPath == "" {
+		c.LoginPath = "/login"
+	}
+	set(&c.AccessTokenTTL, 15*time.Minute)
+	set(&c.RefreshTokenTTL, 30*24*time.Hour)
+	set(&c.DeviceCodeTTL, 10*time.Minute)
+	set(&c.DevicePollInterval, 5*time.Second)
+	c.DevicePollInterval = max(c.DevicePollInterval.Round(time.Second), time.Second)
+	set(&c.AuthRequestTTL, 10*time.Minute)
+	set(&c.AuthCodeTTL, time.Minute)
+	set(&c.TokenFailureEvery, 2*time.Second)
+	if c.TokenFailures <= 0 {
+		c.TokenFailures = 30
+	}
+	return nil
+}
+
+// Server is the authorization server.
+type Server struct {
+	cfg      Config
+	st       *store.Store
+	sessions Sessions
+	log      *slog.Logger
+	provider *op.Provider
+	storage  *storage
+	verifier *op.AccessTokenVerifier
+	csrfKey  []byte
+	limiter  *limiter
+	pages    *pages
+
+	codeLookups accountLimiter
+}
+
+// New builds the authorization server. On the first start it generates
+// the signing key (ECDSA P-256, ES256) and the other keys and stores them
+// in the database; later starts and other replicas load the same keys.
+func New(ctx context.Context, st *store.Store, sessions Sessions, log *slog.Logger, cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	signer, err := loadSigningKey(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	cryptoKey, err := st.EnsureOAuthKey(ctx, "crypto", randomKey)
+	if err != nil {
+		return nil, err
+	}
+	csrfKey, err := st.EnsureOAuthKey(ctx, "csrf", randomKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, st: st, sessions: sessions, log: log, csrfKey: csrfKey.Material,
+		limiter: newLimiter(cfg.TokenFailures, cfg.TokenFailureEvery)}
+	s.storage = &storage{st: st, cfg: cfg, signer: signer}
+
+	var key [32]byte
+	copy(key[:], cryptoKey.Material)
+	opCfg := &op.Config{
+		CryptoKey:             key,
+		CryptoKeyId:           cryptoKey.KID,
+		CodeMethodS256:        true,
+		GrantTypeRefreshToken: true,
+		SupportedUILocales:    []language.Tag{language.English},
+		SupportedScopes:       supportedScopes,
+		DeviceAuthorization: op.DeviceAuthorizationConfig{
+			Lifetime:     cfg.DeviceCodeTTL,
+			PollInterval: cfg.DevicePollInterval,
+			UserFormPath: DevicePath,
+			UserCode:     op.UserCodeBase20,
+		},
+	}
+	opts := []op.Option{
+		op.WithCustomAuthEndpoint(op.NewEndpoint(AuthorizePath)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(TokenPath)),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(RevokePath)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectPath)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(UserinfoPath)),
+		op.WithCustomKeysEndpoint(op.NewEndpoint(KeysPath)),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint(EndSessionPath)),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(DeviceAuthPath)),
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.ES256))),
+	}
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	s.provider, err = op.NewProvider(opCfg, s.storage, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oauth provider: %w", err)
+	}
+	s.verifier = op.NewAccessTokenVerifier(cfg.Issuer, &op.OpenIDKeySet{Storage: s.storage},
+		op.WithSupportedAccessTokenSigningAlgorithms(string(jose.ES256)))
+	s.pages, err = newPages()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func randomKey() (kid, alg string, material []byte, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", nil, err
+	}
+	return uuid.NewString(), "", b, nil
+}
+
+func loadSigningKey(ctx context.Context, st *store.Store) (*signingKey, error) {
+	k, err := st.EnsureOAuthKey(ctx, "signing", func() (string, string, []byte, error) {
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return "", "", nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return uuid.NewString(), string(jose.ES256), der, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(k.Material)
+	if err != nil {
+		return nil, fmt.Errorf("parse stored signing key: %w", err)
+	}
+	priv, ok := parsed.(*ecdsa.PrivateKey)
+	if !ok || k.Alg != string(jose.ES256) {
+		return nil, fmt.Errorf("stored signing key is %T/%s, want ECDSA ES256", parsed, k.Alg)
+	}
+	return &signingKey{id: k.KID, alg: jose.ES256, key: priv}, nil
+}
+
+// Routes registers the authorization server's endpoints on mux.
+func (s *Server) Routes(mux *http.ServeMux) {
+	for _, p := range []string{DiscoveryPath, AuthorizePath, authorizeCallback, RevokePath, IntrospectPath,
+		UserinfoPath, KeysPath, EndSessionPath, DeviceAuthPath} {
+		mux.Handle(p, s.provider)
+	}
+	mux.Handle(TokenPath, s.tokenGuard(s.provider))
+	mux.HandleFunc("GET "+loginStepPath, s.loginStep)
+	mux.HandleFunc("GET "+DevicePath, s.deviceForm)
+	mux.HandleFunc("POST "+DevicePath, s.deviceConfirm)
+	mux.HandleFunc("POST "+DevicePath+"/decide", s.deviceDecide)
+	mux.HandleFunc("GET "+tokensPath, s.listAPITokens)
+	mux.HandleFunc("POST "+tokensPath, s.createAPIToken)
+	mux.HandleFunc("DELETE "+tokensPath+"/{id}", s.revokeAPIToken)
+}
+
+// Handler returns a handler serving only the authorization server's
+// routes (for tests and tools).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	return mux
+}
+
+// Authenticator returns the bearer-token authenticator for ARS API v1.
+func (s *Server) Authenticator() authn.Authenticator { return authenticator{s} }
+
+// Errors of Authenticate. Both mean HTTP 401; ErrInvalidToken answers
+// WWW-Authenticate: Bearer error="invalid_token".
+var (
+	ErrNoToken      = errors.New("no bearer token: sign in with `arsctl auth login` or set ARS_TOKEN")
+	ErrInvalidToken = errors.New("invalid bearer token")
+)
+
+type authenticator struct{ s *Server }
+
+// Authenticate validates "Authorization: Bearer <token>": an access token
+// issued by this server (signature, issuer and expiry checked by the
+// library, then revocation and expiry in the database), or an API token.
+func (a authenticator) Authenticate(r *http.Request) (string, error) {
+	tok, ok := bearer(r)
+	if !ok {
+		return "", ErrNoToken
+	}
+	acct, _, err := a.s.check(r.Context(), tok)
+	return acct, err
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// check validates a bearer token and tells whether it is an API token.
+func (s *Server) check(ctx context.Context, tok string) (accountID string, apiToken bool, err error) {
+	if strings.HasPrefix(tok, store.APITokenPrefix) {
+		acct, err := s.st.CheckAPIToken(ctx, tok)
+		if err != nil {
+			return "", true, invalid(err)
+		}
+		return acct, true, nil
+	}
+	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, tok, s.verifier)
+	if err != nil {
+		if errors.Is(err, oidc.ErrExpired) {
+			return "", false, invalid(store.ErrTokenExpired)
+		}
+		return "", false, invalid(errors.New("not a token of this server"))
+	}
+	at, err := s.st.CheckAccessToken(ctx, claims.JWTID)
+	if err != nil {
+		return "", false, invalid(err)
+	}
+	if at.AccountID != claims.Subject {
+		return "", false, invalid(errors.New("token subject mismatch"))
+	}
+	return at.AccountID, false, nil
+}
+
+func invalid(reason error) error {
+	if errors.Is(reason, store.ErrNotFound) {
+		reason = errors.New("unknown token")
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidToken, reason)
+}
+
+// Purge deletes expired OAuth state; arsd may call it periodically.
+func (s *Server) Purge(ctx context.Context) error {
+	return s.st.PurgeOAuth(ctx, s.st.Now().Add(-24*time.Hour))
+}

@@ -1,0 +1,271 @@
+package oauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/arsctl/arsctl/internal/server/store"
+)
+
+const pageCSS = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}input[type=text]{font-size:1.4rem;letter-spacing:.15em;text-transform:uppercase;width:12ch}
+button{font-size:1rem;padding:.4rem 1.2rem;margin-right:.5rem}.err{color:#b00020}.scopes li{margin:.2rem 0}`
+
+const pagesTemplate = `{{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{.Title}} · arsd</title>
+<style>` + pageCSS + `</style></head><body>{{end}}
+{{define "code"}}{{template "head" .}}<h1>Connect a device</h1>
+<p>Enter the code shown by <code>arsctl</code> on your device.</p>
+{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="/device">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<label>Code <input type="text" name="user_code" value="{{.UserCode}}" autocomplete="off" autofocus required maxlength="16"></label>
+<button type="submit">Continue</button></form></body></html>{{end}}
+{{define "confirm"}}{{template "head" .}}<h1>Allow {{.Client}}?</h1>
+<p><strong>{{.Client}}</strong> asks to sign in to your account <strong>{{.Account}}</strong> with code <strong>{{.UserCode}}</strong>.
+Allow it only if you started this on your own device.</p>
+<p>It will be able to:</p><ul class="scopes">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
+<form method="post" action="/device/decide">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="user_code" value="{{.UserCode}}">
+<button type="submit" name="action" value="approve">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button></form></body></html>{{end}}
+{{define "done"}}{{template "head" .}}<h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>{{end}}`
+
+type pages struct{ t *template.Template }
+
+func newPages() (*pages, error) {
+	t, err := template.New("pages").Parse(pagesTemplate)
+	if err != nil {
+		return nil, err
+	}
+	return &pages{t: t}, nil
+}
+
+type pageData struct {
+	Title    string
+	Error    string
+	CSRF     string
+	UserCode string
+	Client   string
+	Account  string
+	Scopes   []string
+	Message  string
+}
+
+func (p *pages) render(w http.ResponseWriter, status int, name string, d pageData) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_ = p.t.ExecuteTemplate(w, name, d)
+}
+
+var scopeText = map[string]string{
+	"openid":         "know who you are (your account ID)",
+	"offline_access": "stay signed in until you sign out",
+	ScopeARS:         "enroll, view and cancel your printers' ink plans",
+	"email":          "see your email address",
+	"profile":        "see your name",
+}
+
+var clientNames = map[string]string{CLIClientID: "arsctl (command-line tool)"}
+
+// redirectToLogin sends the browser to the web sign-in page, to come back
+// to next (a local path) afterwards.
+func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request, next string) {
+	http.Redirect(w, r, s.cfg.LoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
+}
+
+// loginStep is where the library sends the browser during the
+// authorization code flow. A signed-in browser completes the request for
+// its account and goes on to the client's redirect URI; otherwise it
+// signs in first and comes back.
+func (s *Server) loginStep(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	if _, err := s.st.GetAuthRequest(r.Context(), id); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.ErrorContext(r.Context(), "read auth request", "err", err)
+		}
+		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
+			Message: "This sign-in request is unknown or has expired. Start again from arsctl (arsctl auth login)."})
+		return
+	}
+	acct, ok := s.sessions.AccountID(r)
+	if !ok {
+		s.redirectToLogin(w, r, loginStepPath+"?authRequestID="+url.QueryEscape(id))
+		return
+	}
+	if err := s.st.CompleteAuthRequest(r.Context(), id, acct); err != nil {
+		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
+			Message: "This sign-in request was already used or has expired. Start again from arsctl (arsctl auth login)."})
+		return
+	}
+	http.Redirect(w, r, authorizeCallback+"?id="+url.QueryEscape(id), http.StatusFound)
+}
+
+// csrfToken is the anti-forgery token of the device pages: an HMAC of
+// the signed-in account under a key kept in the database, so that every
+// replica accepts it and no other site can produce it.
+func (s *Server) csrfToken(accountID string) string {
+	m := hmac.New(sha256.New, s.csrfKey)
+	m.Write([]byte("device-page\x00" + accountID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Server) csrfOK(r *http.Request, accountID string) bool {
+	got := r.PostForm.Get("csrf_token")
+	return got != "" && hmac.Equal([]byte(got), []byte(s.csrfToken(accountID)))
+}
+
+// NormalizeUserCode turns what a person typed ("bcdf ghjk", "BCDF-GHJK")
+// into the stored form "BCDF-GHJK".
+func NormalizeUserCode(in string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(in) {
+		if c >= 'A' && c <= 'Z' {
+			b.WriteRune(c)
+		}
+	}
+	s := b.String()
+	if len(s) != 8 {
+		return s
+	}
+	return s[:4] + "-" + s[4:]
+}
+
+// accountLimiter limits user code lookups per account (guessing codes).
+type accountLimiter struct {
+	mu sync.Mutex
+	m  map[string]*rate.Limiter
+}
+
+func (l *accountLimiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil || len(l.m) > 10000 {
+		l.m = map[string]*rate.Limiter{}
+	}
+	lim, ok := l.m[key]
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(6*time.Second), 10)
+		l.m[key] = lim
+	}
+	return lim.Allow()
+}
+
+// deviceForm shows the user code form (pre-filled from
+// verification_uri_complete).
+func (s *Server) deviceForm(w http.ResponseWriter, r *http.Request) {
+	code := NormalizeUserCode(r.URL.Query().Get("user_code"))
+	acct, ok := s.sessions.AccountID(r)
+	if !ok {
+		next := DevicePath
+		if code != "" {
+			next += "?user_code=" + url.QueryEscape(code)
+		}
+		s.redirectToLogin(w, r, next)
+		return
+	}
+	s.pages.render(w, http.StatusOK, "code", pageData{Title: "Connect a device", CSRF: s.csrfToken(acct), UserCode: code})
+}
+
+func (s *Server) signedInPost(w http.ResponseWriter, r *http.Request) (string, bool) {
+	acct, ok := s.sessions.AccountID(r)
+	if !ok {
+		s.redirectToLogin(w, r, DevicePath)
+		return "", false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil || !s.csrfOK(r, acct) {
+		s.pages.render(w, http.StatusForbidden, "done", pageData{Title: "Form expired",
+			Message: "This form is out of date or did not come from arsd. Go back, reload the page and try again."})
+		return "", false
+	}
+	return acct, true
+}
+
+// deviceConfirm looks up the entered user code and asks the user to
+// allow or deny the client.
+func (s *Server) deviceConfirm(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.signedInPost(w, r)
+	if !ok {
+		return
+	}
+	code := NormalizeUserCode(r.PostForm.Get("user_code"))
+	form := pageData{Title: "Connect a device", CSRF: s.csrfToken(acct), UserCode: code}
+	if !s.codeLookups.allow(acct) {
+		form.Error = "Too many attempts. Wait a minute and try again."
+		s.pages.render(w, http.StatusTooManyRequests, "code", form)
+		return
+	}
+	d, err := s.st.DeviceByUserCode(r.Context(), code)
+	if err != nil || d.State != store.DevicePending {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.ErrorContext(r.Context(), "read device code", "err", err)
+		}
+		form.Error = "That code is not valid or has expired. Check the code your device shows, or start again there."
+		s.pages.render(w, http.StatusBadRequest, "code", form)
+		return
+	}
+	account := acct
+	if a, err := s.st.GetAccount(r.Context(), acct); err == nil {
+		account = a.Email
+	}
+	var scopes []string
+	for _, sc := range d.Scopes {
+		if t, ok := scopeText[sc]; ok {
+			scopes = append(scopes, t)
+		}
+	}
+	client := clientNames[d.ClientID]
+	if client == "" {
+		client = d.ClientID
+	}
+	s.pages.render(w, http.StatusOK, "confirm", pageData{Title: "Allow " + client + "?", CSRF: form.CSRF,
+		UserCode: code, Client: client, Account: account, Scopes: scopes})
+}
+
+// deviceDecide records the user's decision.
+func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) {
+	acct, ok := s.signedInPost(w, r)
+	if !ok {
+		return
+	}
+	code := NormalizeUserCode(r.PostForm.Get("user_code"))
+	approve := r.PostForm.Get("action") == "approve"
+	if !approve && r.PostForm.Get("action") != "deny" {
+		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Choose Allow or Deny", Message: "Go back and choose Allow or Deny."})
+		return
+	}
+	err := s.st.DecideDevice(r.Context(), code, acct, approve)
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrDeviceDecided):
+		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Code no longer valid",
+			Message: "This code was already used or has expired. Start again on your device."})
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "decide device code", "err", err)
+		s.pages.render(w, http.StatusInternalServerError, "done", pageData{Title: "Something went wrong", Message: "Please try again."})
+	case approve:
+		s.log.InfoContext(r.Context(), "device sign-in approved", "account", acct)
+		s.pages.render(w, http.StatusOK, "done", pageData{Title: "Device connected",
+			Message: "You are signed in on your device. You can close this page and return to your terminal."})
+	default:
+		s.log.InfoContext(r.Context(), "device sign-in denied", "account", acct)
+		s.pages.render(w, http.StatusOK, "done", pageData{Title: "Request denied",
+			Message: "The device was not signed in. You can close this page."})
+	}
+}
