@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a signed-in browser's server-side session.
+type Session struct {
+	AccountID string
+	// CSRFToken is the synchronizer token every form of this session
+	// must carry.
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Sessions keeps web sessions and failed sign-in attempts. Only the
+// SHA-256 of a session ID is stored, so a copy of the database does not
+// let anyone sign in.
+type Sessions interface {
+	CreateSession(ctx context.Context, accountID string, ttl time.Duration) (id string, s Session, err error)
+	// GetSession returns the live session with this ID, or ErrNotFound
+	// when it does not exist or has expired.
+	GetSession(ctx context.Context, id string) (Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
+
+	// RecordLoginFailure notes one failed sign-in under each key (for
+	// example "email:a@b.c" and "ip:192.0.2.1").
+	RecordLoginFailure(ctx context.Context, keys ...string) error
+	// LoginFailures counts failures under key since a time.
+	LoginFailures(ctx context.Context, key string, since time.Time) (int, error)
+	// ClearLoginFailures forgets the failures under key (after a
+	// successful sign-in) and every failure older than before.
+	ClearLoginFailures(ctx context.Context, key string, before time.Time) error
+}
+
+// RandomToken returns n random bytes encoded as unpadded base64url.
+func RandomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashSessionID(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(h[:])
+}
+
+// CreateSession starts a session for accountID lasting ttl, and returns
+// its ID (256 random bits; give it to the browser, it is not stored).
+func (s *Store) CreateSession(ctx context.Context, accountID string, ttl time.Duration) (string, Session, error) {
+	id, err := RandomToken(32)
+	if err != nil {
+		return "", Session{}, err
+	}
+	csrf, err := RandomToken(32)
+	if err != nil {
+		return "", Session{}, err
+	}
+	now := s.Now()
+	sess := Session{AccountID: accountID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	_, err = s.DB.Exec(ctx,
+		`INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hashSessionID(id), accountID, csrf, now.UnixNano(), sess.ExpiresAt.UnixNano())
+	if err != nil {
+		return "", Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return id, sess, nil
+}
+
+// GetSession returns the live session with this ID, or ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+	if id == "" || len(id) > 128 {
+		return Session{}, ErrNotFound
+	}
+	var (
+		sess             Session
+		created, expires int64
+	)
+	err := s.DB.QueryRow(ctx,
+		`SELECT account_id, csrf_token, created_at, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
+		hashSessionID(id), s.Now().UnixNano()).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("get session: %w", err)
+	}
+	sess.CreatedAt = time.Unix(0, created).UTC()
+	sess.ExpiresAt = time.Unix(0, expires).UTC()
+	return sess, nil
+}
+
+// DeleteSession ends a session (logout). Deleting an unknown session is
+// not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hashSessionID(id)); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes expired sessions and returns how many.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	res, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, s.Now().UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// RecordLoginFailure notes one failed sign-in under each key.
+func (s *Store) RecordLoginFailure(ctx context.Context, keys ...string) error {
+	now := s.Now().UnixNano()
+	for _, k := range keys {
+		if _, err := s.DB.Exec(ctx, `INSERT INTO login_failures (key, at) VALUES (?, ?)`, k, now); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+	}
+	return nil
+}
+
+// LoginFailures counts the failures under key since a time.
+func (s *Store) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
+	var n int
+	err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`, key, since.UnixNano()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count login failures: %w", err)
+	}
+	return n, nil
+}
+
+// ClearLoginFailures forgets the failures under key and all failures
+// older than before.
+func (s *Store) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM login_failures WHERE key = ? OR at <= ?`, key, before.UnixNano()); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
+	}
+	return nil
+}
