@@ -84,7 +84,7 @@ func (c *cache) instanceFor(name string, now time.Time) *instance {
 // add merges the records of one mDNS response. It returns the keys of the
 // instances whose state changed (including instances whose host got a new
 // address).
-func (c *cache) add(msg *dns.Msg, now time.Time) []string {
+func (c *cache) add(msg *dns.Msg, zone string, now time.Time) []string {
 	if msg == nil || !msg.Response {
 		return nil
 	}
@@ -143,11 +143,11 @@ func (c *cache) add(msg *dns.Msg, now time.Time) []string {
 				mark(in)
 			}
 		case *dns.A:
-			if c.addAddr(h.Name, rr.A, h.Ttl) {
+			if c.addAddr(h.Name, rr.A, "", h.Ttl) {
 				hostsChanged = append(hostsChanged, strings.ToLower(h.Name))
 			}
 		case *dns.AAAA:
-			if c.addAddr(h.Name, rr.AAAA, h.Ttl) {
+			if c.addAddr(h.Name, rr.AAAA, zone, h.Ttl) {
 				hostsChanged = append(hostsChanged, strings.ToLower(h.Name))
 			}
 		}
@@ -163,14 +163,18 @@ func (c *cache) add(msg *dns.Msg, now time.Time) []string {
 	return changed
 }
 
-// addAddr records an address of host; a zero TTL removes it. It reports
+// addAddr records an address of host (with zone, the interface it was
+// seen on, when it is link-local IPv6); a zero TTL removes it. It reports
 // whether anything changed.
-func (c *cache) addAddr(host string, ip net.IP, ttl uint32) bool {
+func (c *cache) addAddr(host string, ip net.IP, zone string, ttl uint32) bool {
 	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
 		return false
 	}
 	a = a.Unmap()
+	if a.Is6() && a.IsLinkLocalUnicast() && zone != "" {
+		a = a.WithZone(zone)
+	}
 	host = strings.ToLower(host)
 	cur := c.addrs[host]
 	i := slices.Index(cur, a)

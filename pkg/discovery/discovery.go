@@ -240,9 +240,9 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case p := <-pkts:
-			r.handle(p.msg, time.Now())
+			r.handle(p.msg, p.zone, time.Now())
 		case e := <-zc:
-			r.handle(entryMsg(e), time.Now())
+			r.handle(entryMsg(e), "", time.Now())
 		case res := <-r.results:
 			r.enrichDone(res)
 		case now := <-tick.C:
@@ -306,8 +306,8 @@ func (r *run) browse() {
 }
 
 // handle merges one mDNS response.
-func (r *run) handle(msg *dns.Msg, now time.Time) {
-	changed := r.cache.add(msg, now)
+func (r *run) handle(msg *dns.Msg, zone string, now time.Time) {
+	changed := r.cache.add(msg, zone, now)
 	if len(changed) > 0 {
 		r.lastChange = now
 	}
@@ -605,15 +605,15 @@ func (r *run) mdnsPrinter(d *device) printer.Printer {
 	return p
 }
 
-// serviceURI returns the IPP URI of a service instance at an address.
-// A link-local IPv6 address lacks its zone (mDNS records do not carry
-// it); such a printer is normally reachable over IPv4, which sorts first.
+// serviceURI returns the IPP URI of a service instance at an address. A
+// link-local IPv6 address carries its zone, escaped as RFC 6874 says.
 func serviceURI(service string, addr netip.Addr, port int, rp string) string {
 	scheme := "ipp"
 	if service == ServiceIPPS {
 		scheme = "ipps"
 	}
-	return scheme + "://" + net.JoinHostPort(addr.WithZone("").String(), strconv.Itoa(port)) + "/" + strings.TrimLeft(rp, "/")
+	host := strings.Replace(addr.String(), "%", "%25", 1)
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + strings.TrimLeft(rp, "/")
 }
 
 // entryMsg turns a zeroconf entry into the records it was built from.

@@ -22,17 +22,22 @@ var (
 	mdnsGroup6 = net.ParseIP("ff02::fb")
 )
 
-// mdnsConn sends mDNS queries and receives every mDNS packet on the
-// chosen interfaces, IPv4 and IPv6. Its sockets share port 5353 with any
-// other responder or browser on the host (SO_REUSEADDR/SO_REUSEPORT), so
-// it sees the multicast answers to anyone's queries too.
+// mdnsConn sends mDNS queries and receives mDNS answers on the chosen
+// interfaces, IPv4 and IPv6, over two pairs of sockets:
+//
+//   - shared sockets on port 5353, joined to the mDNS groups, shared with
+//     any other responder or browser on the host (SO_REUSEADDR and
+//     SO_REUSEPORT): they see every multicast answer, to anyone's query;
+//   - sockets on an ephemeral port, whose queries are "legacy unicast"
+//     (RFC 6762 section 6.7): responders answer them at once, directly,
+//     and without the one-second limit on repeating a multicast answer, so
+//     that back-to-back runs are as fast as the first.
 type mdnsConn struct {
-	ifaces []net.Interface
-	c4     *ipv4.PacketConn
-	c6     *ipv6.PacketConn
-	// unicast is set when port 5353 could not be bound: queries then ask
-	// for unicast answers to the ephemeral port.
-	unicast bool
+	ifaces  []net.Interface
+	shared4 *ipv4.PacketConn
+	shared6 *ipv6.PacketConn
+	legacy4 *ipv4.PacketConn
+	legacy6 *ipv6.PacketConn
 }
 
 // MulticastInterfaces returns the interfaces mDNS can use: up, multicast
@@ -96,99 +101,143 @@ func listenMDNS(ctx context.Context, network string, port int) (*net.UDPConn, er
 	return pc.(*net.UDPConn), nil
 }
 
-// openMDNS opens the mDNS sockets on ifaces.
+// openMDNS opens the mDNS sockets on ifaces. It fails only when no socket
+// at all can be opened.
 func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 	if len(ifaces) == 0 {
 		return nil, errors.New("no multicast-capable network interface is up")
 	}
 	m := &mdnsConn{ifaces: ifaces}
 	var errs []error
-	for _, port := range []int{MDNSPort, 0} {
-		if u, err := listenMDNS(ctx, "udp4", port); err == nil {
-			pc := ipv4.NewPacketConn(u)
-			_ = pc.SetControlMessage(ipv4.FlagInterface, true)
-			_ = pc.SetMulticastTTL(255)
-			_ = pc.SetMulticastLoopback(true)
-			joined := 0
-			for i := range ifaces {
-				if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup4}) == nil {
-					joined++
-				}
-			}
-			if joined > 0 || port == 0 {
-				m.c4 = pc
-			} else {
-				pc.Close()
-				errs = append(errs, errors.New("udp4: could not join 224.0.0.251 on any interface"))
-			}
+	if u, err := listenMDNS(ctx, "udp4", MDNSPort); err == nil {
+		pc := ipv4.NewPacketConn(u)
+		setup4(pc)
+		if join4(pc, ifaces) > 0 {
+			m.shared4 = pc
 		} else {
-			errs = append(errs, fmt.Errorf("udp4 port %d: %w", port, err))
+			pc.Close()
+			errs = append(errs, errors.New("udp4: could not join 224.0.0.251 on any interface"))
 		}
-		if u, err := listenMDNS(ctx, "udp6", port); err == nil {
-			pc := ipv6.NewPacketConn(u)
-			_ = pc.SetControlMessage(ipv6.FlagInterface, true)
-			_ = pc.SetMulticastHopLimit(255)
-			_ = pc.SetMulticastLoopback(true)
-			joined := 0
-			for i := range ifaces {
-				if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup6}) == nil {
-					joined++
-				}
-			}
-			if joined > 0 || port == 0 {
-				m.c6 = pc
-			} else {
-				pc.Close()
-			}
-		}
-		if m.c4 != nil || m.c6 != nil {
-			m.unicast = port == 0
-			return m, nil
+	} else {
+		errs = append(errs, fmt.Errorf("udp4 port %d: %w", MDNSPort, err))
+	}
+	if u, err := listenMDNS(ctx, "udp6", MDNSPort); err == nil {
+		pc := ipv6.NewPacketConn(u)
+		setup6(pc)
+		if join6(pc, ifaces) > 0 {
+			m.shared6 = pc
+		} else {
+			pc.Close()
 		}
 	}
-	return nil, fmt.Errorf("open mDNS socket: %w", errors.Join(errs...))
+	if u, err := listenMDNS(ctx, "udp4", 0); err == nil {
+		m.legacy4 = ipv4.NewPacketConn(u)
+		setup4(m.legacy4)
+	} else {
+		errs = append(errs, fmt.Errorf("udp4: %w", err))
+	}
+	if u, err := listenMDNS(ctx, "udp6", 0); err == nil {
+		m.legacy6 = ipv6.NewPacketConn(u)
+		setup6(m.legacy6)
+	}
+	if m.shared4 == nil && m.shared6 == nil && m.legacy4 == nil && m.legacy6 == nil {
+		return nil, fmt.Errorf("open mDNS socket: %w", errors.Join(errs...))
+	}
+	return m, nil
+}
+
+func setup4(pc *ipv4.PacketConn) {
+	_ = pc.SetControlMessage(ipv4.FlagInterface, true)
+	_ = pc.SetMulticastTTL(255)
+	_ = pc.SetMulticastLoopback(true)
+}
+
+func setup6(pc *ipv6.PacketConn) {
+	_ = pc.SetControlMessage(ipv6.FlagInterface, true)
+	_ = pc.SetMulticastHopLimit(255)
+	_ = pc.SetMulticastLoopback(true)
+}
+
+func join4(pc *ipv4.PacketConn, ifaces []net.Interface) int {
+	n := 0
+	for i := range ifaces {
+		if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup4}) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func join6(pc *ipv6.PacketConn, ifaces []net.Interface) int {
+	n := 0
+	for i := range ifaces {
+		if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup6}) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // close closes the sockets, which ends the read loops.
 func (m *mdnsConn) close() {
-	if m.c4 != nil {
-		m.c4.Close()
+	if m.shared4 != nil {
+		m.shared4.Close()
 	}
-	if m.c6 != nil {
-		m.c6.Close()
+	if m.shared6 != nil {
+		m.shared6.Close()
+	}
+	if m.legacy4 != nil {
+		m.legacy4.Close()
+	}
+	if m.legacy6 != nil {
+		m.legacy6.Close()
 	}
 }
 
-// send multicasts a query on every interface.
+// send multicasts a query on every interface, from the shared sockets and,
+// asking for unicast answers, from the legacy ones.
 func (m *mdnsConn) send(msg *dns.Msg) error {
-	if m.unicast {
-		for i := range msg.Question {
-			msg.Question[i].Qclass |= 1 << 15 // QU: unicast response wanted
-		}
+	plain, err := msg.Pack()
+	if err != nil {
+		return err
 	}
-	buf, err := msg.Pack()
+	qu := msg.Copy()
+	for i := range qu.Question {
+		qu.Question[i].Qclass |= 1 << 15 // QU: unicast response wanted
+	}
+	unicast, err := qu.Pack()
 	if err != nil {
 		return err
 	}
 	var sent int
 	var lastErr error
+	w4 := func(pc *ipv4.PacketConn, buf []byte, ifi net.Interface) {
+		if pc == nil {
+			return
+		}
+		cm := &ipv4.ControlMessage{IfIndex: ifi.Index}
+		if _, err := pc.WriteTo(buf, cm, &net.UDPAddr{IP: mdnsGroup4, Port: MDNSPort}); err == nil {
+			sent++
+		} else {
+			lastErr = err
+		}
+	}
+	w6 := func(pc *ipv6.PacketConn, buf []byte, ifi net.Interface) {
+		if pc == nil {
+			return
+		}
+		cm := &ipv6.ControlMessage{IfIndex: ifi.Index}
+		if _, err := pc.WriteTo(buf, cm, &net.UDPAddr{IP: mdnsGroup6, Port: MDNSPort, Zone: ifi.Name}); err == nil {
+			sent++
+		} else {
+			lastErr = err
+		}
+	}
 	for _, ifi := range m.ifaces {
-		if m.c4 != nil {
-			cm := &ipv4.ControlMessage{IfIndex: ifi.Index}
-			if _, err := m.c4.WriteTo(buf, cm, &net.UDPAddr{IP: mdnsGroup4, Port: MDNSPort}); err == nil {
-				sent++
-			} else {
-				lastErr = err
-			}
-		}
-		if m.c6 != nil {
-			cm := &ipv6.ControlMessage{IfIndex: ifi.Index}
-			if _, err := m.c6.WriteTo(buf, cm, &net.UDPAddr{IP: mdnsGroup6, Port: MDNSPort, Zone: ifi.Name}); err == nil {
-				sent++
-			} else {
-				lastErr = err
-			}
-		}
+		w4(m.shared4, plain, ifi)
+		w4(m.legacy4, unicast, ifi)
+		w6(m.shared6, plain, ifi)
+		w6(m.legacy6, unicast, ifi)
 	}
 	if sent == 0 && lastErr != nil {
 		return fmt.Errorf("send mDNS query: %w", lastErr)
@@ -199,15 +248,22 @@ func (m *mdnsConn) send(msg *dns.Msg) error {
 // packet is one received mDNS message.
 type packet struct {
 	msg *dns.Msg
+	// zone is the name of the interface it arrived on, for link-local
+	// IPv6 addresses.
+	zone string
 }
 
 // readLoop reads packets until the sockets are closed, delivering every
 // response that parses. Malformed packets are dropped.
 func (m *mdnsConn) readLoop(ctx context.Context, out chan<- packet) {
-	read := func(readFrom func([]byte) (int, error)) {
+	zones := map[int]string{}
+	for _, ifi := range m.ifaces {
+		zones[ifi.Index] = ifi.Name
+	}
+	read := func(readFrom func([]byte) (int, int, error)) {
 		buf := make([]byte, 9000)
 		for {
-			n, err := readFrom(buf)
+			n, ifIndex, err := readFrom(buf)
 			if err != nil {
 				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 					return
@@ -219,17 +275,33 @@ func (m *mdnsConn) readLoop(ctx context.Context, out chan<- packet) {
 				continue
 			}
 			select {
-			case out <- packet{msg: msg}:
+			case out <- packet{msg: msg, zone: zones[ifIndex]}:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}
-	if m.c4 != nil {
-		go read(func(b []byte) (int, error) { n, _, _, err := m.c4.ReadFrom(b); return n, err })
+	for _, pc := range []*ipv4.PacketConn{m.shared4, m.legacy4} {
+		if pc != nil {
+			go read(func(b []byte) (int, int, error) {
+				n, cm, _, err := pc.ReadFrom(b)
+				if cm != nil {
+					return n, cm.IfIndex, err
+				}
+				return n, 0, err
+			})
+		}
 	}
-	if m.c6 != nil {
-		go read(func(b []byte) (int, error) { n, _, _, err := m.c6.ReadFrom(b); return n, err })
+	for _, pc := range []*ipv6.PacketConn{m.shared6, m.legacy6} {
+		if pc != nil {
+			go read(func(b []byte) (int, int, error) {
+				n, cm, _, err := pc.ReadFrom(b)
+				if cm != nil {
+					return n, cm.IfIndex, err
+				}
+				return n, 0, err
+			})
+		}
 	}
 }
 
