@@ -190,6 +190,9 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 			}
 			writeProblem(w, r, p)
 			return
+		case storeInvalid(err) != nil:
+			writeProblem(w, r, storeInvalid(err))
+			return
 		case err != nil:
 			a.internal(w, r, "create the enrollment", err)
 			return
@@ -267,6 +270,18 @@ func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request) {
 
 // cursorProblem maps the store's refusal of a malformed cursor.
 func (a *API) cursorProblem(err error) *arsapi.Problem {
+	if errors.Is(err, store.ErrInvalid) {
+		return problem(http.StatusBadRequest, arsapi.CodeInvalid, "cursor is not one this server handed out; start again without it")
+	}
+	return nil
+}
+
+// storeInvalid maps the store's refusal of input the API let through; its
+// message is safe to show.
+func storeInvalid(err error) *arsapi.Problem {
+	if errors.Is(err, store.ErrInvalid) {
+		return invalid(err.Error())
+	}
 	return nil
 }
 
@@ -312,6 +327,9 @@ func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 			return
 		case errors.Is(err, store.ErrNotActive):
 			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive, "enrollment "+id+" is already cancelled"))
+			return
+		case storeInvalid(err) != nil:
+			writeProblem(w, r, storeInvalid(err))
 			return
 		case err != nil:
 			a.internal(w, r, "cancel the enrollment", err)
@@ -376,15 +394,9 @@ func (a *API) checkCancel(req *arsapi.CancelRequest) *arsapi.Problem {
 	return nil
 }
 
-// maxReadAhead is how far in the future a report's read_at may be (clock skew).
-const maxReadAhead = time.Hour
-
 func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 	if rep.ReadAt.IsZero() {
 		rep.ReadAt = now
-	}
-	if rep.ReadAt.After(now.Add(maxReadAhead)) {
-		return invalid("read_at is more than an hour in the future; check the clock of the reporting machine")
 	}
 	rep.ReadAt = rep.ReadAt.UTC()
 	if len(rep.Supplies) == 0 {
@@ -445,6 +457,9 @@ func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrNotActive):
 			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive,
 				"enrollment "+id+" is cancelled; levels are no longer taken"))
+			return
+		case storeInvalid(err) != nil:
+			writeProblem(w, r, storeInvalid(err))
 			return
 		case err != nil:
 			a.internal(w, r, "store the level report", err)

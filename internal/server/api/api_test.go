@@ -1,0 +1,647 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// testAuth accepts "Authorization: Bearer test-<account ID>" for accounts
+// that exist in the store. It stands in for the OAuth server in these
+// handler tests only.
+type testAuth struct{ st *store.Store }
+
+func (a testAuth) Authenticate(r *http.Request) (string, error) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer test-")
+	if !ok || tok == "" {
+		return "", errors.New("no test token")
+	}
+	if _, err := a.st.GetAccount(r.Context(), tok); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// fakeDeregisterer records deregistrations; Amazon's servers are not
+// reachable from tests (the amazon package tests the real one against the
+// emulator).
+type recordingDeregisterer struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (d *recordingDeregisterer) Deregister(ctx context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ids = append(d.ids, id)
+	return nil
+}
+
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	st    *store.Store
+	cat   *catalogue.Catalogue
+	dereg *recordingDeregisterer
+	hc    *http.Client
+}
+
+func newEnv(t *testing.T, d *db.DB) *env {
+	t.Helper()
+	st := store.New(d)
+	cat, err := catalogue.New(catalogue.Config{}, "http://127.0.0.1:8787")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dereg := &recordingDeregisterer{}
+	a, err := New(Options{Store: st, Catalogue: cat, Auth: testAuth{st}, PublicURL: "http://127.0.0.1:8787", Deregisterer: dereg, SignupRate: 1000, SignupBurst: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, st: st, cat: cat, dereg: dereg, hc: &http.Client{Transport: newValidatingTransport(t, srv.URL, http.DefaultTransport)}}
+}
+
+// account creates an account through the API and returns its token.
+func (e *env) account(email string) string {
+	e.t.Helper()
+	var acct arsapi.Account
+	e.mustDo("POST", "/v1/accounts", "", arsapi.CreateAccountRequest{Email: email, Password: "correct horse battery", Name: "Test"}, 201, &acct)
+	return "test-" + acct.ID
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) problem(t *testing.T) arsapi.Problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body %s", ct, r.body)
+	}
+	var p arsapi.Problem
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("decode problem: %v: %s", err, r.body)
+	}
+	if p.Status != r.status {
+		t.Errorf("problem status %d, answer %d", p.Status, r.status)
+	}
+	return p
+}
+
+// do sends a request; body may be a string (sent as is) or a value
+// (JSON-encoded). headers are name, value pairs.
+func (e *env) do(method, path, token string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := e.hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (e *env) mustDo(method, path, token string, body any, want int, out any, headers ...string) resp {
+	e.t.Helper()
+	r := e.do(method, path, token, body, headers...)
+	if r.status != want {
+		e.t.Fatalf("%s %s = %d, want %d: %s", method, path, r.status, want, r.body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.body, out); err != nil {
+			e.t.Fatalf("%s %s: decode: %v: %s", method, path, err, r.body)
+		}
+	}
+	return r
+}
+
+func enrollReq(model, serial string) arsapi.CreateEnrollmentRequest {
+	return arsapi.CreateEnrollmentRequest{
+		Provider:     arsapi.ProviderCanon,
+		Printer:      arsapi.Printer{Model: model, Serial: serial, UUID: "urn:uuid:0A1B2C3D-0000-1000-8000-00000000AAAA"},
+		TermsVersion: catalogue.DefaultTermsVersion,
+	}
+}
+
+func TestCatalogueEndpoints(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	var terms arsapi.Terms
+	e.mustDo("GET", "/v1/terms", "", nil, 200, &terms)
+	if terms.Version != catalogue.DefaultTermsVersion || terms.AboutURL != "http://127.0.0.1:8787/about" || terms.Text == "" {
+		t.Errorf("terms = %+v", terms)
+	}
+	var models arsapi.List[arsapi.Model]
+	e.mustDo("GET", "/v1/models", "", nil, 200, &models)
+	if len(models.Items) != 13 || !slices.ContainsFunc(models.Items, func(m arsapi.Model) bool { return m.Name == "TS8320" && slices.Contains(m.Aliases, "TS8320a") }) {
+		t.Errorf("models = %+v", models.Items)
+	}
+	var reasons arsapi.List[arsapi.CancelReason]
+	e.mustDo("GET", "/v1/cancel-reasons", "", nil, 200, &reasons)
+	if len(reasons.Items) != 6 {
+		t.Errorf("reasons = %+v", reasons.Items)
+	}
+}
+
+func TestAuthRequired(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/v1/account"},
+		{"GET", "/v1/enrollments"},
+		{"POST", "/v1/enrollments"},
+		{"GET", "/v1/enrollments/x"},
+		{"POST", "/v1/enrollments/x/cancel"},
+		{"POST", "/v1/enrollments/x/levels"},
+		{"GET", "/v1/enrollments/x/orders"},
+	} {
+		for _, tok := range []string{"", "test-nobody"} {
+			var body any
+			if tc.method == "POST" {
+				body = map[string]any{}
+			}
+			r := e.do(tc.method, tc.path, tok, body)
+			if r.status != 401 {
+				t.Errorf("%s %s (token %q) = %d, want 401", tc.method, tc.path, tok, r.status)
+				continue
+			}
+			p := r.problem(t)
+			if p.Code != arsapi.CodeUnauthenticated {
+				t.Errorf("code = %q", p.Code)
+			}
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+			if tok != "" && !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {
+				t.Errorf("WWW-Authenticate = %q, want error=invalid_token", r.header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		tok := e.account("Ann@Example.com")
+		var acct arsapi.Account
+		e.mustDo("GET", "/v1/account", tok, nil, 200, &acct)
+		if acct.Email != "ann@example.com" || acct.Name != "Test" || "test-"+acct.ID != tok {
+			t.Errorf("account = %+v", acct)
+		}
+		r := e.do("POST", "/v1/accounts", "", arsapi.CreateAccountRequest{Email: "ann@example.com", Password: "another long password"})
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeEmailTaken {
+			t.Errorf("taken email: %d %s", r.status, r.body)
+		}
+		r = e.do("POST", "/v1/accounts", "", arsapi.CreateAccountRequest{Email: "bob@example.com", Password: "short"})
+		if r.status != 422 || !strings.Contains(r.problem(t).Detail, "password") {
+			t.Errorf("short password: %d %s", r.status, r.body)
+		}
+		r = e.do("POST", "/v1/accounts", "", arsapi.CreateAccountRequest{Email: "not an email", Password: "long enough password"})
+		if r.status != 422 || !strings.Contains(r.problem(t).Detail, "email") {
+			t.Errorf("bad email: %d %s", r.status, r.body)
+		}
+		// Sign-up replays under the same Idempotency-Key.
+		body := arsapi.CreateAccountRequest{Email: "cat@example.com", Password: "long enough password"}
+		var a1, a2 arsapi.Account
+		e.mustDo("POST", "/v1/accounts", "", body, 201, &a1, "Idempotency-Key", "signup-1")
+		r2 := e.mustDo("POST", "/v1/accounts", "", body, 201, &a2, "Idempotency-Key", "signup-1")
+		if a1.ID != a2.ID || r2.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay: %+v vs %+v (%v)", a1, a2, r2.header)
+		}
+	})
+}
+
+func TestSignupRateLimit(t *testing.T) {
+	d := dbtest.SQLite(t)
+	st := store.New(d)
+	cat, _ := catalogue.New(catalogue.Config{}, "http://x")
+	a, err := New(Options{Store: st, Catalogue: cat, Auth: testAuth{st}, SignupRate: 0.001, SignupBurst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	for i := range 3 {
+		req := httptest.NewRequest("POST", "/v1/accounts", strings.NewReader(`{"email":"x`+string(rune('a'+i))+`@example.com","password":"long enough password"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "192.0.2.7:5555"
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		want := 201
+		if i == 2 {
+			want = 429
+		}
+		if w.Code != want {
+			t.Fatalf("sign-up %d = %d, want %d: %s", i, w.Code, want, w.Body)
+		}
+		if w.Code == 429 && w.Header().Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+}
+
+func TestEnrollments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		bob := e.account("bob@example.com")
+
+		var en arsapi.Enrollment
+		r := e.mustDo("POST", "/v1/enrollments", ann, enrollReq("Canon TS8320a series", "KMZX00001"), 201, &en)
+		if en.State != arsapi.StateActive || en.Printer.Model != "TS8320" || en.Printer.Serial != "KMZX00001" ||
+			en.Printer.UUID != "0a1b2c3d-0000-1000-8000-00000000aaaa" || en.TermsVersion != catalogue.DefaultTermsVersion || en.Threshold != catalogue.DefaultThreshold {
+			t.Errorf("enrollment = %+v", en)
+		}
+		if r.header.Get("Location") != "/v1/enrollments/"+en.ID {
+			t.Errorf("Location = %q", r.header.Get("Location"))
+		}
+
+		// The same printer again in the same account: 409 naming it.
+		r = e.do("POST", "/v1/enrollments", ann, enrollReq("TS8320", "KMZX00001"))
+		if p := r.problem(t); r.status != 409 || p.Code != arsapi.CodeAlreadyEnrolled || p.EnrollmentID != en.ID {
+			t.Errorf("re-enroll own: %d %+v", r.status, p)
+		}
+		// Another account: 409 without the ID.
+		r = e.do("POST", "/v1/enrollments", bob, enrollReq("TS8320", "kmzx00001"))
+		if p := r.problem(t); r.status != 409 || p.Code != arsapi.CodeAlreadyEnrolled || p.EnrollmentID != "" || strings.Contains(string(r.body), en.ID) {
+			t.Errorf("re-enroll other: %d %s", r.status, r.body)
+		}
+
+		// Ineligible model.
+		r = e.do("POST", "/v1/enrollments", ann, enrollReq("MG3600 series", "X1"))
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeIneligibleModel || !slices.Contains(p.Eligible, "TS8320") {
+			t.Errorf("ineligible: %d %+v", r.status, p)
+		}
+		// Outdated terms.
+		req := enrollReq("TS6320", "X2")
+		req.TermsVersion = "2019-01"
+		r = e.do("POST", "/v1/enrollments", ann, req)
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeTermsOutdated {
+			t.Errorf("terms: %d %+v", r.status, p)
+		}
+		// Bad input.
+		for name, body := range map[string]any{
+			"unknown field":  `{"provider":"canon","printer":{"model":"TS6320","serial":"X3"},"terms_version":"` + catalogue.DefaultTermsVersion + `","plan":"gold"}`,
+			"trailing data":  `{"provider":"canon"} {}`,
+			"not json":       `provider=canon`,
+			"wrong type":     `{"provider":1}`,
+			"empty":          ``,
+			"bad provider":   arsapi.CreateEnrollmentRequest{Provider: "hp", Printer: arsapi.Printer{Model: "TS6320", Serial: "X3"}, TermsVersion: catalogue.DefaultTermsVersion},
+			"no serial":      arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS6320"}, TermsVersion: catalogue.DefaultTermsVersion},
+			"no model":       arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Serial: "X3"}, TermsVersion: catalogue.DefaultTermsVersion},
+			"no terms":       arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS6320", Serial: "X3"}},
+			"serial control": arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS6320", Serial: "X\x013"}, TermsVersion: catalogue.DefaultTermsVersion},
+		} {
+			r := e.do("POST", "/v1/enrollments", ann, body)
+			p := r.problem(t)
+			if (r.status != 400 && r.status != 422) || p.Code != arsapi.CodeInvalid || p.Detail == "" {
+				t.Errorf("%s: %d %+v", name, r.status, p)
+			}
+			if name == "unknown field" && !strings.Contains(p.Detail, `unknown field "plan"`) {
+				t.Errorf("unknown field detail = %q", p.Detail)
+			}
+		}
+		r = e.do("POST", "/v1/enrollments", ann, strings.Repeat(" ", maxBody+1))
+		if r.status != 413 {
+			t.Errorf("huge body: %d", r.status)
+		}
+
+		// Get: own, another's (404), unknown (404).
+		var got arsapi.Enrollment
+		e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+		if got.ID != en.ID {
+			t.Errorf("get = %+v", got)
+		}
+		for _, tc := range []struct{ tok, id string }{{bob, en.ID}, {ann, "no-such-id"}} {
+			r := e.do("GET", "/v1/enrollments/"+tc.id, tc.tok, nil)
+			if r.status != 404 || r.problem(t).Code != arsapi.CodeNotFound {
+				t.Errorf("get %s: %d %s", tc.id, r.status, r.body)
+			}
+		}
+
+		// Amazon enrollments are pending with a sign-in URL.
+		areq := enrollReq("TS702a", "AMZ0001")
+		areq.Provider = arsapi.ProviderAmazon
+		var amz arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, areq, 201, &amz)
+		if amz.State != arsapi.StatePending || amz.AmazonSignInURL != "http://127.0.0.1:8787/v1/amazon/start?enrollment="+amz.ID {
+			t.Errorf("amazon enrollment = %+v", amz)
+		}
+
+		// List with filters and pagination.
+		for i := range 5 {
+			e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS5320", "PAGE"+string(rune('A'+i))), 201, nil)
+		}
+		var all []arsapi.Enrollment
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatal("pagination does not end")
+			}
+			var l arsapi.List[arsapi.Enrollment]
+			e.mustDo("GET", "/v1/enrollments?limit=3&cursor="+cursor, ann, nil, 200, &l)
+			all = append(all, l.Items...)
+			if l.NextCursor == "" {
+				break
+			}
+			cursor = l.NextCursor
+		}
+		if len(all) != 7 {
+			t.Errorf("listed %d enrollments, want 7", len(all))
+		}
+		var l arsapi.List[arsapi.Enrollment]
+		e.mustDo("GET", "/v1/enrollments?state=pending", ann, nil, 200, &l)
+		if len(l.Items) != 1 || l.Items[0].ID != amz.ID || l.Items[0].AmazonSignInURL == "" {
+			t.Errorf("state=pending: %+v", l.Items)
+		}
+		e.mustDo("GET", "/v1/enrollments?serial=KMZX00001", ann, nil, 200, &l)
+		if len(l.Items) != 1 || l.Items[0].ID != en.ID {
+			t.Errorf("serial filter: %+v", l.Items)
+		}
+		e.mustDo("GET", "/v1/enrollments", bob, nil, 200, &l)
+		if len(l.Items) != 0 {
+			t.Errorf("bob sees %d enrollments", len(l.Items))
+		}
+		for _, q := range []string{"state=gone", "limit=0", "limit=201", "limit=x", "cursor=!!"} {
+			if r := e.do("GET", "/v1/enrollments?"+q, ann, nil); r.status != 400 || r.problem(t).Code != arsapi.CodeInvalid {
+				t.Errorf("?%s: %d %s", q, r.status, r.body)
+			}
+		}
+	})
+}
+
+func TestIdempotentCreate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		var first arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "IDEM1"), 201, &first, "Idempotency-Key", "k1")
+		// Concurrent retries with the same key all get the first answer.
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS8320", "IDEM1"), "Idempotency-Key", "k1")
+				var got arsapi.Enrollment
+				if r.status != 201 || json.Unmarshal(r.body, &got) != nil || got.ID != first.ID || r.header.Get("Idempotent-Replayed") != "true" {
+					t.Errorf("replay = %d %s", r.status, r.body)
+				}
+			})
+		}
+		wg.Wait()
+		// The same key with another body is refused.
+		r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS8320", "IDEM2"), "Idempotency-Key", "k1")
+		if r.status != 422 || r.problem(t).Code != arsapi.CodeIdempotencyReuse {
+			t.Errorf("reuse: %d %s", r.status, r.body)
+		}
+		// Keys are per account: bob's k1 is his own.
+		bob := e.account("bob@example.com")
+		e.mustDo("POST", "/v1/enrollments", bob, enrollReq("TS8320", "IDEM3"), 201, nil, "Idempotency-Key", "k1")
+		// Concurrent first attempts with one key create one enrollment.
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		var wg2 sync.WaitGroup
+		for range 10 {
+			wg2.Go(func() {
+				r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS6320", "IDEM4"), "Idempotency-Key", "k4")
+				var got arsapi.Enrollment
+				if r.status != 201 || json.Unmarshal(r.body, &got) != nil {
+					t.Errorf("concurrent = %d %s", r.status, r.body)
+					return
+				}
+				mu.Lock()
+				ids[got.ID] = true
+				mu.Unlock()
+			})
+		}
+		wg2.Wait()
+		if len(ids) != 1 {
+			t.Errorf("concurrent creates with one key made %d enrollments", len(ids))
+		}
+	})
+}
+
+func TestCancel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		bob := e.account("bob@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "CXL1"), 201, &en)
+		path := "/v1/enrollments/" + en.ID + "/cancel"
+
+		r := e.do("POST", path, ann, arsapi.CancelRequest{})
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeNoReason || !slices.Equal(p.Reasons, e.cat.ReasonIDs()) {
+			t.Errorf("no reason: %d %+v", r.status, p)
+		}
+		r = e.do("POST", path, ann, arsapi.CancelRequest{Reasons: []string{"too-expensive", "bored"}})
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeUnknownReason || !strings.Contains(p.Detail, `"bored"`) || len(p.Reasons) != 6 {
+			t.Errorf("unknown reason: %d %+v", r.status, p)
+		}
+		r = e.do("POST", path, ann, arsapi.CancelRequest{Reasons: []string{"other"}})
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeInvalid {
+			t.Errorf("other without comment: %d %+v", r.status, p)
+		}
+		r = e.do("POST", path, bob, arsapi.CancelRequest{Reasons: []string{"too-expensive"}})
+		if r.status != 404 {
+			t.Errorf("bob cancels ann's: %d", r.status)
+		}
+
+		var c arsapi.Enrollment
+		e.mustDo("POST", path, ann, arsapi.CancelRequest{Reasons: []string{"too-expensive", "other", "too-expensive"}, Comment: "moving abroad"}, 200, &c)
+		if c.State != arsapi.StateCancelled || c.Cancellation == nil || !slices.Equal(c.Cancellation.Reasons, []string{"too-expensive", "other"}) || c.Cancellation.Comment != "moving abroad" {
+			t.Errorf("cancelled = %+v %+v", c, c.Cancellation)
+		}
+		r = e.do("POST", path, ann, arsapi.CancelRequest{Reasons: []string{"printing-less"}})
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeNotActive {
+			t.Errorf("cancel twice: %d %s", r.status, r.body)
+		}
+		// Levels are refused once cancelled.
+		r = e.do("POST", "/v1/enrollments/"+en.ID+"/levels", ann, arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: 1}}})
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeNotActive {
+			t.Errorf("levels after cancel: %d %s", r.status, r.body)
+		}
+		// The printer can be enrolled again, by anyone.
+		e.mustDo("POST", "/v1/enrollments", bob, enrollReq("TS8320", "CXL1"), 201, nil)
+		if len(e.dereg.ids) != 0 {
+			t.Errorf("canon cancel deregistered %v", e.dereg.ids)
+		}
+
+		// Cancelling an amazon enrollment deregisters it.
+		areq := enrollReq("TS702", "CXL2")
+		areq.Provider = arsapi.ProviderAmazon
+		var amz arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, areq, 201, &amz)
+		e.mustDo("POST", "/v1/enrollments/"+amz.ID+"/cancel", ann, arsapi.CancelRequest{Reasons: []string{"delivery-problems"}}, 200, nil)
+		if !slices.Equal(e.dereg.ids, []string{amz.ID}) {
+			t.Errorf("deregistered %v, want [%s]", e.dereg.ids, amz.ID)
+		}
+	})
+}
+
+func TestLevelsAndOrders(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		bob := e.account("bob@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "LVL1"), 201, &en)
+		levels := "/v1/enrollments/" + en.ID + "/levels"
+		t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+		report := func(at time.Time, bk, cy int) arsapi.LevelReport {
+			return arsapi.LevelReport{ReadAt: at, Supplies: []printer.Supply{
+				{Name: "PGBK", Type: "inkCartridge", ColorName: "black", Colors: []string{"#000000"}, Level: bk, Low: 10},
+				{Name: "C", Type: "inkCartridge", ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: cy},
+			}}
+		}
+		var res arsapi.LevelReportResult
+		e.mustDo("POST", levels, ann, report(t0, 50, 60), 200, &res)
+		if len(res.Orders) != 0 {
+			t.Errorf("orders at 50%%: %+v", res.Orders)
+		}
+		e.mustDo("POST", levels, ann, report(t0.Add(time.Minute), 8, printer.LevelUnknown), 200, &res)
+		if len(res.Orders) != 1 || res.Orders[0].Supply != "PGBK" || res.Orders[0].LevelAtOrder != 8 {
+			t.Fatalf("orders at 8%%: %+v", res.Orders)
+		}
+		// 50 concurrent identical reports place no second order.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		extra := 0
+		for i := range 50 {
+			wg.Go(func() {
+				var rr arsapi.LevelReportResult
+				r := e.do("POST", levels, ann, report(t0.Add(time.Duration(2+i%3)*time.Minute), 5, 3))
+				if r.status != 200 || json.Unmarshal(r.body, &rr) != nil {
+					t.Errorf("concurrent report: %d %s", r.status, r.body)
+					return
+				}
+				mu.Lock()
+				for _, o := range rr.Orders {
+					if o.Supply == "PGBK" {
+						extra++
+					}
+				}
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if extra != 0 {
+			t.Errorf("%d extra PGBK orders", extra)
+		}
+		var orders arsapi.List[arsapi.Order]
+		e.mustDo("GET", "/v1/enrollments/"+en.ID+"/orders", ann, nil, 200, &orders)
+		count := map[string]int{}
+		for _, o := range orders.Items {
+			count[o.Supply]++
+			if o.EnrollmentID != en.ID || o.State == "" || len(o.History) == 0 {
+				t.Errorf("order = %+v", o)
+			}
+		}
+		if count["PGBK"] != 1 || count["C"] != 1 {
+			t.Errorf("orders per supply = %v", count)
+		}
+		var page arsapi.List[arsapi.Order]
+		e.mustDo("GET", "/v1/enrollments/"+en.ID+"/orders?limit=1", ann, nil, 200, &page)
+		if len(page.Items) != 1 || page.NextCursor == "" {
+			t.Errorf("page = %+v", page)
+		}
+		if r := e.do("GET", "/v1/enrollments/"+en.ID+"/orders", bob, nil); r.status != 404 {
+			t.Errorf("bob lists ann's orders: %d", r.status)
+		}
+		if r := e.do("POST", levels, bob, report(t0, 1, 1)); r.status != 404 {
+			t.Errorf("bob reports on ann's: %d", r.status)
+		}
+		var got arsapi.Enrollment
+		e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+		if len(got.Supplies) != 2 || got.LevelsReadAt == nil {
+			t.Errorf("enrollment after reports = %+v", got)
+		}
+
+		for name, body := range map[string]any{
+			"no supplies":   arsapi.LevelReport{},
+			"bad level":     arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: 101}}},
+			"very negative": arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: -4}}},
+			"no name":       arsapi.LevelReport{Supplies: []printer.Supply{{Level: 4}}},
+			"duplicate":     arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: 4}, {Name: "BK", Level: 5}}},
+			"unknown field": `{"supplies":[{"name":"BK","level":4,"ink":"yes"}]}`,
+		} {
+			r := e.do("POST", levels, ann, body)
+			if (r.status != 400 && r.status != 422) || r.problem(t).Code != arsapi.CodeInvalid {
+				t.Errorf("%s: %d %s", name, r.status, r.body)
+			}
+		}
+	})
+}
+
+func FuzzDecodeEnrollment(f *testing.F) {
+	for _, s := range []string{`{"provider":"canon","printer":{"model":"TS8320","serial":"X"},"terms_version":"1"}`, `{}`, `[]`, `{"a":1}`, `{"provider":"canon"}{}`, "\xff"} {
+		f.Add([]byte(s))
+	}
+	cat, err := catalogue.New(catalogue.Config{}, "http://x")
+	if err != nil {
+		f.Fatal(err)
+	}
+	a := &API{cat: cat}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/v1/enrollments", bytes.NewReader(body))
+		var req arsapi.CreateEnrollmentRequest
+		if p := decodeStrict(r, body, &req); p != nil {
+			if p.Status != 400 && p.Status != 415 {
+				t.Fatalf("status %d", p.Status)
+			}
+			return
+		}
+		_ = a.checkEnrollment(&req)
+		var rep arsapi.LevelReport
+		if decodeStrict(r, body, &rep) == nil {
+			_ = checkReport(&rep, time.Now())
+		}
+	})
+}
