@@ -50,7 +50,11 @@ func ParseDeviceID(s string) (DeviceID, error) {
 	if len(s) > maxDeviceIDLen {
 		return id, fmt.Errorf("device ID too long (%d bytes)", len(s))
 	}
-	// Skip a USB length prefix or other leading junk.
+	// Skip a USB length prefix (two bytes, big-endian, the first of which
+	// is binary for any ID shorter than 8 KiB) and other leading junk.
+	if len(s) >= 2 && s[0] < ' ' && s[0] != '\t' && s[0] != '\n' && s[0] != '\r' {
+		s = s[2:]
+	}
 	s = strings.TrimLeftFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
 	fields := map[string]string{}
 	for _, pair := range splitEscaped(s, ';') {

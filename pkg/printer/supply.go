@@ -3,6 +3,8 @@ package printer
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -77,7 +79,7 @@ func ParseSupplyEntry(v string) (Supply, error) {
 		if level > maxcap {
 			s.Level = LevelUnknown
 		} else {
-			s.Level = int(int64(level) * 100 / int64(maxcap))
+			s.Level = percentOf(level, maxcap)
 		}
 	case maxErr != nil && percent, maxErr == nil && maxcap == 100:
 		s.Level = NormalizeLevel(level)
@@ -153,6 +155,15 @@ func MergeSupplies(primary, secondary []Supply) []Supply {
 		out[i] = p
 	}
 	return out
+}
+
+// percentOf returns 100*level/maxcap without overflowing; 0 <= level <= maxcap.
+func percentOf(level, maxcap int) int {
+	if level <= math.MaxInt/100 {
+		return level * 100 / maxcap
+	}
+	p := new(big.Int).Mul(big.NewInt(int64(level)), big.NewInt(100))
+	return int(p.Quo(p, big.NewInt(int64(maxcap))).Int64())
 }
 
 func truncate(s string, n int) string {
