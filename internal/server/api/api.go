@@ -42,10 +42,13 @@ type Options struct {
 	// Deregisterer, when set, is told about cancelled amazon enrollments
 	// (Amazon Dash Replenishment: DELETE /registration).
 	Deregisterer fulfil.Deregisterer
-	// AmazonSignInURL returns where the owner of a pending amazon
-	// enrollment signs in with Amazon; nil uses
+	// AmazonSignInURL returns where the owner (accountID) of a pending
+	// amazon enrollment signs in with Amazon; nil uses
 	// PublicURL + "/v1/amazon/start?enrollment=" + id.
-	AmazonSignInURL func(enrollmentID string) string
+	AmazonSignInURL func(enrollmentID, accountID string) string
+	// NoAmazon refuses amazon enrollments (422 invalid), for a server
+	// with no Amazon settings.
+	NoAmazon bool
 	// Metrics, when set, counts level reports and orders.
 	Metrics *Metrics
 	// SignupRate and SignupBurst limit POST /v1/accounts per client

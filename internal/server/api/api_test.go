@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/api/openapitest"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
@@ -78,7 +79,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	a.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, st: st, cat: cat, dereg: dereg, hc: &http.Client{Transport: newValidatingTransport(t, srv.URL, http.DefaultTransport)}}
+	return &env{t: t, srv: srv, st: st, cat: cat, dereg: dereg, hc: &http.Client{Transport: openapitest.NewTransport(t, srv.URL, nil)}}
 }
 
 // account creates an account through the API and returns its token.

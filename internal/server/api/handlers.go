@@ -115,7 +115,11 @@ func invalid(detail string) *arsapi.Problem {
 
 func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Problem {
 	switch req.Provider {
-	case arsapi.ProviderCanon, arsapi.ProviderAmazon:
+	case arsapi.ProviderAmazon:
+		if a.opt.NoAmazon {
+			return invalid(`this server does not offer provider "amazon" (it has no Amazon settings); choose "canon"`)
+		}
+	case arsapi.ProviderCanon:
 	case "":
 		return invalid(`provider is required: "canon" or "amazon"`)
 	default:
@@ -202,16 +206,16 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 		}
 		a.log.InfoContext(r.Context(), "enrollment created", "account", acct, "enrollment", e.ID, "provider", e.Provider, "model", e.Printer.Model)
 		w.Header().Set("Location", "/v1/enrollments/"+url.PathEscape(e.ID))
-		writeJSON(w, http.StatusCreated, a.decorate(e))
+		writeJSON(w, http.StatusCreated, a.decorate(e, account(r)))
 	})
 }
 
 // decorate fills in what the store does not know: where to sign in with
 // Amazon for a pending amazon enrollment.
-func (a *API) decorate(e arsapi.Enrollment) arsapi.Enrollment {
+func (a *API) decorate(e arsapi.Enrollment, accountID string) arsapi.Enrollment {
 	if e.Provider == arsapi.ProviderAmazon && e.State == arsapi.StatePending && e.AmazonSignInURL == "" {
 		if a.opt.AmazonSignInURL != nil {
-			e.AmazonSignInURL = a.opt.AmazonSignInURL(e.ID)
+			e.AmazonSignInURL = a.opt.AmazonSignInURL(e.ID, accountID)
 		} else {
 			e.AmazonSignInURL = strings.TrimRight(a.opt.PublicURL, "/") + "/v1/amazon/start?enrollment=" + url.QueryEscape(e.ID)
 		}
@@ -263,7 +267,7 @@ func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request) {
 		list.Items = []arsapi.Enrollment{}
 	}
 	for i := range list.Items {
-		list.Items[i] = a.decorate(list.Items[i])
+		list.Items[i] = a.decorate(list.Items[i], account(r))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -298,7 +302,7 @@ func (a *API) getEnrollment(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.internal(w, r, "read the enrollment", err)
 	default:
-		writeJSON(w, http.StatusOK, a.decorate(e))
+		writeJSON(w, http.StatusOK, a.decorate(e, account(r)))
 	}
 }
 

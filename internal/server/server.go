@@ -1,0 +1,452 @@
+// Package server assembles arsd: it opens the database, builds the
+// catalogue, the ARS API v1 handlers, the OAuth authorization server, the
+// account web pages, the Amazon provider and the order dispatcher, serves
+// them on one mux with health, readiness and Prometheus metrics, and shuts
+// down gracefully.
+//
+// cmd/arsd runs New + Run; `arsctl demo` and tests use Start, which runs a
+// server in-process on a free loopback port.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/arsctl/arsctl/internal/server/amazon"
+	"github.com/arsctl/arsctl/internal/server/api"
+	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/orders"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/internal/server/web"
+	"github.com/arsctl/arsctl/internal/server/webhook"
+)
+
+// Server is one arsd instance. Create it with New; serve with Run.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *db.DB
+	st      *store.Store
+	cat     *catalogue.Catalogue
+	api     *api.API
+	oauth   *oauth.Server
+	web     *web.Web
+	amazon  *amazon.Service
+	disp    *orders.Dispatcher
+	reg     *prometheus.Registry
+	mux     *http.ServeMux
+	handler http.Handler
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the database (applying migrations) and builds every part of
+// the server. The caller must Close it, or Run it (which closes it).
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	d, err := db.Open(ctx, cfg.Database)
+	if err != nil {
+		if errors.Is(err, db.ErrSchemaTooNew) {
+			return nil, fmt.Errorf("database %s: %w; run the newer arsd, or point --database at another database", redactDSN(cfg.Database), err)
+		}
+		return nil, fmt.Errorf("database %s: %w", redactDSN(cfg.Database), err)
+	}
+	s.db = d
+	if err := s.build(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Config) defaults() error {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+	}
+	if c.Database == "" {
+		dir, err := DataHome()
+		if err != nil {
+			return err
+		}
+		c.Database = filepath.Join(dir, "arsd.db")
+	}
+	if c.DataDir == "" {
+		if IsPostgres(c.Database) || c.Database == ":memory:" {
+			dir, err := DataHome()
+			if err != nil {
+				return err
+			}
+			c.DataDir = dir
+		} else {
+			c.DataDir = filepath.Dir(c.Database)
+		}
+	}
+	if c.PublicURL == "" {
+		addr := c.Addr
+		if c.Listener != nil {
+			addr = c.Listener.Addr().String()
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", addr, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		c.PublicURL = scheme + "://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("public URL %q must be an absolute http(s) URL without a path", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.SignupPerMinute <= 0 {
+		c.SignupPerMinute = 10
+	}
+	return nil
+}
+
+func (s *Server) build(ctx context.Context) error {
+	cfg := s.cfg
+	s.st = store.New(s.db)
+	cat, err := catalogue.New(cfg.Catalogue, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	s.cat = cat
+
+	var amazonFulfiller, webhookFulfiller fulfil.Fulfiller
+	if cfg.Amazon.ClientID != "" {
+		key, err := amazon.LoadKey(cfg.Amazon.Key, cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		s.amazon, err = amazon.New(s.st, s.log, amazon.Config{
+			ClientID:     cfg.Amazon.ClientID,
+			ClientSecret: cfg.Amazon.ClientSecret,
+			AuthorizeURL: cfg.Amazon.AuthorizeURL,
+			TokenURL:     cfg.Amazon.TokenURL,
+			DRSBaseURL:   cfg.Amazon.DRSBaseURL,
+			DeviceModel:  cfg.Amazon.DeviceModel,
+			Slots:        cfg.Amazon.Slots,
+			TestDevice:   cfg.Amazon.TestDevice,
+			PublicURL:    cfg.PublicURL,
+			Key:          key,
+		})
+		if err != nil {
+			return err
+		}
+		amazonFulfiller = s.amazon
+	}
+	if cfg.Webhook.URL != "" {
+		wh, err := webhook.New(webhook.Config{URL: cfg.Webhook.URL, Secret: []byte(cfg.Webhook.Secret)})
+		if err != nil {
+			return err
+		}
+		webhookFulfiller = wh
+	}
+	s.disp = orders.New(s.st, orders.Config{
+		Amazon:       amazonFulfiller,
+		Webhook:      webhookFulfiller,
+		Logger:       s.log,
+		PollInterval: time.Duration(cfg.DispatchInterval),
+	})
+	s.st.OrdersPlaced = s.disp.Poke
+
+	s.web, err = web.New(web.Options{
+		Store:        s.st,
+		Catalogue:    cat,
+		Logger:       s.log,
+		PublicURL:    cfg.PublicURL,
+		TrustProxy:   cfg.TrustProxy,
+		Deregisterer: s.disp,
+	})
+	if err != nil {
+		return err
+	}
+	s.oauth, err = oauth.New(ctx, s.st, s.web, s.log, oauth.Config{
+		Issuer:         cfg.PublicURL,
+		LoginPath:      web.LoginPath,
+		AccessTokenTTL: time.Duration(cfg.AccessTokenTTL),
+	})
+	if err != nil {
+		return err
+	}
+
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := api.Options{
+		Store:        s.st,
+		Catalogue:    cat,
+		Auth:         s.oauth.Authenticator(),
+		Logger:       s.log,
+		PublicURL:    cfg.PublicURL,
+		Deregisterer: s.disp,
+		Metrics:      api.NewMetrics(s.reg),
+		SignupRate:   float64(cfg.SignupPerMinute) / 60,
+		SignupBurst:  cfg.SignupPerMinute,
+		TrustProxy:   cfg.TrustProxy,
+		NoAmazon:     s.amazon == nil,
+	}
+	if s.amazon != nil {
+		opts.AmazonSignInURL = s.amazon.SignInURL
+	}
+	s.api, err = api.New(opts)
+	if err != nil {
+		return err
+	}
+
+	s.mux = http.NewServeMux()
+	s.api.Routes(s.mux)
+	s.oauth.Routes(s.mux)
+	s.web.Routes(s.mux)
+	if s.amazon != nil {
+		s.amazon.Routes(s.mux)
+	}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	s.handler = s.instrument(s.mux)
+	return nil
+}
+
+// OpsRoutes are the operational endpoints the server itself registers.
+var OpsRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics"}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.db.PingContext(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: database does not answer", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unavailable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Handler returns the server's HTTP handler: every route, instrumented.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// URL returns the server's public base URL.
+func (s *Server) URL() string { return s.cfg.PublicURL }
+
+// Store returns the server's store (for tests and in-process tools).
+func (s *Server) Store() *store.Store { return s.st }
+
+// Routes reports whether the server answers method and path with a
+// registered route, and which pattern.
+func (s *Server) Route(method, path string) (pattern string, ok bool) {
+	r, err := http.NewRequest(method, path, nil)
+	if err != nil {
+		return "", false
+	}
+	_, pattern = s.mux.Handler(r)
+	return pattern, pattern != ""
+}
+
+// APIRoutes returns the patterns of ARS API v1 served by the api package.
+func (s *Server) APIRoutes() []string {
+	var out []string
+	for _, rt := range s.api.RouteList() {
+		out = append(out, rt.Pattern)
+	}
+	return out
+}
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting connections, lets requests under way finish (up to 20s),
+// stops the dispatcher and closes the database.
+func (s *Server) Run(ctx context.Context) error {
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", s.cfg.Addr)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		}
+	}
+	return s.serve(ctx, ln, nil)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct{}) error {
+	defer s.Close()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.disp.Run(dctx) })
+	wg.Go(func() { s.janitor(dctx) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("arsd serving", "url", s.cfg.PublicURL, "listen", ln.Addr().String(), "database", dbKind(s.cfg.Database))
+	if ready != nil {
+		close(ready)
+	}
+
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+		s.log.Info("arsd shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		if err := hs.Shutdown(sctx); err != nil {
+			s.log.Warn("shutdown: requests still running were cut off", "err", err)
+			_ = hs.Close()
+		}
+		cancel()
+		<-errc
+	}
+	stopDispatch()
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// janitor purges expired records now and then.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.st.PurgeIdem(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge idempotency records", "err", err)
+		}
+		if _, err := s.st.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge sessions", "err", err)
+		}
+		if err := s.oauth.Purge(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge oauth state", "err", err)
+		}
+	}
+}
+
+// Close closes the database. Run closes it itself.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
+
+// Start runs a server in-process, for `arsctl demo` and tests: it listens
+// on cfg.Addr (use "127.0.0.1:0" for a free port), serves in the
+// background, and returns the server's base URL and a stop function that
+// shuts it down and waits for it.
+func Start(ctx context.Context, cfg Config) (baseURL string, stop func() error, err error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Listener == nil {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return "", nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		cfg.Listener = ln
+	}
+	s, err := New(ctx, cfg)
+	if err != nil {
+		cfg.Listener.Close()
+		return "", nil, err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- s.serve(rctx, cfg.Listener, ready) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		return "", nil, err
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-done
+		})
+		return stopErr
+	}
+	return s.URL(), stop, nil
+}
+
+// redactDSN hides a PostgreSQL password.
+func redactDSN(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable DSN)"
+	}
+	return u.Redacted()
+}
+
+func dbKind(dsn string) string {
+	if IsPostgres(dsn) {
+		return "postgres"
+	}
+	return "sqlite"
+}
