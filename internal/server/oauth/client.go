@@ -32,11 +32,11 @@ type cliClient struct{}
 
 var _ op.Client = cliClient{}
 
-func (cliClient) GetID() string                      { return CLIClientID }
-func (cliClient) RedirectURIs() []string             { return cliRedirectURIs }
-func (cliClient) PostLogoutRedirectURIs() []string   { return nil }
+func (cliClient) GetID() string                       { return CLIClientID }
+func (cliClient) RedirectURIs() []string              { return cliRedirectURIs }
+func (cliClient) PostLogoutRedirectURIs() []string    { return nil }
 func (cliClient) ApplicationType() op.ApplicationType { return op.ApplicationTypeNative }
-func (cliClient) AuthMethod() oidc.AuthMethod        { return oidc.AuthMethodNone }
+func (cliClient) AuthMethod() oidc.AuthMethod         { return oidc.AuthMethodNone }
 func (cliClient) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
@@ -45,7 +45,9 @@ func (cliClient) GrantTypes() []oidc.GrantType {
 }
 
 // LoginURL sends the browser to arsd's login step for the request.
-func (cliClient) LoginURL(id string) string { return loginStepPath + "?authRequestID=" + url.QueryEscape(id) }
+func (cliClient) LoginURL(id string) string {
+	return loginStepPath + "?authRequestID=" + url.QueryEscape(id)
+}
 
 func (cliClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
 func (cliClient) IDTokenLifetime() time.Duration      { return time.Hour }
@@ -56,6 +58,6 @@ func (cliClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 func (cliClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
-func (cliClient) IsScopeAllowed(scope string) bool       { return scope == ScopeARS }
-func (cliClient) IDTokenUserinfoClaimsAssertion() bool   { return false }
-func (cliClient) ClockSkew() time.Duration               { return 0 }
+func (cliClient) IsScopeAllowed(scope string) bool     { return scope == ScopeARS }
+func (cliClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (cliClient) ClockSkew() time.Duration             { return 0 }
