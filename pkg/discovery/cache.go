@@ -177,7 +177,13 @@ func (c *cache) addAddr(host string, ip net.IP, zone string, ttl uint32) bool {
 	}
 	host = strings.ToLower(host)
 	cur := c.addrs[host]
-	i := slices.Index(cur, a)
+	// The same address may be seen with and without its zone (zeroconf
+	// entries carry none): keep one, with the zone.
+	i := slices.IndexFunc(cur, func(x netip.Addr) bool { return x.WithZone("") == a.WithZone("") })
+	if i >= 0 && ttl != 0 && cur[i].Zone() == "" && a.Zone() != "" {
+		cur[i] = a
+		return true
+	}
 	if ttl == 0 {
 		if i < 0 {
 			return false
@@ -226,8 +232,15 @@ func (c *cache) missing(in *instance) []string {
 	return m
 }
 
-// complete reports whether an instance has SRV target and port, TXT and at
-// least one address.
+// complete reports whether an instance has SRV target and port, TXT and an
+// IPv4 address (an IPv6 address alone is usually link-local, and IPv4
+// usually follows in the next packet).
 func (c *cache) complete(in *instance) bool {
-	return in.srv != nil && in.hasTXT && len(c.addrs[in.srv.target]) > 0
+	return in.srv != nil && in.hasTXT && slices.ContainsFunc(c.addrs[in.srv.target], netip.Addr.Is4)
+}
+
+// usable reports whether an instance can be reported at all: it has an
+// SRV record and an address of any family.
+func (c *cache) usable(in *instance) bool {
+	return in.srv != nil && len(c.addrs[in.srv.target]) > 0
 }

@@ -232,7 +232,7 @@ func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Prin
 
 	r.browse()
 	requery := []time.Duration{120 * time.Millisecond, 350 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond}
-	tick := time.NewTicker(25 * time.Millisecond)
+	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 loop:
 	for {
@@ -250,6 +250,7 @@ loop:
 				requery = requery[1:]
 				r.browse()
 			}
+			r.attachComplete(now)
 			r.followUps(now)
 			r.settle(now)
 			if r.done(now) {
@@ -320,7 +321,50 @@ func (r *run) handle(msg *dns.Msg, zone string, now time.Time) {
 			r.emitUpdate(d)
 			continue
 		}
-		if r.cache.complete(in) {
+	}
+}
+
+// settleDelay lets the other packets of a burst (an IPv4 answer after an
+// IPv6 one, an announcement's second packet) arrive before a complete
+// instance is reported and queried.
+const settleDelay = 15 * time.Millisecond
+
+// waitForIPP reports whether a complete _ipps._tcp instance should wait a
+// little for its _ipp._tcp sibling (same name) to be reported: plain IPP is
+// the faster and more widely working way to read the printer.
+func (r *run) waitForIPP(in *instance, now time.Time) bool {
+	if in.service != ServiceIPPS || now.Sub(in.firstSeen) >= 150*time.Millisecond {
+		return false
+	}
+	for _, key := range r.cache.order {
+		o := r.cache.instances[key]
+		if o.service == ServiceIPP && o.label == in.label && !o.removed && r.byInst[key] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// siblingWait is how long an incomplete sibling service is given to
+// complete before it is merged into its printer as it is.
+const siblingWait = 250 * time.Millisecond
+
+// attachComplete reports complete instances that have not changed for
+// settleDelay.
+func (r *run) attachComplete(now time.Time) {
+	for _, key := range r.cache.order {
+		in := r.cache.instances[key]
+		if in.removed || r.byInst[key] != nil || now.Sub(in.changed) < settleDelay {
+			continue
+		}
+		// A sibling service of a printer already found (same host) needs
+		// no more than an address to be merged into it.
+		sibling := in.srv != nil && r.cache.usable(in) && now.Sub(in.firstSeen) >= siblingWait &&
+			slices.ContainsFunc(r.devices, func(d *device) bool { return d.host == in.srv.target })
+		if r.cache.complete(in) && r.waitForIPP(in, now) {
+			continue
+		}
+		if r.cache.complete(in) || sibling {
 			r.attach(in)
 		}
 	}
@@ -328,7 +372,7 @@ func (r *run) handle(msg *dns.Msg, zone string, now time.Time) {
 
 // followUpDelay is how long an instance may stay incomplete before its
 // missing records are asked for, then the gap between further attempts.
-var followUpDelay = []time.Duration{40 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+var followUpDelay = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
 
 // followUps asks for the missing records of incomplete instances.
 func (r *run) followUps(now time.Time) {
@@ -355,7 +399,7 @@ func (r *run) followUps(now time.Time) {
 		if !in.hasTXT {
 			qs = append(qs, dns.Question{Name: name, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
 		}
-		if in.srv != nil && len(r.cache.addrs[in.srv.target]) == 0 {
+		if in.srv != nil && !slices.ContainsFunc(r.cache.addrs[in.srv.target], netip.Addr.Is4) {
 			qs = append(qs,
 				dns.Question{Name: in.srv.target, Qtype: dns.TypeA, Qclass: dns.ClassINET},
 				dns.Question{Name: in.srv.target, Qtype: dns.TypeAAAA, Qclass: dns.ClassINET})

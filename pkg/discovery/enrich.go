@@ -25,6 +25,13 @@ func enrich(ctx context.Context, opts Options, base printer.Printer) printer.Pri
 	}
 	ictx, cancel := context.WithTimeout(ctx, opts.IPPTimeout)
 	got, err := opts.IPP.GetPrinterAttributes(ictx, base.URI)
+	if rest, ok := strings.CutPrefix(base.URI, "ipps://"); ok && err != nil && ictx.Err() == nil {
+		// Printers that advertise IPPS also serve plain IPP on the same
+		// port almost always; a failed TLS handshake need not hide them.
+		if g, err2 := opts.IPP.GetPrinterAttributes(ictx, "ipp://"+rest); err2 == nil {
+			got, err = g, nil
+		}
+	}
 	cancel()
 	if err != nil {
 		p.Problems = append(p.Problems, "IPP: "+describe(err, hostOf(base.URI), opts.IPPTimeout))

@@ -205,6 +205,9 @@ func (w *printerWriter) row(p printer.Printer) {
 			cols[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
 		}
 		fmt.Fprintln(io.Out, strings.Join(cols, "\t"))
+		for _, pr := range p.Problems {
+			fmt.Fprintf(io.ErrOut, "%s: %s\n", p.Name, pr)
+		}
 	}
 	w.printed++
 }
