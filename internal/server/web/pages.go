@@ -1,0 +1,696 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+var funcs = template.FuncMap{
+	"mask":       maskSerial,
+	"lastFour":   lastFour,
+	"provider":   providerName,
+	"state":      stateName,
+	"orderState": orderStateName,
+	"title":      printerTitle,
+	"printerURL": PrinterPath,
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
+	},
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"paragraphs": func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	},
+}
+
+func parseTemplates() (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("web template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	t, ok := w.tmpl[name]
+	if !ok {
+		w.log.ErrorContext(r.Context(), "web: no template", "name", name)
+		http.Error(rw, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		w.log.ErrorContext(r.Context(), "web: render", "template", name, "err", err)
+		http.Error(rw, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := rw.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	rw.WriteHeader(status)
+	_, _ = rw.Write(buf.Bytes())
+}
+
+// renderSigned renders a page for a signed-in request.
+func (w *Web) renderSigned(rw http.ResponseWriter, req *request, status int, name string, p page) {
+	p.Account = &req.account
+	p.CSRF = req.sess.CSRFToken
+	w.render(rw, req.r, status, name, p)
+}
+
+func (w *Web) renderError(rw http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	p := page{Title: title, Data: msg}
+	if s, _, ok := w.session(r); ok {
+		if a, err := w.st.GetAccount(r.Context(), s.AccountID); err == nil {
+			p.Account, p.CSRF = &a, s.CSRFToken
+		}
+	}
+	w.render(rw, r, status, "error", p)
+}
+
+func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
+	if _, ok := w.AccountID(r); ok {
+		http.Redirect(rw, r, SubscriptionsPath, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(rw, r, LoginPath, http.StatusSeeOther)
+}
+
+// --- sign in, register, sign out ---
+
+type authForm struct {
+	Next  string
+	Email string
+	Name  string
+}
+
+func nextOf(r *http.Request) string {
+	next := r.FormValue("next")
+	if !localPath(next) {
+		return ""
+	}
+	return next
+}
+
+func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
+	next := nextOf(r)
+	if _, ok := w.AccountID(r); ok {
+		http.Redirect(rw, r, cmp(next, SubscriptionsPath), http.StatusSeeOther)
+		return
+	}
+	w.renderAuth(rw, r, http.StatusOK, "login", "Login", authForm{Next: next}, nil)
+}
+
+func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, name, title string, f authForm, errs []string) {
+	tok, err := w.anonCSRF(rw, r)
+	if err != nil {
+		w.internal(rw, r, "show the form", err)
+		return
+	}
+	w.render(rw, r, status, name, page{Title: title, CSRF: tok, Errors: errs, Data: f})
+}
+
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (w *Web) parseAnonForm(rw http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+		return false
+	}
+	if !anonCSRFOK(r) {
+		w.forbidden(rw, r)
+		return false
+	}
+	return true
+}
+
+const badLogin = "The email address or password is not right. Check them and try again, or register to create an account."
+
+func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
+	if !w.parseAnonForm(rw, r) {
+		return
+	}
+	ctx := r.Context()
+	email, password := r.PostForm.Get("email"), r.PostForm.Get("password")
+	f := authForm{Next: nextOf(r), Email: strings.TrimSpace(email)}
+	if strings.TrimSpace(email) == "" || password == "" {
+		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "login", "Login", f, []string{"Enter your email address and your password."})
+		return
+	}
+	ekey, ikey := emailKey(email), "ip:"+w.clientIP(r)
+	since := time.Now().Add(-w.opt.LoginWindow)
+	limited := false
+	for _, c := range []struct {
+		key string
+		max int
+	}{{ekey, w.opt.LoginFailuresPerEmail}, {ikey, w.opt.LoginFailuresPerIP}} {
+		n, err := w.st.LoginFailures(ctx, c.key, since)
+		if err != nil {
+			w.internal(rw, r, "check your sign-in", err)
+			return
+		}
+		if n >= c.max {
+			limited = true
+		}
+	}
+	if limited {
+		mins := int(w.opt.LoginWindow.Round(time.Minute) / time.Minute)
+		rw.Header().Set("Retry-After", strconv.Itoa(int(w.opt.LoginWindow/time.Second)))
+		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", w.clientIP(r))
+		w.renderAuth(rw, r, http.StatusTooManyRequests, "login", "Login", f, []string{fmt.Sprintf(
+			"Too many failed sign-in attempts for this email address or from your network. For your security, wait %d minutes and try again.", max(mins, 1))})
+		return
+	}
+	a, err := w.st.CheckPassword(ctx, email, password)
+	if errors.Is(err, store.ErrBadCredentials) {
+		if err := w.st.RecordLoginFailure(ctx, ekey, ikey); err != nil {
+			w.internal(rw, r, "check your sign-in", err)
+			return
+		}
+		w.renderAuth(rw, r, http.StatusUnauthorized, "login", "Login", f, []string{badLogin})
+		return
+	}
+	if err != nil {
+		w.internal(rw, r, "check your sign-in", err)
+		return
+	}
+	if err := w.st.ClearLoginFailures(ctx, ekey, since); err != nil {
+		w.log.WarnContext(ctx, "web: clear login failures", "err", err)
+	}
+	if err := w.startSession(rw, r, a.ID); err != nil {
+		w.internal(rw, r, "sign you in", err)
+		return
+	}
+	w.log.InfoContext(ctx, "web: signed in", "account", a.ID)
+	http.Redirect(rw, r, cmp(f.Next, SubscriptionsPath), http.StatusSeeOther)
+}
+
+func (w *Web) registerForm(rw http.ResponseWriter, r *http.Request) {
+	w.renderAuth(rw, r, http.StatusOK, "register", "Register", authForm{Next: nextOf(r)}, nil)
+}
+
+func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
+	if !w.parseAnonForm(rw, r) {
+		return
+	}
+	ctx := r.Context()
+	f := authForm{Next: nextOf(r), Email: strings.TrimSpace(r.PostForm.Get("email")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
+	password := r.PostForm.Get("password")
+	if password != r.PostForm.Get("password_confirm") {
+		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "register", "Register", f, []string{"The two passwords are not the same. Type the same password twice."})
+		return
+	}
+	ikey := "signup-ip:" + w.clientIP(r)
+	n, err := w.st.LoginFailures(ctx, ikey, time.Now().Add(-w.opt.LoginWindow))
+	if err != nil {
+		w.internal(rw, r, "create your account", err)
+		return
+	}
+	if n >= w.opt.SignupsPerIP {
+		w.renderAuth(rw, r, http.StatusTooManyRequests, "register", "Register", f, []string{"Too many accounts were created from your network just now. Wait a few minutes and try again."})
+		return
+	}
+	a, err := w.st.CreateAccount(ctx, f.Email, password, f.Name)
+	var inv *store.InvalidAccountError
+	switch {
+	case errors.As(err, &inv):
+		msg := inv.Reason
+		switch inv.Field {
+		case "email":
+			msg = "Email address: " + msg + "."
+		case "password":
+			msg = "Password: " + msg + "."
+		case "name":
+			msg = "Name: " + msg + "."
+		}
+		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "register", "Register", f, []string{msg})
+		return
+	case errors.Is(err, store.ErrEmailTaken):
+		w.renderAuth(rw, r, http.StatusConflict, "register", "Register", f, []string{"An account with this email address already exists. Login instead."})
+		return
+	case err != nil:
+		w.internal(rw, r, "create your account", err)
+		return
+	}
+	if err := w.st.RecordLoginFailure(ctx, ikey); err != nil {
+		w.log.WarnContext(ctx, "web: count sign-up", "err", err)
+	}
+	if err := w.startSession(rw, r, a.ID); err != nil {
+		w.internal(rw, r, "sign you in", err)
+		return
+	}
+	w.log.InfoContext(ctx, "web: account created", "account", a.ID)
+	http.Redirect(rw, r, cmp(f.Next, SubscriptionsPath), http.StatusSeeOther)
+}
+
+func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read.")
+		return
+	}
+	sess, id, ok := w.session(r)
+	if ok {
+		if !tokenEqual(r.PostForm.Get(csrfField), sess.CSRFToken) {
+			w.forbidden(rw, r)
+			return
+		}
+		if err := w.st.DeleteSession(r.Context(), id); err != nil {
+			w.internal(rw, r, "sign you out", err)
+			return
+		}
+	}
+	http.SetCookie(rw, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: w.isSecure(r), SameSite: http.SameSiteLaxMode})
+	http.Redirect(rw, r, LoginPath+"?signed_out=1", http.StatusSeeOther)
+}
+
+// --- My Subscriptions, See My Printers ---
+
+func (w *Web) allEnrollments(ctx context.Context, accountID string) ([]arsapi.Enrollment, error) {
+	var out []arsapi.Enrollment
+	f := store.ListFilter{Limit: 200}
+	for range 50 {
+		l, err := w.st.ListEnrollments(ctx, accountID, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Items...)
+		if l.NextCursor == "" {
+			break
+		}
+		f.Cursor = l.NextCursor
+	}
+	// Live plans first, then cancelled ones; newest first within each.
+	slices.SortStableFunc(out, func(a, b arsapi.Enrollment) int {
+		ac, bc := a.State == arsapi.StateCancelled, b.State == arsapi.StateCancelled
+		if ac != bc {
+			if ac {
+				return 1
+			}
+			return -1
+		}
+		return b.CreatedAt.Compare(a.CreatedAt)
+	})
+	return out, nil
+}
+
+type subscriptionsData struct {
+	Live, Cancelled int
+}
+
+func (w *Web) subscriptions(rw http.ResponseWriter, req *request) {
+	es, err := w.allEnrollments(req.r.Context(), req.account.ID)
+	if err != nil {
+		w.internal(rw, req.r, "list your printers", err)
+		return
+	}
+	var d subscriptionsData
+	for _, e := range es {
+		if e.State == arsapi.StateCancelled {
+			d.Cancelled++
+		} else {
+			d.Live++
+		}
+	}
+	w.renderSigned(rw, req, http.StatusOK, "subscriptions", page{Title: "My Subscriptions", Nav: "subscriptions", Data: d})
+}
+
+func (w *Web) printers(rw http.ResponseWriter, req *request) {
+	es, err := w.allEnrollments(req.r.Context(), req.account.ID)
+	if err != nil {
+		w.internal(rw, req.r, "list your printers", err)
+		return
+	}
+	w.renderSigned(rw, req, http.StatusOK, "printers", page{Title: "See My Printers", Nav: "printers", Data: es})
+}
+
+// --- View Printer Details ---
+
+type supplyView struct {
+	Name       string
+	Level      int
+	Known      bool
+	Low        bool
+	Width      int
+	Background template.CSS
+	LevelText  string
+}
+
+var hexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+
+func supplyViews(e arsapi.Enrollment) []supplyView {
+	var out []supplyView
+	for _, s := range e.Supplies {
+		v := supplyView{Name: supplyName(s), Level: s.Level, Known: s.Known()}
+		var cols []string
+		for _, c := range s.Colors {
+			if hexColor.MatchString(c) {
+				cols = append(cols, strings.ToLower(c))
+			}
+		}
+		switch len(cols) {
+		case 0:
+			v.Background = "#6b7280"
+		case 1:
+			v.Background = template.CSS(cols[0])
+		default:
+			v.Background = template.CSS("linear-gradient(to right, " + strings.Join(cols, ", ") + ")")
+		}
+		switch {
+		case v.Known:
+			v.Width = s.Level
+			v.LevelText = strconv.Itoa(s.Level) + "%"
+			limit := e.Threshold
+			if s.Low > 0 {
+				limit = s.Low
+			}
+			v.Low = s.Level <= limit
+		case s.Level == printer.LevelSomeRemaining:
+			v.LevelText = "some ink remaining (exact level unknown)"
+		default:
+			v.LevelText = "level unknown"
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func supplyName(s printer.Supply) string {
+	name := s.Name
+	if s.ColorName != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(s.ColorName)) {
+		name += " (" + s.ColorName + ")"
+	}
+	return name
+}
+
+type printerData struct {
+	E        arsapi.Enrollment
+	Supplies []supplyView
+	Orders   []arsapi.Order
+	History  []store.EnrollmentEvent
+	Reasons  []string // labels of the cancellation reasons
+}
+
+// enrollment reads the {id} enrollment of the signed-in account, writing
+// 404 when it is not theirs.
+func (w *Web) enrollment(rw http.ResponseWriter, req *request) (arsapi.Enrollment, bool) {
+	e, err := w.st.GetEnrollment(req.r.Context(), req.account.ID, req.r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		w.notFound(rw, req.r)
+		return e, false
+	}
+	if err != nil {
+		w.internal(rw, req.r, "read the printer", err)
+		return e, false
+	}
+	return e, true
+}
+
+func (w *Web) reasonLabels(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if r, ok := w.cat.Reason(id); ok {
+			out = append(out, r.Label)
+		} else {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (w *Web) printer(rw http.ResponseWriter, req *request) {
+	ctx := req.r.Context()
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	orders, err := w.st.ListOrders(ctx, req.account.ID, e.ID, "", 50)
+	if err != nil {
+		w.internal(rw, req.r, "list the orders", err)
+		return
+	}
+	hist, err := w.st.EnrollmentHistory(ctx, req.account.ID, e.ID)
+	if err != nil {
+		w.internal(rw, req.r, "read the history", err)
+		return
+	}
+	d := printerData{E: e, Supplies: supplyViews(e), Orders: orders.Items, History: hist}
+	if e.Cancellation != nil {
+		d.Reasons = w.reasonLabels(e.Cancellation.Reasons)
+	}
+	w.renderSigned(rw, req, http.StatusOK, "printer", page{Title: "View Printer Details", Nav: "printers", Data: d})
+}
+
+// --- Manage Plan, Cancel Plan ---
+
+type planData struct {
+	E        arsapi.Enrollment
+	Reasons  []reasonView
+	Comment  string
+	Done     string
+	HasOther bool
+}
+
+type reasonView struct {
+	arsapi.CancelReason
+	Checked bool
+}
+
+func (w *Web) planPage(rw http.ResponseWriter, req *request, status int, e arsapi.Enrollment, checked []string, comment string, errs []string) {
+	d := planData{E: e, Comment: comment}
+	for _, r := range w.cat.CancelReasons() {
+		d.Reasons = append(d.Reasons, reasonView{CancelReason: r, Checked: slices.Contains(checked, r.ID)})
+		if r.TakesComment {
+			d.HasOther = true
+		}
+	}
+	p := page{Title: "Manage Plan", Nav: "printers", Errors: errs, Data: d}
+	switch req.r.URL.Query().Get("done") {
+	case "threshold":
+		p.Flash = fmt.Sprintf("Saved: ink is ordered when a supply falls to %d%%.", e.Threshold)
+	case "paused":
+		p.Flash = "Ordering is paused. No ink is ordered until you resume."
+	case "resumed":
+		p.Flash = "Ordering is resumed."
+	}
+	w.renderSigned(rw, req, status, "plan", p)
+}
+
+func (w *Web) plan(rw http.ResponseWriter, req *request) {
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	if e.State == arsapi.StateCancelled {
+		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
+		return
+	}
+	w.planPage(rw, req, http.StatusOK, e, nil, "", nil)
+}
+
+func (w *Web) setThreshold(rw http.ResponseWriter, req *request) {
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(req.r.PostForm.Get("threshold")))
+	if err != nil || n < 1 || n > 99 {
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, nil, "", []string{"Low-ink threshold: enter a whole number from 1 to 99."})
+		return
+	}
+	if _, err := w.st.SetThreshold(req.r.Context(), req.account.ID, e.ID, n); w.changeFailed(rw, req, e, err) {
+		return
+	}
+	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/plan?done=threshold", http.StatusSeeOther)
+}
+
+func (w *Web) setPaused(rw http.ResponseWriter, req *request) {
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	var paused bool
+	switch req.r.PostForm.Get("action") {
+	case "pause":
+		paused = true
+	case "resume":
+	default:
+		w.renderError(rw, req.r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+		return
+	}
+	if _, err := w.st.SetPaused(req.r.Context(), req.account.ID, e.ID, paused); w.changeFailed(rw, req, e, err) {
+		return
+	}
+	done := "resumed"
+	if paused {
+		done = "paused"
+	}
+	w.log.InfoContext(req.r.Context(), "web: plan "+done, "account", req.account.ID, "enrollment", e.ID)
+	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/plan?done="+done, http.StatusSeeOther)
+}
+
+func (w *Web) changeFailed(rw http.ResponseWriter, req *request, _ arsapi.Enrollment, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		w.notFound(rw, req.r)
+	case errors.Is(err, store.ErrNotActive):
+		w.renderError(rw, req.r, http.StatusConflict, "Plan not active",
+			"This plan is cancelled or still waiting for its Amazon sign-in, so it cannot be changed.")
+	default:
+		w.internal(rw, req.r, "change the plan", err)
+	}
+	return true
+}
+
+func (w *Web) cancel(rw http.ResponseWriter, req *request) {
+	ctx := req.r.Context()
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	reasons := req.r.PostForm["reason"]
+	comment := strings.TrimSpace(req.r.PostForm.Get("comment"))
+	var errs []string
+	var uniq []string
+	needsComment := false
+	for _, id := range reasons {
+		r, ok := w.cat.Reason(id)
+		if !ok {
+			errs = append(errs, "One of the reasons is not on the list any more. Reload the page and choose again.")
+			break
+		}
+		needsComment = needsComment || r.TakesComment
+		if !slices.Contains(uniq, id) {
+			uniq = append(uniq, id)
+		}
+	}
+	if len(reasons) == 0 {
+		errs = append(errs, "Select at least one reason for cancelling the plan.")
+	}
+	if needsComment && comment == "" {
+		errs = append(errs, "You chose Other: tell us your reason in the comment box.")
+	}
+	if len(comment) > 2000 {
+		errs = append(errs, "The comment is too long: use at most 2000 characters.")
+	}
+	if len(errs) > 0 {
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, reasons, comment, errs)
+		return
+	}
+	ce, err := w.st.CancelEnrollment(ctx, req.account.ID, e.ID, arsapi.CancelRequest{Reasons: uniq, Comment: comment})
+	switch {
+	case errors.Is(err, store.ErrNotActive):
+		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
+		return
+	case errors.Is(err, store.ErrInvalid):
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, reasons, comment, []string{err.Error()})
+		return
+	case w.changeFailed(rw, req, e, err):
+		return
+	}
+	e = ce
+	w.log.InfoContext(ctx, "web: plan cancelled", "account", req.account.ID, "enrollment", e.ID, "reasons", strings.Join(uniq, ","))
+	if e.Provider == arsapi.ProviderAmazon && w.opt.Deregisterer != nil {
+		dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if err := w.opt.Deregisterer.Deregister(dctx, e.ID); err != nil {
+			w.log.WarnContext(dctx, "amazon deregistration failed", "enrollment", e.ID, "err", err)
+		}
+		stop()
+	}
+	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/cancelled", http.StatusSeeOther)
+}
+
+func (w *Web) cancelled(rw http.ResponseWriter, req *request) {
+	e, ok := w.enrollment(rw, req)
+	if !ok {
+		return
+	}
+	if e.State != arsapi.StateCancelled || e.Cancellation == nil {
+		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
+		return
+	}
+	d := printerData{E: e, Reasons: w.reasonLabels(e.Cancellation.Reasons)}
+	w.renderSigned(rw, req, http.StatusOK, "cancelled", page{Title: "Plan cancelled", Nav: "printers", Data: d})
+}
+
+// --- About this service ---
+
+type aboutData struct {
+	Terms   arsapi.Terms
+	Printer *arsapi.Enrollment
+}
+
+func (w *Web) about(rw http.ResponseWriter, r *http.Request) {
+	d := aboutData{Terms: w.cat.Terms()}
+	p := page{Title: "About this service", Nav: "about"}
+	if s, _, ok := w.session(r); ok {
+		if a, err := w.st.GetAccount(r.Context(), s.AccountID); err == nil {
+			p.Account, p.CSRF = &a, s.CSRFToken
+		}
+		if id := r.URL.Query().Get("printer"); id != "" {
+			e, err := w.st.GetEnrollment(r.Context(), s.AccountID, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				w.notFound(rw, r)
+				return
+			case err != nil:
+				w.internal(rw, r, "read the printer", err)
+				return
+			}
+			d.Printer = &e
+		}
+	}
+	p.Data = d
+	w.render(rw, r, http.StatusOK, "about", p)
+}

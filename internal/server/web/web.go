@@ -1,0 +1,458 @@
+// Package web serves arsd's account pages: sign in, register, and the
+// seed's path to cancelling a plan (My Subscriptions → See My Printers →
+// View Printer Details → Manage Plan → Cancel Plan), plus "About this
+// service". Pages are server-rendered with html/template from embedded
+// files and work without JavaScript.
+//
+// Sessions live in the database (only a hash of the session ID is kept),
+// so every arsd replica sharing it serves the same signed-in browser.
+// Every form carries a synchronizer token: the session's CSRF token when
+// signed in, a double-submit cookie on the sign-in and register forms.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names.
+const (
+	SessionCookie = "ars_session"
+	csrfCookie    = "ars_csrf" // double-submit token of the signed-out forms
+	csrfField     = "csrf_token"
+)
+
+// Store is the persistence the pages need; *store.Store implements it.
+type Store interface {
+	store.Accounts
+	store.Sessions
+	store.Enrollments
+	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+}
+
+// Catalogue gives the terms and the cancel reasons; *catalogue.Catalogue
+// implements it.
+type Catalogue interface {
+	Terms() arsapi.Terms
+	CancelReasons() []arsapi.CancelReason
+	Reason(id string) (arsapi.CancelReason, bool)
+}
+
+// Options are the pages' dependencies and settings. Store and Catalogue
+// are required.
+type Options struct {
+	Store     Store
+	Catalogue Catalogue
+	Logger    *slog.Logger
+	// PublicURL is the server's public base URL; when it is https the
+	// session cookie is Secure (it is also Secure on any TLS request).
+	PublicURL string
+	// SessionTTL is how long a sign-in lasts. Default 7 days.
+	SessionTTL time.Duration
+	// LoginWindow, LoginFailuresPerEmail and LoginFailuresPerIP limit
+	// failed sign-ins: after that many failures within the window for
+	// one email address, or from one client address, sign-in is refused
+	// until the window has passed. Defaults 15 minutes, 5 and 20.
+	LoginWindow           time.Duration
+	LoginFailuresPerEmail int
+	LoginFailuresPerIP    int
+	// SignupsPerIP limits accounts created from one client address within
+	// LoginWindow. Default 10.
+	SignupsPerIP int
+	// TrustProxy takes the client address from the first X-Forwarded-For
+	// entry (only behind a trusted load balancer).
+	TrustProxy bool
+	// Deregisterer, when set, is told about cancelled amazon enrollments.
+	Deregisterer fulfil.Deregisterer
+}
+
+// Web is the account web pages.
+type Web struct {
+	opt    Options
+	st     Store
+	cat    Catalogue
+	log    *slog.Logger
+	tmpl   map[string]*template.Template
+	secure bool
+}
+
+// New checks the options and parses the templates.
+func New(o Options) (*Web, error) {
+	if o.Store == nil || o.Catalogue == nil {
+		return nil, errors.New("web: Store and Catalogue are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	def(&o.SessionTTL, 7*24*time.Hour)
+	def(&o.LoginWindow, 15*time.Minute)
+	defInt(&o.LoginFailuresPerEmail, 5)
+	defInt(&o.LoginFailuresPerIP, 20)
+	defInt(&o.SignupsPerIP, 10)
+	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger}
+	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
+		w.secure = true
+	}
+	t, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	w.tmpl = t
+	return w, nil
+}
+
+// Paths of the pages.
+const (
+	LoginPath         = "/login"
+	RegisterPath      = "/register"
+	LogoutPath        = "/logout"
+	SubscriptionsPath = "/subscriptions"
+	PrintersPath      = "/subscriptions/printers"
+	AboutPath         = "/about"
+)
+
+// PrinterPath is the View Printer Details page of an enrollment.
+func PrinterPath(id string) string { return PrintersPath + "/" + url.PathEscape(id) }
+
+// Routes registers the pages on mux.
+func (w *Web) Routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	mux.HandleFunc("GET /{$}", w.home)
+	mux.HandleFunc("GET "+LoginPath, w.loginForm)
+	mux.HandleFunc("POST "+LoginPath, w.login)
+	mux.HandleFunc("GET "+RegisterPath, w.registerForm)
+	mux.HandleFunc("POST "+RegisterPath, w.register)
+	mux.HandleFunc("POST "+LogoutPath, w.logout)
+	mux.HandleFunc("GET "+AboutPath, w.about)
+	mux.HandleFunc("GET "+SubscriptionsPath, w.signedIn(w.subscriptions))
+	mux.HandleFunc("GET "+PrintersPath, w.signedIn(w.printers))
+	mux.HandleFunc("GET "+PrintersPath+"/{id}", w.signedIn(w.printer))
+	mux.HandleFunc("GET "+PrintersPath+"/{id}/plan", w.signedIn(w.plan))
+	mux.HandleFunc("POST "+PrintersPath+"/{id}/threshold", w.signedInPost(w.setThreshold))
+	mux.HandleFunc("POST "+PrintersPath+"/{id}/pause", w.signedInPost(w.setPaused))
+	mux.HandleFunc("POST "+PrintersPath+"/{id}/cancel", w.signedInPost(w.cancel))
+	mux.HandleFunc("GET "+PrintersPath+"/{id}/cancelled", w.signedIn(w.cancelled))
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// AccountID returns the account a browser request is signed in as. The
+// OAuth sign-in step and the device page use it.
+func (w *Web) AccountID(r *http.Request) (string, bool) {
+	s, _, ok := w.session(r)
+	if !ok {
+		return "", false
+	}
+	return s.AccountID, true
+}
+
+// LoginURL is the sign-in page returning to next (a local path) afterwards.
+func LoginURL(next string) string {
+	if next == "" || !localPath(next) {
+		return LoginPath
+	}
+	return LoginPath + "?next=" + url.QueryEscape(next)
+}
+
+// session returns the request's live session and its ID.
+func (w *Web) session(r *http.Request) (store.Session, string, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return store.Session{}, "", false
+	}
+	s, err := w.st.GetSession(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			w.log.ErrorContext(r.Context(), "read session", "err", err)
+		}
+		return store.Session{}, "", false
+	}
+	return s, c.Value, true
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Nav     string // which nav entry is current
+	Account *arsapi.Account
+	CSRF    string
+	Flash   string
+	Errors  []string
+	Data    any
+}
+
+type request struct {
+	r       *http.Request
+	sess    store.Session
+	account arsapi.Account
+}
+
+type handler func(rw http.ResponseWriter, req *request)
+
+// signedIn runs h with the request's account, or sends the browser to sign in.
+func (w *Web) signedIn(h handler) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		req, ok := w.loadRequest(rw, r)
+		if !ok {
+			return
+		}
+		h(rw, req)
+	}
+}
+
+// signedInPost is signedIn for forms: it also checks the CSRF token.
+func (w *Web) signedInPost(h handler) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(rw, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+			return
+		}
+		sess, _, ok := w.session(r)
+		if !ok {
+			// Without a session there is nothing to act for; a stale tab
+			// signs in again and is sent back to the page it came from.
+			w.forbidden(rw, r)
+			return
+		}
+		if !tokenEqual(r.PostForm.Get(csrfField), sess.CSRFToken) {
+			w.forbidden(rw, r)
+			return
+		}
+		req, ok := w.loadRequest(rw, r)
+		if !ok {
+			return
+		}
+		h(rw, req)
+	}
+}
+
+func (w *Web) loadRequest(rw http.ResponseWriter, r *http.Request) (*request, bool) {
+	sess, _, ok := w.session(r)
+	if !ok {
+		next := r.URL.RequestURI()
+		if r.Method != http.MethodGet {
+			next = PrintersPath
+		}
+		http.Redirect(rw, r, LoginURL(next), http.StatusSeeOther)
+		return nil, false
+	}
+	a, err := w.st.GetAccount(r.Context(), sess.AccountID)
+	if err != nil {
+		w.internal(rw, r, "read account", err)
+		return nil, false
+	}
+	return &request{r: r, sess: sess, account: a}, true
+}
+
+func tokenEqual(got, want string) bool {
+	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (w *Web) forbidden(rw http.ResponseWriter, r *http.Request) {
+	w.renderError(rw, r, http.StatusForbidden, "Form expired",
+		"This form is out of date or did not come from this site, so nothing was changed. Go back, reload the page and try again.")
+}
+
+func (w *Web) internal(rw http.ResponseWriter, r *http.Request, what string, err error) {
+	w.log.ErrorContext(r.Context(), "web: "+what, "err", err)
+	w.renderError(rw, r, http.StatusInternalServerError, "Something went wrong",
+		"The service could not "+what+". Try again in a moment.")
+}
+
+func (w *Web) notFound(rw http.ResponseWriter, r *http.Request) {
+	w.renderError(rw, r, http.StatusNotFound, "Printer not found",
+		"There is no printer at this address in your account.")
+}
+
+// setSessionCookie gives the browser a new session for the account.
+func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, accountID string) error {
+	// A new session ID at every sign-in (no fixation); drop the old one.
+	if _, old, ok := w.session(r); ok {
+		_ = w.st.DeleteSession(r.Context(), old)
+	}
+	id, _, err := w.st.CreateSession(r.Context(), accountID, w.opt.SessionTTL)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(rw, &http.Cookie{
+		Name: SessionCookie, Value: id, Path: "/",
+		MaxAge:   int(w.opt.SessionTTL / time.Second),
+		HttpOnly: true, Secure: w.isSecure(r), SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+func (w *Web) isSecure(r *http.Request) bool { return w.secure || r.TLS != nil }
+
+// anonCSRF returns the double-submit token of the signed-out forms,
+// setting its cookie when the browser has none.
+func (w *Web) anonCSRF(rw http.ResponseWriter, r *http.Request) (string, error) {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
+		return c.Value, nil
+	}
+	tok, err := store.RandomToken(32)
+	if err != nil {
+		return "", err
+	}
+	http.SetCookie(rw, &http.Cookie{
+		Name: csrfCookie, Value: tok, Path: "/",
+		HttpOnly: true, Secure: w.isSecure(r), SameSite: http.SameSiteLaxMode,
+	})
+	return tok, nil
+}
+
+func anonCSRFOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	return err == nil && tokenEqual(r.PostForm.Get(csrfField), c.Value)
+}
+
+// localPath reports whether next is a path on this site (no scheme, no
+// host, no "//" or "/\" that browsers treat as another host).
+func localPath(next string) bool {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return false
+	}
+	if strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return false
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	u, err := url.Parse(next)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}
+
+// clientIP is the client's address, or with TrustProxy the first
+// X-Forwarded-For entry.
+func (w *Web) clientIP(r *http.Request) string {
+	if w.opt.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// emailKey names an email address in the failure table without storing
+// the address itself.
+func emailKey(email string) string {
+	norm, err := store.NormalizeEmail(email)
+	if err != nil {
+		norm = strings.ToLower(strings.TrimSpace(email))
+	}
+	h := sha256.Sum256([]byte(norm))
+	return "email:" + hex.EncodeToString(h[:16])
+}
+
+// maskSerial shows only the last four characters of a serial number.
+func maskSerial(serial string) string {
+	r := []rune(serial)
+	if len(r) <= 4 {
+		return serial
+	}
+	return strings.Repeat("•", len(r)-4) + string(r[len(r)-4:])
+}
+
+func lastFour(serial string) string {
+	r := []rune(serial)
+	if len(r) <= 4 {
+		return serial
+	}
+	return string(r[len(r)-4:])
+}
+
+func providerName(p arsapi.Provider) string {
+	switch p {
+	case arsapi.ProviderCanon:
+		return "Canon"
+	case arsapi.ProviderAmazon:
+		return "Amazon"
+	}
+	return string(p)
+}
+
+func stateName(s arsapi.EnrollmentState) string {
+	switch s {
+	case arsapi.StatePending:
+		return "Waiting for Amazon sign-in"
+	case arsapi.StateActive:
+		return "Active"
+	case arsapi.StatePaused:
+		return "Paused"
+	case arsapi.StateCancelled:
+		return "Cancelled"
+	}
+	return string(s)
+}
+
+func orderStateName(s arsapi.OrderState) string {
+	switch s {
+	case arsapi.OrderPlaced:
+		return "Placed"
+	case arsapi.OrderInProgress:
+		return "In progress"
+	case arsapi.OrderShipped:
+		return "Shipped"
+	case arsapi.OrderCancelled:
+		return "Cancelled"
+	case arsapi.OrderFailed:
+		return "Failed"
+	}
+	return string(s)
+}
+
+func printerTitle(e arsapi.Enrollment) string {
+	if e.Printer.Nickname != "" {
+		return fmt.Sprintf("%s (%s)", e.Printer.Nickname, e.Printer.Model)
+	}
+	return e.Printer.Model
+}
