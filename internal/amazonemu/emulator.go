@@ -311,7 +311,7 @@ func (e *Emulator) parseAuthRequest(q url.Values) (req authRequest, redirectErr,
 		return req, "", "unknown client_id"
 	}
 	u, err := url.Parse(req.redirectURI)
-	if req.redirectURI == "" || err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
+	if req.redirectURI == "" || err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return req, "", "missing or invalid redirect_uri"
 	}
 	if q.Get("response_type") != "code" {
