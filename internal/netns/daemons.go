@@ -212,7 +212,19 @@ func (h *Host) StartSim(bin string, s Sim) *Proc {
 var (
 	buildMu    sync.Mutex
 	buildCache = map[string]string{}
+	buildDirs  []string
 )
+
+// RemoveBuilds deletes the binaries Build made; call it from TestMain.
+func RemoveBuilds() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	for _, d := range buildDirs {
+		_ = os.RemoveAll(d)
+	}
+	buildDirs = nil
+	buildCache = map[string]string{}
+}
 
 // Build compiles a command of this module (e.g. "./cmd/arsctl") once per
 // process and returns the binary's path.
@@ -233,6 +245,7 @@ func Build(t TB, pkg string) string {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
+	buildDirs = append(buildDirs, dir)
 	out := filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.CommandContext(context.Background(), "go", "build", "-o", out, pkg)
 	cmd.Dir = root
