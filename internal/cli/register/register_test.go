@@ -1,0 +1,452 @@
+package register
+
+import (
+	"bytes"
+	"encoding/json"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/provider"
+)
+
+func TestNewCmdRegisterFlags(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    func(*RegisterOptions) bool
+		wantErr string
+	}{
+		{args: "", want: func(o *RegisterOptions) bool { return o.Printer == "" && o.Concurrency == 8 && o.Wait == 10*time.Minute }},
+		{args: "TS8320 --provider amazon --agree-terms --yes --no-browser --wait 30s --label office",
+			want: func(o *RegisterOptions) bool {
+				return o.Printer == "TS8320" && o.Provider == "amazon" && o.AgreeTerms && o.Yes && o.NoBrowser && o.Wait == 30*time.Second && o.Label == "office"
+			}},
+		{args: "--host 127.0.0.1:631 --host 10.0.0.2", want: func(o *RegisterOptions) bool { return len(o.Hosts) == 2 && o.Hosts[1] == "10.0.0.2" }},
+		{args: "--from f.csv --concurrency 3 --agree-terms", want: func(o *RegisterOptions) bool { return o.From == "f.csv" && o.Concurrency == 3 }},
+		{args: "--provider ink", wantErr: "--provider: unknown provider"},
+		{args: "--from f.csv --all-eligible", wantErr: "cannot be used together"},
+		{args: "X --from f.csv", wantErr: "PRINTER cannot be given"},
+		{args: "--concurrency 0", wantErr: "--concurrency must be at least 1"},
+		{args: "--email a@b.c", wantErr: "--email is only used with --create-account"},
+		{args: "--password-stdin --create-account", wantErr: "--password-stdin needs --email"},
+		{args: "a b", wantErr: "accepts at most 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}, Getenv: func(string) string { return "" },
+				Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+			var got *RegisterOptions
+			cmd := NewCmdRegister(f, func(o *RegisterOptions) error { got = o; return nil })
+			argv := strings.Fields(tt.args)
+			cmd.SetArgs(argv)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(got) {
+				t.Fatalf("options = %+v", got)
+			}
+		})
+	}
+}
+
+type fixture struct {
+	api     *clitest.API
+	token   string
+	opts    *RegisterOptions
+	pr      *clitest.Prompter
+	out     *bytes.Buffer
+	errOut  *bytes.Buffer
+	in      *bytes.Buffer
+	browsed []string
+}
+
+type browserFunc func(string) error
+
+func (b browserFunc) Browse(u string) error { return b(u) }
+
+func newFixture(t *testing.T, tty bool) *fixture {
+	t.Helper()
+	fx := &fixture{api: clitest.StartAPI(t), pr: &clitest.Prompter{T: t}}
+	fx.token = fx.api.Account(t, "owner@example.com")
+	ios, in, out, errOut := iostreams.Test()
+	ios.SetTTY(tty)
+	fx.out, fx.errOut, fx.in = out, errOut, in
+	fx.opts = &RegisterOptions{
+		IO:       ios,
+		Prompter: fx.pr,
+		Output:   &cmdutil.OutputOptions{},
+		Browser: browserFunc(func(u string) error {
+			fx.browsed = append(fx.browsed, u)
+			return cmdutil.ErrNoBrowser
+		}),
+		Client: func(ctx context.Context) (provider.Client, error) {
+			if fx.token == "" {
+				return nil, cmdutil.AuthErrorf("not signed in: run `arsctl auth login`")
+			}
+			return fx.api.Client(fx.token), nil
+		},
+		PublicClient: func() (provider.Client, error) { return fx.api.Client(""), nil },
+		ServerURL:    func() (string, error) { return fx.api.URL, nil },
+		IPP:          &ipp.Client{},
+		Timeout:      5 * time.Second,
+		Wait:         time.Minute,
+		Concurrency:  4,
+	}
+	return fx
+}
+
+func (fx *fixture) enrollments(t *testing.T) []arsapi.Enrollment {
+	t.Helper()
+	l, err := fx.api.Client(fx.token).ListEnrollments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestRegisterInteractiveCanon(t *testing.T) {
+	fx := newFixture(t, true)
+	p1 := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(1), Name: "Office"})
+	p2 := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(2), Name: "Kitchen"})
+	fx.opts.Hosts = []string{p1.Addr(), p2.Addr()}
+	fx.pr.Answers = []clitest.Answer{
+		{Title: "Select your printer", Value: "label:Kitchen"},
+		{Title: "agree", Yes: true},
+		{Title: "Amazon or Canon", Value: "canon"},
+		{Title: "Is this your printer", Yes: true},
+	}
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("%v\n%s", err, fx.errOut)
+	}
+	fx.pr.Done()
+	es := fx.enrollments(t)
+	if len(es) != 1 || es[0].Printer.Serial != clitest.Serial(2) || es[0].State != arsapi.StateActive {
+		t.Fatalf("enrollments = %+v", es)
+	}
+	if !strings.Contains(fx.out.String(), es[0].ID) {
+		t.Errorf("stdout %q lacks the enrollment ID", fx.out)
+	}
+	stderr := fx.errOut.String()
+	for _, want := range []string{"About this service: http", "Enrolled TS8320", "•••••0002"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr+fx.out.String(), clitest.Serial(2)) {
+		t.Error("the full serial was printed")
+	}
+}
+
+// Ctrl-C (or "No") at any prompt exits 5 and enrolls nothing.
+func TestRegisterCancelAtEachPrompt(t *testing.T) {
+	steps := []clitest.Answer{
+		{Title: "Select your printer", Value: "label:0001"},
+		{Title: "agree", Yes: true},
+		{Title: "Amazon or Canon", Value: "canon"},
+		{Title: "Is this your printer", Yes: true},
+	}
+	for i := range steps {
+		for _, how := range []string{"ctrl-c", "no"} {
+			if how == "no" && (i == 0 || i == 2) {
+				continue // a select has no "No"
+			}
+			t.Run(steps[i].Title+"/"+how, func(t *testing.T) {
+				fx := newFixture(t, true)
+				p1 := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(1)})
+				p2 := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(2)})
+				fx.opts.Hosts = []string{p1.Addr(), p2.Addr()}
+				fx.pr.Answers = append([]clitest.Answer(nil), steps[:i+1]...)
+				last := &fx.pr.Answers[i]
+				if how == "ctrl-c" {
+					last.Err = prompt.ErrAborted
+				} else {
+					last.Yes = false
+				}
+				err := registerRun(context.Background(), fx.opts)
+				if code := cmdutil.ExitCode(err); code != cmdutil.ExitCancelled {
+					t.Fatalf("exit %d (%v), want 5", code, err)
+				}
+				fx.pr.Done()
+				if es := fx.enrollments(t); len(es) != 0 {
+					t.Fatalf("enrollments = %+v", es)
+				}
+			})
+		}
+	}
+}
+
+func TestRegisterNonInteractive(t *testing.T) {
+	fx := newFixture(t, false)
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(3)})
+	fx.opts.Hosts = []string{p.Addr()}
+
+	for _, tt := range []struct {
+		set  func(o *RegisterOptions)
+		want string
+	}{
+		{func(o *RegisterOptions) {}, "--agree-terms is required"},
+		{func(o *RegisterOptions) { o.AgreeTerms = true }, "--provider is required"},
+		{func(o *RegisterOptions) { o.Provider = "canon" }, "--yes is required"},
+	} {
+		tt.set(fx.opts)
+		err := registerRun(context.Background(), fx.opts)
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tt.want) {
+			t.Fatalf("err = %v (exit %d), want exit 2 %q", err, cmdutil.ExitCode(err), tt.want)
+		}
+	}
+	if es := fx.enrollments(t); len(es) != 0 {
+		t.Fatalf("enrollments = %+v", es)
+	}
+
+	fx.opts.Yes = true
+	fx.opts.Output.JSON = true
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatal(err)
+	}
+	var first provider.Enrollment
+	if err := jsonUnmarshal(fx.out.Bytes(), &first); err != nil || first.State != arsapi.StateActive || first.Existing {
+		t.Fatalf("json %s: %+v %v", fx.out, first, err)
+	}
+
+	// Again: already enrolled is not an error; it shows the enrollment.
+	fx.out.Reset()
+	fx.errOut.Reset()
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatal(err)
+	}
+	var again provider.Enrollment
+	if err := jsonUnmarshal(fx.out.Bytes(), &again); err != nil || again.ID != first.ID || !again.Existing {
+		t.Fatalf("second run: %s", fx.out)
+	}
+	if !strings.Contains(fx.errOut.String(), "already enrolled") {
+		t.Errorf("stderr: %s", fx.errOut)
+	}
+	if es := fx.enrollments(t); len(es) != 1 {
+		t.Fatalf("enrollments = %+v", es)
+	}
+}
+
+func TestRegisterNotSignedIn(t *testing.T) {
+	fx := newFixture(t, false)
+	fx.token = ""
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(4)})
+	fx.opts.Hosts = []string{p.Addr()}
+	fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
+	err := registerRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !strings.Contains(err.Error(), "auth login") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRegisterIneligible(t *testing.T) {
+	fx := newFixture(t, false)
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(5), Model: "MG2500 series"})
+	fx.opts.Hosts = []string{p.Addr()}
+	fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
+	err := registerRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitFailure || !strings.Contains(err.Error(), "not eligible") || !strings.Contains(err.Error(), "TS8320") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRegisterNoPrinter(t *testing.T) {
+	fx := newFixture(t, false)
+	fx.opts.Hosts = []string{"127.0.0.1:1"}
+	fx.opts.Timeout = 2 * time.Second
+	err := registerRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "no printer answered at 127.0.0.1:1") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRegisterAmazon(t *testing.T) {
+	fx := newFixture(t, false)
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(6)})
+	fx.opts.Hosts = []string{p.Addr()}
+	fx.opts.AgreeTerms, fx.opts.Provider = true, "amazon"
+	// The browser signs in with Amazon: the server's callback activates
+	// the enrollment.
+	fx.opts.Browser = browserFunc(func(u string) error {
+		fx.browsed = append(fx.browsed, u)
+		id := u[strings.LastIndex(u, "=")+1:]
+		return fx.api.Store.ActivateEnrollment(context.Background(), id)
+	})
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("%v\n%s", err, fx.errOut)
+	}
+	es := fx.enrollments(t)
+	if len(fx.browsed) != 1 || len(es) != 1 || es[0].State != arsapi.StateActive || es[0].Provider != arsapi.ProviderAmazon {
+		t.Fatalf("browsed %q, enrollments %+v", fx.browsed, es)
+	}
+}
+
+func TestRegisterAmazonNoBrowserTimeout(t *testing.T) {
+	fx := newFixture(t, false)
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(7)})
+	fx.opts.Hosts = []string{p.Addr()}
+	fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.NoBrowser = true, "amazon", true
+	fx.opts.Wait = 100 * time.Millisecond
+	err := registerRun(context.Background(), fx.opts)
+	if err == nil || cmdutil.ExitCode(err) != cmdutil.ExitFailure || !strings.Contains(err.Error(), "stays pending") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(fx.browsed) != 0 {
+		t.Errorf("--no-browser opened %q", fx.browsed)
+	}
+	if !strings.Contains(fx.errOut.String(), "/v1/amazon/start?enrollment=") {
+		t.Errorf("URL not printed:\n%s", fx.errOut)
+	}
+}
+
+func TestFleetCSV(t *testing.T) {
+	fx := newFixture(t, false)
+	var hosts []string
+	for i := range 3 {
+		hosts = append(hosts, clitest.Printer(t, printersim.Config{Serial: clitest.Serial(10 + i)}).Addr())
+	}
+	bad := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(20), Model: "MG2500 series"}).Addr()
+	csv := "host,provider,label\n" +
+		hosts[0] + ",canon,first floor\n" +
+		hosts[1] + ",,\n" +
+		",canon,nothing\n" +
+		hosts[2] + ",ink,\n" +
+		bad + ",canon,old\n" +
+		"127.0.0.1:1,canon,\n" +
+		hosts[0] + ",canon,dup\n"
+	path := filepath.Join(t.TempDir(), "fleet.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fx.opts.From, fx.opts.Provider, fx.opts.Timeout = path, "", 2*time.Second
+	err := fleetRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Fatalf("without --agree-terms: %v", err)
+	}
+	fx.opts.AgreeTerms = true
+	err = fleetRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	lines := strings.Split(strings.TrimSpace(fx.out.String()), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("%d lines:\n%s", len(lines), fx.out)
+	}
+	for i, want := range []string{"enrolled\tline 2", "failed\tline 3: " + hosts[1], "failed\tline 4", "failed\tline 5", "failed\tline 6", "failed\tline 7", "failed\tline 8"} {
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines[i], want)
+		}
+	}
+	for _, want := range []string{"no provider", "no host and no serial", "unknown provider", "not eligible", "no printer answered", "same printer as line 2"} {
+		if !strings.Contains(fx.out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	// With --provider the second row works; the first is already enrolled.
+	fx.out.Reset()
+	fx.opts.Provider = "canon"
+	fx.opts.Output.JSON = true
+	_ = fleetRun(context.Background(), fx.opts)
+	var res []FleetResult
+	if err := jsonUnmarshal(fx.out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 7 || res[0].Status != "already-enrolled" || res[1].Status != "enrolled" || res[0].Label != "first floor" {
+		t.Fatalf("results = %+v", res)
+	}
+	if es := fx.enrollments(t); len(es) != 2 {
+		t.Fatalf("%d enrollments", len(es))
+	}
+}
+
+func TestFleetCSVNotSignedIn(t *testing.T) {
+	fx := newFixture(t, false)
+	fx.token = ""
+	path := filepath.Join(t.TempDir(), "fleet.csv")
+	_ = os.WriteFile(path, []byte("host\n127.0.0.1:1\n"), 0o600)
+	fx.opts.From, fx.opts.AgreeTerms = path, true
+	if err := fleetRun(context.Background(), fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitAuth {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParseFleetCSV(t *testing.T) {
+	rows, err := ParseFleetCSV(strings.NewReader("\ufeffAddress, Provider ,Nickname,extra\n# comment\n\n10.0.0.1,CANON,a\n\"10.0.0.2\",amazon\n10.0.0.3,canon,\"x\"y\n10.0.0.1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	if r := rows[0]; r.Line != 4 || r.Host != "10.0.0.1" || r.Provider != "canon" || r.Label != "a" || r.Err != nil {
+		t.Errorf("row 0 = %+v", r)
+	}
+	if r := rows[1]; r.Host != "10.0.0.2" || r.Provider != "amazon" || r.Label != "" || r.Err != nil {
+		t.Errorf("row 1 = %+v", r)
+	}
+	if rows[2].Err == nil || rows[3].Err == nil {
+		t.Errorf("bad rows accepted: %+v", rows[2:])
+	}
+
+	for _, in := range []string{"", "# only a comment\n", "provider,label\ncanon,x\n", "\"host\n"} {
+		if _, err := ParseFleetCSV(strings.NewReader(in)); err == nil {
+			t.Errorf("ParseFleetCSV(%q) succeeded", in)
+		}
+	}
+}
+
+func FuzzParseFleetCSV(f *testing.F) {
+	for _, s := range []string{
+		"host,provider,label\n127.0.0.1:631,canon,a\n",
+		"serial,provider\nKNMA0001,amazon\n,\n",
+		"host\n\"unterminated\n",
+		"\ufeffhost;provider\n1;2\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rows, err := ParseFleetCSV(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, r := range rows {
+			if r.Err == nil && r.Host == "" && r.Serial == "" {
+				t.Fatalf("row without host or serial accepted: %+v", r)
+			}
+			if r.Err == nil && r.Provider != "" && r.Provider != "canon" && r.Provider != "amazon" {
+				t.Fatalf("bad provider accepted: %+v", r)
+			}
+		}
+	})
+}
+
+var errEmpty = errors.New("empty output")
+
+func jsonUnmarshal(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errEmpty
+	}
+	return json.Unmarshal(b, v)
+}

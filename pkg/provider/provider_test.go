@@ -1,0 +1,306 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/api"
+	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
+)
+
+// tokens authenticates "Bearer <account id>" for accounts created by the
+// test; the API, store and database are the real ones.
+type tokens struct{ ids map[string]bool }
+
+func (t tokens) Authenticate(r *http.Request) (string, error) {
+	id, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || !t.ids[id] {
+		return "", errors.New("bad token")
+	}
+	return id, nil
+}
+
+type bearer struct{ tok string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.tok)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+type env struct {
+	st      *store.Store
+	srv     *httptest.Server
+	clients []*arsapi.Client
+}
+
+func newEnv(t *testing.T, accounts int) *env {
+	t.Helper()
+	st := store.New(dbtest.SQLite(t))
+	srv := httptest.NewUnstartedServer(nil)
+	cat, err := catalogue.New(catalogue.Config{}, "http://"+srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := tokens{ids: map[string]bool{}}
+	a, err := api.New(api.Options{Store: st, Catalogue: cat, Auth: auth, PublicURL: "http://" + srv.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e := &env{st: st, srv: srv}
+	for i := range accounts {
+		acct, err := st.CreateAccount(context.Background(), "owner"+string(rune('a'+i))+"@example.com", "correct horse battery", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth.ids[acct.ID] = true
+		e.clients = append(e.clients, arsapi.New(srv.URL, arsapi.WithHTTPClient(&http.Client{Transport: bearer{acct.ID}})))
+	}
+	return e
+}
+
+func pixma(serial string) printer.Printer {
+	return printer.Printer{Name: "Canon TS8320 series", Make: "Canon", Model: "TS8320 series", Serial: serial, UUID: "e3248000-80ce-11db-8000-" + strings.Repeat("0", 12-len(serial)) + strings.ToLower(serial)}
+}
+
+func TestCanonEnroll(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 2)
+	p, err := registry.Get("canon", e.clients[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms, err := p.Terms(ctx)
+	if err != nil || terms.Version == "" {
+		t.Fatalf("Terms = %+v, %v", terms, err)
+	}
+	el, err := p.Eligible(ctx, "Canon PIXMA TS8320 series")
+	if err != nil || !el.OK || el.Model != "TS8320" {
+		t.Fatalf("Eligible = %+v, %v", el, err)
+	}
+
+	enr, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version, Nickname: "office"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enr.Existing || enr.State != arsapi.StateActive || enr.Provider != arsapi.ProviderCanon || enr.Printer.Model != "TS8320" || enr.Printer.Nickname != "office" {
+		t.Fatalf("Enroll = %+v", enr)
+	}
+	if enr.NeedsSignIn() {
+		t.Error("a canon enrollment needs no sign-in")
+	}
+
+	again, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Existing || again.ID != enr.ID {
+		t.Fatalf("second Enroll = %+v, want existing %s", again, enr.ID)
+	}
+
+	// The same printer from another account.
+	other, _ := registry.Get("canon", e.clients[1])
+	_, err = other.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version})
+	var elsewhere *provider.EnrolledElsewhereError
+	if !errors.As(err, &elsewhere) {
+		t.Fatalf("other account: err = %v, want EnrolledElsewhereError", err)
+	}
+
+	list, err := p.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != enr.ID {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	amz, _ := registry.Get("amazon", e.clients[0])
+	if l, err := amz.List(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("amazon List = %+v, %v; want none", l, err)
+	}
+	if orders, err := p.Orders(ctx, enr.ID); err != nil || len(orders) != 0 {
+		t.Fatalf("Orders = %+v, %v", orders, err)
+	}
+}
+
+func TestEnrollRejects(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1)
+	p, _ := registry.Get("canon", e.clients[0])
+	opts := provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion}
+
+	bad := pixma("KNMA00001")
+	bad.Model = "MG2500 series"
+	_, err := p.Enroll(ctx, bad, opts)
+	var inel *provider.IneligibleError
+	if !errors.As(err, &inel) || len(inel.Eligible) == 0 || !strings.Contains(err.Error(), "TS8320") {
+		t.Fatalf("ineligible: err = %v", err)
+	}
+
+	_, err = p.Enroll(ctx, pixma(""), opts)
+	if !errors.Is(err, provider.ErrNoSerial) {
+		t.Fatalf("no serial: err = %v", err)
+	}
+
+	_, err = p.Enroll(ctx, pixma("KNMA00002"), provider.EnrollOptions{TermsVersion: "1999-01"})
+	var prob *arsapi.Problem
+	if !errors.As(err, &prob) || prob.Code != arsapi.CodeTermsOutdated {
+		t.Fatalf("old terms: err = %v", err)
+	}
+	if l, _ := p.List(ctx); len(l) != 0 {
+		t.Fatalf("rejected enrollments were created: %+v", l)
+	}
+}
+
+func TestCancelAndEnrollAgain(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1)
+	p, _ := registry.Get("canon", e.clients[0])
+	opts := provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion}
+	first, err := p.Enroll(ctx, pixma("KNMA01111"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Cancel(ctx, first.ID, arsapi.CancelRequest{}); err == nil {
+		t.Fatal("Cancel with no reason succeeded")
+	}
+	reasons, err := p.CancelReasons(ctx)
+	if err != nil || len(reasons) == 0 {
+		t.Fatalf("CancelReasons = %v, %v", reasons, err)
+	}
+	got, err := p.Cancel(ctx, first.ID, arsapi.CancelRequest{Reasons: []string{reasons[0].ID}})
+	if err != nil || got.State != arsapi.StateCancelled {
+		t.Fatalf("Cancel = %+v, %v", got, err)
+	}
+	// The same request again is answered from the idempotency record.
+	if again, err := p.Cancel(ctx, first.ID, arsapi.CancelRequest{Reasons: []string{reasons[0].ID}}); err != nil || again.State != arsapi.StateCancelled {
+		t.Fatalf("repeated Cancel = %+v, %v", again, err)
+	}
+
+	// Enrolling again after a cancellation is a new enrollment, although
+	// the first request's idempotency record still exists.
+	second, err := p.Enroll(ctx, pixma("KNMA01111"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == first.ID || second.Existing || second.State != arsapi.StateActive {
+		t.Fatalf("re-enroll = %+v (first %s)", second, first.ID)
+	}
+}
+
+// TestEnrollAfterInterruptedRun: a request that reached the server but
+// whose answer was lost (the process was killed) is finished by a re-run
+// with the same key, without a second enrollment.
+func TestEnrollAfterInterruptedRun(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1)
+	pr := pixma("KNMA02222")
+	req := arsapi.CreateEnrollmentRequest{
+		Provider:     arsapi.ProviderCanon,
+		Printer:      arsapi.Printer{Model: "TS8320", Serial: pr.Serial, UUID: pr.UUID},
+		TermsVersion: catalogue.DefaultTermsVersion,
+	}
+	created, err := e.clients[0].CreateEnrollment(ctx, req, provider.IdempotencyKey(req, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := registry.Get("canon", e.clients[0])
+	enr, err := p.Enroll(ctx, pr, provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enr.ID != created.ID {
+		t.Fatalf("re-run enrolled %s, want the interrupted %s", enr.ID, created.ID)
+	}
+	all, _ := e.clients[0].ListEnrollments(ctx)
+	if len(all) != 1 {
+		t.Fatalf("%d enrollments, want 1", len(all))
+	}
+}
+
+func TestAmazonWait(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1)
+	p, _ := registry.Get("amazon", e.clients[0])
+	enr, err := p.Enroll(ctx, pixma("KNMA03333"), provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enr.State != arsapi.StatePending || !enr.NeedsSignIn() || !strings.Contains(enr.SignInURL(), "/v1/amazon/start?enrollment="+enr.ID) {
+		t.Fatalf("Enroll = %+v", enr)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = enr.Wait(short, 10*time.Millisecond)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait before sign-in: err = %v", err)
+	}
+
+	// The server's Amazon callback activates the enrollment.
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		_ = e.st.ActivateEnrollment(context.Background(), enr.ID)
+	}()
+	got, err := enr.Wait(ctx, 10*time.Millisecond)
+	if err != nil || got.State != arsapi.StateActive || enr.State != arsapi.StateActive {
+		t.Fatalf("Wait = %+v, %v", got, err)
+	}
+
+	// A pending enrollment that is cancelled ends the wait with an error.
+	enr2, err := p.Enroll(ctx, pixma("KNMA04444"), provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Cancel(ctx, enr2.ID, arsapi.CancelRequest{Reasons: []string{"other"}, Comment: "changed my mind"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enr2.Wait(ctx, 10*time.Millisecond); !errors.Is(err, provider.ErrSignInFailed) {
+		t.Fatalf("Wait on cancelled: err = %v", err)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	req := arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS8320", Serial: "A1"}, TermsVersion: "2026-01"}
+	k := provider.IdempotencyKey(req, "")
+	if k != provider.IdempotencyKey(req, "") {
+		t.Fatal("key is not stable")
+	}
+	if strings.Contains(k, "A1") {
+		t.Fatal("key reveals the serial")
+	}
+	for name, other := range map[string]string{
+		"previous": provider.IdempotencyKey(req, "x"),
+		"provider": provider.IdempotencyKey(arsapi.CreateEnrollmentRequest{Provider: "amazon", Printer: req.Printer, TermsVersion: req.TermsVersion}, ""),
+		"terms":    provider.IdempotencyKey(arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: req.Printer, TermsVersion: "2027-01"}, ""),
+	} {
+		if other == k {
+			t.Errorf("changing %s keeps the key", name)
+		}
+	}
+}
+
+func TestMatchModel(t *testing.T) {
+	models := []arsapi.Model{{Name: "TS8320", Aliases: []string{"TS8320a"}}, {Name: "PRO-200"}}
+	for in, want := range map[string]string{
+		"TS8320 series": "TS8320", "Canon PIXMA ts8320a": "TS8320", "PRO 200": "PRO-200", "pro-200 series": "PRO-200",
+		"MG2500": "", "": "", "series": "",
+	} {
+		got, ok := provider.MatchModel(models, in)
+		if got != want || ok != (want != "") {
+			t.Errorf("MatchModel(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
