@@ -1,0 +1,92 @@
+package cmdutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{FlagErrorf("--provider required"), 2},
+		{fmt.Errorf("wrapped: %w", NotFoundf("no printer")), 3},
+		{AuthErrorf("not signed in"), 4},
+		{ErrCancel, 5},
+		{prompt.ErrAborted, 5},
+		{context.Canceled, 5},
+		{&arsapi.Problem{Status: 401, Title: "Unauthorized"}, 4},
+		{&arsapi.Problem{Status: 404, Title: "Not found"}, 3},
+		{&arsapi.Problem{Status: 500, Title: "Internal"}, 1},
+		{SilentExit(3), 3},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestWriteJSONWithJQ(t *testing.T) {
+	v := []map[string]any{{"id": "e1", "state": "active", "n": 3}, {"id": "e2", "state": "cancelled", "n": 4}}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, v, `.[] | select(.state=="active") | .id`); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != "e1\n" {
+		t.Errorf("jq strings are printed raw: got %q", got)
+	}
+	b.Reset()
+	if err := WriteJSON(&b, v, `map(.n) | add`); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != "7\n" {
+		t.Errorf("numbers: got %q", got)
+	}
+	if err := WriteJSON(&b, v, `.[`); ExitCode(err) != ExitUsage {
+		t.Errorf("bad jq expression: %v (exit %d), want usage error", err, ExitCode(err))
+	}
+}
+
+func TestTableTSVWhenPiped(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	tb := NewTable(ios, "NAME", "STATE")
+	tb.AddRow("Canon TS8320\tseries", "active")
+	if err := tb.Render(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "Canon TS8320 series\tactive\n" {
+		t.Errorf("piped table = %q", got)
+	}
+	ios.SetTTY(true)
+	out.Reset()
+	tb.AddRow("x", "y")
+	_ = tb.Render()
+	if !strings.HasPrefix(out.String(), "NAME") {
+		t.Errorf("TTY table has no header: %q", out.String())
+	}
+}
+
+func TestRedact(t *testing.T) {
+	in := "POST /token HTTP/1.1\r\nAuthorization: Bearer abc.def\r\nCookie: s=1\r\n\r\ngrant_type=refresh_token&refresh_token=r-123&client_id=arsctl\n{\"access_token\":\"a-456\",\"expires_in\":900}"
+	out := Redact(in)
+	for _, secret := range []string{"abc.def", "s=1", "r-123", "a-456"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Redact left %q in:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "client_id=arsctl") || !strings.Contains(out, "expires_in") {
+		t.Errorf("Redact removed too much:\n%s", out)
+	}
+}
