@@ -1,0 +1,165 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
+)
+
+func TestNewCmdStatusFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args    string
+		want    func(*StatusOptions) bool
+		wantErr string
+	}{
+		{"", func(o *StatusOptions) bool { return !o.All && o.Printer == "" && o.Orders == 5 }, ""},
+		{"TS8320 --all --orders 2", func(o *StatusOptions) bool { return o.All && o.Printer == "TS8320" && o.Orders == 2 }, ""},
+		{"-a", func(o *StatusOptions) bool { return o.All }, ""},
+		{"--orders -1", nil, "--orders must not be negative"},
+		{"a b", nil, "accepts at most 1 arg"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}, Getenv: func(string) string { return "" },
+			Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+		var got *StatusOptions
+		cmd := NewCmdStatus(f, func(o *StatusOptions) error { got = o; return nil })
+		cmd.SetArgs(strings.Fields(tt.args))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: err = %v", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || !tt.want(got) {
+			t.Errorf("%q: %+v, %v", tt.args, got, err)
+		}
+	}
+}
+
+func TestStatus(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	tok := api.Account(t, "owner@example.com")
+	c := api.Client(tok)
+	ios, _, out, _ := iostreams.Test()
+	opts := &StatusOptions{
+		IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5,
+		Client: func(context.Context) (provider.Client, error) { return c, nil },
+		Now:    time.Now,
+	}
+	if err := statusRun(ctx, opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+		t.Fatalf("no enrollments: err = %v, want exit 3", err)
+	}
+
+	mk := func(serial string, prov arsapi.Provider) arsapi.Enrollment {
+		e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: prov, Printer: arsapi.Printer{Model: "TS8320", Serial: serial, Nickname: "n-" + serial}, TermsVersion: "2026-01"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	a := mk(clitest.Serial(1), arsapi.ProviderCanon)
+	b := mk(clitest.Serial(2), arsapi.ProviderAmazon)
+	gone := mk(clitest.Serial(3), arsapi.ProviderCanon)
+	if _, err := c.CancelEnrollment(ctx, gone.ID, arsapi.CancelRequest{Reasons: []string{"printing-less"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	read := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	res, err := c.ReportLevels(ctx, a.ID, arsapi.LevelReport{ReadAt: read, Supplies: []printer.Supply{
+		{Name: "PGBK", Level: 80, Type: "inkCartridge"}, {Name: "C", Level: 5, Type: "inkCartridge"},
+	}})
+	if err != nil || len(res.Orders) != 1 {
+		t.Fatalf("ReportLevels = %+v, %v", res, err)
+	}
+
+	// Piped: tab-separated, live enrollments only.
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("TSV:\n%s", out)
+	}
+	var rowA []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, a.ID+"\t") {
+			rowA = strings.Split(l, "\t")
+		}
+	}
+	if len(rowA) != 8 || rowA[3] != "canon" || rowA[4] != "active" || rowA[5] != "PGBK 80%, C 5%" || rowA[6] != read.Format(time.RFC3339) || rowA[7] != "C placed" || strings.Contains(rowA[2], clitest.Serial(1)) {
+		t.Fatalf("row = %q", rowA)
+	}
+
+	// --json --all: every enrollment with its orders.
+	out.Reset()
+	opts.All, opts.Output.JSON = true, true
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	var items []Item
+	if err := json.Unmarshal(out.Bytes(), &items); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 {
+		t.Fatalf("items = %+v", items)
+	}
+	byID := map[string]Item{}
+	for _, it := range items {
+		byID[it.ID] = it
+	}
+	if it := byID[a.ID]; len(it.Orders) != 1 || it.Orders[0].Supply != "C" || it.LevelsReadAt == nil {
+		t.Errorf("a = %+v", it)
+	}
+	if it := byID[b.ID]; it.State != arsapi.StatePending || it.Orders == nil {
+		t.Errorf("b = %+v", it)
+	}
+	if it := byID[gone.ID]; it.State != arsapi.StateCancelled || it.Cancellation == nil {
+		t.Errorf("gone = %+v", it)
+	}
+
+	// One printer by serial, --jq.
+	out.Reset()
+	opts.All, opts.Printer, opts.Output.JSON, opts.Output.JQ = false, clitest.Serial(2), false, ".[].provider"
+	if err := statusRun(ctx, opts); err != nil || strings.TrimSpace(out.String()) != "amazon" {
+		t.Fatalf("jq: %q, %v", out, err)
+	}
+
+	// A cancelled printer is shown by name even without --all.
+	out.Reset()
+	opts.Printer, opts.Output.JQ = "n-"+clitest.Serial(3), ".[].state"
+	if err := statusRun(ctx, opts); err != nil || strings.TrimSpace(out.String()) != "cancelled" {
+		t.Fatalf("cancelled: %q, %v", out, err)
+	}
+
+	opts.Printer = "nothing-like-this"
+	if err := statusRun(ctx, opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+		t.Fatalf("unknown printer: %v", err)
+	}
+
+	// On a terminal, one printer is shown in detail.
+	out.Reset()
+	ios.SetTTY(true)
+	opts.Printer, opts.Output.JQ = a.ID, ""
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"enrollment  " + a.ID, "provider    canon", "PGBK", "80%", "min ago", "placed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("detail lacks %q:\n%s", want, out)
+		}
+	}
+}
