@@ -169,13 +169,16 @@ func yamlToJSON(v any) any {
 
 // DataHome is arsd's data directory: $XDG_DATA_HOME/arsd, or
 // ~/.local/share/arsd.
-func DataHome() (string, error) {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+func DataHome() (string, error) { return DataHomeFrom(os.Getenv) }
+
+// DataHomeFrom is DataHome reading the environment through getenv.
+func DataHomeFrom(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "arsd"), nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("no data directory: set --database or XDG_DATA_HOME: %w", err)
+	home := getenv("HOME")
+	if home == "" {
+		return "", errors.New("no data directory: set --database, XDG_DATA_HOME or HOME")
 	}
 	return filepath.Join(home, ".local", "share", "arsd"), nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -93,8 +94,13 @@ ARSD_WEBHOOK_SECRET.`,
 		Example: `  arsd
   arsd --database postgres://ars@db.example.com/ars --listen 0.0.0.0:8787 --public-url https://ars.example.com
   arsd --config /etc/arsd/arsd.yaml`,
-		Version:       version,
-		Args:          cobra.NoArgs,
+		Version: version,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{fmt.Errorf("unknown command %q: arsd takes only flags", args[0])}
+			}
+			return nil
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -165,6 +171,13 @@ func buildConfig(fs *pflag.FlagSet, o options, getenv func(string) string) (serv
 	set("tls-key", &cfg.TLSKey, o.tlsKey)
 	set("log-level", &cfg.LogLevel, o.logLevel)
 	set("log-format", &cfg.LogFormat, o.logFormat)
+	if cfg.Database == "" {
+		dir, err := server.DataHomeFrom(getenv)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Database = filepath.Join(dir, "arsd.db")
+	}
 	if fs.Changed("access-token-ttl") || cfg.AccessTokenTTL == 0 {
 		cfg.AccessTokenTTL = server.Duration(o.accessTokenTTL)
 	}
