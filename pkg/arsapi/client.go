@@ -138,9 +138,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if c.baseErr != nil {
 		return c.baseErr
 	}
-	u := *c.base
-	u.Path = c.base.Path + path
-	u.RawPath = ""
+	// path is already escaped (url.PathEscape on IDs).
+	u, err := url.Parse(c.base.String() + path)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
