@@ -23,7 +23,8 @@ import (
 // with the parameters of "Using the LWA Web API" (Dash Replenishment):
 // response_type=code, client_id, scope=dash:replenish, scope_data with
 // device_model, serial and is_test_device, redirect_uri, state, and PKCE
-// code_challenge (S256) as in "LWA Mobile SDK Overview".
+// code_challenge (S256) as in "LWA Mobile SDK Overview". is_test_device is
+// a JSON boolean, as in the "Test Device Purchases" sample request.
 func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("enrollment")
