@@ -7,8 +7,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
+	"github.com/arsctl/arsctl/internal/cli/cancel"
+	"github.com/arsctl/arsctl/internal/cli/demo"
+	"github.com/arsctl/arsctl/internal/cli/discover"
+	"github.com/arsctl/arsctl/internal/cli/doctor"
 	"github.com/arsctl/arsctl/internal/cli/gendocs"
 	"github.com/arsctl/arsctl/internal/cli/monitor"
+	"github.com/arsctl/arsctl/internal/cli/register"
+	"github.com/arsctl/arsctl/internal/cli/status"
 	"github.com/arsctl/arsctl/internal/cli/version"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 )
@@ -52,5 +58,8 @@ Exit codes:
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
 	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
+	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil))
+	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
+	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil))
 	return cmd
 }
