@@ -62,6 +62,9 @@ func DeviceLogin(ctx context.Context, hc *http.Client, baseURL, email, password 
 // signs in with email/password through the web sign-in form, and
 // approves (or denies) the device code.
 func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email, password string, approve bool) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
 	b, err := newBrowser(hc)
 	if err != nil {
 		return err
@@ -98,6 +101,37 @@ func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email,
 	}
 	if page.status != http.StatusOK {
 		return fmt.Errorf("approval answered %d: %s", page.status, page.text())
+	}
+	return nil
+}
+
+// SignInBrowser plays the person at the browser for the authorization
+// code flow: it opens authURL (from oauth2.Config.AuthCodeURL) in a fresh
+// cookie jar, signs in with email/password through the web sign-in form
+// when asked, and follows the redirects, which end at the client's
+// loopback redirect URI (its listener receives the code).
+func SignInBrowser(ctx context.Context, hc *http.Client, authURL, email, password string) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	b, err := newBrowser(hc)
+	if err != nil {
+		return err
+	}
+	page, err := b.get(ctx, authURL)
+	if err != nil {
+		return err
+	}
+	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
+		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
+			return fmt.Errorf("sign in: %w", err)
+		}
+		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
+			return fmt.Errorf("sign in as %s was refused: %s", email, page.text())
+		}
+	}
+	if page.status != http.StatusOK {
+		return fmt.Errorf("sign-in ended at %s://%s%s: %s", page.url.Scheme, page.url.Host, page.url.Path, page.text())
 	}
 	return nil
 }

@@ -142,12 +142,12 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 		if q.Get("state") != "st-2" || q.Get("code") == "" {
 			t.Fatalf("callback query = %v", q)
 		}
-		tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption("wrong-"+verifier))
+		_, err = cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption("wrong-"+verifier))
 		if err == nil {
 			t.Fatal("code exchanged with a wrong code_verifier")
 		}
 		q = codeFlow(t, e, b, lb2, cfg, "st-3", oauth2.S256ChallengeOption(verifier))
-		tok, err = cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+		tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 		if err != nil {
 			t.Fatal(err)
 		}
