@@ -141,21 +141,22 @@ func nextWake(interval time.Duration, results []agent.Result) time.Duration {
 }
 
 func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
-	io := f.IOStreams
+	ios := f.IOStreams
+	tb := cmdutil.NewTable(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE")
 	for _, r := range results {
 		if r.Status != agent.StatusReported {
 			failed++
 		}
 		if f.Output.Machine() {
 			if f.Output.JQ != "" {
-				_ = cmdutil.WriteJSON(io.Out, r, f.Output.JQ)
+				_ = cmdutil.WriteJSON(ios.Out, r, f.Output.JQ)
 				continue
 			}
 			b, _ := json.Marshal(r)
-			fmt.Fprintln(io.Out, string(b))
+			fmt.Fprintln(ios.Out, string(b))
 			continue
 		}
-		line := []string{r.Status, r.Model, r.Serial, r.Address, levels(r.Supplies)}
+		var notes []string
 		switch r.Status {
 		case agent.StatusReported:
 			if len(r.Orders) > 0 {
@@ -163,22 +164,26 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 				for _, o := range r.Orders {
 					names = append(names, o.Supply)
 				}
-				line = append(line, "ordered: "+strings.Join(names, ", "))
+				notes = append(notes, "ordered: "+strings.Join(names, ", "))
 			}
 			if r.Moved {
-				line = append(line, "found at a new address")
+				notes = append(notes, "found at a new address")
 			}
 		default:
-			note := r.Error
+			if r.Error != "" {
+				notes = append(notes, r.Error)
+			}
 			if r.LevelsReadAt != nil {
-				note += "; last levels read " + r.LevelsReadAt.Local().Format(time.DateTime)
+				notes = append(notes, "last levels read "+r.LevelsReadAt.Local().Format(time.DateTime))
 			}
 			if r.NextAttempt != nil && !r.NextAttempt.IsZero() {
-				note += "; next try " + r.NextAttempt.Local().Format(time.TimeOnly)
+				notes = append(notes, "next try "+r.NextAttempt.Local().Format(time.TimeOnly))
 			}
-			line = append(line, strings.TrimPrefix(note, "; "))
 		}
-		fmt.Fprintln(io.Out, strings.Join(line, "\t"))
+		tb.AddRow(r.Status, r.Model, r.Serial, r.Address, levels(r.Supplies), strings.Join(notes, "; "))
+	}
+	if !f.Output.Machine() && len(results) > 0 {
+		_ = tb.Render()
 	}
 	return failed
 }
