@@ -272,3 +272,7 @@ func moduleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// DBusAddress is the host's private D-Bus system bus address once
+// StartAvahi ran; DNS-SD clients need it in DBUS_SYSTEM_BUS_ADDRESS.
+func (h *Host) DBusAddress() string { return h.dbus }

@@ -107,9 +107,13 @@ func (c *cache) add(msg *dns.Msg, zone string, now time.Time) []string {
 			if _, ok := c.services[strings.ToLower(h.Name)]; !ok {
 				continue
 			}
+			known := c.instances[strings.ToLower(rr.Ptr)] != nil
 			in := c.instanceFor(rr.Ptr, now)
 			if in == nil {
 				continue
+			}
+			if !known {
+				mark(in)
 			}
 			if h.Ttl == 0 {
 				if !in.removed {

@@ -216,19 +216,9 @@ func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Prin
 		}()
 	}
 
-	r := &run{
-		opts:    opts,
-		conn:    conn,
-		cache:   newCache(opts.Services, "local"),
-		fn:      fn,
-		start:   start,
-		results: make(chan enrichResult, 16),
-		follow:  map[string]*followUp{},
-		byInst:  map[string]*device{},
-	}
 	enrichCtx, enrichCancel := context.WithDeadline(context.Background(), start.Add(opts.Timeout))
 	defer enrichCancel()
-	r.enrichCtx = enrichCtx
+	r := newRun(enrichCtx, opts, conn, fn, start)
 
 	r.browse()
 	requery := []time.Duration{120 * time.Millisecond, 350 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond}
@@ -250,10 +240,7 @@ loop:
 				requery = requery[1:]
 				r.browse()
 			}
-			r.attachComplete(now)
-			r.followUps(now)
-			r.settle(now)
-			if r.done(now) {
+			if r.step(now) {
 				break loop
 			}
 		}
@@ -267,6 +254,35 @@ loop:
 	}
 	cancel()
 	return r.printers(), nil
+}
+
+// sender sends mDNS queries; *mdnsConn is one.
+type sender interface {
+	send(*dns.Msg) error
+}
+
+func newRun(enrichCtx context.Context, opts Options, conn sender, fn func(Event), start time.Time) *run {
+	return &run{
+		opts:      opts,
+		conn:      conn,
+		cache:     newCache(opts.Services, "local"),
+		fn:        fn,
+		start:     start,
+		enrichCtx: enrichCtx,
+		results:   make(chan enrichResult, 16),
+		follow:    map[string]*followUp{},
+		byInst:    map[string]*device{},
+	}
+}
+
+// step does the periodic work: report settled complete instances, ask
+// for missing records, give up on stale ones. It reports whether
+// discovery is done.
+func (r *run) step(now time.Time) bool {
+	r.attachComplete(now)
+	r.followUps(now)
+	r.settle(now)
+	return r.done(now)
 }
 
 // followUp tracks targeted queries for one incomplete instance.
@@ -283,7 +299,7 @@ type enrichResult struct {
 // run is the state of one Discover call; only its loop goroutine uses it.
 type run struct {
 	opts      Options
-	conn      *mdnsConn
+	conn      sender
 	cache     *cache
 	fn        func(Event)
 	start     time.Time
