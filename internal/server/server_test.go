@@ -90,17 +90,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-type bearerTransport struct {
-	tok  string
-	next http.RoundTripper
-}
-
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.tok)
-	return b.next.RoundTrip(r)
-}
-
 // TestEndToEnd runs arsd in-process with the Amazon emulator and a webhook
 // receiver and drives it as arsctl does: sign-up, device sign-in (real
 // OAuth tokens), enrollments with both providers, level reports that
