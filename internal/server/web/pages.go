@@ -33,7 +33,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006, 15:04 UTC")
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"event": eventName,
 	"paragraphs": func(s string) []string {
 		var out []string
 		for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
@@ -43,6 +44,28 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
+}
+
+// eventName is the wording of an enrollment history entry.
+func eventName(kind string) string {
+	switch kind {
+	case "created":
+		return "Enrolled"
+	case "activated":
+		return "Activated"
+	case "paused":
+		return "Ordering paused"
+	case "resumed":
+		return "Ordering resumed"
+	case "threshold":
+		return "Low-ink threshold changed"
+	case "cancelled":
+		return "Plan cancelled"
+	}
+	if kind == "" {
+		return "Changed"
+	}
+	return strings.ToUpper(kind[:1]) + kind[1:]
 }
 
 func parseTemplates() (map[string]*template.Template, error) {

@@ -259,7 +259,7 @@ func TestManagePlanAndCancel(t *testing.T) {
 		}
 		r = c.get(path)
 		mustContain(t, "View Printer Details", r.body, "Manage Plan", "Y (yellow)", "10%", "Low", "background: #ffff00", "level unknown",
-			"Placed", "Plan history", "created", "Version "+e.cat.Terms().Version)
+			"Placed", "Plan history", "Enrolled", "Version "+e.cat.Terms().Version)
 		if strings.Contains(r.body, "KMBA01234") {
 			t.Error("View Printer Details shows the whole serial number")
 		}
