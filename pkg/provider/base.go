@@ -168,37 +168,8 @@ func (e *existingError) Error() string { return "already enrolled: " + e.e.ID }
 // wrap returns e as an Enrollment whose Wait polls the server.
 func (b *Base) wrap(e arsapi.Enrollment, existing bool) *Enrollment {
 	return NewEnrollment(e, existing, func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error) {
-		return b.waitActive(ctx, e.ID, poll)
+		return WaitActive(ctx, b.Client.GetEnrollment, e.ID, poll)
 	})
-}
-
-// waitActive polls an enrollment until it is active.
-func (b *Base) waitActive(ctx context.Context, id string, poll time.Duration) (arsapi.Enrollment, error) {
-	if poll <= 0 {
-		poll = time.Second
-	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		e, err := b.Client.GetEnrollment(ctx, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return arsapi.Enrollment{}, ctx.Err()
-			}
-			return arsapi.Enrollment{}, err
-		}
-		switch e.State {
-		case arsapi.StateActive, arsapi.StatePaused:
-			return e, nil
-		case arsapi.StateCancelled:
-			return e, fmt.Errorf("%w: enrollment %s was cancelled", ErrSignInFailed, e.ID)
-		}
-		select {
-		case <-ctx.Done():
-			return e, ctx.Err()
-		case <-t.C:
-		}
-	}
 }
 
 // Get implements Provider.

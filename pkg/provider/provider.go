@@ -142,6 +142,45 @@ func NewEnrollment(e arsapi.Enrollment, existing bool, wait func(ctx context.Con
 	return &Enrollment{Enrollment: e, Existing: existing, wait: wait}
 }
 
+// Resume wraps an existing enrollment read from p (e.g. found by List) so
+// that Wait polls p until it is active.
+func Resume(p Provider, e arsapi.Enrollment, existing bool) *Enrollment {
+	return NewEnrollment(e, existing, func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error) {
+		return WaitActive(ctx, p.Get, e.ID, poll)
+	})
+}
+
+// WaitActive polls get every poll until the enrollment id is active (or
+// paused), and returns it. A cancelled enrollment fails with
+// ErrSignInFailed; ctx ending first returns its error.
+func WaitActive(ctx context.Context, get func(ctx context.Context, id string) (arsapi.Enrollment, error), id string, poll time.Duration) (arsapi.Enrollment, error) {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		e, err := get(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return arsapi.Enrollment{}, ctx.Err()
+			}
+			return arsapi.Enrollment{}, err
+		}
+		switch e.State {
+		case arsapi.StateActive, arsapi.StatePaused:
+			return e, nil
+		case arsapi.StateCancelled:
+			return e, fmt.Errorf("%w: enrollment %s was cancelled", ErrSignInFailed, e.ID)
+		}
+		select {
+		case <-ctx.Done():
+			return e, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // Errors a provider returns; check them with errors.Is or errors.As.
 var (
 	// ErrNoSerial means the printer did not report a serial number, which

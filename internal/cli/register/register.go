@@ -245,7 +245,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 					if err != nil {
 						return err
 					}
-					return finish(ctx, opts, prov, provider.NewEnrollment(e, true, nil), c)
+					return finish(ctx, opts, prov, provider.Resume(prov, e, true), c)
 				}
 			}
 		}
