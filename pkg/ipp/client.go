@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,7 +280,11 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 	start := time.Now()
 	resp, err := c.transport.RoundTrip(hreq)
 	if err != nil {
-		return nil, unwrapURLError(err)
+		err = unwrapURLError(err)
+		if strings.Contains(err.Error(), "malformed HTTP") {
+			return nil, &notHTTPError{err: err}
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -288,7 +293,10 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: truncated: %w", ErrMalformed, err)
 	}
 	if len(data) > maxResponse {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxResponse)
@@ -313,6 +321,13 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 	}
 	return p, nil
 }
+
+// notHTTPError is an answer that is not HTTP at all, e.g. a TLS alert from
+// a port that speaks only TLS.
+type notHTTPError struct{ err error }
+
+func (e *notHTTPError) Error() string   { return "malformed response: not HTTP: " + e.err.Error() }
+func (e *notHTTPError) Unwrap() []error { return []error{ErrMalformed, e.err} }
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the URL.
 func unwrapURLError(err error) error {

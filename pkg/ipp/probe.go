@@ -29,13 +29,18 @@ func (c *Client) Probe(ctx context.Context, hostport string) (*printer.Printer, 
 	}
 	var errs []error
 	for _, scheme := range []string{"ipp", "ipps"} {
-		retryTLS := false
+		retryTLS, sawBadRequest := false, false
 		for _, path := range ProbePaths {
 			p, err := c.GetPrinterAttributes(ctx, scheme+"://"+hp+path)
 			if err == nil {
 				return p, nil
 			}
 			errs = append(errs, fmt.Errorf("%s://%s%s: %w", scheme, hp, path, lastCause(err)))
+			var he *HTTPStatusError
+			if errors.As(err, &he) && he.StatusCode == 400 {
+				// Also what an HTTPS server says to plain HTTP.
+				sawBadRequest = true
+			}
 			if wrongPath(err) {
 				continue
 			}
@@ -45,7 +50,7 @@ func (c *Client) Probe(ctx context.Context, hostport string) (*printer.Printer, 
 			}
 			return nil, err
 		}
-		if !retryTLS {
+		if !retryTLS && !sawBadRequest {
 			break
 		}
 	}
@@ -76,6 +81,10 @@ func wantsTLS(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return false
+	}
+	var nh *notHTTPError
+	if errors.As(err, &nh) {
+		return true
 	}
 	if errors.Is(err, ErrMalformed) {
 		return false
