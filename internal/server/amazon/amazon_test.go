@@ -625,3 +625,79 @@ func TestLoadKey(t *testing.T) {
 		t.Error("short key accepted")
 	}
 }
+
+func TestCallbackWhenAmazonRefusesTheCode(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, func(c *amazon.Config) { c.ClientSecret = "wrong-secret" })
+	en := e.createEnrollment("SN-80")
+	resp, body := e.signIn(en)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "invalid_client") {
+		t.Errorf("callback: %d %s", resp.StatusCode, body)
+	}
+	if got, _, _ := e.st.LookupEnrollment(context.Background(), en.ID); got.State != arsapi.StatePending {
+		t.Errorf("enrollment is %s, want pending", got.State)
+	}
+	if _, err := e.st.GetAmazonLink(context.Background(), en.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("link stored after a failed exchange: %v", err)
+	}
+}
+
+func TestCancelledWhileSigningIn(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
+	en := e.createEnrollment("SN-81")
+	resp, _ := e.get(e.svc.SignInURL(en.ID, account))
+	resp, _ = e.get(resp.Header.Get("Location"))
+	if _, err := e.st.CancelEnrollment(ctx, account, en.ID, arsapi.CancelRequest{Reasons: []string{"other"}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.get(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "cancelled") {
+		t.Errorf("callback: %d %s", resp.StatusCode, body)
+	}
+	// Starting again for a cancelled plan says so too.
+	if resp, _ := e.get(e.svc.SignInURL(en.ID, account)); resp.StatusCode != http.StatusConflict {
+		t.Errorf("start after cancel: %d", resp.StatusCode)
+	}
+}
+
+func TestTokensNeedTheKey(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
+	en := e.activate("SN-82")
+	other, err := amazon.New(e.st, nil, amazon.Config{ClientID: e.emu.ClientID(), ClientSecret: e.emu.ClientSecret(),
+		TokenURL: e.emuURL + "/auth/o2/token", DRSBaseURL: e.emuURL, DeviceModel: "ars-printer",
+		Slots: map[string]string{"black": "slot-black"}, PublicURL: e.arsd, Key: bytes.Repeat([]byte{8}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = other.Place(context.Background(), order(en, "o1", "black"))
+	if !errors.Is(err, fulfil.ErrPermanent) || !strings.Contains(err.Error(), "does not decrypt") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(e.emu.Calls()); n != 0 {
+		t.Errorf("%d DRS calls made without a usable token", n)
+	}
+}
+
+func TestConcurrentPlacesWithExpiredToken(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
+	en := e.activate("SN-83")
+	e.emu.ExpireAccessTokens("SN-83")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := e.svc.Place(context.Background(), order(en, "o"+string(rune('a'+i)), []string{"black", "cyan"}[i%2]))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(e.emu.Orders()); n != 2 {
+		t.Errorf("Amazon has %d orders, want 2 (one per slot)", n)
+	}
+}

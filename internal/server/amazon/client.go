@@ -130,10 +130,11 @@ func (r drsResponse) message() string {
 	var m struct {
 		Message string `json:"message"`
 	}
+	b := r.Body
 	if json.Unmarshal(r.Body, &m) == nil && m.Message != "" {
-		return m.Message
+		b = []byte(m.Message)
 	}
-	return strings.TrimSpace(string(bytes.ToValidUTF8(r.Body[:min(len(r.Body), 200)], nil)))
+	return strings.TrimSpace(string(bytes.ToValidUTF8(b[:min(len(b), 200)], nil)))
 }
 
 // invalidToken reports whether DRS refused the access token: 400 with
