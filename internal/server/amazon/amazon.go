@@ -92,10 +92,12 @@ func (s *Service) SignInURL(enrollmentID, accountID string) string {
 // Name implements fulfil.Fulfiller.
 func (s *Service) Name() string { return Name }
 
-// SlotFor returns the DRS slot ID configured for a supply, matching its
-// colour name, then its name, then its colour value.
+// SlotFor returns the DRS slot ID configured for an order's supply,
+// matching its name as the printer reports it (e.g. "PGBK", so that two
+// black inks can have two slots), then its colour (the colorant name, e.g.
+// "black", or "#RRGGBB" when the printer names none).
 func (s *Service) SlotFor(o fulfil.Order) (string, bool) {
-	for _, k := range []string{o.Color, o.Supply} {
+	for _, k := range []string{o.Supply, o.Color} {
 		if slot, ok := s.cfg.Slots[strings.ToLower(strings.TrimSpace(k))]; ok && k != "" {
 			return slot, true
 		}

@@ -701,3 +701,22 @@ func TestConcurrentPlacesWithExpiredToken(t *testing.T) {
 		t.Errorf("Amazon has %d orders, want 2 (one per slot)", n)
 	}
 }
+
+func TestSlotForPrefersTheSupplyName(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, func(c *amazon.Config) {
+		c.Slots = map[string]string{"PGBK": "slot-pgbk", "black": "slot-black", "#00ffff": "slot-cyan"}
+	})
+	for _, tc := range []struct{ supply, color, want string }{
+		{"PGBK", "black", "slot-pgbk"},
+		{"BK", "black", "slot-black"},
+		{"C", "#00FFFF", "slot-cyan"},
+	} {
+		got, ok := e.svc.SlotFor(fulfil.Order{Supply: tc.supply, Color: tc.color})
+		if !ok || got != tc.want {
+			t.Errorf("SlotFor(%s, %s) = %q, %v; want %q", tc.supply, tc.color, got, ok, tc.want)
+		}
+	}
+	if _, ok := e.svc.SlotFor(fulfil.Order{Supply: "Waste", Color: ""}); ok {
+		t.Error("a supply with no mapping got a slot")
+	}
+}

@@ -45,9 +45,9 @@ type Config struct {
 	// DeviceModel is the DRS device model ID registered for arsd.
 	DeviceModel string
 	// Slots maps a supply to its DRS slot ID. Keys are matched without
-	// regard to case against the supply's colour name (e.g. "cyan"), then
-	// its name as the printer reports it (e.g. "PGBK"), then its colour
-	// ("#00FFFF").
+	// regard to case against the supply's name as the printer reports it
+	// (e.g. "PGBK"), then its colour: the colorant name (e.g. "cyan") or,
+	// when the printer names none, "#RRGGBB".
 	Slots map[string]string
 	// TestDevice registers devices with is_test_device, so that Amazon
 	// places test orders that are neither charged nor shipped.
