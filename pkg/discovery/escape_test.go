@@ -57,6 +57,8 @@ func FuzzUnescapeInstance(f *testing.F) {
 		if len(got) > len(s) {
 			t.Fatalf("UnescapeInstance(%q) grew to %q", s, got)
 		}
-		splitInstance(s)
+		if l, svc, ok := splitInstance(s); ok && len(l)+len(svc)+1 != len(s) {
+			t.Fatalf("splitInstance(%q) = %q, %q", s, l, svc)
+		}
 	})
 }

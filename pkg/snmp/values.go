@@ -160,11 +160,11 @@ func Level(level, maxCapacity int) int {
 }
 
 type supplyRow struct {
-	desc, colorName string
-	typ             int
-	colorant        int
-	level, maxCap   int
-	hasLevel        bool
+	desc          string
+	typ           int
+	colorant      int
+	level, maxCap int
+	hasLevel      bool
 }
 
 // SuppliesFromPDUs builds supplies from the variables of a walk of

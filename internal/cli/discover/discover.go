@@ -79,11 +79,14 @@ Exits 3 when no printer is found.`,
 			if opts.Timeout <= 0 {
 				return cmdutil.FlagErrorf("--timeout must be positive")
 			}
-			if opts.IPP == nil {
-				opts.IPP = f.IPPClient()
+			if opts.Stream && !opts.Output.Machine() {
+				return cmdutil.FlagErrorf("--stream needs --json (or --jq)")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.IPP == nil {
+				opts.IPP = f.IPPClient()
 			}
 			return Run(cmd.Context(), opts)
 		},

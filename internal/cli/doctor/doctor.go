@@ -63,11 +63,11 @@ Exits 1 when any check fails.`,
 			if opts.Timeout <= 0 {
 				return cmdutil.FlagErrorf("--timeout must be positive")
 			}
-			if opts.IPP == nil {
-				opts.IPP = f.IPPClient()
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.IPP == nil {
+				opts.IPP = f.IPPClient()
 			}
 			return Run(cmd.Context(), opts)
 		},

@@ -1,0 +1,235 @@
+package discover
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+func TestNewCmdDiscoverFlags(t *testing.T) {
+	tests := []struct {
+		args     string
+		json     bool
+		wantErr  string
+		wantHost string
+		wantTO   time.Duration
+		stream   bool
+	}{
+		{args: "", wantTO: discovery.DefaultTimeout},
+		{args: "--host 10.0.0.7:631 --timeout 2s", wantHost: "10.0.0.7:631", wantTO: 2 * time.Second},
+		{args: "--stream", json: true, wantTO: discovery.DefaultTimeout, stream: true},
+		{args: "--stream", wantErr: "--stream needs --json"},
+		{args: "--timeout 0s", wantErr: "--timeout must be positive"},
+		{args: "extra", wantErr: "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{JSON: tt.json}}
+			var got *Options
+			cmd := NewCmdDiscover(f, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.args))
+			cmd.SetOut(&strings.Builder{})
+			cmd.SetErr(&strings.Builder{})
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Host != tt.wantHost || got.Timeout != tt.wantTO || got.Stream != tt.stream {
+				t.Errorf("options %+v", got)
+			}
+		})
+	}
+}
+
+var (
+	pixma = printer.Printer{
+		Name: "Canon TS8320 series", Addrs: []string{"10.0.0.7", "fe80::1%eth0"}, Make: "Canon", Model: "TS8320 series",
+		Serial: "KNMA01234", URI: "ipp://10.0.0.7:631/ipp/print",
+		Supplies: []printer.Supply{
+			{Name: "PGBK", Level: 80}, {Name: "Cyan ink", ColorName: "cyan", Level: 40},
+			{Name: "Tri-colour", Colors: []string{"#00FFFF", "#FF00FF", "#FFFF00"}, Level: printer.LevelSomeRemaining},
+			{Name: "Waste ink absorber", Type: "wasteInk", Level: printer.LevelUnknown},
+		},
+	}
+	asleep = printer.Printer{Name: "Asleep", Addrs: []string{"10.0.0.8"}, Make: "Canon", Model: "TS3100 series",
+		Problems: []string{"IPP: no answer from 10.0.0.8:631 within 3s"}}
+)
+
+// fakeDiscover reports printers as a real run would: Found then Ready.
+func fakeDiscover(ps ...printer.Printer) func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error) {
+	return func(_ context.Context, o discovery.Options, fn func(discovery.Event)) ([]printer.Printer, error) {
+		if !o.Enrich {
+			return nil, errors.New("discover must enrich")
+		}
+		for i, p := range ps {
+			fn(discovery.Event{Kind: discovery.Found, ID: i + 1, Printer: printer.Printer{Name: p.Name}})
+			fn(discovery.Event{Kind: discovery.Ready, ID: i + 1, Printer: p})
+		}
+		return ps, nil
+	}
+}
+
+func run(t *testing.T, tty bool, out cmdutil.OutputOptions, mutate func(*Options)) (stdout, stderr string, err error) {
+	t.Helper()
+	ios, _, o, e := iostreams.Test()
+	ios.SetTTY(tty)
+	opts := &Options{IO: ios, Output: &out, Timeout: time.Second, Discover: fakeDiscover(pixma, asleep)}
+	if mutate != nil {
+		mutate(opts)
+	}
+	err = Run(context.Background(), opts)
+	return o.String(), e.String(), err
+}
+
+func TestRunPipe(t *testing.T) {
+	out, errOut, err := run(t, false, cmdutil.OutputOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Canon TS8320 series\t10.0.0.7,fe80::1%eth0\tCanon TS8320 series\tKNMA01234\tipp://10.0.0.7:631/ipp/print\tPGBK 80% C 40% CL ok waste ?\n" +
+		"Asleep\t10.0.0.8\tCanon TS3100 series\t\t\t\n"
+	if out != want {
+		t.Errorf("stdout:\n%q\nwant:\n%q", out, want)
+	}
+	if !strings.Contains(errOut, "Asleep: IPP: no answer") {
+		t.Errorf("stderr lacks the problem: %q", errOut)
+	}
+}
+
+func TestRunTTY(t *testing.T) {
+	out, errOut, err := run(t, true, cmdutil.OutputOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "LEVELS") {
+		t.Fatalf("table:\n%s", out)
+	}
+	// Columns are aligned: SERIAL starts at the same offset in every row.
+	col := strings.Index(lines[0], "SERIAL")
+	if r := []rune(lines[1]); len(r) < col || !strings.HasPrefix(string(r[col:]), "KNMA01234") {
+		t.Errorf("misaligned:\n%s", out)
+	}
+	if !strings.Contains(errOut, "IPP: no answer") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	out, _, err := run(t, false, cmdutil.OutputOptions{JSON: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []printer.Printer
+	if err := json.Unmarshal([]byte(out), &ps); err != nil || len(ps) != 2 || ps[0].Serial != "KNMA01234" {
+		t.Fatalf("JSON %s: %v", out, err)
+	}
+	out, _, err = run(t, false, cmdutil.OutputOptions{JQ: ".[] | .serial // \"none\""}, nil)
+	if err != nil || out != "KNMA01234\nnone\n" {
+		t.Errorf("--jq: %q %v", out, err)
+	}
+}
+
+func TestRunStream(t *testing.T) {
+	out, _, err := run(t, false, cmdutil.OutputOptions{JSON: true}, func(o *Options) { o.Stream = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("NDJSON:\n%s", out)
+	}
+	for _, l := range lines {
+		var p printer.Printer
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Errorf("line %q: %v", l, err)
+		}
+	}
+}
+
+func TestRunNothingFound(t *testing.T) {
+	for _, machine := range []bool{false, true} {
+		out, _, err := run(t, false, cmdutil.OutputOptions{JSON: machine}, func(o *Options) { o.Discover = fakeDiscover() })
+		if cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+			t.Fatalf("exit code %d (%v), want 3", cmdutil.ExitCode(err), err)
+		}
+		for _, want := range []string{"5353/udp", "631/tcp", "161/udp", "security", "arsctl doctor"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("message lacks %q: %v", want, err)
+			}
+		}
+		if machine && strings.TrimSpace(out) != "[]" {
+			t.Errorf("--json with nothing found printed %q, want []", out)
+		}
+	}
+}
+
+func TestRunNoMulticast(t *testing.T) {
+	_, _, err := run(t, false, cmdutil.OutputOptions{}, func(o *Options) {
+		o.Discover = func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error) {
+			return nil, discovery.ErrNoMulticast
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "arsctl doctor") || cmdutil.ExitCode(err) != 1 {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunHost(t *testing.T) {
+	var asked string
+	out, _, err := run(t, false, cmdutil.OutputOptions{}, func(o *Options) {
+		o.Host = "10.0.0.7"
+		o.Probe = func(_ context.Context, h string, _ discovery.Options) (printer.Printer, error) {
+			asked = h
+			return pixma, nil
+		}
+	})
+	if err != nil || asked != "10.0.0.7" || !strings.HasPrefix(out, "Canon TS8320 series\t") {
+		t.Fatalf("out %q asked %q err %v", out, asked, err)
+	}
+	_, _, err = run(t, false, cmdutil.OutputOptions{}, func(o *Options) {
+		o.Host = "10.0.0.9"
+		o.Probe = func(context.Context, string, discovery.Options) (printer.Printer, error) {
+			return printer.Printer{}, errors.Join(discovery.ErrNoPrinter, errors.New("IPP: refused"))
+		}
+	})
+	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "5353/udp") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestShortName(t *testing.T) {
+	tests := []struct {
+		s    printer.Supply
+		want string
+	}{
+		{printer.Supply{Name: "PGBK"}, "PGBK"},
+		{printer.Supply{Name: "Black Toner", ColorName: "black"}, "BK"},
+		{printer.Supply{Name: "Cyan Cartridge", Colors: []string{"#00ffff"}}, "C"},
+		{printer.Supply{Name: "Colour ink", Colors: []string{"#00FFFF", "#FF00FF"}}, "CL"},
+		{printer.Supply{Name: "Color", Colors: []string{"#00FFFF", "#FF00FF"}}, "Color"},
+		{printer.Supply{Name: "Toner Waste Tank", Type: "wasteToner"}, "waste"},
+		{printer.Supply{Name: "Photo Blue ink"}, "PhotoBlueink"},
+		{printer.Supply{}, "?"},
+	}
+	for _, tt := range tests {
+		if got := ShortName(tt.s); got != tt.want {
+			t.Errorf("ShortName(%+v) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}

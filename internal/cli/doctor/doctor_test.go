@@ -1,0 +1,113 @@
+package doctor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+)
+
+const procNetUDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  100: 00000000:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000   108        0 31337 2 0000000000000000 0
+  101: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 4242 2 0000000000000000 0
+  102: FB0000E0:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 0 2 0000000000000000 0
+  garbage line
+  103: 00000000:zzzz 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 77 2 0000000000000000 0
+`
+
+func TestUDPPortInodes(t *testing.T) {
+	got := udpPortInodes(strings.NewReader(procNetUDP), 5353)
+	if !slices.Equal(got, []string{"31337"}) {
+		t.Errorf("inodes %q, want [31337]", got)
+	}
+}
+
+// fakeProc builds a /proc-like tree with one process holding port 5353.
+func fakeProc(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "net"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "net", "udp"), []byte(procNetUDP), 0o644))
+	for pid, sock := range map[string]string{"812": "socket:[31337]", "900": "socket:[4242]"} {
+		must(os.MkdirAll(filepath.Join(root, pid, "fd"), 0o755))
+		must(os.Symlink(sock, filepath.Join(root, pid, "fd", "11")))
+		must(os.Symlink("/dev/null", filepath.Join(root, pid, "fd", "0")))
+	}
+	must(os.WriteFile(filepath.Join(root, "812", "comm"), []byte("avahi-daemon\n"), 0o644))
+	must(os.WriteFile(filepath.Join(root, "900", "comm"), []byte("dnsmasq\n"), 0o644))
+	return root
+}
+
+func TestMDNSHolders(t *testing.T) {
+	got := mdnsHolders(fakeProc(t))
+	if len(got) != 1 || got[0].PID != 812 || got[0].Name != "avahi-daemon" {
+		t.Errorf("holders %+v, want avahi-daemon (812)", got)
+	}
+	if s := holderNames(got); s != "avahi-daemon (pid 812)" {
+		t.Errorf("holderNames = %q", s)
+	}
+	if got := mdnsHolders(t.TempDir()); got != nil {
+		t.Errorf("empty proc: %+v", got)
+	}
+}
+
+func TestSplitHost(t *testing.T) {
+	tests := []struct{ in, host, hostport string }{
+		{"10.0.0.7", "10.0.0.7", "10.0.0.7:631"},
+		{"10.0.0.7:8631", "10.0.0.7", "10.0.0.7:8631"},
+		{"printer.local", "printer.local", "printer.local:631"},
+		{"[fd00::7]:631", "fd00::7", "[fd00::7]:631"},
+		{"fd00::7", "fd00::7", "[fd00::7]:631"},
+	}
+	for _, tt := range tests {
+		h, hp, err := splitHost(tt.in)
+		if err != nil || h != tt.host || hp != tt.hostport {
+			t.Errorf("splitHost(%q) = %q, %q, %v", tt.in, h, hp, err)
+		}
+	}
+	if _, _, err := splitHost("[]"); err == nil {
+		t.Error("splitHost([]) did not fail")
+	}
+}
+
+func TestNewCmdDoctorFlags(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}}
+	var got *Options
+	cmd := NewCmdDoctor(f, func(_ context.Context, o *Options) error { got = o; return nil })
+	cmd.SetArgs([]string{"--host", "10.0.0.7", "--timeout", "1s"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Host != "10.0.0.7" || got.Timeout != time.Second || got.ProcRoot != "/proc" {
+		t.Errorf("options %+v", got)
+	}
+	cmd = NewCmdDoctor(f, func(context.Context, *Options) error { return nil })
+	cmd.SetArgs([]string{"--timeout", "0s"})
+	cmd.SetErr(&strings.Builder{})
+	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("--timeout 0s: %v", err)
+	}
+}
+
+func TestPrintCheck(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	printCheck(ios, Check{Name: "IPP port (10.0.0.7:631/tcp)", OK: false, Detail: "cannot connect: refused", Hint: "turn IPP on"})
+	printCheck(ios, Check{Name: "multicast route", OK: true, Detail: "routed", Hint: "unused"})
+	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
