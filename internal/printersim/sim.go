@@ -119,12 +119,13 @@ type Printer struct {
 	mode     atomic.Int32
 	requests atomic.Int64
 
-	cert    atomic.Pointer[tls.Certificate]
-	ln      net.Listener
-	srv     *http.Server
-	addr    string
-	closing chan struct{}
-	done    chan struct{}
+	cert      atomic.Pointer[tls.Certificate]
+	ln        net.Listener
+	srv       *http.Server
+	addr      string
+	closing   chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
 
 	mdnsMu sync.Mutex
 	mdns   []*zeroconf.Server
@@ -246,17 +247,14 @@ func (p *Printer) connState(c net.Conn, st http.ConnState) {
 // Close stops serving and advertising. It is safe to call more than once.
 func (p *Printer) Close() error {
 	p.StopAdvertising()
-	select {
-	case <-p.closing:
-		return nil
-	default:
+	var err error
+	p.closeOnce.Do(func() {
 		close(p.closing)
-	}
-	if p.srv == nil {
-		return nil
-	}
-	err := p.srv.Close()
-	<-p.done
+		if p.srv != nil {
+			err = p.srv.Close()
+			<-p.done
+		}
+	})
 	return err
 }
 

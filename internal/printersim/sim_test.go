@@ -1,0 +1,340 @@
+package printersim_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/pkg/ipp"
+)
+
+func start(t *testing.T, cfg printersim.Config) *printersim.Printer {
+	t.Helper()
+	p := printersim.New(cfg)
+	if err := p.Start(t.Context(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// post sends an IPP request and decodes the answer.
+func post(t *testing.T, url string, req *goipp.Message) *goipp.Message {
+	t.Helper()
+	body, err := req.EncodeBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(url, goipp.ContentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("HTTP %d", resp.StatusCode)
+	}
+	var m goipp.Message
+	if err := m.Decode(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func request(op goipp.Op, uri string, requested ...string) *goipp.Message {
+	m := goipp.NewRequest(goipp.DefaultVersion, op, 7)
+	m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
+	m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en")))
+	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(uri)))
+	if len(requested) > 0 {
+		a := goipp.Attribute{Name: "requested-attributes"}
+		for _, r := range requested {
+			a.Values.Add(goipp.TagKeyword, goipp.String(r))
+		}
+		m.Operation.Add(a)
+	}
+	return m
+}
+
+func attr(m *goipp.Message, name string) []string {
+	for _, a := range m.Printer {
+		if a.Name == name {
+			var out []string
+			for _, v := range a.Values {
+				if b, ok := v.V.(goipp.Binary); ok {
+					out = append(out, string(b))
+				} else {
+					out = append(out, v.V.String())
+				}
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func TestCanonAttributes(t *testing.T) {
+	p := start(t, printersim.Config{Serial: "KNMA00042", UUID: "8e4b1a2c-0000-4000-8000-000000000042", Levels: map[string]int{"pb": 5}})
+	httpURL := "http://" + p.Addr() + "/ipp/print"
+	m := post(t, httpURL, request(goipp.OpGetPrinterAttributes, p.URL()))
+	if goipp.Status(m.Code) != goipp.StatusOk || m.RequestID != 7 {
+		t.Fatalf("status %v id %d", goipp.Status(m.Code), m.RequestID)
+	}
+	checks := map[string]string{
+		"printer-make-and-model": "Canon TS8320 series",
+		"printer-uuid":           "urn:uuid:8e4b1a2c-0000-4000-8000-000000000042",
+		"printer-info":           "Canon TS8320 series",
+		"printer-state":          "3",
+		"marker-names":           "PGBK,BK,C,M,Y,PB",
+		"marker-types":           "inkCartridge,inkCartridge,inkCartridge,inkCartridge,inkCartridge,inkCartridge",
+		"marker-levels":          "80,70,60,50,40,5",
+		"marker-low-levels":      "15,15,15,15,15,15",
+		"marker-high-levels":     "100,100,100,100,100,100",
+		"marker-colors":          "#000000,#000000,#00FFFF,#FF00FF,#FFFF00,#0080FF",
+	}
+	for name, want := range checks {
+		if got := strings.Join(attr(m, name), ","); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	did := strings.Join(attr(m, "printer-device-id"), "")
+	for _, want := range []string{"MFG:Canon;", "MDL:TS8320 series;", "CLS:PRINTER;", "DES:Canon TS8320 series;", "PSE:KNMA00042;", "CMD:"} {
+		if !strings.Contains(did, want) {
+			t.Errorf("device id %q lacks %q", did, want)
+		}
+	}
+	supply := attr(m, "printer-supply")
+	if len(supply) != 6 || !strings.Contains(supply[2], "colorantname=cyan;") || !strings.Contains(supply[5], "level=5;") {
+		t.Errorf("printer-supply = %q", supply)
+	}
+
+	// requested-attributes is honoured.
+	m = post(t, httpURL, request(goipp.OpGetPrinterAttributes, p.URL(), "printer-uuid"))
+	if len(m.Printer) != 1 || m.Printer[0].Name != "printer-uuid" {
+		t.Errorf("filtered attributes = %v", m.Printer)
+	}
+}
+
+func TestOtherOperationsNotSupported(t *testing.T) {
+	p := start(t, printersim.Config{})
+	for _, op := range []goipp.Op{goipp.OpPrintJob, goipp.OpGetJobs, goipp.OpCancelJob} {
+		m := post(t, "http://"+p.Addr()+"/ipp/print", request(op, p.URL()))
+		if goipp.Status(m.Code) != goipp.StatusErrorOperationNotSupported {
+			t.Errorf("%v: status %v", op, goipp.Status(m.Code))
+		}
+	}
+}
+
+func TestHTTPErrors(t *testing.T) {
+	p := start(t, printersim.Config{})
+	base := "http://" + p.Addr()
+	for _, tt := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/ipp/print", "", 405},
+		{"POST", "/other", "", 404},
+		{"POST", "/ipp/print", "garbage", 400},
+		{"GET", "/", "", 200},
+	} {
+		req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s: HTTP %d, want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+		}
+	}
+}
+
+func TestSetLevelConcurrent(t *testing.T) {
+	p := start(t, printersim.Config{})
+	var c ipp.Client
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 50 {
+				if err := p.SetLevel("C", (i*50+j)%101); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			for range 10 {
+				got, err := c.GetPrinterAttributes(context.Background(), p.URL())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if l := got.Supplies[2].Level; l < 0 || l > 100 {
+					t.Errorf("level %d", l)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := p.SetLevel("C", 9); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Supplies[2].Level != 9 || p.Levels()["C"] != 9 {
+		t.Errorf("level after SetLevel = %d", got.Supplies[2].Level)
+	}
+	if err := p.SetLevel("nope", 1); err == nil {
+		t.Error("SetLevel on unknown supply: no error")
+	}
+}
+
+func TestModes(t *testing.T) {
+	p := start(t, printersim.Config{})
+	var c ipp.Client
+	p.SetMode(printersim.ModeClose)
+	if _, err := c.GetPrinterAttributes(t.Context(), p.URL()); err == nil {
+		t.Error("ModeClose: no error")
+	}
+	p.SetMode(printersim.ModeNormal)
+	c.CloseIdleConnections()
+	if _, err := c.GetPrinterAttributes(t.Context(), p.URL()); err != nil {
+		t.Errorf("back to normal: %v", err)
+	}
+}
+
+func TestCustomSupplies(t *testing.T) {
+	p := start(t, printersim.Config{
+		Model: "MG3600 series",
+		Supplies: []printersim.Supply{
+			{Name: "Black", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 20},
+			{Name: "Color", Color: "#39D2E7#D945DD#DFD31D", Type: "inkCartridge", Level: -3},
+		},
+	})
+	var c ipp.Client
+	got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Model != "MG3600 series" || len(got.Supplies) != 2 || len(got.Supplies[1].Colors) != 3 || got.Supplies[1].Level != -3 {
+		t.Errorf("got %+v", got)
+	}
+}
+
+func TestFleet(t *testing.T) {
+	f, err := printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var c ipp.Client
+	seen := map[string]bool{}
+	for _, p := range f.Printers {
+		got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[got.Serial] || seen[got.UUID] {
+			t.Errorf("duplicate serial or UUID %q %q", got.Serial, got.UUID)
+		}
+		seen[got.Serial], seen[got.UUID] = true, true
+	}
+	if len(seen) != 40 {
+		t.Errorf("%d distinct serials+UUIDs, want 40", len(seen))
+	}
+}
+
+func TestFleetConsecutivePorts(t *testing.T) {
+	// Find a free block by trying a few bases.
+	var f *printersim.Fleet
+	var err error
+	for base := 41000; base < 60000; base += 997 {
+		f, err = printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 5, BasePort: base})
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Skipf("no free block of 5 ports: %v", err)
+	}
+	defer f.Close()
+	for i, p := range f.Printers {
+		if p.Port() != f.Printers[0].Port()+i {
+			t.Errorf("printer %d on port %d", i, p.Port())
+		}
+	}
+	if _, err := printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 0}); err == nil {
+		t.Error("count 0: no error")
+	}
+	if _, err := printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 3, BasePort: 65534}); err == nil {
+		t.Error("ports past 65535: no error")
+	}
+}
+
+func TestStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	p := printersim.New(printersim.Config{})
+	if err := p.Start(ctx, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	p.Close() // idempotent, waits for shutdown
+	var c ipp.Client
+	if _, err := c.GetPrinterAttributes(t.Context(), p.URL()); err == nil {
+		t.Error("printer still answers after its context ended")
+	}
+	if err := p.Start(t.Context(), "127.0.0.1:0"); err == nil {
+		t.Error("second Start: no error")
+	}
+}
+
+func TestAdvertiseRefusesAllInterfaces(t *testing.T) {
+	p := start(t, printersim.Config{})
+	err := p.Advertise(printersim.MDNSConfig{})
+	if err == nil || !strings.Contains(err.Error(), "explicit interfaces") {
+		t.Errorf("err = %v", err)
+	}
+	if err := printersim.New(printersim.Config{}).Advertise(printersim.MDNSConfig{Interfaces: []string{"lo"}}); err == nil {
+		t.Error("Advertise before Start: no error")
+	}
+}
+
+func TestTXT(t *testing.T) {
+	p := start(t, printersim.Config{UUID: "8e4b1a2c-0000-4000-8000-000000000042"})
+	txt := strings.Join(p.TXT(true), "\n")
+	for _, want := range []string{"txtvers=1", "qtotal=1", "rp=ipp/print", "ty=Canon TS8320 series",
+		"product=(Canon TS8320 series)", "usb_MFG=Canon", "usb_MDL=TS8320 series", "UUID=8e4b1a2c-0000-4000-8000-000000000042",
+		"adminurl=http://", "Color=T", "Duplex=T", "TLS=1.2", "mopria-certified=", "kind=", "pdl="} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("TXT lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(strings.Join(p.TXT(false), "\n"), "TLS=") {
+		t.Error("_ipp._tcp TXT has TLS key")
+	}
+}
+
+func ExampleNew() {
+	p := printersim.New(printersim.Config{Serial: "KNMA00001", Levels: map[string]int{"C": 10}})
+	if err := p.Start(context.Background(), "127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+	defer p.Close()
+	var c ipp.Client
+	got, err := c.GetPrinterAttributes(context.Background(), p.URL())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(got.Make, got.Model, got.Serial, got.Supplies[2].Name, got.Supplies[2].Level)
+	// Output: Canon TS8320 series KNMA00001 C 10
+}
