@@ -720,3 +720,42 @@ func TestSlotForPrefersTheSupplyName(t *testing.T) {
 		t.Error("a supply with no mapping got a slot")
 	}
 }
+
+// BenchmarkPlace measures one replenish hand-over: the stored link read,
+// token decryption and POST /replenish to the emulator over loopback.
+func BenchmarkPlace(b *testing.B) {
+	d := dbtest.SQLite(b)
+	st := store.New(d)
+	emu := amazonemu.New(amazonemu.Config{AutoApprove: true, DeviceModels: map[string][]string{"ars-printer": {"slot-black"}}})
+	emuSrv := httptest.NewServer(emu)
+	defer emuSrv.Close()
+	mux := http.NewServeMux()
+	arsd := httptest.NewServer(mux)
+	defer arsd.Close()
+	svc, err := amazon.New(st, nil, amazon.Config{ClientID: emu.ClientID(), ClientSecret: emu.ClientSecret(),
+		AuthorizeURL: emuSrv.URL + "/ap/oa", TokenURL: emuSrv.URL + "/auth/o2/token", DRSBaseURL: emuSrv.URL,
+		DeviceModel: "ars-printer", Slots: map[string]string{"black": "slot-black"}, PublicURL: arsd.URL, Key: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc.Routes(mux)
+	ctx := context.Background()
+	en, err := st.CreateEnrollment(ctx, account, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderAmazon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: "BENCH"}, TermsVersion: "1"}, 15)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hc := &http.Client{}
+	resp, err := hc.Get(svc.SignInURL(en.ID, account))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("sign-in: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	o := order(en, "bench", "black")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Place(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

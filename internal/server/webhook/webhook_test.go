@@ -244,3 +244,20 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPlace(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if Verify(secret, r.Header.Get(HeaderTimestamp), body, r.Header.Get(HeaderSignature), 0) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	f, _ := New(Config{URL: srv.URL, Secret: secret})
+	o := testOrder()
+	for b.Loop() {
+		if _, err := f.Place(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
