@@ -345,3 +345,17 @@ func FuzzAuthorize(f *testing.F) {
 		}
 	})
 }
+
+func TestAutoApproveParam(t *testing.T) {
+	q := func(e *emuEnv) string {
+		return "/ap/oa?" + e.authorizeQuery(func(v url.Values) { v.Set("emu_auto_approve", "1") }).Encode()
+	}
+	on := newEmu(t, Config{AllowAutoApproveParam: true})
+	if resp, _ := on.get(q(on)); resp.StatusCode != http.StatusFound {
+		t.Errorf("allowed: %d, want a redirect", resp.StatusCode)
+	}
+	off := newEmu(t, Config{})
+	if resp, _ := off.get(q(off)); resp.StatusCode != http.StatusOK {
+		t.Errorf("not allowed: %d, want the sign-in page", resp.StatusCode)
+	}
+}
