@@ -136,9 +136,10 @@ func TestDeviceIDRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs := map[string]string{
-		"%v":   fmt.Sprintf("%v", id),
-		"%+v":  fmt.Sprintf("%+v", id),
-		"%#v":  fmt.Sprintf("%#v", id),
+		"%v":  fmt.Sprintf("%v", id),
+		"%+v": fmt.Sprintf("%+v", id),
+		"%#v": fmt.Sprintf("%#v", id),
+		//lint:ignore S1025 the %s verb itself is under test
 		"%s":   fmt.Sprintf("%s", id),
 		"ptr":  fmt.Sprintf("%v", &id),
 		"nest": fmt.Sprintf("%+v", struct{ ID DeviceID }{id}),
