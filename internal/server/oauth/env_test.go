@@ -107,7 +107,7 @@ func (w *testWeb) routes(mux *http.ServeMux) {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	d        *db.DB
 	st       *store.Store
 	clock    *clock
@@ -119,7 +119,11 @@ type env struct {
 	password string
 }
 
-func newEnv(t *testing.T, d *db.DB, cfg Config) *env {
+func newEnv(t *testing.T, d *db.DB, cfg Config) *env { return newEnvCfg(t, d, cfg) }
+
+func newEnvTB(t testing.TB, d *db.DB) *env { return newEnvCfg(t, d, Config{}) }
+
+func newEnvCfg(t testing.TB, d *db.DB, cfg Config) *env {
 	t.Helper()
 	st := store.New(d)
 	c := &clock{t: time.Now().UTC()}

@@ -26,6 +26,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -149,6 +151,53 @@ type Server struct {
 	pages    *pages
 
 	codeLookups accountLimiter
+	verified    verifiedCache
+}
+
+// verifiedClaims are what Authenticate needs from a JWT whose signature,
+// issuer and expiry were checked.
+type verifiedClaims struct {
+	jti, sub string
+	exp      time.Time
+}
+
+// verifiedCache remembers tokens whose signature was verified (by their
+// SHA-256), so that a client's repeated requests cost one signature
+// check. Revocation and expiry are still checked in the database on
+// every request.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]verifiedClaims
+}
+
+const verifiedCacheSize = 10000
+
+func (c *verifiedCache) get(k [32]byte) (verifiedClaims, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	if ok && !time.Now().Before(v.exp) {
+		delete(c.m, k)
+		return verifiedClaims{}, false
+	}
+	return v, ok
+}
+
+func (c *verifiedCache) put(k [32]byte, v verifiedClaims) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[[32]byte]verifiedClaims)
+	}
+	if len(c.m) >= verifiedCacheSize {
+		now := time.Now()
+		for key, old := range c.m {
+			if !now.Before(old.exp) || len(c.m) >= verifiedCacheSize {
+				delete(c.m, key)
+			}
+		}
+	}
+	c.m[k] = v
 }
 
 // New builds the authorization server. On the first start it generates
@@ -321,18 +370,24 @@ func (s *Server) check(ctx context.Context, tok string) (accountID string, apiTo
 		}
 		return acct, true, nil
 	}
-	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, tok, s.verifier)
-	if err != nil {
-		if errors.Is(err, oidc.ErrExpired) {
-			return "", false, invalid(store.ErrTokenExpired)
+	key := sha256.Sum256([]byte(tok))
+	claims, ok := s.verified.get(key)
+	if !ok {
+		c, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, tok, s.verifier)
+		if err != nil {
+			if errors.Is(err, oidc.ErrExpired) {
+				return "", false, invalid(store.ErrTokenExpired)
+			}
+			return "", false, invalid(errors.New("not a token of this server"))
 		}
-		return "", false, invalid(errors.New("not a token of this server"))
+		claims = verifiedClaims{jti: c.JWTID, sub: c.Subject, exp: c.GetExpiration()}
+		s.verified.put(key, claims)
 	}
-	at, err := s.st.CheckAccessToken(ctx, claims.JWTID)
+	at, err := s.st.CheckAccessToken(ctx, claims.jti)
 	if err != nil {
 		return "", false, invalid(err)
 	}
-	if at.AccountID != claims.Subject {
+	if at.AccountID != claims.sub {
 		return "", false, invalid(errors.New("token subject mismatch"))
 	}
 	return at.AccountID, false, nil
