@@ -42,6 +42,10 @@ type Config struct {
 	TLSKey  string `json:"tls_key,omitempty"`
 	// AccessTokenTTL is the life of OAuth access tokens. Default 15m.
 	AccessTokenTTL Duration `json:"access_token_ttl,omitempty"`
+	// AuthCacheTTL is how long a successful bearer-token check is reused
+	// (DefaultAuthCacheTTL when 0; negative disables the cache). A revoked
+	// token keeps working for at most this long.
+	AuthCacheTTL Duration `json:"auth_cache_ttl,omitempty"`
 	// TrustProxy takes client addresses from X-Forwarded-For (only
 	// behind a trusted load balancer).
 	TrustProxy bool `json:"trust_proxy,omitempty"`

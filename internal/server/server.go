@@ -131,6 +131,9 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("public URL %q must be an absolute http(s) URL without a path", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.AuthCacheTTL == 0 {
+		c.AuthCacheTTL = Duration(DefaultAuthCacheTTL)
+	}
 	if c.SignupPerMinute <= 0 {
 		c.SignupPerMinute = 10
 	}
@@ -209,7 +212,7 @@ func (s *Server) build(ctx context.Context) error {
 	opts := api.Options{
 		Store:        s.st,
 		Catalogue:    cat,
-		Auth:         s.oauth.Authenticator(),
+		Auth:         newAuthCache(s.oauth.Authenticator(), time.Duration(cfg.AuthCacheTTL)),
 		Logger:       s.log,
 		PublicURL:    cfg.PublicURL,
 		Deregisterer: s.disp,
