@@ -494,7 +494,10 @@ func (e *Emulator) exchangeCode(w http.ResponseWriter, f url.Values) {
 	case now.After(ac.expires):
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The authorization code has expired")
 		return
-	case f.Get("redirect_uri") != ac.req.redirectURI:
+	}
+	// A code is spent by its first exchange attempt, successful or not.
+	ac.used = true
+	if f.Get("redirect_uri") != ac.req.redirectURI {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match the authorization request")
 		return
 	}
@@ -514,7 +517,6 @@ func (e *Emulator) exchangeCode(w http.ResponseWriter, f url.Values) {
 			return
 		}
 	}
-	ac.used = true
 	// A new consent replaces an earlier registration of the same device.
 	if old, ok := e.regs[ac.req.device.key()]; ok {
 		e.killRegistration(old)

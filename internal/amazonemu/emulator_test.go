@@ -146,6 +146,9 @@ func TestTokenFlow(t *testing.T) {
 	if s, m := e.exchange(code, verifier+"x"); s != 400 || m["error"] != "invalid_grant" {
 		t.Errorf("wrong verifier: %d %v", s, m)
 	}
+	if s, m := e.exchange(code, verifier); s != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("code after a failed attempt: %d %v", s, m)
+	}
 	code = e.code(q)
 	if s, m := e.exchange(code, ""); s != 400 || m["error"] != "invalid_request" {
 		t.Errorf("no verifier: %d %v", s, m)
