@@ -83,6 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
+	if *ifaces != "" && *count > 1 {
+		return errors.New("--mdns-iface works with one printer per process")
+	}
 	var printers []*printersim.Printer
 	if *count > 0 {
 		host := "127.0.0.1"
@@ -104,9 +107,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printers = []*printersim.Printer{p}
 	}
 	if *ifaces != "" {
-		if *count > 1 {
-			return errors.New("--mdns-iface works with one printer per process")
-		}
 		mc := printersim.MDNSConfig{Interfaces: strings.Split(*ifaces, ","), Host: *mdnsHost}
 		if err := printers[0].Advertise(mc); err != nil {
 			return err
@@ -117,9 +117,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, p := range printers {
 		fmt.Fprintf(&b, "ready %s\n", p.URL())
 	}
-	if _, err := io.WriteString(stdout, b.String()); err != nil {
-		return err
-	}
 	if *readyFile != "" {
 		tmp := *readyFile + ".tmp"
 		if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
@@ -128,6 +125,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := os.Rename(tmp, *readyFile); err != nil {
 			return err
 		}
+	}
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	// Give mDNS goodbye packets a moment to leave.

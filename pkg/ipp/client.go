@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -212,8 +213,8 @@ func parseURI(uri string) (target, error) {
 	if path == "" {
 		path = "/"
 	}
-	t.ippURI = ippScheme + "://" + t.hostport + path
-	t.httpURL = httpScheme + "://" + t.hostport + path
+	t.ippURI = ippScheme + "://" + uriHost(t.hostport) + path
+	t.httpURL = httpScheme + "://" + uriHost(t.hostport) + path
 	return t, nil
 }
 
@@ -311,7 +312,7 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 
 	p.URI = t.ippURI
 	p.Port = t.port
-	if ip := net.ParseIP(t.host); ip != nil {
+	if ip, err := netip.ParseAddr(t.host); err == nil {
 		p.Addrs = []string{ip.String()}
 	} else {
 		p.Host = t.host
@@ -320,6 +321,12 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 		p.TLSFingerprint = Fingerprint(resp.TLS.PeerCertificates[0])
 	}
 	return p, nil
+}
+
+// uriHost escapes an IPv6 zone ("[fe80::1%eth0]:631") for use in a URI
+// (RFC 6874: "[fe80::1%25eth0]:631").
+func uriHost(hostport string) string {
+	return strings.ReplaceAll(hostport, "%", "%25")
 }
 
 // notHTTPError is an answer that is not HTTP at all, e.g. a TLS alert from

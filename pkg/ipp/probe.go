@@ -31,7 +31,7 @@ func (c *Client) Probe(ctx context.Context, hostport string) (*printer.Printer, 
 	for _, scheme := range []string{"ipp", "ipps"} {
 		retryTLS, sawBadRequest := false, false
 		for _, path := range ProbePaths {
-			p, err := c.GetPrinterAttributes(ctx, scheme+"://"+hp+path)
+			p, err := c.GetPrinterAttributes(ctx, scheme+"://"+uriHost(hp)+path)
 			if err == nil {
 				return p, nil
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,33 @@ func TestDelayedPrinter(t *testing.T) {
 	var c ipp.Client
 	if _, err := c.GetPrinterAttributes(t.Context(), sim.URL()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	sim := printersim.New(printersim.Config{})
+	if err := sim.Start(t.Context(), "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer sim.Close()
+	var c ipp.Client
+	p, err := c.Probe(t.Context(), sim.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.URI != "ipp://"+sim.Addr()+"/ipp/print" || len(p.Addrs) != 1 || p.Addrs[0] != "::1" {
+		t.Errorf("URI %q, Addrs %q", p.URI, p.Addrs)
+	}
+	// A zone is kept in the address and escaped in the URI.
+	lo := "lo"
+	if _, err := c.Probe(t.Context(), "[::1%"+lo+"]:"+strconv.Itoa(sim.Port())); err != nil {
+		t.Errorf("with zone: %v", err)
+	}
+	p, err = c.GetPrinterAttributes(t.Context(), "ipp://[::1%25"+lo+"]:"+strconv.Itoa(sim.Port())+"/ipp/print")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Addrs[0] != "::1%lo" || p.URI != "ipp://[::1%25lo]:"+strconv.Itoa(sim.Port())+"/ipp/print" {
+		t.Errorf("zone: URI %q Addrs %q", p.URI, p.Addrs)
 	}
 }
