@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in the module for a while each (default 20s).
+# `make test` already runs each target's seed corpus as a normal test;
+# this explores beyond it. New crashers land in <pkg>/testdata/fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${1:-20s}
+export PATH=/usr/local/go/bin:$PATH
+status=0
+while IFS= read -r line; do
+  file=${line%%:*}
+  name=$(sed -E 's/^.*func (Fuzz[A-Za-z0-9_]*).*/\1/' <<<"$line")
+  pkg=./$(dirname "$file")
+  echo "== $pkg $name ($dur)"
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$dur" "$pkg" || status=1
+done < <(grep -rn --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . | sed 's|^\./||')
+exit $status
