@@ -4,6 +4,8 @@
 //	printersim --listen 127.0.0.1:0 --serial KNMA01234 --levels C=10,Y=5
 //	printersim --count 1000 --base-port 20000 --ready-file /tmp/ready
 //	printersim --listen 10.99.0.2:631 --mdns-iface veth1   # inside a netns only
+//	printersim --listen 10.99.0.3:631 --mdns-iface veth1 --txt 'ty=Broken' --txt '=junk'
+//	printersim --listen 10.99.0.4:631 --mdns-iface veth1 --no-ipp hang
 //
 // When listening it prints "ready <url>" (one line per printer) on stdout
 // and, with --ready-file, writes the same lines to that file. It runs until
@@ -58,7 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		basePort  = fs.Int("base-port", 0, "fleet mode: port of the first printer (others consecutive)")
 		readyFile = fs.String("ready-file", "", "write the ready lines to this file too")
 		verbose   = fs.Bool("v", false, "log requests to stderr")
+		txt       listFlag
 	)
+	fs.Var(&txt, "txt", "with --mdns-iface: a TXT string (repeatable); replaces the whole Canon TXT record")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		printers = []*printersim.Printer{p}
 	}
 	if *ifaces != "" {
-		mc := printersim.MDNSConfig{Interfaces: strings.Split(*ifaces, ","), Host: *mdnsHost}
+		mc := printersim.MDNSConfig{Interfaces: strings.Split(*ifaces, ","), Host: *mdnsHost, TXT: txt}
 		if err := printers[0].Advertise(mc); err != nil {
 			return err
 		}
@@ -134,6 +138,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	time.Sleep(50 * time.Millisecond)
 	return nil
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func parseLevels(s string) (map[string]int, error) {
 	if s == "" {

@@ -49,13 +49,9 @@ func TestHelperProcess(t *testing.T) {
 }
 
 func helperAdvertise() {
-	p := printersim.New(printersim.Config{Serial: "KNMA31337", TLS: true})
-	ctx := context.Background()
-	if err := p.Start(ctx, os.Getenv("LISTEN")); err != nil {
-		fmt.Println("error", err)
-		os.Exit(1)
-	}
-	if err := p.Advertise(printersim.MDNSConfig{Interfaces: []string{os.Getenv("IFACE")}}); err != nil {
+	p := printersim.New(printersim.Config{Serial: "KNMA31337", TLS: true,
+		MDNS: &printersim.MDNSConfig{Interfaces: []string{os.Getenv("IFACE")}}})
+	if err := p.Start(context.Background(), os.Getenv("LISTEN")); err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}

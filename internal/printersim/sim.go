@@ -102,6 +102,9 @@ type Config struct {
 	TLS bool
 	// TLSOnly, with TLS, refuses plain ipp:// connections on the port.
 	TLSOnly bool
+	// MDNS, when set, makes Start advertise the printer (see Advertise).
+	// Only for use inside network namespaces.
+	MDNS *MDNSConfig
 	// Logger receives debug messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -227,6 +230,12 @@ func (p *Printer) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(p.done)
 		_ = p.srv.Serve(ln)
 	}()
+	if p.cfg.MDNS != nil {
+		if err := p.Advertise(*p.cfg.MDNS); err != nil {
+			_ = p.Close()
+			return err
+		}
+	}
 	go func() {
 		select {
 		case <-ctx.Done():

@@ -95,8 +95,8 @@ func (id DeviceID) Get(key string) string {
 	return id.fields[strings.ToUpper(strings.TrimSpace(key))]
 }
 
-// Keys returns how many keys the device ID holds.
-func (id DeviceID) Keys() int { return len(id.fields) }
+// Len returns how many keys the device ID holds.
+func (id DeviceID) Len() int { return len(id.fields) }
 
 // String describes the device ID with the serial masked. It never returns
 // the raw device ID.

@@ -111,8 +111,8 @@ func TestDeviceIDGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Get("ver") != "1.030" || id.Get("COMMAND SET") != "PCL" || id.Get("nope") != "" || id.Keys() != 3 {
-		t.Errorf("Get: %q %q %q %d", id.Get("ver"), id.Get("COMMAND SET"), id.Get("nope"), id.Keys())
+	if id.Get("ver") != "1.030" || id.Get("COMMAND SET") != "PCL" || id.Get("nope") != "" || id.Len() != 3 {
+		t.Errorf("Get: %q %q %q %d", id.Get("ver"), id.Get("COMMAND SET"), id.Get("nope"), id.Len())
 	}
 	if len(id.CommandSet) != 1 || id.CommandSet[0] != "PCL" {
 		t.Errorf("CommandSet = %q", id.CommandSet)
@@ -165,7 +165,7 @@ func TestParseDeviceIDCorpus(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if id.Make == "" && id.Model == "" && id.Keys() == 0 {
+		if id.Make == "" && id.Model == "" && id.Len() == 0 {
 			t.Errorf("%q parsed to nothing without error", line)
 		}
 	}
@@ -178,7 +178,7 @@ func FuzzParseDeviceID(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if id.Keys() == 0 {
+		if id.Len() == 0 {
 			t.Errorf("no keys but no error for %q", s)
 		}
 		if id.Serial != "" && len(id.Serial) > 4 && strings.Contains(id.String(), fmt.Sprintf("Serial:%q", id.Serial)) {
