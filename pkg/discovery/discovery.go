@@ -71,9 +71,9 @@ type Options struct {
 	// SNMP reads the SNMP fallback; snmp.Query when nil.
 	SNMP SNMPFunc
 	// Quiet is how long no new record must have arrived before Discover
-	// returns early; 300ms when zero.
+	// returns early; 250ms when zero.
 	Quiet time.Duration
-	// MinWait is the shortest browse when printers were found; 500ms when
+	// MinWait is the shortest browse when printers were found; 400ms when
 	// zero.
 	MinWait time.Duration
 	// EmptyWait is how long Discover browses when no printer at all
@@ -100,10 +100,10 @@ func (o *Options) defaults() {
 		}
 	}
 	if o.Quiet <= 0 {
-		o.Quiet = 300 * time.Millisecond
+		o.Quiet = 250 * time.Millisecond
 	}
 	if o.MinWait <= 0 {
-		o.MinWait = 500 * time.Millisecond
+		o.MinWait = 400 * time.Millisecond
 	}
 	if o.EmptyWait <= 0 {
 		o.EmptyWait = 2 * time.Second
@@ -253,6 +253,7 @@ loop:
 		r.enrichDone(res)
 	}
 	cancel()
+	zcWG.Wait()
 	return r.printers(), nil
 }
 

@@ -235,7 +235,7 @@ func TestRunMergesServicesAndFamilies(t *testing.T) {
 	if done < 0 {
 		t.Fatal("never done")
 	}
-	if done < 500 {
+	if done < 400 {
 		t.Errorf("done at %dms, before MinWait", done)
 	}
 	if got, want := d.kinds(), []string{"found 1", "ready 1"}; !slices.Equal(got, want) {

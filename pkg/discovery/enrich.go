@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/snmp"
 )
@@ -155,6 +156,11 @@ func hostOf(uri string) string {
 
 // describe turns an error into words a person can act on.
 func describe(err error, addr string, timeout time.Duration) string {
+	// *ipp.Error repeats the address; addr says it already.
+	var ierr *ipp.Error
+	if errors.As(err, &ierr) && ierr.Err != nil {
+		err = ierr.Err
+	}
 	var nerr net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
