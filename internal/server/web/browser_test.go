@@ -10,11 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -94,7 +92,7 @@ func (b *b) load(what string, steps ...chromedp.Action[chromedp.Void]) int64 {
 
 func (b *b) open(path string) int64 {
 	b.t.Helper()
-	return b.load("open "+path, chromedp.Navigate(b.e.srv.URL+path))
+	return b.load("open "+path, chromedp.Navigate(b.e.url+path))
 }
 
 func (b *b) text(sel string) string {
@@ -112,7 +110,7 @@ func (b *b) path() string {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return strings.TrimPrefix(loc, b.e.srv.URL)
+	return strings.TrimPrefix(loc, b.e.url)
 }
 
 func evalJS[T any](b *b, js string) T {
@@ -188,8 +186,7 @@ func (b *b) shoot(name string) {
 // is refused.
 func TestBrowser(t *testing.T) {
 	chromium(t)
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, web.Options{})
+	eachServer(t, func(t *testing.T, e *env) {
 		br := &b{t: t, ctx: newBrowser(t), e: e}
 		const email, password = "pat@example.com", "correct horse battery"
 
@@ -356,7 +353,16 @@ func TestBrowser(t *testing.T) {
 		if a := br.text("#agreed"); !strings.Contains(a, "version "+e.cat.Terms().Version) {
 			t.Errorf("About this service: %q", a)
 		}
+		if logs := e.log.String(); strings.Contains(logs, password) || !strings.Contains(logs, "web: plan cancelled") {
+			t.Errorf("server log has a password, or lacks the cancellation:\n%s", logs)
+		}
 	})
+}
+
+// eachServer runs fn against a whole arsd on SQLite and on PostgreSQL.
+func eachServer(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newServerEnv(t, filepath.Join(t.TempDir(), "arsd.db"))) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newServerEnv(t, dbtest.PostgresDSN(t))) })
 }
 
 func mustAccountPW(t *testing.T, e *env, email, password string) string {
@@ -367,5 +373,3 @@ func mustAccountPW(t *testing.T, e *env, email, password string) string {
 	}
 	return a.ID
 }
-
-var _ = time.Second

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/api"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
@@ -35,34 +38,36 @@ type env struct {
 	st  *store.Store
 	cat *catalogue.Catalogue
 	web *web.Web
-	srv *httptest.Server
-	log *bytes.Buffer
+	url string       // base URL of the server
+	hc  *http.Client // plain client for the API
+	log *lockedBuffer
 }
 
 func newEnv(t *testing.T, d *db.DB, opt web.Options) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, d: d, st: store.New(d), log: &bytes.Buffer{}}
+	e := &env{t: t, d: d, st: store.New(d), log: &lockedBuffer{}}
 	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e.url, e.hc = srv.URL, srv.Client()
 	logger := slog.New(slog.NewTextHandler(e.log, nil))
 	var err error
-	if e.cat, err = catalogue.New(catalogue.Config{}, e.srv.URL); err != nil {
+	if e.cat, err = catalogue.New(catalogue.Config{}, e.url); err != nil {
 		t.Fatal(err)
 	}
 	opt.Store, opt.Catalogue, opt.Logger = e.st, e.cat, logger
 	if opt.PublicURL == "" {
-		opt.PublicURL = e.srv.URL
+		opt.PublicURL = e.url
 	}
 	if e.web, err = web.New(opt); err != nil {
 		t.Fatal(err)
 	}
-	oa, err := oauth.New(ctx, e.st, e.web, logger, oauth.Config{Issuer: e.srv.URL})
+	oa, err := oauth.New(ctx, e.st, e.web, logger, oauth.Config{Issuer: e.url})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Options{Store: e.st, Catalogue: e.cat, Auth: oa.Authenticator(), Logger: logger, PublicURL: e.srv.URL})
+	a, err := api.New(api.Options{Store: e.st, Catalogue: e.cat, Auth: oa.Authenticator(), Logger: logger, PublicURL: e.url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +75,58 @@ func newEnv(t *testing.T, d *db.DB, opt web.Options) *env {
 	oa.Routes(mux)
 	a.Routes(mux)
 	return e
+}
+
+// newServerEnv runs a whole arsd (internal/server: every component, the
+// order dispatcher, the middleware) on a free port of 127.0.0.1, on the
+// database named by dsn.
+func newServerEnv(t *testing.T, dsn string) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, log: &lockedBuffer{}}
+	s, err := server.New(ctx, server.Config{Listener: ln, Database: dsn, Logger: slog.New(slog.NewTextHandler(e.log, nil))})
+	if err != nil {
+		ln.Close()
+		cancel()
+		t.Fatalf("start arsd: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("arsd: %v", err)
+		}
+	})
+	e.st = s.Store()
+	e.d = e.st.DB
+	e.url, e.hc = s.URL(), &http.Client{Timeout: time.Minute}
+	if e.cat, err = catalogue.New(catalogue.Config{}, s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// lockedBuffer collects the server's logs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // client is a browser-like HTTP client with its own cookies that does not
@@ -103,7 +160,7 @@ func (c *client) do(method, path string, form url.Values) resp {
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, c.e.srv.URL+path, body)
+	req, err := http.NewRequest(method, c.e.url+path, body)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
@@ -151,7 +208,7 @@ func (c *client) register(email, password string) {
 // page) and returns an access token for the API.
 func (e *env) token(email, password string) string {
 	e.t.Helper()
-	tok, err := oauth.DeviceLogin(context.Background(), e.srv.Client(), e.srv.URL, email, password)
+	tok, err := oauth.DeviceLogin(context.Background(), e.hc, e.url, email, password)
 	if err != nil {
 		e.t.Fatalf("device login: %v", err)
 	}
@@ -166,12 +223,12 @@ func (e *env) api(method, path, token string, in, out any) int {
 		b, _ := json.Marshal(in)
 		body = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	req, _ := http.NewRequest(method, e.url+path, body)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := e.srv.Client().Do(req)
+	res, err := e.hc.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestSignInSessionsLogout(t *testing.T) {
 			t.Fatalf("signed-out My Subscriptions: HTTP %d to %q", r.status, r.location())
 		}
 		c.register("owner@example.com", pw)
-		u, _ := url.Parse(e.srv.URL)
+		u, _ := url.Parse(e.url)
 		var sess *http.Cookie
 		for _, ck := range c.jar.Cookies(u) {
 			if ck.Name == web.SessionCookie {
@@ -54,7 +54,7 @@ func TestSignInSessionsLogout(t *testing.T) {
 
 		r = c.get(web.SubscriptionsPath)
 		mustContain(t, "My Subscriptions", r.body, "<h1>My Subscriptions</h1>", "Auto Replenishment Service", "See My Printers", "owner@example.com")
-		req, _ := http.NewRequest(http.MethodGet, e.srv.URL, nil)
+		req, _ := http.NewRequest(http.MethodGet, e.url, nil)
 		req.AddCookie(sess)
 		if acct, ok := e.web.AccountID(req); !ok || acct == "" {
 			t.Errorf("AccountID of a signed-in request = %q, %v", acct, ok)
