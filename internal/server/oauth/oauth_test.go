@@ -161,9 +161,28 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 		if err != nil || acct != e.acct {
 			t.Fatalf("Authenticate = %q, %v", acct, err)
 		}
-		// The code works once.
+		// The userinfo endpoint knows the account.
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+UserinfoPath, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ui map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&ui)
+		resp.Body.Close()
+		if ui["sub"] != e.acct {
+			t.Errorf("userinfo = %d %v", resp.StatusCode, ui)
+		}
+		// The code works once; replaying it revokes what it gave.
 		if _, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier)); err == nil {
 			t.Fatal("code exchanged twice")
+		}
+		if _, err := e.authenticate(tok.AccessToken); !errors.Is(err, store.ErrTokenRevoked) {
+			t.Fatalf("access token after code replay: %v", err)
+		}
+		if st, _ := refresh(t, e, tok.RefreshToken); st != 400 {
+			t.Fatalf("refresh after code replay = %d", st)
 		}
 	})
 }
@@ -605,11 +624,11 @@ func TestTokensNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, ct.AccessToken, ct.RefreshToken)
-	cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v)) // reuse: an error path
 	_, body := apiCall(t, e, "POST", tokensPath, ct.AccessToken, `{"name":"ci"}`)
 	var created CreatedAPIToken
 	_ = json.Unmarshal(body, &created)
 	secrets = append(secrets, created.Token)
+	cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v)) // replay: an error path
 	e.authenticate(created.Token + "x")
 	e.authenticate(ct.AccessToken + "x")
 

@@ -161,6 +161,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if err := s.noteFamily(ctx, req, t.FamilyID); err != nil {
+		return "", time.Time{}, err
+	}
 	return t.AccessID, t.AccessExpires, nil
 }
 
@@ -183,7 +186,19 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
+	if err := s.noteFamily(ctx, req, t.FamilyID); err != nil {
+		return "", "", time.Time{}, err
+	}
 	return t.AccessID, t.RefreshToken, t.AccessExpires, nil
+}
+
+// noteFamily links the tokens issued for an authorization code to its
+// request, so that a replayed code revokes them.
+func (s *storage) noteFamily(ctx context.Context, req op.TokenRequest, familyID string) error {
+	if a, ok := req.(*authRequest); ok {
+		return s.st.SetAuthRequestFamily(ctx, a.ID, familyID)
+	}
+	return nil
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {

@@ -223,6 +223,7 @@ func (s *Store) SaveAuthCode(ctx context.Context, id, code string, codeTTL time.
 func (s *Store) ClaimAuthCode(ctx context.Context, code string) (AuthRequest, error) {
 	h := TokenHash(code)
 	var a AuthRequest
+	reusedFamily := ""
 	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
 		now := oaNanos(s.Now())
 		res, err := tx.Exec(ctx, `UPDATE oauth_auth_requests SET code_used = 1
@@ -239,7 +240,10 @@ func (s *Store) ClaimAuthCode(ctx context.Context, code string) (AuthRequest, er
 			case err != nil:
 				return err
 			case used != 0:
-				return ErrTokenReused
+				if err := tx.QueryRow(ctx, `SELECT family_id FROM oauth_auth_requests WHERE code_hash = ?`, h).Scan(&reusedFamily); err != nil {
+					return err
+				}
+				return nil
 			default:
 				return ErrTokenExpired
 			}
@@ -250,12 +254,30 @@ func (s *Store) ClaimAuthCode(ctx context.Context, code string) (AuthRequest, er
 	if err != nil {
 		return AuthRequest{}, fmt.Errorf("claim auth code: %w", err)
 	}
+	if a.ID == "" {
+		// The code was used before: revoke what it gave (RFC 6749, 4.1.2).
+		if err := s.RevokeFamily(ctx, reusedFamily); err != nil {
+			return AuthRequest{}, err
+		}
+		return AuthRequest{}, fmt.Errorf("claim auth code: %w", ErrTokenReused)
+	}
 	return a, nil
 }
 
-// DeleteAuthRequest removes an authorization request.
+// SetAuthRequestFamily records the token family issued for an
+// authorization request's code.
+func (s *Store) SetAuthRequestFamily(ctx context.Context, id, familyID string) error {
+	if _, err := s.DB.Exec(ctx, `UPDATE oauth_auth_requests SET family_id = ? WHERE id = ?`, familyID, id); err != nil {
+		return fmt.Errorf("record token family: %w", err)
+	}
+	return nil
+}
+
+// DeleteAuthRequest removes an authorization request. One whose code was
+// used is kept until it expires (a minute), to recognise the code if it
+// is presented again.
 func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
-	if _, err := s.DB.Exec(ctx, `DELETE FROM oauth_auth_requests WHERE id = ?`, id); err != nil {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM oauth_auth_requests WHERE id = ? AND code_used = 0`, id); err != nil {
 		return fmt.Errorf("delete auth request: %w", err)
 	}
 	return nil
@@ -478,13 +500,20 @@ func (s *Store) insertRefresh(ctx context.Context, tx *db.Tx, g TokenGrant, fami
 
 // IssueAccessToken records an access token without a refresh token.
 func (s *Store) IssueAccessToken(ctx context.Context, g TokenGrant, accessTTL time.Duration) (IssuedToken, error) {
-	var t IssuedToken
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+	fam, err := uuid.NewV7()
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	t := IssuedToken{FamilyID: fam.String()}
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		t.AccessID, t.AccessExpires, err = s.insertAccess(ctx, tx, g, "", accessTTL)
+		t.AccessID, t.AccessExpires, err = s.insertAccess(ctx, tx, g, t.FamilyID, accessTTL)
 		return err
 	})
-	return t, err
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	return t, nil
 }
 
 // IssueTokens records an access token and a refresh token starting a new

@@ -12,7 +12,8 @@ CREATE TABLE oauth_keys (
 );
 
 -- Authorization requests (authorization code flow). Only the SHA-256 of
--- the code is kept.
+-- the code is kept; family_id names the tokens issued for the code, which
+-- are revoked if the code is presented again.
 CREATE TABLE oauth_auth_requests (
     id                    TEXT PRIMARY KEY,
     client_id             TEXT NOT NULL,
@@ -29,6 +30,7 @@ CREATE TABLE oauth_auth_requests (
     done                  BIGINT NOT NULL DEFAULT 0,
     code_hash             TEXT UNIQUE,
     code_used             BIGINT NOT NULL DEFAULT 0,
+    family_id             TEXT NOT NULL DEFAULT '',
     created_at            BIGINT NOT NULL,
     expires_at            BIGINT NOT NULL
 );
