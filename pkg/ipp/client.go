@@ -261,6 +261,7 @@ func (c *Client) get(ctx context.Context, t target) (*printer.Printer, error) {
 	req.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
 	req.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en")))
 	req.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(t.ippURI)))
+	req.Operation.Add(goipp.MakeAttribute("requesting-user-name", goipp.TagName, goipp.String("arsctl")))
 	ra := goipp.Attribute{Name: "requested-attributes"}
 	for _, a := range RequestedAttributes {
 		ra.Values.Add(goipp.TagKeyword, goipp.String(a))

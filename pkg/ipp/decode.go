@@ -103,7 +103,7 @@ func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 			p.Serial = id.Serial
 		}
 	}
-	p.Make = mk
+	p.Make = printer.NormalizeMake(mk)
 	p.Model = printer.NormalizeModel(mk, model)
 	p.UUID = printer.NormalizeUUID(str("printer-uuid"))
 	p.Name = printer.CleanText(str("printer-info"))

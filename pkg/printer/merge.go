@@ -52,6 +52,22 @@ func SplitMakeModel(s string) (mk, model string) {
 	return mk, strings.TrimSpace(model)
 }
 
+// NormalizeMake returns the canonical spelling of a known manufacturer
+// ("CANON" -> "Canon", "Hewlett-Packard" -> "HP", "Lexmark International"
+// -> "Lexmark"); other names are returned cleaned but unchanged.
+func NormalizeMake(mk string) string {
+	mk = cleanText(mk)
+	lower := strings.ToLower(mk)
+	for _, m := range knownMakes {
+		if strings.HasPrefix(lower, m.prefix) {
+			if rest := lower[len(m.prefix):]; rest == "" || rest[0] == ' ' || rest[0] == '-' || rest[0] == '_' {
+				return m.name
+			}
+		}
+	}
+	return mk
+}
+
 // NormalizeModel returns model without a leading manufacturer name:
 // NormalizeModel("Canon", "Canon TS8320 series") is "TS8320 series". It
 // also strips a leading "HP"/"Hewlett-Packard" when mk is either.

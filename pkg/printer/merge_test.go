@@ -47,6 +47,25 @@ func TestNormalizeModel(t *testing.T) {
 	}
 }
 
+func TestNormalizeMake(t *testing.T) {
+	tests := map[string]string{
+		"Canon":                 "Canon",
+		"CANON":                 "Canon",
+		"Canon Inc.":            "Canon",
+		"Hewlett-Packard":       "HP",
+		"Lexmark International": "Lexmark",
+		"EPSON":                 "EPSON",
+		"Acme":                  "Acme",
+		"Canonical":             "Canonical",
+		" ":                     "",
+	}
+	for in, want := range tests {
+		if got := NormalizeMake(in); got != want {
+			t.Errorf("NormalizeMake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestMaskSerial(t *testing.T) {
 	tests := map[string]string{
 		"":          "",

@@ -113,14 +113,14 @@ func (t TXT) Keys() []string {
 func (t TXT) MakeModel() (mk, model string) {
 	mk, model = t.USBMfg, t.USBMdl
 	if mk != "" && model != "" {
-		return mk, NormalizeModel(mk, model)
+		return NormalizeMake(mk), NormalizeModel(mk, model)
 	}
 	full := t.Ty
 	if full == "" {
 		full = t.Product
 	}
 	if full == "" {
-		return mk, NormalizeModel(mk, model)
+		return NormalizeMake(mk), NormalizeModel(mk, model)
 	}
 	m2, mdl2 := SplitMakeModel(full)
 	if mk == "" {
@@ -129,7 +129,7 @@ func (t TXT) MakeModel() (mk, model string) {
 	if model == "" {
 		model = mdl2
 	}
-	return mk, NormalizeModel(mk, model)
+	return NormalizeMake(mk), NormalizeModel(mk, model)
 }
 
 // Printer returns what the TXT record tells about the printer: make,
