@@ -133,6 +133,9 @@ func TestDiscoverRealPrinters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("arsctl discover: %v\n%s", err, stderr)
 	}
+	if b, err := json.MarshalIndent(ps, "", "  "); err == nil {
+		t.Logf("arsctl discover --json:\n%s", b)
+	}
 	want := []string{"Broken TXT", "Canon Sim One", "No IPP Sim", "Office Eve", "Sleeping Sim", "Slow Sim", "TLS Sim"}
 	if got := names(ps); !slices.Equal(got, want) {
 		t.Fatalf("printers = %q, want %q\n%s", got, want, stderr)
@@ -232,6 +235,7 @@ func TestDiscoverRealPrinters(t *testing.T) {
 // TestDiscoverNothing checks the exit code and advice when no printer
 // answers.
 func TestDiscoverNothing(t *testing.T) {
+	netns.Require(t)
 	arsctl := netns.Build(t, "./cmd/arsctl")
 	lab := netns.NewLab(t)
 	client := lab.AddHost("client")
@@ -264,6 +268,7 @@ func exitCode(err error) int {
 // simulated printers, each in its own namespace, all found complete in
 // back-to-back runs.
 func TestDiscoverManyPrinters(t *testing.T) {
+	netns.Require(t)
 	arsctl, sim := binaries(t)
 	lab := netns.NewLab(t)
 	const n = 20
