@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,17 @@ func (l *limiter) blocked(key string) bool { return l.get(key).Tokens() < 1 }
 // fail records a failure under key.
 func (l *limiter) fail(key string) { l.get(key).Allow() }
 
-func clientAddr(r *http.Request) string {
+// clientAddr is the client's address, or with trustProxy the first
+// X-Forwarded-For entry (set by a load balancer in front of arsd).
+func clientAddr(r *http.Request, trustProxy bool) string {
+	if trustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -93,7 +104,7 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			http.Error(w, "the token endpoint takes POST", http.StatusMethodNotAllowed)
 			return
 		}
-		addr := clientAddr(r)
+		addr := clientAddr(r, s.cfg.TrustProxy)
 		if s.limiter.blocked(addr) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.TokenFailureEvery.Seconds()+0.5)))
 			writeOAuthError(w, r, http.StatusTooManyRequests, oidc.ErrInvalidRequest().

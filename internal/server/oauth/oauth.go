@@ -104,6 +104,9 @@ type Config struct {
 	// TokenFailureEvery. Defaults 30 and 2s.
 	TokenFailures     int
 	TokenFailureEvery time.Duration
+	// TrustProxy takes the client address from the first X-Forwarded-For
+	// entry (only behind a trusted load balancer).
+	TrustProxy bool
 }
 
 func (c *Config) defaults() error {

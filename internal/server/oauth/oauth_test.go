@@ -587,6 +587,29 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("after 8 bad refresh tokens: %d, want 429", last)
 	}
+	// Behind a trusted proxy, clients are told apart by X-Forwarded-For.
+	e = newEnv(t, dbtest.SQLite(t), Config{TokenFailures: 2, TokenFailureEvery: time.Hour, TrustProxy: true})
+	post := func(xff string) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+TokenPath, strings.NewReader(url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {CLIClientID}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 3 {
+		last = post("192.0.2.1, 10.0.0.1")
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("client 192.0.2.1 after 3 failures: %d", last)
+	}
+	if st := post("192.0.2.2"); st != 400 {
+		t.Fatalf("another client behind the same proxy: %d, want 400", st)
+	}
 }
 
 // TestTokensNeverLogged runs every flow with debug logging, from arsd and
