@@ -187,14 +187,18 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	s.st.OrdersPlaced = s.disp.Poke
 
-	s.web, err = web.New(web.Options{
+	webOpts := web.Options{
 		Store:        s.st,
 		Catalogue:    cat,
 		Logger:       s.log,
 		PublicURL:    cfg.PublicURL,
 		TrustProxy:   cfg.TrustProxy,
 		Deregisterer: s.disp,
-	})
+	}
+	if s.amazon != nil {
+		webOpts.AmazonSignInURL = s.amazon.SignInURL
+	}
+	s.web, err = web.New(webOpts)
 	if err != nil {
 		return err
 	}
@@ -202,6 +206,7 @@ func (s *Server) build(ctx context.Context) error {
 		Issuer:         cfg.PublicURL,
 		LoginPath:      web.LoginPath,
 		AccessTokenTTL: time.Duration(cfg.AccessTokenTTL),
+		TrustProxy:     cfg.TrustProxy,
 	})
 	if err != nil {
 		return err

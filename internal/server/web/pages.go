@@ -147,6 +147,7 @@ type authForm struct {
 	Next  string
 	Email string
 	Name  string
+	Flash string
 }
 
 func nextOf(r *http.Request) string {
@@ -163,7 +164,11 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, cmp(next, SubscriptionsPath), http.StatusSeeOther)
 		return
 	}
-	w.renderAuth(rw, r, http.StatusOK, "login", "Login", authForm{Next: next}, nil)
+	f := authForm{Next: next}
+	if r.URL.Query().Get("signed_out") == "1" {
+		f.Flash = "You are signed out."
+	}
+	w.renderAuth(rw, r, http.StatusOK, "login", "Login", f, nil)
 }
 
 func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, name, title string, f authForm, errs []string) {
@@ -172,7 +177,7 @@ func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, na
 		w.internal(rw, r, "show the form", err)
 		return
 	}
-	w.render(rw, r, status, name, page{Title: title, CSRF: tok, Errors: errs, Data: f})
+	w.render(rw, r, status, name, page{Title: title, CSRF: tok, Errors: errs, Flash: f.Flash, Data: f})
 }
 
 func cmp(a, b string) string {
@@ -505,6 +510,9 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 	if err != nil {
 		w.internal(rw, req.r, "read the history", err)
 		return
+	}
+	if e.State == arsapi.StatePending && e.Provider == arsapi.ProviderAmazon && w.opt.AmazonSignInURL != nil {
+		e.AmazonSignInURL = w.opt.AmazonSignInURL(e.ID, req.account.ID)
 	}
 	d := printerData{E: e, Supplies: supplyViews(e), Orders: orders.Items, History: hist}
 	if e.Cancellation != nil {

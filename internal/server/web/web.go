@@ -87,6 +87,9 @@ type Options struct {
 	TrustProxy bool
 	// Deregisterer, when set, is told about cancelled amazon enrollments.
 	Deregisterer fulfil.Deregisterer
+	// AmazonSignInURL, when set, gives the Login with Amazon link shown
+	// for a pending amazon enrollment.
+	AmazonSignInURL func(enrollmentID, accountID string) string
 }
 
 // Web is the account web pages.

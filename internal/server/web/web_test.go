@@ -364,3 +364,30 @@ func TestAboutAndStatic(t *testing.T) {
 		t.Errorf("/ signed out: HTTP %d to %q", r.status, r.location())
 	}
 }
+
+func TestPendingAmazonPlanLinksToSignIn(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), web.Options{AmazonSignInURL: func(id, acct string) string {
+		return "https://ars.example.com/v1/amazon/start?enrollment=" + id + "&acct=" + acct
+	}})
+	c := e.client()
+	c.register("amz@example.com", pw)
+	acct := mustAccount(t, e, "amz@example.com")
+	en, err := e.st.CreateEnrollment(context.Background(), acct, arsapi.CreateEnrollmentRequest{
+		Provider: arsapi.ProviderAmazon, TermsVersion: e.cat.Terms().Version,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: "AMZN00042"},
+	}, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.get(web.PrinterPath(en.ID))
+	mustContain(t, "pending amazon plan", r.body, "Waiting for Amazon sign-in", "Sign in with Amazon",
+		`href="https://ars.example.com/v1/amazon/start?enrollment=`+en.ID+`&amp;acct=`+acct+`"`)
+	r = c.get(web.PrinterPath(en.ID) + "/plan")
+	mustContain(t, "pending amazon Manage Plan", r.body, "ordering can be paused after that", "Cancel Plan")
+	if r := c.get(web.LoginPath + "?signed_out=1"); r.status != http.StatusSeeOther {
+		t.Errorf("login page while signed in: HTTP %d", r.status)
+	}
+	if r := e.client().get(web.LoginPath + "?signed_out=1"); !strings.Contains(r.body, "You are signed out.") {
+		t.Error("no signed-out message")
+	}
+}
