@@ -403,3 +403,29 @@ func TestUnescapeTXT(t *testing.T) {
 		t.Errorf("unescapeTXT = %q, want %q", got, want)
 	}
 }
+
+func TestRunMergesByIdentityAfterEnrichment(t *testing.T) {
+	// One printer reached over two hosts (e.g. Wi-Fi and Ethernet) whose
+	// TXT records carry no UUID: IPP shows it is one printer.
+	a := startSim(t, printersim.Config{Serial: "KNMA07777"})
+	b := startSim(t, printersim.Config{Serial: "KNMA07777"})
+	d := newDrive(t, Options{Enrich: true, IPP: &ipp.Client{}})
+	d.packet(0, ptrRR(ServiceIPP, "Wired"), srvRR(ServiceIPP, "Wired", "wired.local.", a.Port()),
+		txtRR(ServiceIPP, "Wired", "rp=ipp/print"), aRR("wired.local.", "127.0.0.1"))
+	if d.run(0, 100) >= 0 {
+		t.Fatal("done too early")
+	}
+	d.packet(110, ptrRR(ServiceIPP, "Wireless"), srvRR(ServiceIPP, "Wireless", "wireless.local.", b.Port()),
+		txtRR(ServiceIPP, "Wireless", "rp=ipp/print"), aRR("wireless.local.", "127.0.0.1"))
+	if d.run(110, 3000) < 0 {
+		t.Fatal("never done")
+	}
+	ps := d.r.printers()
+	if len(ps) != 1 || ps[0].Serial != "KNMA07777" || ps[0].Name != "Wired" {
+		t.Fatalf("printers %+v, want one", ps)
+	}
+	// The second device is folded into the first, never reported ready.
+	if got := d.kinds(); len(got) < 3 || !slices.Equal(got[:3], []string{"found 1", "ready 1", "found 2"}) || slices.Contains(got, "ready 2") {
+		t.Errorf("events %q", got)
+	}
+}
