@@ -343,8 +343,24 @@ func (b *browser) do(req *http.Request) (*htmlPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &htmlPage{url: resp.Request.URL, status: resp.StatusCode, body: body, forms: forms}, nil
+	page := &htmlPage{url: resp.Request.URL, status: resp.StatusCode, body: body, forms: forms}
+	if target, ok := metaRefresh(body); ok && resp.StatusCode == http.StatusOK && req.Context().Value(refreshDepth{}) == nil {
+		u, err := page.url.Parse(target)
+		if err != nil {
+			return nil, fmt.Errorf("meta refresh to %q: %w", target, err)
+		}
+		next, err := http.NewRequestWithContext(context.WithValue(req.Context(), refreshDepth{}, 1), http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		return b.do(next)
+	}
+	return page, nil
 }
+
+// refreshDepth marks a request made by following a meta refresh, which
+// is followed once.
+type refreshDepth struct{}
 
 func (b *browser) get(ctx context.Context, u string) (*htmlPage, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -352,6 +368,35 @@ func (b *browser) get(ctx context.Context, u string) (*htmlPage, error) {
 		return nil, err
 	}
 	return b.do(req)
+}
+
+// metaRefresh returns the target of a <meta http-equiv="refresh"> page.
+func metaRefresh(body []byte) (string, bool) {
+	doc, err := html.Parse(bytes.NewReader(body))
+	if err != nil {
+		return "", false
+	}
+	var target string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if target != "" {
+			return
+		}
+		if n.Type == html.ElementNode && n.Data == "meta" && strings.EqualFold(attr(n, "http-equiv"), "refresh") {
+			_, u, ok := strings.Cut(attr(n, "content"), ";")
+			if ok {
+				u = strings.TrimSpace(u)
+				if len(u) > 4 && strings.EqualFold(u[:4], "url=") {
+					target = strings.Trim(strings.TrimSpace(u[4:]), `'"`)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return target, target != ""
 }
 
 // submit posts form f of page with its own values, overridden by fill,

@@ -40,6 +40,10 @@ Allow it only if you started this on your own device.</p>
 <input type="hidden" name="user_code" value="{{.UserCode}}">
 <button type="submit" name="action" value="approve">Allow</button>
 <button type="submit" name="action" value="deny">Deny</button></form></body></html>{{end}}
+{{define "continue"}}<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url={{.Next}}"><title>Signed in · arsd</title>
+<style>` + pageCSS + `</style></head><body><h1>Signed in</h1>
+<p>Returning to {{.Client}}… <a href="{{.Next}}">Continue</a></p></body></html>{{end}}
 {{define "done"}}{{template "head" .}}<h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>{{end}}`
 
 type pages struct{ t *template.Template }
@@ -61,6 +65,7 @@ type pageData struct {
 	Account  string
 	Scopes   []string
 	Message  string
+	Next     string
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, d pageData) {
@@ -114,7 +119,12 @@ func (s *Server) loginStep(w http.ResponseWriter, r *http.Request) {
 			Message: "This sign-in request was already used or has expired. Start again from arsctl (arsctl auth login)."})
 		return
 	}
-	http.Redirect(w, r, authorizeCallback+"?id="+url.QueryEscape(id), http.StatusFound)
+	// Continue with a new navigation rather than a redirect: when the
+	// browser arrives here straight from the sign-in form, browsers apply
+	// that page's CSP form-action to every redirect that follows, and the
+	// last one leaves for the client's loopback address.
+	s.pages.render(w, http.StatusOK, "continue", pageData{Title: "Signed in",
+		Client: clientNames[CLIClientID], Next: authorizeCallback + "?id=" + url.QueryEscape(id)})
 }
 
 // csrfToken is the anti-forgery token of the device pages: an HMAC of
