@@ -527,8 +527,11 @@ type planData struct {
 	E        arsapi.Enrollment
 	Reasons  []reasonView
 	Comment  string
-	Done     string
 	HasOther bool
+	// Errors of one form, shown next to it: Section is "threshold" or
+	// "cancel".
+	Section string
+	Errors  []string
 }
 
 type reasonView struct {
@@ -536,15 +539,15 @@ type reasonView struct {
 	Checked bool
 }
 
-func (w *Web) planPage(rw http.ResponseWriter, req *request, status int, e arsapi.Enrollment, checked []string, comment string, errs []string) {
-	d := planData{E: e, Comment: comment}
+func (w *Web) planPage(rw http.ResponseWriter, req *request, status int, e arsapi.Enrollment, section string, checked []string, comment string, errs []string) {
+	d := planData{E: e, Comment: comment, Section: section, Errors: errs}
 	for _, r := range w.cat.CancelReasons() {
 		d.Reasons = append(d.Reasons, reasonView{CancelReason: r, Checked: slices.Contains(checked, r.ID)})
 		if r.TakesComment {
 			d.HasOther = true
 		}
 	}
-	p := page{Title: "Manage Plan", Nav: "printers", Errors: errs, Data: d}
+	p := page{Title: "Manage Plan", Nav: "printers", Data: d}
 	switch req.r.URL.Query().Get("done") {
 	case "threshold":
 		p.Flash = fmt.Sprintf("Saved: ink is ordered when a supply falls to %d%%.", e.Threshold)
@@ -565,7 +568,7 @@ func (w *Web) plan(rw http.ResponseWriter, req *request) {
 		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
 		return
 	}
-	w.planPage(rw, req, http.StatusOK, e, nil, "", nil)
+	w.planPage(rw, req, http.StatusOK, e, "", nil, "", nil)
 }
 
 func (w *Web) setThreshold(rw http.ResponseWriter, req *request) {
@@ -575,7 +578,7 @@ func (w *Web) setThreshold(rw http.ResponseWriter, req *request) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(req.r.PostForm.Get("threshold")))
 	if err != nil || n < 1 || n > 99 {
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, nil, "", []string{"Low-ink threshold: enter a whole number from 1 to 99."})
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "threshold", nil, "", []string{"Enter a whole number from 1 to 99."})
 		return
 	}
 	if _, err := w.st.SetThreshold(req.r.Context(), req.account.ID, e.ID, n); w.changeFailed(rw, req, e, err) {
@@ -656,7 +659,7 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 		errs = append(errs, "The comment is too long: use at most 2000 characters.")
 	}
 	if len(errs) > 0 {
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, reasons, comment, errs)
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, errs)
 		return
 	}
 	ce, err := w.st.CancelEnrollment(ctx, req.account.ID, e.ID, arsapi.CancelRequest{Reasons: uniq, Comment: comment})
@@ -665,7 +668,7 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
 		return
 	case errors.Is(err, store.ErrInvalid):
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, reasons, comment, []string{err.Error()})
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, []string{err.Error()})
 		return
 	case w.changeFailed(rw, req, e, err):
 		return
