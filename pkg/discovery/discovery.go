@@ -165,7 +165,7 @@ type device struct {
 // the network has been quiet for opts.Quiet, or opts.Timeout passes, or
 // ctx ends. fn, when not nil, is called from one goroutine for every
 // Event as printers are found and completed. It returns every printer
-// found, in order of discovery; an error only when mDNS could not be used
+// found, sorted by name; an error only when mDNS could not be used
 // at all. Printers that answered only partly are returned with Problems.
 func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Printer, error) {
 	opts.defaults()
@@ -597,7 +597,7 @@ func (r *run) sameAs(d *device) *device {
 	return nil
 }
 
-// printers returns the final list.
+// printers returns the final list, sorted by name, then address.
 func (r *run) printers() []printer.Printer {
 	out := make([]printer.Printer, 0, len(r.devices))
 	for _, d := range r.devices {
@@ -606,6 +606,12 @@ func (r *run) printers() []printer.Printer {
 		}
 		out = append(out, r.printerOf(d))
 	}
+	slices.SortStableFunc(out, func(a, b printer.Printer) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(strings.Join(a.Addrs, ","), strings.Join(b.Addrs, ","))
+	})
 	return out
 }
 

@@ -289,7 +289,14 @@ func checkSNMP(ctx context.Context, host string, timeout time.Duration, query fu
 	defer cancel()
 	info, err := query(ctx, host)
 	if err != nil {
-		c.Detail = fmt.Sprintf("no answer: %v", err)
+		switch {
+		case strings.Contains(err.Error(), "connection refused"):
+			c.Detail = "no SNMP agent: the printer refused UDP 161"
+		case ctx.Err() != nil:
+			c.Detail = fmt.Sprintf("no answer within %s", timeout)
+		default:
+			c.Detail = fmt.Sprintf("no answer: %v", err)
+		}
 		c.Hint = "SNMP is optional (arsctl uses it when IPP lacks a serial or levels); to use it, turn SNMP on in the printer's settings with community \"public\", and allow UDP 161"
 		return c
 	}
