@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -440,6 +441,14 @@ func (g *gateProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rp.ServeHTTP(w, r)
 		return
 	}
+	// Read the whole request, as a server does before handling it, so that
+	// the connection is watched and the request's context ends when the
+	// client goes away.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	switch mode {
 	case "hold-before":
 		g.held <- struct{}{}
