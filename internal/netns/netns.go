@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,12 +103,38 @@ func NewLab(t TB) *Lab {
 		dir: t.TempDir(),
 	}
 	l.lan = "arsT" + l.id + "-lan"
+	removeStale()
 	t.Cleanup(l.Close)
 	l.must("ip", "netns", "add", l.lan)
 	l.must("ip", "-n", l.lan, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
 	l.must("ip", "-n", l.lan, "link", "set", "br0", "up")
 	l.must("ip", "-n", l.lan, "link", "set", "lo", "up")
 	return l
+}
+
+// removeStale deletes namespaces left by labs whose process died without
+// cleaning up (e.g. killed by a test timeout); their names carry the pid.
+func removeStale() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		rest, ok := strings.CutPrefix(name, "arsT")
+		if !ok {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // its lab is still running
+		}
+		_ = exec.Command("ip", "netns", "del", name).Run()
+	}
 }
 
 // Dir is a directory for the lab's files.

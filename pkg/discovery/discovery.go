@@ -173,6 +173,7 @@ func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Prin
 		fn = func(Event) {}
 	}
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
@@ -216,7 +217,9 @@ func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Prin
 		}()
 	}
 
-	enrichCtx, enrichCancel := context.WithDeadline(context.Background(), start.Add(opts.Timeout))
+	// Enrichment outlives the browse (which ends when ctx does) but not
+	// the caller's cancellation or the overall timeout.
+	enrichCtx, enrichCancel := context.WithDeadline(parent, start.Add(opts.Timeout))
 	defer enrichCancel()
 	r := newRun(enrichCtx, opts, conn, fn, start)
 
