@@ -82,9 +82,22 @@ func (p *Printer) serveAdmin(w http.ResponseWriter) {
 
 // answer builds the response to one IPP request.
 func (p *Printer) answer(req *goipp.Message, r *http.Request) *goipp.Message {
-	resp := goipp.NewResponse(goipp.DefaultVersion, goipp.StatusOk, req.RequestID)
+	version := req.Version
+	if version > goipp.DefaultVersion || version < goipp.MakeVersion(1, 0) {
+		version = goipp.DefaultVersion
+	}
+	resp := goipp.NewResponse(version, goipp.StatusOk, req.RequestID)
 	resp.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
 	resp.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en")))
+	// RFC 8011 4.1.4: the first two operation attributes are the charset
+	// and the natural language.
+	if len(req.Operation) < 2 || req.Operation[0].Name != "attributes-charset" ||
+		req.Operation[1].Name != "attributes-natural-language" {
+		resp.Code = goipp.Code(goipp.StatusErrorBadRequest)
+		resp.Operation.Add(goipp.MakeAttribute("status-message", goipp.TagText,
+			goipp.String("attributes-charset and attributes-natural-language must come first")))
+		return resp
+	}
 	if goipp.Op(req.Code) != goipp.OpGetPrinterAttributes {
 		resp.Code = goipp.Code(goipp.StatusErrorOperationNotSupported)
 		resp.Operation.Add(goipp.MakeAttribute("status-message", goipp.TagText,

@@ -132,6 +132,16 @@ func TestOtherOperationsNotSupported(t *testing.T) {
 	}
 }
 
+func TestBadRequest(t *testing.T) {
+	p := start(t, printersim.Config{})
+	m := goipp.NewRequest(goipp.MakeVersion(1, 1), goipp.OpGetPrinterAttributes, 3)
+	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(p.URL())))
+	got := post(t, "http://"+p.Addr()+"/ipp/print", m)
+	if goipp.Status(got.Code) != goipp.StatusErrorBadRequest || got.Version != goipp.MakeVersion(1, 1) {
+		t.Errorf("status %v version %v", goipp.Status(got.Code), got.Version)
+	}
+}
+
 func TestHTTPErrors(t *testing.T) {
 	p := start(t, printersim.Config{})
 	base := "http://" + p.Addr()
