@@ -1,0 +1,170 @@
+package oauth_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/internal/server/web"
+)
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ARS_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser test skipped: no chromium found (install it with scripts/install-deps.sh, or set ARS_CHROMIUM)")
+	return ""
+}
+
+func headless(t *testing.T) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium(t)), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless,
+		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true), chromedp.UserDataDir(t.TempDir()))
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// TestBrowserSignIn is `arsctl auth login` with a person at a real
+// browser (headless Chromium) on the real account pages: the code flow
+// from arsctl's authorize URL through the sign-in form back to a loopback
+// listener, and the device page with its Allow button.
+func TestBrowserSignIn(t *testing.T) {
+	chromium(t)
+	ctx := context.Background()
+	st := store.New(dbtest.SQLite(t))
+	const email, password = "pat@example.com", "correct horse battery"
+	if _, err := st.CreateAccount(ctx, email, password, "Pat"); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cat, err := catalogue.New(catalogue.Config{}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := web.New(web.Options{Store: st, Catalogue: cat, PublicURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa, err := oauth.New(ctx, st, w, nil, oauth.Config{Issuer: srv.URL, LoginPath: web.LoginPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Routes(mux)
+	oa.Routes(mux)
+	bctx := headless(t)
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	load := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		res, err := chromedp.RunResponse(bctx, steps...)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if res.Status != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", what, res.Status)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	// Authorization code + PKCE; arsctl's loopback listener on a free port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make(chan string, 1)
+	cb := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		select {
+		case codes <- r.URL.Query().Get("code"):
+		default:
+		}
+		rw.Write([]byte("<!doctype html><h1>Signed in to arsctl</h1>"))
+	})}
+	go cb.Serve(ln)
+	defer cb.Close()
+	cfg := oauth.CLIConfig(srv.URL)
+	cfg.RedirectURL = "http://" + ln.Addr().String() + "/callback"
+	v := oauth2.GenerateVerifier()
+	run("open the authorize URL", chromedp.Navigate(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(v))))
+	if h := text("h1"); h != "Login" {
+		t.Fatalf("the authorize URL led to %q, want the Login page", h)
+	}
+	run("sign in", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")))
+	var code string
+	select {
+	case code = <-codes:
+	case <-time.After(time.Minute):
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		t.Fatalf("the browser never reached the loopback redirect; it is at %s", loc)
+	}
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/v1/enrollments", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if _, err := oa.Authenticator().Authenticate(r); err != nil {
+		t.Fatal(err)
+	}
+
+	// Device grant: the browser is signed in now.
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("open the verification URL", chromedp.Navigate(da.VerificationURIComplete))
+	if h := text("h1"); h != "Connect a device" {
+		t.Fatalf("verification page heading %q", h)
+	}
+	load("continue", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if page := text("body"); !strings.Contains(page, "arsctl (command-line tool)") || !strings.Contains(page, email) ||
+		!strings.Contains(page, da.UserCode) {
+		t.Fatalf("confirmation page: %q", page)
+	}
+	load("allow", chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
+	if h := text("h1"); h != "Device connected" {
+		t.Fatalf("after Allow: %q", h)
+	}
+	if _, err := oauth.ExchangeDeviceCode(ctx, http.DefaultClient, srv.URL, da.DeviceCode); err != nil {
+		t.Fatal(err)
+	}
+}
