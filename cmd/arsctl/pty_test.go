@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/server"
+	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// The interactive path of `arsctl register`, driven through a real
+// pseudo-terminal: the real arsctl, a real arsd, simulated printers.
+
+type ptyEnv struct {
+	env    []string
+	client *arsapi.Client
+	hosts  []string
+}
+
+func newPTYEnv(t *testing.T) *ptyEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	url, stop, err := server.Start(ctx, server.Config{Database: filepath.Join(dir, "arsd.db"), DataDir: dir, SignupPerMinute: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop() })
+	if _, err := arsapi.New(url).CreateAccount(ctx, arsapi.CreateAccountRequest{Email: "owner@example.com", Password: Password}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, url, "owner@example.com", Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &ptyEnv{client: arsapi.New(url, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))}
+	for _, c := range []printersim.Config{{Serial: "KNMA00081", Name: "Office"}, {Serial: "KNMA00082", Name: "Kitchen"}} {
+		p := printersim.New(c)
+		if err := p.Start(ctx, "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		e.hosts = append(e.hosts, p.Addr())
+	}
+	e.env = append(os.Environ(),
+		"ARS_SERVER="+url, "ARS_TOKEN="+tok.AccessToken,
+		"HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "ARS_STATE_DIR="+filepath.Join(dir, "state"),
+		"TERM=xterm-256color", "NO_COLOR=1", "ARS_NO_BROWSER=1")
+	return e
+}
+
+func (e *ptyEnv) enrollments(t *testing.T) []arsapi.Enrollment {
+	t.Helper()
+	l, err := e.client.ListEnrollments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// term is arsctl running on a pseudo-terminal.
+type term struct {
+	t    *testing.T
+	f    *os.File
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	seen int
+	done chan struct{}
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[=>()][0-9A-Za-z]?`)
+
+func startTerm(t *testing.T, env []string, args ...string) *term {
+	t.Helper()
+	bin, err := exec.LookPath("arsctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, f: f, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(tm.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			tm.mu.Lock()
+			tm.out.Write(buf[:n])
+			tm.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = f.Close()
+	})
+	return tm
+}
+
+func (tm *term) text() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return ansi.ReplaceAllString(tm.out.String(), "")
+}
+
+// expect waits until s appears in the output after what was matched
+// before.
+func (tm *term) expect(s string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		txt := tm.text()
+		if i := strings.Index(txt[min(tm.seen, len(txt)):], s); i >= 0 {
+			tm.seen += i + len(s)
+			// Let the prompt finish drawing and take the terminal.
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		select {
+		case <-tm.done:
+			tm.t.Fatalf("arsctl ended before showing %q; output:\n%s", s, txt)
+		default:
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("%q did not appear; output:\n%s", s, txt)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const (
+	keyUp    = "\x1b[A"
+	keyDown  = "\x1b[B"
+	keyLeft  = "\x1b[D"
+	keyEnter = "\r"
+	keyCtrlC = "\x03"
+)
+
+func (tm *term) send(keys ...string) {
+	tm.t.Helper()
+	for _, k := range keys {
+		if _, err := tm.f.Write([]byte(k)); err != nil {
+			tm.t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// wait returns arsctl's exit status.
+func (tm *term) wait() int {
+	tm.t.Helper()
+	err := tm.cmd.Wait()
+	<-tm.done
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		tm.t.Fatal(err)
+	}
+	return 0
+}
+
+// The steps of an interactive register: the prompt, then the keys that
+// answer it (arrows and Enter).
+var registerSteps = []struct{ prompt, keys []string }{
+	{[]string{"Select your printer"}, []string{keyDown, keyEnter}},
+	{[]string{"Do you agree to these terms?"}, []string{keyLeft, keyEnter}},
+	{[]string{"Sign up through Amazon or Canon?"}, []string{keyDown, keyUp, keyEnter}},
+	{[]string{"Is this your printer?"}, []string{keyEnter}},
+}
+
+func TestRegisterInteractivePTY(t *testing.T) {
+	e := newPTYEnv(t)
+	tm := startTerm(t, e.env, "register", "--host", e.hosts[0], "--host", e.hosts[1])
+	for _, s := range registerSteps {
+		tm.expect(s.prompt[0])
+		tm.send(s.keys...)
+	}
+	tm.expect("Enrolled TS8320")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+	out := tm.text()
+	t.Logf("terminal output:\n%s", out)
+	for _, want := range []string{"Kitchen", "About this service: http", "Model: TS8320", "•••••0082"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	es := e.enrollments(t)
+	if len(es) != 1 || es[0].Printer.Serial != "KNMA00082" || es[0].Provider != arsapi.ProviderCanon || es[0].State != arsapi.StateActive {
+		t.Fatalf("enrollments = %+v", es)
+	}
+}
+
+func TestRegisterCtrlCPTY(t *testing.T) {
+	e := newPTYEnv(t)
+	for i := range registerSteps {
+		t.Run(registerSteps[i].prompt[0], func(t *testing.T) {
+			tm := startTerm(t, e.env, "register", "--host", e.hosts[0], "--host", e.hosts[1])
+			for _, s := range registerSteps[:i] {
+				tm.expect(s.prompt[0])
+				tm.send(s.keys...)
+			}
+			tm.expect(registerSteps[i].prompt[0])
+			tm.send(keyCtrlC)
+			if code := tm.wait(); code != 5 {
+				t.Fatalf("exit %d, want 5; output:\n%s", code, tm.text())
+			}
+			if es := e.enrollments(t); len(es) != 0 {
+				t.Fatalf("enrollments = %+v", es)
+			}
+		})
+	}
+}
+
+// Declining the terms ("Decline" is the default: Enter) exits 5.
+func TestRegisterDeclinePTY(t *testing.T) {
+	e := newPTYEnv(t)
+	tm := startTerm(t, e.env, "register", "--host", e.hosts[0])
+	tm.expect("Do you agree to these terms?")
+	tm.send(keyEnter)
+	if code := tm.wait(); code != 5 {
+		t.Fatalf("exit %d, want 5; output:\n%s", code, tm.text())
+	}
+	if !strings.Contains(tm.text(), "You did not agree to the terms; nothing was enrolled.") {
+		t.Errorf("output:\n%s", tm.text())
+	}
+	if es := e.enrollments(t); len(es) != 0 {
+		t.Fatalf("enrollments = %+v", es)
+	}
+}
