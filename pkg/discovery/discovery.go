@@ -155,7 +155,6 @@ type device struct {
 	uuid      string
 	host      string
 	enriched  *printer.Printer // result of IPP/SNMP, nil until done
-	enriching bool
 	found     bool
 	ready     bool
 	lastSent  string // fingerprint of the last event's printer
@@ -548,7 +547,13 @@ func (r *run) startEnrich(d *device) {
 		r.emit(Ready, d)
 		return
 	}
-	d.enriching = true
+	if r.enrichCtx.Err() != nil {
+		base.Problems = append(base.Problems, "IPP: not queried: the time limit was reached")
+		d.enriched = &base
+		d.ready = true
+		r.emit(Ready, d)
+		return
+	}
 	r.pending++
 	go func() {
 		p := enrich(r.enrichCtx, r.opts, base)
@@ -559,7 +564,6 @@ func (r *run) startEnrich(d *device) {
 func (r *run) enrichDone(res enrichResult) {
 	r.pending--
 	d := res.dev
-	d.enriching = false
 	d.enriched = &res.p
 	// Another device may turn out to be the same printer (its TXT lacked
 	// the UUID IPP now reports): merge into the earlier one.

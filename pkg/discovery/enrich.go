@@ -34,12 +34,15 @@ func enrich(ctx context.Context, opts Options, base printer.Printer) printer.Pri
 		}
 	}
 	cancel()
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		p.Problems = append(p.Problems, fmt.Sprintf("IPP: no answer from %s before the time limit", hostOf(base.URI)))
+	case err != nil:
 		p.Problems = append(p.Problems, "IPP: "+describe(err, hostOf(base.URI), opts.IPPTimeout))
-	} else {
+	default:
 		mergeIPP(&p, got)
 	}
-	if needsSNMP(&p) {
+	if needsSNMP(&p) && ctx.Err() == nil {
 		if host := snmpHost(&p); host != "" {
 			snmpFallback(ctx, opts, &p, host)
 		}
