@@ -8,6 +8,7 @@ set -euo pipefail
 pkgs=(
   postgresql            # store tests run against SQLite and PostgreSQL
   avahi-daemon avahi-utils  # real mDNS responder (inside namespaces only)
+  dbus-daemon           # a private system bus per namespace for avahi and its clients
   cups-ipp-utils        # ippeveprinter, ippfind
   snmpd snmp            # SNMP fallback path (inside namespaces only)
   chromium              # account web pages, headless browser tests
