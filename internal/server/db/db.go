@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
@@ -43,6 +44,11 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this arsd")
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+
+	// writeMu queues this process's SQLite transactions in Go: SQLite has
+	// one writer at a time, and a transaction that finds the write lock
+	// taken sleeps in the busy handler for milliseconds at a time.
+	writeMu sync.Mutex
 }
 
 // Open opens the database named by dsn and applies pending migrations.
@@ -190,7 +196,14 @@ func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // PostgreSQL the transaction is SERIALIZABLE-safe only if fn is written
 // for it; prefer unique constraints and INSERT ... ON CONFLICT for
 // exactly-once effects, which work the same on both dialects.
+//
+// On SQLite, transactions of one DB run one at a time (they take the
+// database write lock when they begin).
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if d.Dialect == SQLite {
+		d.writeMu.Lock()
+		defer d.writeMu.Unlock()
+	}
 	sqltx, err := d.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,6 +23,45 @@ const (
 	maxFutureReadSkew = 5 * time.Minute
 	maxErrorLen       = 500
 )
+
+// stmtCache holds statements prepared once per Store and reused by
+// transactions (database/sql keeps them prepared per connection). It
+// spares SQLite from parsing the hot path's SQL on every report; pgx has
+// its own statement cache.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// prepared returns the prepared form of query ("?" placeholders). Call
+// it outside transactions: preparing takes a connection of its own, and a
+// transaction waiting for one could wait forever on a full pool. Inside a
+// transaction use tx.Tx.StmtContext, which prepares on the transaction's
+// connection when needed.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	q := s.DB.Rebind(query)
+	s.stmts.mu.Lock()
+	st, ok := s.stmts.m[q]
+	s.stmts.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.DB.DB.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts.mu.Lock()
+	defer s.stmts.mu.Unlock()
+	if old, ok := s.stmts.m[q]; ok {
+		st.Close()
+		return old, nil
+	}
+	if s.stmts.m == nil {
+		s.stmts.m = map[string]*sql.Stmt{}
+	}
+	s.stmts.m[q] = st
+	return st, nil
+}
 
 // supplyThreshold is the level at or below which a supply is ordered: the
 // printer's own low mark when it reports one, else the enrollment's.
@@ -44,10 +84,9 @@ type guard struct {
 
 // levelRow is one supply_levels row to write.
 type levelRow struct {
-	sp     printer.Supply
-	pos    int
-	g      guard
-	colors string
+	sp  printer.Supply
+	pos int
+	g   guard
 }
 
 // normalizeSupplies checks a report's supplies and gives every one a
@@ -115,6 +154,27 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 	if err != nil {
 		return res, err
 	}
+	lock := ""
+	if s.DB.Dialect == db.Postgres {
+		lock = " FOR UPDATE OF e"
+	}
+	selStmt, err := s.prepared(ctx, `SELECT e.state, e.threshold, l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level
+		FROM enrollments e LEFT JOIN supply_levels l ON l.enrollment_id = e.id
+		WHERE e.id = ? AND e.account_id = ?`+lock)
+	if err != nil {
+		return res, fmt.Errorf("prepare: %w", err)
+	}
+	var upStmt *sql.Stmt // nil for an empty report, which writes nothing
+	if len(supplies) > 0 {
+		if upStmt, err = s.prepared(ctx, upsertLevelsSQL(len(supplies))); err != nil {
+			return res, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	readAtStmt, err := s.prepared(ctx, `UPDATE enrollments SET levels_read_at = ?
+		WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`)
+	if err != nil {
+		return res, fmt.Errorf("prepare: %w", err)
+	}
 	err = s.inTx(ctx, func(tx *db.Tx) error {
 		res.Orders = res.Orders[:0]
 		now := s.now()
@@ -124,54 +184,60 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		}
 		ra := nanos(readAt)
 
-		var (
-			state     arsapi.EnrollmentState
-			threshold int
-		)
-		err := tx.QueryRow(ctx, `SELECT state, threshold FROM enrollments WHERE id = ? AND account_id = ?`+s.forUpdate(),
-			enrollmentID, accountID).Scan(&state, &threshold)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		// One statement reads the enrollment, locking its row on
+		// PostgreSQL, and its supplies' stored state.
+		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, enrollmentID, accountID)
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
+		}
+		var (
+			found     bool
+			state     arsapi.EnrollmentState
+			threshold int
+			stored    = make(map[string]guard, len(supplies))
+		)
+		for rows.Next() {
+			var (
+				name          sql.NullString
+				readAt, cycle sql.NullInt64
+				level, armed  sql.NullInt64
+				g             guard
+			)
+			if err := rows.Scan(&state, &threshold, &name, &readAt, &level, &armed, &cycle, &g.orderLevel); err != nil {
+				rows.Close()
+				return fmt.Errorf("read enrollment: %w", err)
+			}
+			found = true
+			if name.Valid {
+				g.readAt, g.level, g.armed, g.cycle = readAt.Int64, int(level.Int64), armed.Int64 == 1, cycle.Int64
+				stored[name.String] = g
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("read enrollment: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read enrollment: %w", err)
+		}
+		if !found {
+			return ErrNotFound
 		}
 		if state == arsapi.StateCancelled {
 			return ErrNotActive
 		}
 
-		stored := make(map[string]guard, len(supplies))
-		rows, err := tx.Query(ctx, `SELECT supply, read_at, level, armed, cycle, order_level
-			FROM supply_levels WHERE enrollment_id = ?`, enrollmentID)
-		if err != nil {
-			return fmt.Errorf("read supply levels: %w", err)
-		}
-		for rows.Next() {
-			var (
-				name  string
-				g     guard
-				armed int
-			)
-			if err := rows.Scan(&name, &g.readAt, &g.level, &armed, &g.cycle, &g.orderLevel); err != nil {
-				rows.Close()
-				return fmt.Errorf("read supply levels: %w", err)
-			}
-			g.armed = armed == 1
-			stored[name] = g
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("read supply levels: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read supply levels: %w", err)
-		}
-
+		// Every supply of the report is written in one statement; the rows
+		// of supplies not newer than what is stored are no-ops there.
 		write := make([]levelRow, 0, len(supplies))
+		newer := false
 		for i, sp := range supplies {
 			g, ok := stored[sp.Name]
 			if ok && g.readAt >= ra {
-				continue // not newer than what we know
+				// Not newer than what we know: left alone.
+				write = append(write, levelRow{sp: sp, pos: i, g: guard{readAt: ra}})
+				continue
 			}
+			newer = true
 			if !ok {
 				g = guard{armed: true}
 			}
@@ -195,16 +261,15 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 					}
 				}
 			}
-			write = append(write, levelRow{sp: sp, pos: i, g: g, colors: strings.Join(sp.Colors, ",")})
+			write = append(write, levelRow{sp: sp, pos: i, g: g})
 		}
-		if len(write) == 0 {
+		if !newer {
 			return nil
 		}
-		if err := s.upsertLevels(ctx, tx, enrollmentID, write); err != nil {
-			return err
+		if _, err := tx.Tx.StmtContext(ctx, upStmt).ExecContext(ctx, upsertLevelsArgs(enrollmentID, write)...); err != nil {
+			return fmt.Errorf("store supply levels: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE enrollments SET levels_read_at = ?
-			WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`, ra, enrollmentID, ra); err != nil {
+		if _, err := tx.Tx.StmtContext(ctx, readAtStmt).ExecContext(ctx, ra, enrollmentID, ra); err != nil {
 			return fmt.Errorf("update enrollment: %w", err)
 		}
 		return nil
@@ -215,17 +280,29 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 	return res, err
 }
 
-// upsertLevels writes supply rows in one statement.
-func (s *Store) upsertLevels(ctx context.Context, tx *db.Tx, enrollmentID string, rows []levelRow) error {
+// upsertLevelsSQL is the statement writing n supply rows; a row only
+// replaces a stored one with an older reading.
+func upsertLevelsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, colors, color_name, level, low, high,
 		read_at, armed, cycle, order_level) VALUES `)
-	args := make([]any, 0, len(rows)*13)
-	for i, r := range rows {
+	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type,
+		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
+		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
+		order_level = excluded.order_level
+		WHERE supply_levels.read_at < excluded.read_at`)
+	return b.String()
+}
+
+func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
+	args := make([]any, 0, len(rows)*13)
+	for _, r := range rows {
 		armed := 0
 		if r.g.armed {
 			armed = 1
@@ -234,17 +311,10 @@ func (s *Store) upsertLevels(ctx context.Context, tx *db.Tx, enrollmentID string
 		if r.g.orderLevel.Valid {
 			ol = r.g.orderLevel.Int64
 		}
-		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.colors, r.sp.ColorName, r.sp.Level,
-			r.sp.Low, r.sp.High, r.g.readAt, armed, r.g.cycle, ol)
+		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
+			r.sp.Level, r.sp.Low, r.sp.High, r.g.readAt, armed, r.g.cycle, ol)
 	}
-	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type,
-		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
-		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
-		order_level = excluded.order_level`)
-	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("store supply levels: %w", err)
-	}
-	return nil
+	return args
 }
 
 // placeOrder inserts the order of one supply for one cycle unless the

@@ -490,3 +490,33 @@ func TestListOrdersPaging(t *testing.T) {
 		assertNoDoubleOrders(t, d, e.ID)
 	})
 }
+
+// TestReportLevelsOneConnection: with a single-connection pool (SQLite
+// ":memory:") concurrent reports and reads still finish: nothing inside a
+// transaction waits for a second connection.
+func TestReportLevelsOneConnection(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := New(d)
+	e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "MEM")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if _, err := s.ReportLevels(ctx, "acct", e.ID, rep(i, "C=10", fmt.Sprintf("M=%d", 100-i))); err != nil {
+				t.Error(err)
+			}
+			if _, err := s.GetEnrollment(ctx, "acct", e.ID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := s.ReportLevels(ctx, "acct", e.ID, arsapi.LevelReport{}); err != nil {
+		t.Errorf("empty report: %v", err)
+	}
+	assertOrderCount(t, d, e.ID, 1)
+}

@@ -44,6 +44,8 @@ type Store struct {
 	// OrdersPlaced, when set, is called after a committed ReportLevels
 	// placed orders (the order dispatcher's wake-up: orders.Dispatcher.Poke).
 	OrdersPlaced func()
+
+	stmts stmtCache // prepared statements of hot paths (orders.go)
 }
 
 // New returns a Store on an open, migrated database.
