@@ -31,6 +31,7 @@ type Sessions interface {
 	// when it does not exist or has expired.
 	GetSession(ctx context.Context, id string) (Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions also forgets failed sign-ins older than a day.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 
 	// RecordLoginFailure notes one failed sign-in under each key (for
@@ -111,11 +112,20 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpiredSessions removes expired sessions and returns how many.
+// loginFailureTTL is how long failed sign-ins are kept at most; rate
+// limiting windows are shorter.
+const loginFailureTTL = 24 * time.Hour
+
+// DeleteExpiredSessions removes expired sessions and returns how many. It
+// also forgets failed sign-ins older than a day.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, s.Now().UnixNano())
+	now := s.Now()
+	res, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	if _, err := s.DB.Exec(ctx, `DELETE FROM login_failures WHERE at <= ?`, now.Add(-loginFailureTTL).UnixNano()); err != nil {
+		return 0, fmt.Errorf("delete old login failures: %w", err)
 	}
 	return res.RowsAffected()
 }

@@ -111,5 +111,12 @@ func TestLoginFailures(t *testing.T) {
 		if n := count("ip:192.0.2.1", now.Add(-time.Hour)); n != 2 {
 			t.Errorf("ip failures after clearing the old ones = %d, want 2", n)
 		}
+		now = now.Add(25 * time.Hour)
+		if _, err := s.DeleteExpiredSessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count("ip:192.0.2.1", time.Unix(0, 0)); n != 0 {
+			t.Errorf("failures a day old are kept: %d", n)
+		}
 	})
 }

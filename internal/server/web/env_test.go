@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -296,5 +295,3 @@ func trim(s string) string {
 	}
 	return s
 }
-
-var _ = fmt.Sprintf

@@ -3,12 +3,15 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -389,5 +392,33 @@ func TestPendingAmazonPlanLinksToSignIn(t *testing.T) {
 	}
 	if r := e.client().get(web.LoginPath + "?signed_out=1"); !strings.Contains(r.body, "You are signed out.") {
 		t.Error("no signed-out message")
+	}
+}
+
+func TestSecureCookieOverTLS(t *testing.T) {
+	st := store.New(dbtest.SQLite(t))
+	cat, err := catalogue.New(catalogue.Config{}, "http://127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A plain-http public URL, but this request arrives over TLS.
+	w, err := web.New(web.Options{Store: st, Catalogue: cat, PublicURL: "http://127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	e := &env{t: t, st: st, cat: cat, web: w, url: srv.URL, hc: srv.Client()}
+	c := e.client()
+	c.hc.Transport = srv.Client().Transport
+	tok := c.csrf(web.RegisterPath)
+	r := c.post(web.RegisterPath, url.Values{"csrf_token": {tok}, "email": {"tls@example.com"}, "password": {pw}, "password_confirm": {pw}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("register over TLS: HTTP %d", r.status)
+	}
+	if sc := strings.Join(r.header.Values("Set-Cookie"), "\n"); !strings.Contains(sc, web.SessionCookie+"=") || !strings.Contains(sc, "; Secure") {
+		t.Errorf("session cookie over TLS is not Secure: %q", sc)
 	}
 }
