@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -392,6 +393,9 @@ func (s *Server) check(ctx context.Context, tok string) (accountID string, apiTo
 	}
 	if at.AccountID != claims.sub {
 		return "", false, invalid(errors.New("token subject mismatch"))
+	}
+	if !slices.Contains(at.Scopes, ScopeARS) {
+		return "", false, invalid(errors.New(`token lacks the "ars" scope`))
 	}
 	return at.AccountID, false, nil
 }

@@ -161,6 +161,17 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 		if err != nil || acct != e.acct {
 			t.Fatalf("Authenticate = %q, %v", acct, err)
 		}
+		// A token without the "ars" scope does not open the API.
+		narrow := *cfg
+		narrow.Scopes = []string{"openid"}
+		nq := codeFlow(t, e, b, lb2, &narrow, "st-4", oauth2.S256ChallengeOption(verifier))
+		nt, err := narrow.Exchange(ctx, nq.Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.authenticate(nt.AccessToken); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("token without the ars scope: %v", err)
+		}
 		// The userinfo endpoint knows the account.
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+UserinfoPath, nil)
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
