@@ -231,6 +231,12 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 		}
 	}
 
+	// One provider of each kind for all rows, so the catalogue is read once.
+	provs := map[string]provider.Provider{}
+	for _, name := range registry.Names() {
+		provs[name], _ = registry.Get(name, c)
+	}
+
 	results := make([]FleetResult, len(rows))
 	done := make([]chan struct{}, len(rows))
 	for i := range done {
@@ -252,7 +258,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 			}
 			defer func() { <-sem }()
 			p, havePrinter := known[i]
-			results[i] = enrollRow(ctx, opts, c, row, p, havePrinter, discovered, discoverErr, defProvider, terms)
+			results[i] = enrollRow(ctx, opts, provs, row, p, havePrinter, discovered, discoverErr, defProvider, terms)
 		}()
 	}
 
@@ -317,7 +323,7 @@ func dash(s string) string {
 }
 
 // enrollRow enrolls the printer of one row.
-func enrollRow(ctx context.Context, opts *RegisterOptions, c provider.Client, row Row, p printer.Printer, havePrinter bool,
+func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]provider.Provider, row Row, p printer.Printer, havePrinter bool,
 	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms) FleetResult {
 	res := FleetResult{Line: row.Line, Host: row.Host, Provider: row.Provider, Label: row.Label}
 	fail := func(err error) FleetResult {
@@ -333,12 +339,13 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, c provider.Client, ro
 	if res.Provider == "" {
 		return fail(errors.New("no provider: add a provider column or pass --provider"))
 	}
-	prov, err := registry.Get(res.Provider, c)
-	if err != nil {
-		return fail(err)
+	prov, ok := provs[res.Provider]
+	if !ok {
+		return fail(fmt.Errorf("unknown provider %q (canon or amazon)", res.Provider))
 	}
 	if !havePrinter {
 		if row.Host != "" {
+			var err error
 			p, err = discovery.ProbeHost(ctx, row.Host, discovery.Options{Timeout: opts.Timeout, IPP: opts.IPP})
 			if err != nil {
 				return fail(err)
