@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
@@ -189,6 +191,16 @@ func TestBrowser(t *testing.T) {
 	eachServer(t, func(t *testing.T, e *env) {
 		br := &b{t: t, ctx: newBrowser(t), e: e}
 		const email, password = "pat@example.com", "correct horse battery"
+		// The pages work with JavaScript off: the page runs no script; the
+		// test itself still inspects the page through DevTools.
+		br.do("turn JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}))
+		br.do("open a page with a script", chromedp.Navigate(`data:text/html,<title>off</title><script>document.title="on"</script>`))
+		if title, err := chromedp.Run(br.ctx, chromedp.Title()); err != nil || title != "off" {
+			t.Fatalf("JavaScript is not off: title %q, %v", title, err)
+		}
 
 		// Register in the page.
 		if st := br.open(web.SubscriptionsPath); st != 200 || br.path() != "/login?next=%2Fsubscriptions" {
