@@ -312,3 +312,25 @@ func TestIdempotency(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseCursor: cursors come from clients; any string gives a cursor
+// or ErrInvalid, and a cursor survives a round trip.
+func FuzzParseCursor(f *testing.F) {
+	f.Add(cursor{at: 1764000000000000000, id: "0193b2f4-3c1e-7d2a-9f00-1a2b3c4d5e6f"}.String())
+	f.Add("")
+	f.Add("!!")
+	f.Add("MTo")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseCursor(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("parseCursor(%q) = %v, not ErrInvalid", s, err)
+			}
+			return
+		}
+		back, err := parseCursor(c.String())
+		if err != nil || back != c {
+			t.Fatalf("round trip of %+v: %+v, %v", c, back, err)
+		}
+	})
+}
