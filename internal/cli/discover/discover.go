@@ -197,7 +197,11 @@ func (w *printerWriter) row(p printer.Printer) {
 			w.header = true
 			fmt.Fprintln(io.Out, ttyLine([]string{"NAME", "ADDRESS", "MAKE AND MODEL", "SERIAL", "URI", "LEVELS"}))
 		}
-		fmt.Fprintln(io.Out, ttyLine(Columns(p)))
+		cols := Columns(p)
+		if len(p.Addrs) > 1 {
+			cols[1] = fmt.Sprintf("%s +%d", p.Addrs[0], len(p.Addrs)-1)
+		}
+		fmt.Fprintln(io.Out, ttyLine(cols))
 		for _, pr := range p.Problems {
 			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), p.Name, pr)
 		}
@@ -227,7 +231,7 @@ func (w *printerWriter) finish(printers []printer.Printer) error {
 }
 
 // widths of the terminal table's columns; the last one is not padded.
-var widths = []int{26, 16, 22, 12, 34}
+var widths = []int{26, 18, 22, 12, 34}
 
 func ttyLine(cols []string) string {
 	var b strings.Builder
