@@ -12,7 +12,9 @@ import (
 
 // Services browsed by default.
 const (
-	ServiceIPP  = "_ipp._tcp"
+	// ServiceIPP is IPP over plain HTTP.
+	ServiceIPP = "_ipp._tcp"
+	// ServiceIPPS is IPP over TLS.
 	ServiceIPPS = "_ipps._tcp"
 )
 

@@ -32,7 +32,9 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultTimeout    = 5 * time.Second
+	// DefaultTimeout bounds a whole Discover or ProbeHost run.
+	DefaultTimeout = 5 * time.Second
+	// DefaultIPPTimeout bounds one printer's IPP (and SNMP) query.
 	DefaultIPPTimeout = 3 * time.Second
 )
 
@@ -123,6 +125,7 @@ const (
 	Updated
 )
 
+// String returns the kind in words: "found", "ready" or "updated".
 func (k EventKind) String() string {
 	switch k {
 	case Found:
