@@ -8,13 +8,13 @@
 # that every printer is enrolled exactly once, then times a re-run (every
 # printer is already enrolled and skipped).
 #
-# Environment: COUNT (1000), CONCURRENCY (arsctl --concurrency, 32),
+# Environment: COUNT (1000), CONCURRENCY (arsctl --concurrency, 8),
 # BASE_PORT (first printer port, 21000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-1000}
-CONCURRENCY=${CONCURRENCY:-32}
+CONCURRENCY=${CONCURRENCY:-8}
 BASE_PORT=${BASE_PORT:-21000}
 
 work=$(mktemp -d /tmp/fleet-bench.XXXXXX)

@@ -69,6 +69,7 @@ func TestScripts(t *testing.T) {
 			"arsd-start":  cmdArsdStart,
 			"arsd-stop":   cmdArsdStop,
 			"signup":      cmdSignup,
+			"login":       cmdLogin,
 			"printer":     cmdPrinter,
 			"ippeve":      cmdIPPEve,
 			"enrollments": cmdEnrollments,
@@ -119,7 +120,6 @@ type scriptState struct {
 	db       string
 	emu      *amazonemu.Emulator
 	emuURL   string
-	tokens   map[string]*oauth2.Token // by email
 }
 
 func state(ts *testscript.TestScript) *scriptState { return ts.Value(stateKey{}).(*scriptState) }
@@ -228,6 +228,17 @@ func cmdSignup(ts *testscript.TestScript, neg bool, args []string) {
 	if _, err := c.CreateAccount(ctx, arsapi.CreateAccountRequest{Email: args[0], Password: Password}); err != nil {
 		ts.Fatalf("create account: %v", err)
 	}
+	cmdLogin(ts, neg, args)
+}
+
+// login EMAIL: signs in to an existing account like signup does.
+func cmdLogin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: login EMAIL")
+	}
+	server := ts.Getenv("ARS_SERVER")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, server, args[0], Password)
 	ts.Check(err)
 	store := &auth.FileStore{Path: filepath.Join(ts.Getenv("ARS_STATE_DIR"), "tokens.json")}
@@ -235,7 +246,8 @@ func cmdSignup(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // printer NAME [serial=S] [model=M] [name=N] [levels=C=10,Y=5]: starts a
-// simulated Canon printer on 127.0.0.1 and sets $NAME to its address.
+// simulated Canon printer on 127.0.0.1 and sets $NAME to its address and
+// $NAME_UUID to its UUID.
 func cmdPrinter(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 {
 		ts.Fatalf("usage: printer VAR [serial=S] [model=M] [name=N] [levels=K=V,...]")
@@ -269,6 +281,7 @@ func cmdPrinter(ts *testscript.TestScript, neg bool, args []string) {
 	st.stops = append(st.stops, func() { _ = p.Close() })
 	st.mu.Unlock()
 	ts.Setenv(args[0], p.Addr())
+	ts.Setenv(args[0]+"_UUID", p.Config().UUID)
 }
 
 // ippeve NAME: starts CUPS's ippeveprinter (a real IPP Everywhere printer
@@ -485,4 +498,3 @@ func followURL(args []string) int {
 	}
 	return 0
 }
-

@@ -2,8 +2,8 @@ package register
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -28,7 +28,9 @@ func TestNewCmdRegisterFlags(t *testing.T) {
 		want    func(*RegisterOptions) bool
 		wantErr string
 	}{
-		{args: "", want: func(o *RegisterOptions) bool { return o.Printer == "" && o.Concurrency == 8 && o.Wait == 10*time.Minute }},
+		{args: "", want: func(o *RegisterOptions) bool {
+			return o.Printer == "" && o.Concurrency == 8 && o.Wait == 10*time.Minute
+		}},
 		{args: "TS8320 --provider amazon --agree-terms --yes --no-browser --wait 30s --label office",
 			want: func(o *RegisterOptions) bool {
 				return o.Printer == "TS8320" && o.Provider == "amazon" && o.AgreeTerms && o.Yes && o.NoBrowser && o.Wait == 30*time.Second && o.Label == "office"
