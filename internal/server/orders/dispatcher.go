@@ -43,6 +43,8 @@ type Config struct {
 	// is recorded as fulfilled by "none" and stays "placed".
 	Webhook fulfil.Fulfiller
 	Logger  *slog.Logger
+	// Metrics, when set, counts hand-overs (see NewMetrics).
+	Metrics *Metrics
 
 	// PollInterval is how often the outbox is checked without a Poke
 	// (other replicas' orders, retries coming due). Default 2s.
@@ -226,27 +228,34 @@ func (d *Dispatcher) handOver(ctx context.Context, c store.Claim) {
 	f := d.FulfillerFor(o.Provider)
 	name := NoFulfiller
 	var (
-		res fulfil.Result
-		err error
+		res  fulfil.Result
+		err  error
+		took time.Duration
 	)
 	if f == nil {
 		res = fulfil.Result{State: string(arsapi.OrderPlaced), Detail: "no fulfiller configured for provider " + o.Provider}
 	} else {
 		name = f.Name()
 		pctx, cancel := context.WithTimeout(ctx, d.cfg.PlaceTimeout)
+		start := time.Now()
 		res, err = place(pctx, f, o)
+		took = time.Since(start)
 		cancel()
 	}
 	var retryAt time.Time
 	switch {
 	case err == nil:
+		d.cfg.Metrics.observe(name, "ok", took)
 		log.InfoContext(ctx, "order handed over", "fulfiller", name, "state", res.State, "external_id", res.ExternalID)
 	case errors.Is(err, fulfil.ErrPermanent):
+		d.cfg.Metrics.observe(name, "failed", took)
 		log.WarnContext(ctx, "order failed", "fulfiller", name, "err", err)
 	case c.Attempt >= d.cfg.MaxAttempts:
+		d.cfg.Metrics.observe(name, "failed", took)
 		err = fmt.Errorf("giving up after %d attempts: %w", c.Attempt, err)
 		log.WarnContext(ctx, "order failed", "fulfiller", name, "err", err)
 	default:
+		d.cfg.Metrics.observe(name, "retry", took)
 		retryAt = d.cfg.Now().Add(Backoff(c.Attempt, d.cfg.MinBackoff, d.cfg.MaxBackoff, rand.Float64()))
 		log.InfoContext(ctx, "order hand-over failed; will retry", "fulfiller", name, "err", err, "retry_at", retryAt)
 	}

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
@@ -280,8 +283,19 @@ func TestRetries(t *testing.T) {
 			}
 			return nil
 		}
-		disp := New(s, Config{Amazon: amazon, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 4})
+		reg := prometheus.NewRegistry()
+		m := NewMetrics(reg)
+		disp := New(s, Config{Amazon: amazon, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 4, Metrics: m})
 		drain(t, disp, d)
+		for outcome, want := range map[string]float64{"ok": 2, "retry": 2 + 1 + 3, "failed": 2} {
+			var pm dto.Metric
+			if err := m.HandOvers.WithLabelValues("amazon-drs", outcome).Write(&pm); err != nil {
+				t.Fatal(err)
+			}
+			if got := pm.GetCounter().GetValue(); got != want {
+				t.Errorf("arsd_order_handovers_total{outcome=%q} = %v, want %v", outcome, got, want)
+			}
+		}
 
 		calls := amazon.callCounts()
 		want := map[string]int{transient: 3, permanent: 1, flaky: 2, hopeless: 4}

@@ -1,0 +1,41 @@
+package orders
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the dispatcher's Prometheus metrics.
+type Metrics struct {
+	// HandOvers counts hand-over attempts by fulfiller and outcome:
+	// "ok", "retry" or "failed".
+	HandOvers *prometheus.CounterVec
+	// PlaceSeconds is how long Place calls take, by fulfiller.
+	PlaceSeconds *prometheus.HistogramVec
+}
+
+// NewMetrics creates the dispatcher's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		HandOvers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arsd_order_handovers_total", Help: "Order hand-over attempts, by fulfiller and outcome (ok, retry, failed).",
+		}, []string{"fulfiller", "outcome"}),
+		PlaceSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "arsd_order_place_seconds", Help: "Duration of fulfiller Place calls.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}, []string{"fulfiller"}),
+	}
+	reg.MustRegister(m.HandOvers, m.PlaceSeconds)
+	return m
+}
+
+func (m *Metrics) observe(fulfiller, outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.HandOvers.WithLabelValues(fulfiller, outcome).Inc()
+	if fulfiller != NoFulfiller {
+		m.PlaceSeconds.WithLabelValues(fulfiller).Observe(took.Seconds())
+	}
+}
