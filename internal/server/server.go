@@ -179,10 +179,13 @@ func (s *Server) build(ctx context.Context) error {
 		}
 		webhookFulfiller = wh
 	}
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.disp = orders.New(s.st, orders.Config{
 		Amazon:       amazonFulfiller,
 		Webhook:      webhookFulfiller,
 		Logger:       s.log,
+		Metrics:      orders.NewMetrics(s.reg),
 		PollInterval: time.Duration(cfg.DispatchInterval),
 	})
 	s.st.OrdersPlaced = s.disp.Poke
@@ -212,8 +215,6 @@ func (s *Server) build(ctx context.Context) error {
 		return err
 	}
 
-	s.reg = prometheus.NewRegistry()
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := api.Options{
 		Store:        s.st,
 		Catalogue:    cat,
