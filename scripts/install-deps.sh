@@ -13,6 +13,7 @@ pkgs=(
   snmpd snmp            # SNMP fallback path (inside namespaces only)
   chromium              # account web pages, headless browser tests
   hyperfine             # bench/
+  nftables              # packet loss for the mDNS re-query test (inside namespaces only)
   iproute2 tmux jq procps
 )
 

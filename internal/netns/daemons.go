@@ -276,3 +276,26 @@ func moduleRoot() (string, error) {
 // DBusAddress is the host's private D-Bus system bus address once
 // StartAvahi ran; DNS-SD clients need it in DBUS_SYSTEM_BUS_ADDRESS.
 func (h *Host) DBusAddress() string { return h.dbus }
+
+// DropMDNS makes the host drop one in every n mDNS packets it receives
+// (UDP from port 5353), at random, with an nftables rule in its namespace:
+// a lossy network for testing re-queries.
+func (h *Host) DropMDNS(n int) {
+	t := h.Lab.t
+	t.Helper()
+	Require(t, "nft")
+	ruleset := fmt.Sprintf(`table inet arsloss {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		udp sport 5353 numgen random mod %d == 0 drop
+	}
+}
+`, n)
+	path := filepath.Join(h.Dir, "loss.nft")
+	if err := os.WriteFile(path, []byte(ruleset), 0o644); err != nil {
+		t.Fatalf("%v", err)
+	}
+	if out, err := h.Command(context.Background(), "nft", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v\n%s", h.Name, err, out)
+	}
+}

@@ -266,7 +266,7 @@ func exitCode(err error) int {
 
 // TestDiscoverManyPrinters proves the merge and re-query logic: 20
 // simulated printers, each in its own namespace, all found complete in
-// back-to-back runs.
+// back-to-back runs, also when half of the mDNS answers are lost.
 func TestDiscoverManyPrinters(t *testing.T) {
 	netns.Require(t)
 	arsctl, sim := binaries(t)
@@ -277,7 +277,13 @@ func TestDiscoverManyPrinters(t *testing.T) {
 		h.StartSim(sim, netns.Sim{Args: []string{"--name", fmt.Sprintf("Fleet %02d", i), "--serial", fmt.Sprintf("FLEET%04d", i), "--tls"}})
 	}
 	client := lab.AddHost("client")
-	for run := range 3 {
+	for run := range 6 {
+		if run == 3 {
+			// From now on half of all mDNS answers are lost: only the
+			// merging of the copies that do arrive, the follow-up
+			// queries and the re-queries complete every printer.
+			client.DropMDNS(2)
+		}
 		ps, stderr, err := discoverJSON(t, client, arsctl, "--timeout", "10s")
 		if err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, stderr)
