@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,8 @@ type CancelOptions struct {
 	Prompter prompt.Prompter
 	Output   *cmdutil.OutputOptions
 	Client   func(ctx context.Context) (provider.Client, error)
+	// Probe reads a printer given by address.
+	Probe resolve.Prober
 
 	Target  string
 	Reasons []string
@@ -41,6 +44,7 @@ func NewCmdCancel(f *cmdutil.Factory, runF func(*CancelOptions) error) *cobra.Co
 		Prompter: f.Prompter,
 		Output:   f.Output,
 		Client:   func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
+		Probe:    resolve.NewProber(f.IPPClient(), 5*time.Second),
 	}
 	cmd := &cobra.Command{
 		Use:   "cancel [PRINTER|ENROLLMENT]",
@@ -50,7 +54,7 @@ Cancel Plan). No further ink is ordered; orders already placed are not
 affected. The printer can be enrolled again later.
 
 PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the printer's
-serial, UUID, label or model. On a terminal you choose the printer, the
+serial, UUID, label, model or network address. On a terminal you choose the printer, the
 reasons (one or more) and confirm; in scripts give --reason (repeatable; the
 valid IDs come from the server and are listed when none is given) and --yes.
 
@@ -205,7 +209,10 @@ func target(ctx context.Context, opts *CancelOptions, c provider.Client) (arsapi
 		}
 		return choose(opts, live, "Which printer's plan do you want to cancel?")
 	}
-	m := resolve.MatchEnrollments(live, opts.Target)
+	m, err := resolve.FindEnrollments(ctx, live, opts.Target, opts.Probe)
+	if err != nil {
+		return arsapi.Enrollment{}, err
+	}
 	if len(m) == 0 {
 		// An enrollment ID of a cancelled plan: report it as such.
 		for _, e := range resolve.MatchEnrollments(all, opts.Target) {

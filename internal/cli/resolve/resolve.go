@@ -288,3 +288,30 @@ func EnrollmentLabel(e arsapi.Enrollment) string {
 	}
 	return fmt.Sprintf("%s, serial %s", s, MaskSerial(e.Printer.Serial))
 }
+
+// Prober reads one printer at "addr[:port]" (discovery.ProbeHost).
+type Prober func(ctx context.Context, hostport string) (printer.Printer, error)
+
+// NewProber returns a Prober using the IPP client ipp.
+func NewProber(ipp discovery.IPPClient, timeout time.Duration) Prober {
+	return func(ctx context.Context, hostport string) (printer.Printer, error) {
+		return discovery.ProbeHost(ctx, hostport, discovery.Options{Timeout: timeout, IPP: ipp})
+	}
+}
+
+// FindEnrollments returns the enrollments q names (see MatchEnrollments);
+// when none matches and q is a printer address, the printer is asked for
+// its serial and matched by that.
+func FindEnrollments(ctx context.Context, es []arsapi.Enrollment, q string, probe Prober) ([]arsapi.Enrollment, error) {
+	if m := MatchEnrollments(es, q); len(m) > 0 || probe == nil || !LooksLikeAddress(q) {
+		return m, nil
+	}
+	p, err := probe(ctx, q)
+	if err != nil {
+		return nil, cmdutil.NotFoundf("no enrollment matches %q and the printer there did not answer: %v", q, err)
+	}
+	if p.Serial == "" {
+		return nil, cmdutil.NotFoundf("the printer at %s did not report a serial number, so its enrollment cannot be found; give the enrollment ID (see `arsctl status`)", q)
+	}
+	return MatchEnrollments(es, p.Serial), nil
+}

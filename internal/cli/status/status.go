@@ -26,6 +26,8 @@ type StatusOptions struct {
 	Output *cmdutil.OutputOptions
 	Client func(ctx context.Context) (provider.Client, error)
 	Now    func() time.Time
+	// Probe reads a printer given by address.
+	Probe resolve.Prober
 
 	Printer string
 	All     bool
@@ -47,6 +49,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Output: f.Output,
 		Client: func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
 		Now:    time.Now,
+		Probe:  resolve.NewProber(f.IPPClient(), 5*time.Second),
 	}
 	cmd := &cobra.Command{
 		Use:   "status [PRINTER]",
@@ -56,13 +59,14 @@ reported level with the time it was read, and open and recent orders.
 
 Without PRINTER, every pending, active or paused enrollment is shown; --all adds
 cancelled ones. PRINTER may be an enrollment ID, or the printer's serial, UUID,
-label or model.
+label, model or network address (the printer is then asked for its serial).
 
 The output is a table on a terminal and tab-separated values when piped
 (enrollment ID, model, serial (last digits), provider, state, levels, read at,
 orders); --json prints an array of enrollments, each with its "orders".`,
 		Example: `  arsctl status
   arsctl status TS8320
+  arsctl status 192.168.1.40
   arsctl status --all --json
   arsctl status --jq '.[] | select(.state == "active") | .id'
   # cancel every plan, e.g. when moving office
@@ -102,7 +106,10 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	resolve.SortEnrollments(es)
 	if opts.Printer != "" {
-		es = resolve.MatchEnrollments(es, opts.Printer)
+		es, err = resolve.FindEnrollments(ctx, es, opts.Printer, opts.Probe)
+		if err != nil {
+			return err
+		}
 		if len(es) == 0 {
 			return cmdutil.NotFoundf("no enrollment matches %q; run `arsctl status --all` to see them all", opts.Printer)
 		}

@@ -1,0 +1,84 @@
+package resolve
+
+import (
+	"context"
+	"testing"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+func TestMaskSerial(t *testing.T) {
+	for in, want := range map[string]string{"": "-", "AB": "••", "ABCD": "••••", "KNMA01234": "•••••1234", "シリアル番号XYZ1": "••••••XYZ1"} {
+		if got := MaskSerial(in); got != want {
+			t.Errorf("MaskSerial(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMatchPrinter(t *testing.T) {
+	ps := []printer.Printer{
+		{Name: "Office", Host: "pixma.local", Addrs: []string{"10.0.0.5"}, Port: 631, Serial: "KNMA1", UUID: "aaaa-1"},
+		{Name: "Lab", Addrs: []string{"127.0.0.1"}, Port: 4631, Serial: "KNMA2", UUID: "bbbb-2"},
+	}
+	for q, want := range map[string]string{
+		"office": "KNMA1", "10.0.0.5": "KNMA1", "10.0.0.5:631": "KNMA1", "pixma.local": "KNMA1", "urn:uuid:AAAA-1": "KNMA1",
+		"knma2": "KNMA2", "127.0.0.1:4631": "KNMA2", "bbbb-2": "KNMA2", "nothing": "", "": "",
+	} {
+		m := MatchPrinter(ps, q)
+		got := ""
+		if len(m) == 1 {
+			got = m[0].Serial
+		}
+		if got != want || len(m) > 1 {
+			t.Errorf("MatchPrinter(%q) = %v, want %q", q, m, want)
+		}
+	}
+}
+
+func TestMatchEnrollments(t *testing.T) {
+	es := []arsapi.Enrollment{
+		{ID: "e1", Printer: arsapi.Printer{Model: "TS8320", Serial: "S1", Nickname: "front"}},
+		{ID: "e2", Printer: arsapi.Printer{Model: "TS8320", Serial: "S2", UUID: "u-2"}},
+		{ID: "e3", Printer: arsapi.Printer{Model: "PRO-200", Serial: "e1"}},
+	}
+	for q, want := range map[string]int{"e1": 1, "E2": 1, "s1": 1, "FRONT": 1, "urn:uuid:u-2": 1, "ts8320 series": 2, "pro 200": 1, "x": 0, "": 0} {
+		if got := MatchEnrollments(es, q); len(got) != want {
+			t.Errorf("MatchEnrollments(%q) = %d matches, want %d", q, len(got), want)
+		}
+	}
+	// An enrollment ID wins over a serial that looks the same.
+	if got := MatchEnrollments(es, "e1"); got[0].ID != "e1" {
+		t.Errorf("ID match = %+v", got)
+	}
+}
+
+func TestFindEnrollmentsByAddress(t *testing.T) {
+	es := []arsapi.Enrollment{{ID: "e1", Printer: arsapi.Printer{Model: "TS8320", Serial: "S1"}}}
+	probe := func(_ context.Context, hp string) (printer.Printer, error) {
+		if hp != "10.0.0.9:631" {
+			t.Errorf("probed %q", hp)
+		}
+		return printer.Printer{Serial: "S1"}, nil
+	}
+	got, err := FindEnrollments(context.Background(), es, "10.0.0.9:631", probe)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("FindEnrollments = %+v, %v", got, err)
+	}
+	noSerial := func(context.Context, string) (printer.Printer, error) { return printer.Printer{}, nil }
+	if _, err := FindEnrollments(context.Background(), es, "10.0.0.9", noSerial); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+		t.Fatalf("no serial: %v", err)
+	}
+	if got, err := FindEnrollments(context.Background(), es, "front-desk", probe); err != nil || len(got) != 0 {
+		t.Fatalf("not an address: %+v, %v", got, err)
+	}
+}
+
+func TestLooksLikeAddress(t *testing.T) {
+	for s, want := range map[string]bool{"10.0.0.1": true, "10.0.0.1:631": true, "[::1]:631": true, "::1": true, "pixma.local": true, "TS8320": false, "KNMA01234": false, "a:b": false} {
+		if LooksLikeAddress(s) != want {
+			t.Errorf("LooksLikeAddress(%q) = %v", s, !want)
+		}
+	}
+}
