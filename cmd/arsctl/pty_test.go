@@ -26,6 +26,7 @@ import (
 // pseudo-terminal: the real arsctl, a real arsd, simulated printers.
 
 type ptyEnv struct {
+	url    string
 	env    []string
 	client *arsapi.Client
 	hosts  []string
@@ -47,7 +48,7 @@ func newPTYEnv(t *testing.T) *ptyEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &ptyEnv{client: arsapi.New(url, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))}
+	e := &ptyEnv{url: url, client: arsapi.New(url, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))}
 	for _, c := range []printersim.Config{{Serial: "KNMA00081", Name: "Office"}, {Serial: "KNMA00082", Name: "Kitchen"}} {
 		p := printersim.New(c)
 		if err := p.Start(ctx, "127.0.0.1:0"); err != nil {
@@ -59,7 +60,7 @@ func newPTYEnv(t *testing.T) *ptyEnv {
 	e.env = append(os.Environ(),
 		"ARS_SERVER="+url, "ARS_TOKEN="+tok.AccessToken,
 		"HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "ARS_STATE_DIR="+filepath.Join(dir, "state"),
-		"TERM=xterm-256color", "NO_COLOR=1", "ARS_NO_BROWSER=1")
+		"TERM=xterm-256color", "NO_COLOR=1", "ARS_NO_BROWSER=1", "ARS_KEYRING=off")
 	return e
 }
 
@@ -250,5 +251,46 @@ func TestRegisterDeclinePTY(t *testing.T) {
 	}
 	if es := e.enrollments(t); len(es) != 0 {
 		t.Fatalf("enrollments = %+v", es)
+	}
+}
+
+// Not signed in: register runs the sign-in (device code, as over SSH),
+// which the owner approves in a browser, keeps the token, and enrolls.
+func TestRegisterSignInPTY(t *testing.T) {
+	e := newPTYEnv(t)
+	var env []string
+	for _, kv := range e.env {
+		if !strings.HasPrefix(kv, "ARS_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	tm := startTerm(t, env, "register", "--host", e.hosts[0])
+	tm.expect("Do you agree to these terms?")
+	tm.send(keyLeft, keyEnter)
+	tm.expect("Sign up through Amazon or Canon?")
+	tm.send(keyEnter)
+	tm.expect("Is this your printer?")
+	tm.send(keyEnter)
+	tm.expect("(or open ")
+	tm.expect(")")
+	txt := tm.text()
+	i := strings.LastIndex(txt, "(or open ")
+	verify := strings.TrimSpace(txt[i+len("(or open ") : i+strings.Index(txt[i:], ")")])
+	if err := oauth.ApproveDevice(context.Background(), &http.Client{}, verify, "owner@example.com", Password, true); err != nil {
+		t.Fatalf("approve %q: %v", verify, err)
+	}
+	tm.expect("Enrolled TS8320")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+	if es := e.enrollments(t); len(es) != 1 || es[0].State != arsapi.StateActive {
+		t.Fatalf("enrollments = %+v", es)
+	}
+	// The token was kept: status works without signing in again.
+	cmd := exec.Command("arsctl", "status", "--jq", ".[].state")
+	cmd.Env = env
+	got, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "active" {
+		t.Fatalf("status after sign-in: %s, %v", got, err)
 	}
 }
