@@ -247,6 +247,13 @@ func (d *Dispatcher) handOver(ctx context.Context, c store.Claim) {
 	case err == nil:
 		d.cfg.Metrics.observe(name, "ok", took)
 		log.InfoContext(ctx, "order handed over", "fulfiller", name, "state", res.State, "external_id", res.ExternalID)
+	case ctx.Err() != nil:
+		// Shutting down: the order is due again at once, for another
+		// replica or the next start.
+		d.cfg.Metrics.observe(name, "retry", took)
+		retryAt = d.cfg.Now()
+		err = fmt.Errorf("interrupted by shutdown: %w", err)
+		log.InfoContext(ctx, "order hand-over interrupted by shutdown", "fulfiller", name)
 	case errors.Is(err, fulfil.ErrPermanent):
 		d.cfg.Metrics.observe(name, "failed", took)
 		log.WarnContext(ctx, "order failed", "fulfiller", name, "err", err)

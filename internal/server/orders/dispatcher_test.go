@@ -430,3 +430,43 @@ func TestRunPurgesIdempotency(t *testing.T) {
 		t.Errorf("fresh record: %v", err)
 	}
 }
+
+// blocker is a fulfiller whose Place waits until its context ends.
+type blocker struct{ started chan string }
+
+func (b *blocker) Name() string { return "webhook" }
+
+func (b *blocker) Place(ctx context.Context, o fulfil.Order) (fulfil.Result, error) {
+	b.started <- o.ID
+	<-ctx.Done()
+	return fulfil.Result{}, ctx.Err()
+}
+
+// TestShutdownMidHandOver: stopping Run while Place is under way returns,
+// and leaves the order due at once for the next dispatcher.
+func TestShutdownMidHandOver(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := store.New(d)
+		ids := placeOrders(t, s, arsapi.ProviderCanon, 1)
+		b := &blocker{started: make(chan string, len(ids))}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- New(s, Config{Webhook: b, MinBackoff: time.Hour}).Run(ctx) }()
+		<-b.started
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		hook := newRecorder("webhook", "placed")
+		drain(t, New(s, Config{Webhook: hook}), d)
+		for _, id := range ids {
+			if hook.callCounts()[id] != 1 {
+				t.Errorf("order %s not handed over after the restart", id)
+			}
+			o := orderByID(t, s, id)
+			if o.State != arsapi.OrderPlaced || o.Fulfilment != "webhook" || !strings.Contains(o.History[1].Detail, "interrupted by shutdown") {
+				t.Errorf("order = %+v", o)
+			}
+		}
+	})
+}
