@@ -63,6 +63,15 @@ func TestAllEligibleNetns(t *testing.T) {
 	if err != nil || strings.Count(out, "already-enrolled\t") != 2 {
 		t.Fatalf("re-run: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
+	// A fleet file of serials: the printers are found over mDNS.
+	csv := filepath.Join(dir, "serials.csv")
+	if err := os.WriteFile(csv, []byte("serial,provider\nKNMC00001,canon\nKNMC00009,canon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = run("register", "--from", csv, "--agree-terms", "--timeout", "10s")
+	if err == nil || !strings.Contains(out, "already-enrolled\tline 2: 10.66.") || !strings.Contains(out, "failed\tline 3: serial •••••0009\t-\tcanon\tno printer with serial •••••0009 was found on the network") {
+		t.Fatalf("serials: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
 	out, errOut, err = run("status", "--jq", ".[].printer.serial")
 	if err != nil || !strings.Contains(out, "KNMC00001") || !strings.Contains(out, "KNMC00002") || strings.Contains(out, "KNMC00003") {
 		t.Fatalf("status: %v\n%s\n%s", err, out, errOut)

@@ -326,6 +326,9 @@ func dash(s string) string {
 func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]provider.Provider, row Row, p printer.Printer, havePrinter bool,
 	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms) FleetResult {
 	res := FleetResult{Line: row.Line, Host: row.Host, Provider: row.Provider, Label: row.Label}
+	if row.Serial != "" {
+		res.Serial = resolve.MaskSerial(row.Serial)
+	}
 	fail := func(err error) FleetResult {
 		res.Status, res.Error = "failed", strings.ReplaceAll(err.Error(), "\n", " ")
 		return res

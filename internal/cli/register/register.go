@@ -222,12 +222,21 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		}
 	}
 
-	// Steps 3 and 4: find and select the printer.
-	found, err := resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: opts.Hosts, Timeout: opts.Timeout, IPP: opts.IPP})
+	// Steps 3 and 4: find and select the printer. A PRINTER that is an
+	// address is asked directly, without searching the network.
+	hosts := opts.Hosts
+	if len(hosts) == 0 && opts.Printer != "" && resolve.LooksLikeAddress(opts.Printer) {
+		hosts = []string{opts.Printer}
+	}
+	found, err := resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: hosts, Timeout: opts.Timeout, IPP: opts.IPP})
 	if err != nil {
 		return err
 	}
-	p, err := resolve.SelectPrinter(ios, opts.Prompter, found, opts.Printer)
+	arg := opts.Printer
+	if len(opts.Hosts) == 0 && len(hosts) == 1 {
+		arg = "" // the printer that answered at that address
+	}
+	p, err := resolve.SelectPrinter(ios, opts.Prompter, found, arg)
 	if err != nil {
 		return err
 	}
