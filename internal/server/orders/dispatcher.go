@@ -162,7 +162,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		for {
 			n, err := d.DispatchOnce(ctx)
 			if err != nil && ctx.Err() == nil {
-				d.log.ErrorContext(ctx, "claim orders", "err", err)
+				d.log.ErrorContext(ctx, "dispatch orders", "err", err)
 			}
 			if err != nil || n < d.cfg.Batch || ctx.Err() != nil {
 				break
@@ -209,7 +209,7 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	claims, err := d.out.ClaimDispatch(ctx, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
-		return 0, fmt.Errorf("claim orders: %w", err)
+		return 0, err
 	}
 	var wg sync.WaitGroup
 	for _, c := range claims {
