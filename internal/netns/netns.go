@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netns builds throw-away networks of Linux network namespaces for
 // tests and benchmarks that need multicast: a "lan" namespace with a
 // bridge, and hosts (one namespace each) joined to it by veth pairs, on

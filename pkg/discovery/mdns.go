@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"net"
 	"slices"
-	"syscall"
 
 	"github.com/miekg/dns"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 )
 
 // MDNSPort is the mDNS UDP port.
@@ -72,23 +70,11 @@ func MulticastInterfaces(names []string) ([]net.Interface, error) {
 	return out, nil
 }
 
-func reuseControl(network, address string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-		if serr == nil {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// listenMDNS binds a UDP socket for mDNS on port 5353 (shared), or on an
-// ephemeral port when port is 0.
-func listenMDNS(ctx context.Context, network string, port int) (*net.UDPConn, error) {
+// ListenMDNS binds a UDP socket ("udp4" or "udp6") on all addresses for
+// mDNS: on port 5353 shared with other responders and browsers
+// (SO_REUSEADDR, and SO_REUSEPORT where it exists), or on an ephemeral
+// port when port is 0.
+func ListenMDNS(ctx context.Context, network string, port int) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: reuseControl}
 	addr := fmt.Sprintf("0.0.0.0:%d", port)
 	if network == "udp6" {
@@ -109,7 +95,7 @@ func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 	}
 	m := &mdnsConn{ifaces: ifaces}
 	var errs []error
-	if u, err := listenMDNS(ctx, "udp4", MDNSPort); err == nil {
+	if u, err := ListenMDNS(ctx, "udp4", MDNSPort); err == nil {
 		pc := ipv4.NewPacketConn(u)
 		setup4(pc)
 		if join4(pc, ifaces) > 0 {
@@ -121,7 +107,7 @@ func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 	} else {
 		errs = append(errs, fmt.Errorf("udp4 port %d: %w", MDNSPort, err))
 	}
-	if u, err := listenMDNS(ctx, "udp6", MDNSPort); err == nil {
+	if u, err := ListenMDNS(ctx, "udp6", MDNSPort); err == nil {
 		pc := ipv6.NewPacketConn(u)
 		setup6(pc)
 		if join6(pc, ifaces) > 0 {
@@ -130,13 +116,13 @@ func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 			pc.Close()
 		}
 	}
-	if u, err := listenMDNS(ctx, "udp4", 0); err == nil {
+	if u, err := ListenMDNS(ctx, "udp4", 0); err == nil {
 		m.legacy4 = ipv4.NewPacketConn(u)
 		setup4(m.legacy4)
 	} else {
 		errs = append(errs, fmt.Errorf("udp4: %w", err))
 	}
-	if u, err := listenMDNS(ctx, "udp6", 0); err == nil {
+	if u, err := ListenMDNS(ctx, "udp6", 0); err == nil {
 		m.legacy6 = ipv6.NewPacketConn(u)
 		setup6(m.legacy6)
 	}

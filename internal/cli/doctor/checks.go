@@ -11,11 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/snmp"
@@ -139,20 +137,7 @@ func checkMDNSSocket(ctx context.Context, procRoot string) Check {
 		c.Hint = "connect to the printer's network (Wi-Fi or Ethernet) and run again"
 		return c
 	}
-	lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-			if serr == nil {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-			}
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	pc, err := lc.ListenPacket(ctx, "udp4", "0.0.0.0:5353")
+	pc, err := discovery.ListenMDNS(ctx, "udp4", discovery.MDNSPort)
 	if err != nil {
 		c.Detail = fmt.Sprintf("cannot bind UDP port 5353: %v", err)
 		if len(holders) > 0 {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command netnslab builds a network of namespaces with simulated printers
 // for benchmarks (bench/discover.sh) and manual experiments, and removes
 // it when interrupted (SIGINT, SIGTERM or SIGHUP). It needs root.
