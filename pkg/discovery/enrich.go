@@ -166,14 +166,12 @@ func describe(err error, addr string, timeout time.Duration) string {
 	}
 	var nerr net.Error
 	switch {
+	case strings.Contains(err.Error(), "connection refused"):
+		return fmt.Sprintf("%s refused the connection", addr)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
 		return fmt.Sprintf("no answer from %s within %s", addr, timeout.Round(time.Millisecond))
 	case errors.Is(err, snmp.ErrNoAnswer):
 		return fmt.Sprintf("no answer from %s", addr)
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "connection refused") {
-		return fmt.Sprintf("%s refused the connection (is IPP turned off on the printer?)", addr)
-	}
-	return msg
+	return err.Error()
 }
