@@ -18,6 +18,12 @@ const (
 	ServiceIPPS = "_ipps._tcp"
 )
 
+// Bounds on what one browse keeps, whatever the network sends.
+const (
+	maxInstances = 1024
+	maxHosts     = 4096
+)
+
 // srvInfo is an SRV record's data.
 type srvInfo struct {
 	target string // lower-cased host name with trailing dot
@@ -74,7 +80,7 @@ func (c *cache) instanceFor(name string, now time.Time) *instance {
 		return nil
 	}
 	service, ok := c.services[strings.ToLower(svc)]
-	if !ok {
+	if !ok || len(c.instances) >= maxInstances {
 		return nil
 	}
 	in := &instance{key: key, label: label, service: service, firstSeen: now, changed: now}
@@ -197,7 +203,7 @@ func (c *cache) addAddr(host string, ip net.IP, zone string, ttl uint32) bool {
 		c.addrs[host] = slices.Delete(cur, i, i+1)
 		return true
 	}
-	if i >= 0 || len(cur) >= 16 {
+	if i >= 0 || len(cur) >= 16 || (cur == nil && len(c.addrs) >= maxHosts) {
 		return false
 	}
 	c.addrs[host] = append(cur, a)

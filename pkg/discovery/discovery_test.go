@@ -429,3 +429,17 @@ func TestRunMergesByIdentityAfterEnrichment(t *testing.T) {
 		t.Errorf("events %q", got)
 	}
 }
+
+func TestCacheBounds(t *testing.T) {
+	c := newCache([]string{ServiceIPP}, "local")
+	now := time.Now()
+	for i := range maxInstances + 10 {
+		c.add(resp(ptrRR(ServiceIPP, fmt.Sprintf("P%d", i))), "", now)
+	}
+	for i := range maxHosts + 10 {
+		c.add(resp(aRR(fmt.Sprintf("h%d.local.", i), "10.0.0.1")), "", now)
+	}
+	if len(c.instances) != maxInstances || len(c.addrs) != maxHosts {
+		t.Errorf("kept %d instances and %d hosts", len(c.instances), len(c.addrs))
+	}
+}
