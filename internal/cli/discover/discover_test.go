@@ -212,24 +212,3 @@ func TestRunHost(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
-
-func TestShortName(t *testing.T) {
-	tests := []struct {
-		s    printer.Supply
-		want string
-	}{
-		{printer.Supply{Name: "PGBK"}, "PGBK"},
-		{printer.Supply{Name: "Black Toner", ColorName: "black"}, "BK"},
-		{printer.Supply{Name: "Cyan Cartridge", Colors: []string{"#00ffff"}}, "C"},
-		{printer.Supply{Name: "Colour ink", Colors: []string{"#00FFFF", "#FF00FF"}}, "CL"},
-		{printer.Supply{Name: "Color", Colors: []string{"#00FFFF", "#FF00FF"}}, "Color"},
-		{printer.Supply{Name: "Toner Waste Tank", Type: "wasteToner"}, "waste"},
-		{printer.Supply{Name: "Photo Blue ink"}, "PhotoBlueink"},
-		{printer.Supply{}, "?"},
-	}
-	for _, tt := range tests {
-		if got := ShortName(tt.s); got != tt.want {
-			t.Errorf("ShortName(%+v) = %q, want %q", tt.s, got, tt.want)
-		}
-	}
-}

@@ -48,7 +48,12 @@ by UUID or serial among the --host candidates and mDNS.
 
 Run it as a service (docs/systemd/arsctl-monitor.service), or with --once from
 cron or a systemd timer (docs/systemd/arsctl-monitor-once.timer). With --once
-the exit status is 1 when some printer could not be read or reported.`,
+the exit status is 1 when some printer could not be read or reported.
+
+Output: a table on a terminal, tab-separated values when piped (status,
+model, serial, address, levels, note), or one JSON object per printer and
+pass with --json. Serial numbers show only their last four characters, since
+this output usually ends up in logs.`,
 		Example: `  arsctl monitor                         # every 15 minutes, until stopped
   arsctl monitor --once                  # one pass, for cron
   arsctl monitor --once --host 192.168.1.40 --host 192.168.1.41 --no-mdns
@@ -147,6 +152,10 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 		if r.Status != agent.StatusReported {
 			failed++
 		}
+		// The monitor's output ends up in logs (journald, cron mail): the
+		// serial, which doubles as the printer's admin password, is masked
+		// there as everywhere arsctl reports on enrolled printers.
+		r.Serial = printer.MaskSerial(r.Serial)
 		if f.Output.Machine() {
 			if f.Output.JQ != "" {
 				_ = cmdutil.WriteJSON(ios.Out, r, f.Output.JQ)
@@ -180,22 +189,10 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 				notes = append(notes, "next try "+r.NextAttempt.Local().Format(time.TimeOnly))
 			}
 		}
-		tb.AddRow(r.Status, r.Model, r.Serial, r.Address, levels(r.Supplies), strings.Join(notes, "; "))
+		tb.AddRow(r.Status, r.Model, r.Serial, r.Address, cmdutil.Levels(r.Supplies), strings.Join(notes, "; "))
 	}
 	if !f.Output.Machine() && len(results) > 0 {
 		_ = tb.Render()
 	}
 	return failed
-}
-
-func levels(ss []printer.Supply) string {
-	var parts []string
-	for _, s := range ss {
-		if s.Known() {
-			parts = append(parts, fmt.Sprintf("%s %d%%", s.Name, s.Level))
-		} else {
-			parts = append(parts, s.Name+" ?")
-		}
-	}
-	return strings.Join(parts, " ")
 }

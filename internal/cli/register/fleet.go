@@ -185,6 +185,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	if err != nil {
 		return err
 	}
+	agreedNote(opts.IO, terms)
 	c, err := opts.Client(ctx)
 	if err != nil {
 		return err
@@ -327,7 +328,7 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms) FleetResult {
 	res := FleetResult{Line: row.Line, Host: row.Host, Provider: row.Provider, Label: row.Label}
 	if row.Serial != "" {
-		res.Serial = resolve.MaskSerial(row.Serial)
+		res.Serial = resolve.Serial(row.Serial)
 	}
 	fail := func(err error) FleetResult {
 		res.Status, res.Error = "failed", strings.ReplaceAll(err.Error(), "\n", " ")
@@ -354,7 +355,7 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 				return fail(err)
 			}
 			if row.Serial != "" && !strings.EqualFold(row.Serial, p.Serial) {
-				return fail(fmt.Errorf("the printer at %s reports serial %s, not the %s in the file", row.Host, resolve.MaskSerial(p.Serial), resolve.MaskSerial(row.Serial)))
+				return fail(fmt.Errorf("the printer at %s reports serial %s, not the %s in the file", row.Host, resolve.Serial(p.Serial), resolve.Serial(row.Serial)))
 			}
 		} else {
 			if discoverErr != nil {
@@ -368,12 +369,12 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 				}
 			}
 			if !found {
-				return fail(fmt.Errorf("no printer with serial %s was found on the network; add its host", resolve.MaskSerial(row.Serial)))
+				return fail(fmt.Errorf("no printer with serial %s was found on the network; add its host", resolve.Serial(row.Serial)))
 			}
 			res.Host = resolve.Address(p)
 		}
 	}
-	res.Model, res.Serial = p.Model, resolve.MaskSerial(p.Serial)
+	res.Model, res.Serial = p.Model, resolve.Serial(p.Serial)
 	if err := checkPrinter(p); err != nil {
 		return fail(err)
 	}

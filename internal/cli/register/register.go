@@ -275,7 +275,9 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	if !opts.AgreeTerms {
+	if opts.AgreeTerms {
+		agreedNote(ios, terms)
+	} else {
 		if !ios.CanPrompt() {
 			return cmdutil.FlagErrorf("--agree-terms is required when not running interactively (terms %s: %s; about this service: %s)", terms.Version, terms.Title, terms.AboutURL)
 		}
@@ -316,7 +318,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		if !ios.CanPrompt() {
 			return cmdutil.FlagErrorf("--yes is required to confirm the printer when not running interactively")
 		}
-		desc := fmt.Sprintf("Model: %s\nSerial: %s (check the last digits against the label on the printer)", el.Model, resolve.MaskSerial(p.Serial))
+		desc := fmt.Sprintf("Model: %s\nSerial: %s (check the last digits against the label on the printer)", el.Model, resolve.Serial(p.Serial))
 		ok, err := opts.Prompter.Confirm("Is this your printer?", desc, "Continue", "Cancel", true)
 		if err != nil {
 			return err
@@ -391,6 +393,13 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", enr.ID, enr.Provider, enr.State, enr.Printer.Model)
 		return err
 	})
+}
+
+// agreedNote tells, on stderr, which terms --agree-terms agreed to: the
+// seed's step 5 shows them before "Agree", and a script's log should say
+// the same.
+func agreedNote(ios *iostreams.IOStreams, terms arsapi.Terms) {
+	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", terms.Title, terms.Version, terms.AboutURL)
 }
 
 func titleOf(p arsapi.Provider) string {

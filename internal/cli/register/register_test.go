@@ -151,7 +151,7 @@ func TestRegisterInteractiveCanon(t *testing.T) {
 		t.Errorf("stdout %q lacks the enrollment ID", fx.out)
 	}
 	stderr := fx.errOut.String()
-	for _, want := range []string{"About this service: http", "Enrolled TS8320", "•••••0002"} {
+	for _, want := range []string{"About this service: http", "Enrolled TS8320", "****0002"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}

@@ -41,18 +41,14 @@ func PublicClient(f *cmdutil.Factory) (provider.Client, error) {
 	return c, nil
 }
 
-// MaskSerial hides all but the last four characters of a serial number.
-// Canon's serial doubles as the printer's admin password, so it is never
-// shown in full.
-func MaskSerial(s string) string {
+// Serial is how a serial number is shown to people: masked to its last
+// four characters by printer.MaskSerial (Canon's serial doubles as the
+// printer's admin password), or "-" when the printer reported none.
+func Serial(s string) string {
 	if s == "" {
 		return "-"
 	}
-	r := []rune(s)
-	if len(r) <= 4 {
-		return strings.Repeat("•", len(r))
-	}
-	return strings.Repeat("•", len(r)-4) + string(r[len(r)-4:])
+	return printer.MaskSerial(s)
 }
 
 // FindOptions say where to look for printers.
@@ -147,7 +143,7 @@ func Label(p printer.Printer) string {
 	if p.Name != "" && p.Name != model {
 		s += " \"" + p.Name + "\""
 	}
-	return fmt.Sprintf("%s at %s, serial %s", s, Address(p), MaskSerial(p.Serial))
+	return fmt.Sprintf("%s at %s, serial %s", s, Address(p), Serial(p.Serial))
 }
 
 // MatchPrinter returns the printers that q names: by name, host, address
@@ -286,7 +282,7 @@ func EnrollmentLabel(e arsapi.Enrollment) string {
 	if e.Printer.Nickname != "" {
 		s += " \"" + e.Printer.Nickname + "\""
 	}
-	return fmt.Sprintf("%s, serial %s", s, MaskSerial(e.Printer.Serial))
+	return fmt.Sprintf("%s, serial %s", s, Serial(e.Printer.Serial))
 }
 
 // Prober reads one printer at "addr[:port]" (discovery.ProbeHost).

@@ -9,10 +9,10 @@ import (
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
-func TestMaskSerial(t *testing.T) {
-	for in, want := range map[string]string{"": "-", "AB": "••", "ABCD": "••••", "KNMA01234": "•••••1234", "シリアル番号XYZ1": "••••••XYZ1"} {
-		if got := MaskSerial(in); got != want {
-			t.Errorf("MaskSerial(%q) = %q, want %q", in, got, want)
+func TestSerial(t *testing.T) {
+	for in, want := range map[string]string{"": "-", "AB": "****", "ABCD": "****", "KNMA01234": "****1234", "シリアル番号XYZ1": "****XYZ1"} {
+		if got := Serial(in); got != want {
+			t.Errorf("Serial(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -177,15 +177,11 @@ func open(o arsapi.Order) bool {
 	return o.State == arsapi.OrderPlaced || o.State == arsapi.OrderInProgress
 }
 
-func levels(e arsapi.Enrollment) string {
-	if len(e.Supplies) == 0 {
+func orDash(s string) string {
+	if s == "" {
 		return "-"
 	}
-	var s []string
-	for _, sp := range e.Supplies {
-		s = append(s, sp.Name+" "+level(sp.Level))
-	}
-	return strings.Join(s, ", ")
+	return s
 }
 
 func level(l int) string {
@@ -242,7 +238,7 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 		if !ios.IsStdoutTTY() && it.LevelsReadAt != nil {
 			read = it.LevelsReadAt.UTC().Format(time.RFC3339)
 		}
-		t.AddRow(it.ID, name, resolve.MaskSerial(it.Printer.Serial), string(it.Provider), string(it.State), levels(it.Enrollment), read, ordersSummary(it))
+		t.AddRow(it.ID, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), orDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
 	}
 	return t.Render()
 }

@@ -100,7 +100,7 @@ func TestStatus(t *testing.T) {
 			rowA = strings.Split(l, "\t")
 		}
 	}
-	if len(rowA) != 8 || rowA[3] != "canon" || rowA[4] != "active" || rowA[5] != "PGBK 80%, C 5%" || rowA[6] != read.Format(time.RFC3339) || rowA[7] != "C placed" || strings.Contains(rowA[2], clitest.Serial(1)) {
+	if len(rowA) != 8 || rowA[3] != "canon" || rowA[4] != "active" || rowA[5] != "PGBK 80% C 5%" || rowA[6] != read.Format(time.RFC3339) || rowA[7] != "C placed" || strings.Contains(rowA[2], clitest.Serial(1)) {
 		t.Fatalf("row = %q", rowA)
 	}
 

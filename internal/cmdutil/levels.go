@@ -1,0 +1,69 @@
+package cmdutil
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Levels formats supply levels compactly for a table column, e.g.
+// "BK 80% C 40% M 5% Y 60%": "ok" when some remains but the printer does
+// not say how much, "?" when the level is unknown. discover, status and
+// monitor print levels this way.
+func Levels(ss []printer.Supply) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		parts = append(parts, ShortName(s)+" "+levelText(s.Level))
+	}
+	return strings.Join(parts, " ")
+}
+
+func levelText(l int) string {
+	switch {
+	case l >= 0 && l <= 100:
+		return fmt.Sprintf("%d%%", l)
+	case l == printer.LevelSomeRemaining:
+		return "ok"
+	}
+	return "?"
+}
+
+var colorAbbrev = map[string]string{
+	"black": "BK", "cyan": "C", "magenta": "M", "yellow": "Y", "red": "R",
+	"green": "G", "blue": "B", "gray": "GY", "grey": "GY",
+	"photo-black": "PBK", "photoblack": "PBK", "photo black": "PBK",
+	"matte-black": "MBK", "light-cyan": "LC", "light-magenta": "LM",
+}
+
+var hexAbbrev = map[string]string{
+	"#000000": "BK", "#00FFFF": "C", "#FF00FF": "M", "#FFFF00": "Y",
+}
+
+// ShortName abbreviates a supply's name for the levels column: the
+// printer's own short name (e.g. "PGBK") when it has one, else a colour
+// abbreviation, else its name with spaces removed.
+func ShortName(s printer.Supply) string {
+	n := strings.TrimSpace(s.Name)
+	if n != "" && len(n) <= 5 && !strings.ContainsAny(n, " \t") {
+		return n
+	}
+	if strings.HasPrefix(s.Type, "waste") {
+		return "waste"
+	}
+	if a, ok := colorAbbrev[strings.ToLower(s.ColorName)]; ok {
+		return a
+	}
+	if len(s.Colors) == 1 {
+		if a, ok := hexAbbrev[strings.ToUpper(s.Colors[0])]; ok {
+			return a
+		}
+	}
+	if len(s.Colors) > 1 {
+		return "CL"
+	}
+	if n == "" {
+		return "?"
+	}
+	return strings.ReplaceAll(n, " ", "")
+}
