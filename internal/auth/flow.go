@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // ClientID is arsctl's public OAuth client ID on every ARS server.
@@ -43,7 +45,10 @@ func Discover(ctx context.Context, hc *http.Client, server string) (Endpoints, e
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return e, fmt.Errorf("no ARS server answering at %s (%v): start one with `arsd`, or choose one with --server / ARS_SERVER", server, unwrapURLError(err))
+		if u := Unreachable(server, err); u != err {
+			return e, u
+		}
+		return e, fmt.Errorf("%s: reading its OpenID configuration: %w", server, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -56,6 +61,22 @@ func Discover(ctx context.Context, hc *http.Client, server string) (Endpoints, e
 		return e, fmt.Errorf("%s: OpenID configuration has no token endpoint", server)
 	}
 	return e, nil
+}
+
+// Unreachable returns err as an *arsapi.UnreachableError when nothing
+// answered at server (connection refused, unknown host, no route), so that
+// every command says so in the same words as the API client; any other
+// error is returned unchanged.
+func Unreachable(server string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") {
+		return &arsapi.UnreachableError{Server: server, Err: err}
+	}
+	return err
 }
 
 func unwrapURLError(err error) error {

@@ -194,10 +194,21 @@ func mapLoginErr(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return cmdutil.ErrCancel
 	}
-	if strings.Contains(err.Error(), "no ARS server answering") {
+	var unreachable *arsapi.UnreachableError
+	if errors.As(err, &unreachable) {
 		return err
 	}
 	return cmdutil.AuthErrorf("%v", err)
+}
+
+// shortErr is err without the advice an UnreachableError carries, for a
+// warning that goes on regardless.
+func shortErr(err error) error {
+	var u *arsapi.UnreachableError
+	if errors.As(err, &u) {
+		return errors.New("nothing answered")
+	}
+	return err
 }
 
 // whoami asks the server which account a token belongs to.
@@ -213,7 +224,10 @@ func getAccount(ctx context.Context, hc *http.Client, server string) (*arsapi.Ac
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("no ARS server answering at %s: %w", server, err)
+		if u := auth.Unreachable(server, err); u != err {
+			return nil, u
+		}
+		return nil, fmt.Errorf("%s: GET /v1/account: %w", server, err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -266,7 +280,7 @@ func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 	}
 	hc := f.HTTPClient()
 	if e, err := auth.Discover(ctx, hc, server); err != nil {
-		f.IOStreams.Warning("Could not reach %s to revoke the token (%v); forgetting it here anyway", server, err)
+		f.IOStreams.Warning("Could not revoke the token on %s (%v); forgetting it here anyway", server, shortErr(err))
 	} else {
 		if t.RefreshToken != "" {
 			if err := auth.Revoke(ctx, hc, e, t.RefreshToken, "refresh_token"); err != nil {
