@@ -130,14 +130,25 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 			return err
 		}
 	}
-	comment := opts.Comment
+	comment := strings.TrimSpace(opts.Comment)
 	for _, r := range reasons {
-		if r.TakesComment && slices.Contains(chosen, r.ID) && comment == "" && ios.CanPrompt() {
-			comment, err = opts.Prompter.Input("Tell us more (optional)", "", nil)
-			if err != nil {
-				return err
-			}
+		if !r.TakesComment || !slices.Contains(chosen, r.ID) || comment != "" {
+			continue
 		}
+		// The server needs a few words with this reason ("Other").
+		if !ios.CanPrompt() {
+			return cmdutil.FlagErrorf("--reason %s needs --comment saying what it is", r.ID)
+		}
+		comment, err = opts.Prompter.Input(fmt.Sprintf("Tell us more (%q needs a few words)", r.Label), "", func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return errors.New("please say what it is")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		comment = strings.TrimSpace(comment)
 	}
 
 	if !opts.Yes {
@@ -177,6 +188,9 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 
 func printEnrollment(opts *CancelOptions, e arsapi.Enrollment) error {
 	return opts.Output.Print(opts.IO, e, func(w io.Writer) error {
+		if opts.IO.IsStdoutTTY() {
+			return nil // the success line on stderr says it all
+		}
 		_, err := fmt.Fprintf(w, "%s\t%s\t%s\n", e.ID, e.State, e.Printer.Model)
 		return err
 	})
@@ -185,24 +199,14 @@ func printEnrollment(opts *CancelOptions, e arsapi.Enrollment) error {
 // target finds the enrollment to cancel.
 func target(ctx context.Context, opts *CancelOptions, c provider.Client) (arsapi.Enrollment, error) {
 	ios := opts.IO
-	var all []arsapi.Enrollment
-	for _, p := range registry.All(c) {
-		l, err := p.List(ctx)
-		if err != nil {
-			return arsapi.Enrollment{}, err
-		}
-		all = append(all, l...)
+	all, err := resolve.ListEnrollments(ctx, c)
+	if err != nil {
+		return arsapi.Enrollment{}, err
 	}
-	resolve.SortEnrollments(all)
-	var live []arsapi.Enrollment
-	for _, e := range all {
-		if provider.Live(e) {
-			live = append(live, e)
-		}
-	}
+	live := resolve.Live(all)
 	if opts.Target == "" {
 		if len(live) == 0 {
-			return arsapi.Enrollment{}, cmdutil.NotFoundf("no enrolled printers to cancel")
+			return arsapi.Enrollment{}, cmdutil.NotFoundf("no active plan to cancel; `arsctl status --all` lists every enrollment")
 		}
 		if !ios.CanPrompt() {
 			return arsapi.Enrollment{}, cmdutil.FlagErrorf("the PRINTER or ENROLLMENT argument is required when not running interactively (see `arsctl status`)")

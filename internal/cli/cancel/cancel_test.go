@@ -82,6 +82,12 @@ func TestCancelNonInteractive(t *testing.T) {
 	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "too-expensive") {
 		t.Fatalf("unknown reason: %v", err)
 	}
+	// "other" needs a few words; without a terminal that is --comment.
+	fx.opts.Reasons, fx.opts.Yes = []string{"other"}, true
+	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--reason other needs --comment") {
+		t.Fatalf("other without a comment: %v", err)
+	}
+	fx.opts.Yes = false
 	fx.opts.Reasons = []string{"printing-less"}
 	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--yes") {
 		t.Fatalf("no --yes: %v", err)
@@ -114,7 +120,7 @@ func TestCancelNonInteractive(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 	fx.opts.Target = ""
-	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "arsctl status --all") {
 		t.Fatalf("nothing live: %v", err)
 	}
 }
@@ -159,5 +165,10 @@ func TestCancelInteractive(t *testing.T) {
 	got := fx.state(t, e.ID)
 	if got.State != arsapi.StateCancelled || strings.Join(got.Cancellation.Reasons, ",") != "too-expensive,other" || got.Cancellation.Comment != "moving abroad" {
 		t.Fatalf("after cancel: %+v", got)
+	}
+	// On a terminal the result is the success line on stderr, with no
+	// tab-separated copy on stdout.
+	if fx.out.Len() != 0 || !strings.Contains(fx.err.String(), "Cancelled the plan") {
+		t.Errorf("stdout %q, stderr %q", fx.out, fx.err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // Client returns the signed-in ARS API client as a provider.Client.
@@ -269,6 +270,32 @@ func LooksLikeAddress(s string) bool {
 		return perr == nil
 	}
 	return strings.HasSuffix(s, ".local") || strings.HasSuffix(s, ".local.")
+}
+
+// ListEnrollments returns the account's enrollments with every provider,
+// newest first.
+func ListEnrollments(ctx context.Context, c provider.Client) ([]arsapi.Enrollment, error) {
+	var es []arsapi.Enrollment
+	for _, p := range registry.All(c) {
+		l, err := p.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		es = append(es, l...)
+	}
+	SortEnrollments(es)
+	return es, nil
+}
+
+// Live keeps the enrollments that are pending, active or paused.
+func Live(es []arsapi.Enrollment) []arsapi.Enrollment {
+	var out []arsapi.Enrollment
+	for _, e := range es {
+		if provider.Live(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // SortEnrollments orders enrollments newest first.

@@ -96,15 +96,11 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	var es []arsapi.Enrollment
-	for _, p := range registry.All(c) {
-		l, err := p.List(ctx)
-		if err != nil {
-			return err
-		}
-		es = append(es, l...)
+	es, err := resolve.ListEnrollments(ctx, c)
+	if err != nil {
+		return err
 	}
-	resolve.SortEnrollments(es)
+	total := len(es)
 	if opts.Printer != "" {
 		es, err = resolve.FindEnrollments(ctx, es, opts.Printer, opts.Probe)
 		if err != nil {
@@ -115,19 +111,17 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 	}
 	if !opts.All {
-		var live []arsapi.Enrollment
-		for _, e := range es {
-			if provider.Live(e) {
-				live = append(live, e)
-			}
-		}
+		live := resolve.Live(es)
 		if len(live) == 0 && opts.Printer != "" && len(es) > 0 {
 			live = es[:1] // the printer's last, cancelled plan
 		}
 		es = live
 	}
 	if len(es) == 0 {
-		return cmdutil.NotFoundf("no enrolled printers; enroll one with `arsctl register`%s", allHint(opts.All))
+		if total > 0 {
+			return cmdutil.NotFoundf("no active plans (%d cancelled: `arsctl status --all` shows them); enroll a printer with `arsctl register`", total)
+		}
+		return cmdutil.NotFoundf("no enrolled printers; enroll one with `arsctl register`")
 	}
 	items := make([]Item, len(es))
 	for i, e := range es {
@@ -147,13 +141,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 		return printTable(ios, items, opts.Now())
 	})
-}
-
-func allHint(all bool) string {
-	if all {
-		return ""
-	}
-	return " (--all shows cancelled ones)"
 }
 
 // recent keeps open orders and the n most recent others, newest first.
