@@ -390,6 +390,9 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		ios.Success("Enrolled %s with %s: enrollment %s is %s", resolve.EnrollmentLabel(enr.Enrollment), titleOf(enr.Provider), enr.ID, enr.State)
 	}
 	return opts.Output.Print(ios, enr, func(w io.Writer) error {
+		if ios.IsStdoutTTY() {
+			return nil // the line above on stderr says it all
+		}
 		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", enr.ID, enr.Provider, enr.State, enr.Printer.Model)
 		return err
 	})
