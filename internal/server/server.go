@@ -364,7 +364,13 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 		<-errc
 	}
 	stopDispatch()
-	wg.Wait()
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		s.log.Warn("shutdown: the order dispatcher did not stop within 30s; exiting anyway (unrecorded hand-overs are retried after their lease)")
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
