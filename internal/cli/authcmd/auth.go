@@ -25,10 +25,14 @@ func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "auth <command>",
 		Short: "Sign in to an ARS server, sign out, show who you are",
-		Long: `Sign in to the ARS server's account (the seed's "sign into your account, or
-Register to create one"). Tokens are kept in the system keyring, or in a file
-readable only by you (0600) where no keyring exists. ARS_TOKEN overrides them,
-for CI and scripts.`,
+		Long: `Sign in to your account on the ARS server (no account yet? the sign-in page
+has "Register" to create one), sign out, and show who you are signed in as.
+
+Tokens are kept in the system keyring, or in a file readable only by you
+(0600) where no keyring exists. ARS_TOKEN overrides them, for CI and scripts.`,
+		Example: `  arsctl auth login
+  arsctl auth status
+  arsctl auth logout`,
 	}
 	cmd.AddCommand(NewCmdLogin(f, nil), NewCmdLogout(f, nil), NewCmdStatus(f, nil), NewCmdToken(f, nil))
 	return cmd
@@ -250,8 +254,12 @@ type LogoutOptions struct{ F *cmdutil.Factory }
 func NewCmdLogout(f *cmdutil.Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
 	opts := &LogoutOptions{F: f}
 	return &cobra.Command{
-		Use:     "logout",
-		Short:   "Sign out: revoke the token on the server and forget it here",
+		Use:   "logout",
+		Short: "Sign out: revoke the token on the server and forget it here",
+		Long: `Sign out of the ARS server: the token is revoked on the server and removed
+from the keyring (or token file) here. When the server cannot be reached the
+token is still forgotten here, with a warning. A token given in ARS_TOKEN is
+not stored, so there is nothing to forget: unset it.`,
 		Example: "  arsctl auth logout",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -272,6 +280,10 @@ func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 	store := f.TokenStore()
 	t, err := store.Load(server)
 	if errors.Is(err, auth.ErrNoToken) {
+		if f.Getenv(auth.TokenEnv) != "" {
+			f.IOStreams.Warning("Not signed in to %s here; the token in use comes from %s: unset it", server, auth.TokenEnv)
+			return nil
+		}
 		f.IOStreams.Warning("Not signed in to %s", server)
 		return nil
 	}
@@ -317,6 +329,12 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show which account you are signed in as",
+		Long: `Show the server, the account you are signed in as, and where the token
+comes from (ARS_TOKEN, the keyring or the token file). The server is asked,
+so a revoked or expired token shows up here.
+
+Exits 4 when not signed in or the token is refused, 1 when the server
+cannot be reached. --json prints the same, with "signed_in" and "error".`,
 		Example: `  arsctl auth status
   arsctl auth status --json`,
 		Args: cobra.NoArgs,
@@ -385,6 +403,9 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 	return &cobra.Command{
 		Use:   "token",
 		Short: "Print a valid access token (refreshed if needed) for scripts",
+		Long: `Print an access token for the current server on stdout, refreshed first
+when it has expired, for scripts and other HTTP clients. Treat it like a
+password. Exits 4 when not signed in.`,
 		Example: `  curl -H "Authorization: Bearer $(arsctl auth token)" http://127.0.0.1:8787/v1/enrollments
   ARS_TOKEN=$(arsctl auth token) ./enroll-fleet.sh`,
 		Args: cobra.NoArgs,

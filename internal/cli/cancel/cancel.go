@@ -49,16 +49,21 @@ func NewCmdCancel(f *cmdutil.Factory, runF func(*CancelOptions) error) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "cancel [PRINTER|ENROLLMENT]",
 		Short: "Cancel a printer's replenishment plan",
-		Long: `Cancel the Auto Replenishment plan of a printer (the seed's Manage Plan ->
-Cancel Plan). No further ink is ordered; orders already placed are not
-affected. The printer can be enrolled again later.
+		Long: `Cancel the Auto Replenishment plan of a printer (Manage Plan -> Cancel Plan
+on the service's account pages). No further ink is ordered; orders already
+placed are not affected. The printer can be enrolled again later.
 
-PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the printer's
-serial, UUID, label, model or network address. On a terminal you choose the printer, the
-reasons (one or more) and confirm; in scripts give --reason (repeatable; the
-valid IDs come from the server and are listed when none is given) and --yes.
+PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the
+printer's serial, UUID, label, model or network address. On a terminal you
+choose the printer, the reasons (one or more) and confirm. In scripts give
+--reason (repeatable) and --yes; the reason "other" needs --comment.
 
-Cancelling a plan that is already cancelled is not an error.`,
+The reason IDs come from the server; on the default server they are:
+too-expensive, prefer-buying-myself, printing-less, replacing-printer,
+delivery-problems, other. Giving none without a terminal lists them.
+
+Cancelling a plan that is already cancelled is not an error. Exits 3 when
+nothing matches PRINTER|ENROLLMENT.`,
 		Example: `  arsctl cancel                                   # choose, with prompts
   arsctl cancel TS8320 --reason printing-less --yes
   arsctl cancel 0193f1c2-... --reason other --comment "moving abroad" --yes
@@ -81,7 +86,7 @@ Cancelling a plan that is already cancelled is not an error.`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&opts.Reasons, "reason", "r", nil, "Why you cancel: a reason `ID` from the server (repeatable)")
-	cmd.Flags().StringVar(&opts.Comment, "comment", "", "Free `text` to go with the reasons (the \"other\" reason asks for it)")
+	cmd.Flags().StringVar(&opts.Comment, "comment", "", "Free `text` to go with the reasons (required with \"other\")")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Cancel without asking for confirmation")
 	return cmd
 }

@@ -95,7 +95,7 @@ Exits 3 when no printer is found.`,
 	fl.StringVar(&opts.Host, "host", "", "Ask the printer at `ADDR[:PORT]` directly, without multicast")
 	fl.DurationVar(&opts.Timeout, "timeout", discovery.DefaultTimeout, "Give up after this `duration`")
 	fl.BoolVar(&opts.Stream, "stream", false, "With --json: print one JSON object per line as printers are found")
-	fl.StringSliceVar(&opts.Interfaces, "interface", nil, "Search only on these network `interfaces`")
+	fl.StringSliceVar(&opts.Interfaces, "interface", nil, "Search only on these network interfaces (comma-separated `names`)")
 	return cmd
 }
 

@@ -73,7 +73,7 @@ this output usually ends up in logs.`,
 	cmd.Flags().BoolVar(&opts.Once, "once", false, "Read and report once, then exit")
 	cmd.Flags().StringArrayVar(&opts.Hosts, "host", nil, "Candidate printer `ADDR[:PORT]` (repeatable)")
 	cmd.Flags().BoolVar(&opts.NoMDNS, "no-mdns", false, "Do not look for printers with multicast DNS")
-	cmd.Flags().StringVar(&opts.StatePath, "state", "", "State `FILE` (default: $XDG_STATE_HOME/arsctl/monitor.json)")
+	cmd.Flags().StringVar(&opts.StatePath, "state", "", "Where to keep last levels and retry times (`file`; default: $XDG_STATE_HOME/arsctl/monitor.json)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Second, "Time allowed to read one printer")
 	cmd.Flags().DurationVar(&opts.MinBackoff, "min-backoff", 30*time.Second, "First retry delay for an unreachable printer")
 	return cmd

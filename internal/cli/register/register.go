@@ -121,7 +121,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
 
   1. find printers on the network (mDNS), or ask the one at --host directly;
   2. select the printer (PRINTER may be its name, address, serial or UUID);
-  3. read the terms and agree (--agree-terms);
+  3. read the terms and agree (--agree-terms agrees without a prompt, and
+     still prints the terms' title, version and About this service URL);
   4. choose who ships the ink: canon or amazon (--provider; default from config);
   5. canon: confirm the model and serial (--yes), sign in or create an account;
      amazon: sign in with Amazon in your browser (the URL is printed when no
@@ -143,7 +144,7 @@ any failed. Running it again skips printers already enrolled.`,
 
   # one printer, no prompts (e.g. from a script)
   arsctl register --host 192.168.1.40 --provider canon --agree-terms --yes
-  arsctl register TS8320 --provider amazon --agree-terms --no-browser
+  arsctl register "Office printer" --provider amazon --agree-terms --no-browser
 
   # a fleet from a CSV file (host,provider,label)
   arsctl register --from printers.csv --agree-terms --json
@@ -189,8 +190,8 @@ any failed. Running it again skips printers already enrolled.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&opts.Hosts, "host", nil, "Ask the printer at `ADDR[:PORT]` directly instead of searching the network (repeatable)")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Second, "How long to search for printers")
-	fl.StringVar(&opts.Provider, "provider", "", "Who ships the ink: `canon` or amazon (default: the config's provider)")
-	fl.BoolVar(&opts.AgreeTerms, "agree-terms", false, "Agree to the service terms (read them with an interactive run or on the About page)")
+	fl.StringVar(&opts.Provider, "provider", "", "Who ships the ink (`name`): canon or amazon (default: the config's provider)")
+	fl.BoolVar(&opts.AgreeTerms, "agree-terms", false, "Agree to the service terms without a prompt (their title, version and About URL are still printed)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Confirm the printer model and serial without asking")
 	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "Print sign-in URLs instead of opening a browser")
 	fl.DurationVar(&opts.Wait, "wait", 10*time.Minute, "How long to wait for the Amazon sign-in to complete")

@@ -63,13 +63,17 @@ label, model or network address (the printer is then asked for its serial).
 
 The output is a table on a terminal and tab-separated values when piped
 (enrollment ID, model, serial (last digits), provider, state, levels, read at,
-orders); --json prints an array of enrollments, each with its "orders".`,
+orders); --json prints an array of enrollments, each with its "orders".
+Serial numbers in the table show only their last four characters; --json
+carries them in full, as the API returns them to you.
+
+Exits 3 when there is no enrollment to show.`,
 		Example: `  arsctl status
   arsctl status TS8320
   arsctl status 192.168.1.40
   arsctl status --all --json
   arsctl status --jq '.[] | select(.state == "active") | .id'
-  # cancel every plan, e.g. when moving office
+  # cancel every active plan, e.g. when replacing the printers
   arsctl status --jq '.[].id' | xargs -n1 arsctl cancel --reason replacing-printer --yes`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
