@@ -183,6 +183,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("sign in the demo account: %w", err)
 	}
 	say("demo account          %s (signed in with the device flow)", email)
+	fmt.Fprintln(ios.ErrOut)
 
 	env := map[string]string{
 		"ARS_TOKEN":      tok.AccessToken,
@@ -234,7 +235,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	id := enrollments[0].ID
 
-	step(3, "Status: the plan and the ink levels the service knows")
+	step(3, "Status: the monitor reports the ink levels; status shows the plan and the levels")
 	if err := arsctl("monitor", "--once", "--no-mdns", "--host", host); err != nil {
 		return fmt.Errorf("demo step first level report: %w", err)
 	}

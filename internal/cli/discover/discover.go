@@ -231,7 +231,7 @@ func (w *printerWriter) finish(printers []printer.Printer) error {
 }
 
 // widths of the terminal table's columns; the last one is not padded.
-var widths = []int{26, 18, 22, 12, 34}
+var widths = []int{24, 18, 20, 12, 34}
 
 func ttyLine(cols []string) string {
 	var b strings.Builder
