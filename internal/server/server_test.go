@@ -21,6 +21,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/amazonemu"
 	"github.com/arsctl/arsctl/internal/server/api/openapitest"
+	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
@@ -465,5 +466,19 @@ webhook:
 	}
 	if err := LoadConfigFile(filepath.Join(dir, "missing.yaml"), &c); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+// TestExampleConfig keeps docs/arsd.example.yaml loadable and valid.
+func TestExampleConfig(t *testing.T) {
+	var c Config
+	if err := LoadConfigFile(filepath.Join("..", "..", "docs", "arsd.example.yaml"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Amazon.ClientID == "" || c.Webhook.URL == "" || len(c.Catalogue.CancelReasons) != 3 {
+		t.Errorf("example = %+v", c)
+	}
+	if _, err := catalogue.New(c.Catalogue, c.PublicURL); err != nil {
+		t.Errorf("example catalogue: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,10 +81,10 @@ func decodeStrict(r *http.Request, body []byte, v any) *arsapi.Problem {
 				fmt.Sprintf("request body must be application/json, not %s", mt))
 		}
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return problem(http.StatusBadRequest, arsapi.CodeInvalid, "request body is empty; expected a JSON object")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return problem(http.StatusBadRequest, arsapi.CodeInvalid, "request body: "+jsonErrorText(err))
