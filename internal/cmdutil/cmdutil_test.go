@@ -90,3 +90,29 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact removed too much:\n%s", out)
 	}
 }
+
+func TestPrintLineAndValidate(t *testing.T) {
+	var b bytes.Buffer
+	o := &OutputOptions{JSON: true}
+	if err := o.PrintLine(&b, map[string]any{"serial": "****1234", "n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != `{"n":1,"serial":"****1234"}`+"\n" {
+		t.Errorf("NDJSON line = %q", got)
+	}
+	b.Reset()
+	o.JQ = ".serial"
+	if err := o.PrintLine(&b, map[string]any{"serial": "****1234"}); err != nil || b.String() != "****1234\n" {
+		t.Errorf("jq line = %q, %v", b.String(), err)
+	}
+	if err := o.Validate(); err != nil {
+		t.Errorf("valid expression: %v", err)
+	}
+	o.JQ = ".["
+	if err := o.Validate(); ExitCode(err) != ExitUsage {
+		t.Errorf("bad expression: %v (exit %d), want usage error", err, ExitCode(err))
+	}
+	if err := (*OutputOptions)(nil).Validate(); err != nil {
+		t.Errorf("nil options: %v", err)
+	}
+}

@@ -31,6 +31,33 @@ func (o *OutputOptions) Print(io *iostreams.IOStreams, v any, human func(w io.Wr
 	return human(io.Out)
 }
 
+// Validate checks the --jq expression, so that a typo is a usage error
+// (exit 2) before the command does anything.
+func (o *OutputOptions) Validate() error {
+	if o == nil || o.JQ == "" {
+		return nil
+	}
+	if _, err := gojq.Parse(o.JQ); err != nil {
+		return FlagErrorf("--jq: %v", err)
+	}
+	return nil
+}
+
+// PrintLine writes v as one line of compact JSON (a stream of them is
+// NDJSON), or the results of --jq applied to it: for commands that print
+// records as they come (discover --stream, monitor --json).
+func (o *OutputOptions) PrintLine(w io.Writer, v any) error {
+	if o != nil && o.JQ != "" {
+		return WriteJSON(w, v, o.JQ)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
 // WriteJSON writes v as indented JSON, or the results of the jq program
 // expr applied to it (strings printed raw, like `jq -r`).
 func WriteJSON(w io.Writer, v any, expr string) error {

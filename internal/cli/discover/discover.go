@@ -3,7 +3,6 @@ package discover
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -178,17 +177,7 @@ func (w *printerWriter) row(p printer.Printer) {
 	io := w.opts.IO
 	switch {
 	case w.machine() && w.opts.Stream:
-		b, err := json.Marshal(p)
-		if err != nil {
-			return
-		}
-		if w.opts.Output.JQ != "" {
-			var v any
-			_ = json.Unmarshal(b, &v)
-			_ = cmdutil.WriteJSON(io.Out, v, w.opts.Output.JQ)
-		} else {
-			fmt.Fprintf(io.Out, "%s\n", b)
-		}
+		_ = w.opts.Output.PrintLine(io.Out, p)
 	case w.machine():
 		return
 	case io.IsStdoutTTY():

@@ -4,8 +4,6 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -157,12 +155,7 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 		// there as everywhere arsctl reports on enrolled printers.
 		r.Serial = printer.MaskSerial(r.Serial)
 		if f.Output.Machine() {
-			if f.Output.JQ != "" {
-				_ = cmdutil.WriteJSON(ios.Out, r, f.Output.JQ)
-				continue
-			}
-			b, _ := json.Marshal(r)
-			fmt.Fprintln(ios.Out, string(b))
+			_ = f.Output.PrintLine(ios.Out, r)
 			continue
 		}
 		var notes []string

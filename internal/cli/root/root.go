@@ -43,6 +43,9 @@ Exit codes:
   arsctl register --provider canon         # enroll one, answering prompts
   arsctl status --all --json
   arsctl cancel TS8320 --reason printing-less --yes`,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			return f.Output.Validate()
+		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       f.Version,
