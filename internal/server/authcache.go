@@ -2,12 +2,46 @@ package server
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strings"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 )
+
+// jwtExpiry reads the "exp" claim of a bearer JWT without verifying it
+// (the token was just verified by the authenticator), so that a cached
+// check never outlives the token.
+func jwtExpiry(header string) (time.Time, bool) {
+	tok, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		return time.Time{}, false
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp json.Number `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Exp == "" {
+		return time.Time{}, false
+	}
+	f, err := claims.Exp.Float64()
+	if err != nil {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
 
 // DefaultAuthCacheTTL is how long a successful bearer-token check is
 // reused. Checking a token costs a signature verification and a database
@@ -71,7 +105,11 @@ func (c *authCache) Authenticate(r *http.Request) (string, error) {
 			clear(c.entries)
 		}
 	}
-	c.entries[key] = authEntry{account: acct, until: now.Add(c.ttl)}
+	until := now.Add(c.ttl)
+	if exp, ok := jwtExpiry(h); ok && exp.Before(until) {
+		until = exp // never past the token's own expiry
+	}
+	c.entries[key] = authEntry{account: acct, until: until}
 	c.mu.Unlock()
 	return acct, nil
 }

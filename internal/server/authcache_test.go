@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -58,6 +59,25 @@ func TestAuthCache(t *testing.T) {
 	c.Authenticate(req("good"))
 	if next.calls != calls+1 {
 		t.Error("expired entry reused")
+	}
+	// A JWT is never reused past its "exp".
+	jwt := "h." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x","exp":1001}`)) + ".sig"
+	next.valid[jwt] = "acct-3"
+	now = time.Unix(1000, 500e6)
+	calls = next.calls
+	c.Authenticate(req(jwt))
+	now = time.Unix(1001, 100e6)
+	c.Authenticate(req(jwt))
+	if next.calls != calls+2 {
+		t.Errorf("a cached check outlived the token's exp")
+	}
+	if exp, ok := jwtExpiry("Bearer " + jwt); !ok || !exp.Equal(time.Unix(1001, 0)) {
+		t.Errorf("jwtExpiry = %v, %v", exp, ok)
+	}
+	for _, bad := range []string{"Bearer x.y", "Bearer a.!!!.c", "Basic a.b.c", "Bearer a." + base64.RawURLEncoding.EncodeToString([]byte(`{"exp":"soon"}`)) + ".c"} {
+		if _, ok := jwtExpiry(bad); ok {
+			t.Errorf("jwtExpiry(%q) ok", bad)
+		}
 	}
 	if got := newAuthCache(next, 0); got != next {
 		t.Error("ttl 0 should disable the cache")
