@@ -8,6 +8,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
 	"github.com/arsctl/arsctl/internal/cli/cancel"
+	"github.com/arsctl/arsctl/internal/cli/configcmd"
 	"github.com/arsctl/arsctl/internal/cli/demo"
 	"github.com/arsctl/arsctl/internal/cli/discover"
 	"github.com/arsctl/arsctl/internal/cli/doctor"
@@ -58,11 +59,20 @@ Exit codes:
 	pf.StringVar(&f.Output.JQ, "jq", "", "Filter JSON output with a jq `expression`")
 	pf.StringVar(&f.ServerFlag, "server", "", "ARS API server `URL` (default: ARS_SERVER, config, or http://127.0.0.1:8787)")
 	pf.BoolVar(&f.Debug, "debug", false, "Trace HTTP requests on stderr (secrets redacted)")
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		// `output: json` in the config file means --json by default.
+		if !c.Flags().Changed("json") && f.Output.JQ == "" {
+			if cfg, err := f.Config(); err == nil && cfg != nil && cfg.Output == "json" {
+				f.Output.JSON = true
+			}
+		}
+		return nil
+	}
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
 	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
-	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil))
+	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f))
 	return cmd
 }

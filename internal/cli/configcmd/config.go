@@ -1,0 +1,190 @@
+// Package configcmd implements `arsctl config get|set|list|path`.
+package configcmd
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
+)
+
+// key is one configuration setting.
+type key struct {
+	help     string
+	get      func(*config.Config) string
+	set      func(*config.Config, string)
+	validate func(string) error
+}
+
+var keys = map[string]key{
+	"server": {
+		help: "ARS API server URL (ARS_SERVER and --server override it)",
+		get:  func(c *config.Config) string { return c.Server },
+		set:  func(c *config.Config, v string) { c.Server = strings.TrimRight(v, "/") },
+		validate: func(v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("server must be an http:// or https:// URL, e.g. https://ars.example.com")
+			}
+			return nil
+		},
+	},
+	"provider": {
+		help: "default provider for register: canon or amazon (ARS_PROVIDER overrides it)",
+		get:  func(c *config.Config) string { return c.Provider },
+		set:  func(c *config.Config, v string) { c.Provider = v },
+		validate: func(v string) error {
+			if v != "" && v != "canon" && v != "amazon" {
+				return fmt.Errorf("provider must be canon or amazon")
+			}
+			return nil
+		},
+	},
+	"output": {
+		help: "default output: table or json (json is as if --json were always given)",
+		get:  func(c *config.Config) string { return c.Output },
+		set:  func(c *config.Config, v string) { c.Output = v },
+		validate: func(v string) error {
+			if v != "" && v != "table" && v != "json" {
+				return fmt.Errorf("output must be table or json")
+			}
+			return nil
+		},
+	},
+}
+
+func names() []string {
+	var ns []string
+	for n := range keys {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+func lookup(name string) (key, error) {
+	k, ok := keys[name]
+	if !ok {
+		return key{}, cmdutil.FlagErrorf("unknown setting %q; settings are: %s", name, strings.Join(names(), ", "))
+	}
+	return k, nil
+}
+
+// NewCmdConfig returns the config command group.
+func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config <command>",
+		Short: "Show and change arsctl's settings",
+		Long: `Show and change the settings in arsctl's configuration file
+($XDG_CONFIG_HOME/arsctl/config.json, or ~/.config/arsctl/config.json).
+
+Settings:
+  server     ARS API server URL (ARS_SERVER and --server override it)
+  provider   default provider for register: canon or amazon (ARS_PROVIDER overrides it)
+  output     default output: table or json`,
+		Example: `  arsctl config set server https://ars.example.com
+  arsctl config set provider canon
+  arsctl config get server
+  arsctl config list --json
+  arsctl config set server ""      # back to the default (a local arsd)`,
+	}
+	get := &cobra.Command{
+		Use:     "get <setting>",
+		Short:   "Print one setting",
+		Example: "  arsctl config get server",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := lookup(args[0])
+			if err != nil {
+				return err
+			}
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(f.IOStreams.Out, k.get(cfg))
+			return nil
+		},
+	}
+	set := &cobra.Command{
+		Use:     "set <setting> <value>",
+		Short:   "Change one setting",
+		Example: "  arsctl config set server https://ars.example.com",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := lookup(args[0])
+			if err != nil {
+				return err
+			}
+			if err := k.validate(args[1]); err != nil {
+				return cmdutil.FlagErrorf("%v", err)
+			}
+			// Load the file itself, without environment overrides, so
+			// that ARS_SERVER is not written into it.
+			cfg, err := config.Load(func(name string) string {
+				if strings.HasPrefix(name, "ARS_") && name != "ARS_CONFIG_DIR" {
+					return ""
+				}
+				return f.Getenv(name)
+			})
+			if err != nil {
+				return err
+			}
+			k.set(cfg, args[1])
+			if err := cfg.Save(); err != nil {
+				return fmt.Errorf("save %s: %w", cfg.Path(), err)
+			}
+			f.IOStreams.Success("%s = %q in %s", args[0], k.get(cfg), cfg.Path())
+			return nil
+		},
+	}
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "Print every setting",
+		Example: "  arsctl config list\n  arsctl config list --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			m := map[string]string{}
+			for _, n := range names() {
+				m[n] = keys[n].get(cfg)
+			}
+			return f.Output.Print(f.IOStreams, m, func(w io.Writer) error {
+				for _, n := range names() {
+					if _, err := fmt.Fprintf(w, "%s=%s\n", n, m[n]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+	path := &cobra.Command{
+		Use:     "path",
+		Short:   "Print the configuration file's path",
+		Example: "  arsctl config path",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(f.IOStreams.Out, cfg.Path())
+			return nil
+		},
+	}
+	cmd.AddCommand(get, set, list, path)
+	return cmd
+}
