@@ -246,8 +246,9 @@ func TestRegisterDeclinePTY(t *testing.T) {
 	if code := tm.wait(); code != 5 {
 		t.Fatalf("exit %d, want 5; output:\n%s", code, tm.text())
 	}
-	if !strings.Contains(tm.text(), "You did not agree to the terms; nothing was enrolled.") {
-		t.Errorf("output:\n%s", tm.text())
+	// The message says it all: no extra "cancelled" line after it.
+	if out := tm.text(); !strings.Contains(out, "You did not agree to the terms; nothing was enrolled.") || strings.Contains(out, "\ncancelled") {
+		t.Errorf("output:\n%s", out)
 	}
 	if es := e.enrollments(t); len(es) != 0 {
 		t.Fatalf("enrollments = %+v", es)

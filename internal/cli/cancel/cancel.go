@@ -167,7 +167,7 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 		}
 		if !ok {
 			fmt.Fprintln(ios.ErrOut, "The plan was kept.")
-			return cmdutil.ErrCancel
+			return cmdutil.SilentExit(cmdutil.ExitCancelled)
 		}
 	}
 	prov, err := registry.Get(string(e.Provider), c)

@@ -282,14 +282,14 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		if !ios.CanPrompt() {
 			return cmdutil.FlagErrorf("--agree-terms is required when not running interactively (terms %s: %s; about this service: %s)", terms.Version, terms.Title, terms.AboutURL)
 		}
-		fmt.Fprintf(ios.ErrOut, "\n%s\n\n%s\n\nAbout this service: %s\n\n", terms.Title, wrap(terms.Text, 78), terms.AboutURL)
+		fmt.Fprintf(ios.ErrOut, "\n%s (version %s)\n\n%s\n\nAbout this service: %s\n\n", terms.Title, terms.Version, wrap(terms.Text, 78), terms.AboutURL)
 		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "About this service: "+terms.AboutURL, "Agree", "Decline", false)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			fmt.Fprintln(ios.ErrOut, "You did not agree to the terms; nothing was enrolled.")
-			return cmdutil.ErrCancel
+			return cmdutil.SilentExit(cmdutil.ExitCancelled)
 		}
 	}
 
@@ -325,7 +325,8 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 			return err
 		}
 		if !ok {
-			return cmdutil.ErrCancel
+			fmt.Fprintln(ios.ErrOut, "Nothing was enrolled.")
+			return cmdutil.SilentExit(cmdutil.ExitCancelled)
 		}
 	}
 
