@@ -429,6 +429,10 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return errors.New("internal: unexpected transport")
 	}
 	t, err := tr.Source.Token()
+	var unreachable *arsapi.UnreachableError
+	if errors.As(err, &unreachable) {
+		return err // exit 1: the server is down, not the sign-in
+	}
 	if err != nil {
 		return cmdutil.AuthErrorf("%v", err)
 	}
