@@ -405,7 +405,8 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *TokenOptions) e
 		Short: "Print a valid access token (refreshed if needed) for scripts",
 		Long: `Print an access token for the current server on stdout, refreshed first
 when it has expired, for scripts and other HTTP clients. Treat it like a
-password. Exits 4 when not signed in.`,
+password. --json adds the server and when the token expires. Exits 4 when
+not signed in.`,
 		Example: `  curl -H "Authorization: Bearer $(arsctl auth token)" http://127.0.0.1:8787/v1/enrollments
   ARS_TOKEN=$(arsctl auth token) ./enroll-fleet.sh`,
 		Args: cobra.NoArgs,
@@ -420,7 +421,7 @@ password. Exits 4 when not signed in.`,
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	f := opts.F
-	hc, _, err := f.AuthHTTPClient(ctx)
+	hc, server, err := f.AuthHTTPClient(ctx)
 	if err != nil {
 		return err
 	}
@@ -436,6 +437,20 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return cmdutil.AuthErrorf("%v", err)
 	}
-	fmt.Fprintln(f.IOStreams.Out, t.AccessToken)
-	return nil
+	out := Token{Server: server, AccessToken: t.AccessToken}
+	if !t.Expiry.IsZero() {
+		exp := t.Expiry.UTC()
+		out.ExpiresAt = &exp
+	}
+	return f.Output.Print(f.IOStreams, out, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, t.AccessToken)
+		return err
+	})
+}
+
+// Token is what `auth token --json` prints.
+type Token struct {
+	Server      string     `json:"server"`
+	AccessToken string     `json:"access_token"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
 }
