@@ -253,7 +253,7 @@ func checkTCP631(ctx context.Context, hostport string, timeout time.Duration) Ch
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
-		c.Detail = fmt.Sprintf("cannot connect: %v", err)
+		c.Detail = "cannot connect: " + netDetail(err, timeout)
 		if strings.Contains(err.Error(), "refused") {
 			c.Hint = "the printer refuses IPP: turn IPP on in its network settings"
 		} else {
@@ -302,7 +302,7 @@ func checkIPP(ctx context.Context, hostport string, timeout time.Duration, clien
 	defer cancel()
 	p, err := client.Probe(ctx, hostport)
 	if err != nil {
-		c.Detail = err.Error()
+		c.Detail = netDetail(err, timeout)
 		c.Hint = "the printer's IPP service does not answer; restart the printer, or check IPP is enabled in its settings"
 		return c
 	}

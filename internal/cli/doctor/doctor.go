@@ -3,8 +3,11 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +25,9 @@ type Options struct {
 	IPP     discovery.IPPClient
 	Host    string
 	Timeout time.Duration
+	// NoMDNS skips the three mDNS checks (nothing is sent to the
+	// multicast group), e.g. to check only the printer at Host.
+	NoMDNS bool
 	// ProcRoot is where /proc is mounted (tests point it elsewhere).
 	ProcRoot string
 	// SNMP queries an SNMP agent; snmp.Query when nil.
@@ -54,14 +60,21 @@ With --host, also the printer at that address:
   - SNMP: UDP 161 answers a get
   - IPP: Get-Printer-Attributes answers
 
+--no-mdns skips the mDNS checks, so that only the printer at --host is
+asked and nothing is sent to the multicast group.
+
 Exits 1 when any check fails.`,
 		Example: `  arsctl doctor
   arsctl doctor --host 192.168.1.20
+  arsctl doctor --host 192.168.1.20 --no-mdns   # only that printer
   arsctl doctor --json | jq '.checks[] | select(.ok | not)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Timeout <= 0 {
 				return cmdutil.FlagErrorf("--timeout must be positive")
+			}
+			if opts.NoMDNS && opts.Host == "" {
+				return cmdutil.FlagErrorf("--no-mdns leaves nothing to check without --host")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -74,6 +87,7 @@ Exits 1 when any check fails.`,
 	}
 	cmd.Flags().StringVar(&opts.Host, "host", "", "Also check the printer at `ADDR[:PORT]`")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Second, "Time allowed for each network check")
+	cmd.Flags().BoolVar(&opts.NoMDNS, "no-mdns", false, "Skip the mDNS checks: send nothing to the multicast group (needs --host)")
 	return cmd
 }
 
@@ -107,9 +121,11 @@ func Run(ctx context.Context, opts *Options) error {
 		opts.IO.StopProgress()
 		add(c)
 	}
-	run("Checking the mDNS socket…", func() Check { return checkMDNSSocket(ctx, opts.ProcRoot) })
-	run("Checking multicast routing…", func() Check { return checkMulticastRoute(ctx) })
-	run("Browsing for printers…", func() Check { return checkMDNSAnswers(ctx, opts.Timeout) })
+	if !opts.NoMDNS {
+		run("Checking the mDNS socket…", func() Check { return checkMDNSSocket(ctx, opts.ProcRoot) })
+		run("Checking multicast routing…", func() Check { return checkMulticastRoute(ctx) })
+		run("Browsing for printers…", func() Check { return checkMDNSAnswers(ctx, opts.Timeout) })
+	}
 	if host != "" {
 		run("Connecting to "+hostport+"…", func() Check { return checkTCP631(ctx, hostport, opts.Timeout) })
 		run("Asking "+host+" over SNMP…", func() Check { return checkSNMP(ctx, host, opts.Timeout, opts.SNMP) })
@@ -140,4 +156,23 @@ func printCheck(ios *iostreams.IOStreams, c Check) {
 	if !c.OK && c.Hint != "" {
 		fmt.Fprintf(w, "    fix: %s\n", c.Hint)
 	}
+}
+
+// netDetail says in a few words why a connection failed ("connection
+// refused", "no answer within 2s"), instead of Go's chain of wrapped
+// errors; other errors are returned as they are.
+func netDetail(err error, timeout time.Duration) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable"
+	case errors.As(err, &dns):
+		return "unknown host " + dns.Name
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("no answer within %s", timeout)
+	}
+	return err.Error()
 }

@@ -2,6 +2,9 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/cli/clitest"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/snmp"
 )
 
 const procNetUDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
@@ -109,5 +116,76 @@ func TestPrintCheck(t *testing.T) {
 	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// With --no-mdns only the printer at --host is checked: a simulated
+// printer on 127.0.0.1 answers IPP, and SNMP is the function given.
+func TestRunHostOnly(t *testing.T) {
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(1)})
+	ios, _, out, _ := iostreams.Test()
+	opts := &Options{
+		IO: ios, Output: &cmdutil.OutputOptions{JSON: true}, IPP: &ipp.Client{},
+		Host: p.Addr(), Timeout: 5 * time.Second, NoMDNS: true,
+		SNMP: func(context.Context, string) (*snmp.Info, error) {
+			return &snmp.Info{DeviceDescr: "Canon TS8320 series"}, nil
+		},
+	}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	var names []string
+	for _, c := range rep.Checks {
+		names = append(names, c.Name)
+		if strings.Contains(c.Name, "mDNS") || strings.Contains(c.Name, "multicast") {
+			t.Errorf("--no-mdns ran %q", c.Name)
+		}
+	}
+	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[2].Detail, "TS8320") {
+		t.Errorf("report %+v (%q)", rep, names)
+	}
+
+	// The printer's IPP switched off: exit 1, the IPP check fails with a hint.
+	_ = p.Close()
+	out.Reset()
+	if err := Run(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+		t.Fatalf("printer gone: %v", err)
+	}
+	rep = Report{}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.OK || rep.Checks[0].OK || rep.Checks[0].Hint == "" {
+		t.Errorf("printer gone: %+v %v", rep, err)
+	}
+}
+
+func TestNoMDNSNeedsHost(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}}
+	cmd := NewCmdDoctor(f, func(context.Context, *Options) error { return nil })
+	cmd.SetArgs([]string{"--no-mdns"})
+	cmd.SetErr(&strings.Builder{})
+	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("--no-mdns without --host: %v", err)
+	}
+}
+
+func TestNetDetail(t *testing.T) {
+	_, refused := net.Dial("tcp", "127.0.0.1:1")
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{refused, "connection refused"},
+		{&net.DNSError{Name: "nowhere.invalid", Err: "no such host"}, "unknown host nowhere.invalid"},
+		{context.DeadlineExceeded, "no answer within 2s"},
+		{errors.New("ipp: bad status"), "ipp: bad status"},
+	}
+	for _, tt := range tests {
+		if got := netDetail(tt.err, 2*time.Second); got != tt.want {
+			t.Errorf("netDetail(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }
