@@ -114,7 +114,10 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			f.IOStreams.Warning("%v (retrying in %s)", err, opts.Interval)
 		}
-		failed := printResults(f, results)
+		failed, perr := printResults(f, results)
+		if perr != nil {
+			return perr
+		}
 		if opts.Once {
 			if failed > 0 {
 				return cmdutil.SilentExit(cmdutil.ExitFailure)
@@ -143,7 +146,7 @@ func nextWake(interval time.Duration, results []agent.Result) time.Duration {
 	return d
 }
 
-func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
+func printResults(f *cmdutil.Factory, results []agent.Result) (failed int, err error) {
 	ios := f.IOStreams
 	tb := cmdutil.NewTable(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE")
 	for _, r := range results {
@@ -155,7 +158,9 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 		// there as everywhere arsctl reports on enrolled printers.
 		r.Serial = printer.MaskSerial(r.Serial)
 		if f.Output.Machine() {
-			_ = f.Output.PrintLine(ios.Out, r)
+			if err := f.Output.PrintLine(ios.Out, r); err != nil {
+				return failed, err
+			}
 			continue
 		}
 		var notes []string
@@ -185,7 +190,7 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int) {
 		tb.AddRow(r.Status, r.Model, r.Serial, r.Address, cmdutil.Levels(r.Supplies), strings.Join(notes, "; "))
 	}
 	if !f.Output.Machine() && len(results) > 0 {
-		_ = tb.Render()
+		err = tb.Render()
 	}
-	return failed
+	return failed, err
 }

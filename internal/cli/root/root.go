@@ -44,9 +44,6 @@ Exit codes:
   arsctl register --provider canon         # enroll one, answering prompts
   arsctl status --all --json
   arsctl cancel TS8320 --reason printing-less --yes`,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return f.Output.Validate()
-		},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       f.Version,
@@ -66,7 +63,8 @@ Exit codes:
 				f.Output.JSON = true
 			}
 		}
-		return nil
+		// A bad --jq expression is a usage error before anything is done.
+		return f.Output.Validate()
 	}
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
