@@ -5,8 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
-	"strings"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 

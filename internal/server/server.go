@@ -230,6 +230,7 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	if s.amazon != nil {
 		opts.AmazonSignInURL = s.amazon.SignInURL
+		opts.LevelsReported = s.reportDeviceStatus
 	}
 	s.api, err = api.New(opts)
 	if err != nil {
@@ -464,4 +465,17 @@ func dbKind(dsn string) string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// reportDeviceStatus tells Amazon Dash Replenishment that an amazon
+// enrollment's printer was active (at most daily per enrollment), off the
+// request path so a slow Amazon never slows level reports.
+func (s *Server) reportDeviceStatus(enrollmentID string, readAt time.Time) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.amazon.ReportDeviceStatus(ctx, enrollmentID, readAt, false); err != nil {
+			s.log.Warn("amazon device status not reported", "enrollment", enrollmentID, "err", err)
+		}
+	}()
 }

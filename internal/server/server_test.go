@@ -250,6 +250,20 @@ func testEndToEnd(t *testing.T, dsn string) {
 	if n := emu.ReplenishCalls(amzSerial, "black"); n != 1 {
 		t.Errorf("replenish called %d times, want 1", n)
 	}
+	// Level reports tell DRS the device is active: once, not per report.
+	deviceStatus := func() int {
+		n := 0
+		for _, call := range emu.Calls() {
+			if call.Path == "/deviceStatus" && call.Status == http.StatusOK && call.Device.Serial == amzSerial {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the DRS deviceStatus call", func() bool { return deviceStatus() >= 1 })
+	if n := deviceStatus(); n != 1 {
+		t.Errorf("deviceStatus called %d times after two reports, want 1 (daily)", n)
+	}
 
 	// Cancel: a reason is required; amazon is deregistered.
 	_, err = c.CancelEnrollment(ctx, amz.ID, arsapi.CancelRequest{}, "")

@@ -180,6 +180,10 @@ func (s *Service) Deregister(ctx context.Context, enrollmentID string) error {
 	return nil
 }
 
+// ErrNotLinked means the enrollment has no Login with Amazon tokens: it is
+// not an amazon plan, or its owner has not signed in with Amazon yet.
+var ErrNotLinked = errors.New("not linked to Amazon")
+
 // DeviceStatusInterval is the least time between two DeviceStatus reports
 // of one device: the "DeviceStatus Endpoint" page asks for a daily cadence.
 const DeviceStatusInterval = 24 * time.Hour
@@ -191,24 +195,41 @@ const DeviceStatusInterval = 24 * time.Hour
 // reports whether a call was made.
 func (s *Service) ReportDeviceStatus(ctx context.Context, enrollmentID string, at time.Time, force bool) (bool, error) {
 	now := s.cfg.Now()
+	// Reserve this enrollment's slot before calling, so that concurrent
+	// reports make one call; a failed call gives the slot back.
 	s.mu.Lock()
 	last, seen := s.lastStatus[enrollmentID]
-	s.mu.Unlock()
 	if seen && !force && now.Sub(last) < DeviceStatusInterval {
+		s.mu.Unlock()
 		return false, nil
+	}
+	s.lastStatus[enrollmentID] = now
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		if seen {
+			s.lastStatus[enrollmentID] = last
+		} else {
+			delete(s.lastStatus, enrollmentID)
+		}
+		s.mu.Unlock()
 	}
 	body := map[string]string{"mostRecentlyActiveDate": at.UTC().Format(time.RFC3339)}
 	resp, err := s.withToken(ctx, enrollmentID, func(tok string) (drsResponse, error) {
 		return s.drsCall(ctx, http.MethodPost, "/deviceStatus", deviceStatusInput, deviceStatusResult, tok, body)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNotLinked):
+		// Not an Amazon device (a canon plan, or sign-in not completed):
+		// keep the slot, so the link is looked up at most once a day; the
+		// callback forgets it when the sign-in completes.
+		return false, nil
+	case err != nil:
+		release()
 		return true, err
-	}
-	if resp.Status != http.StatusOK {
+	case resp.Status != http.StatusOK:
+		release()
 		return true, fmt.Errorf("dash replenishment deviceStatus: HTTP %d: %s", resp.Status, resp.message())
 	}
-	s.mu.Lock()
-	s.lastStatus[enrollmentID] = now
-	s.mu.Unlock()
 	return true, nil
 }

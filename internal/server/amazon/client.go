@@ -188,7 +188,7 @@ var errRevoked = errors.New("amazon authorization was revoked; sign in with Amaz
 func (s *Service) withToken(ctx context.Context, enrollmentID string, call func(token string) (drsResponse, error)) (drsResponse, error) {
 	link, err := s.st.GetAmazonLink(ctx, enrollmentID)
 	if errors.Is(err, store.ErrNotFound) {
-		return drsResponse{}, fmt.Errorf("enrollment %s is not linked to Amazon (sign-in with Amazon not completed): %w", enrollmentID, fulfil.ErrPermanent)
+		return drsResponse{}, fmt.Errorf("enrollment %s is %w (sign-in with Amazon not completed): %w", enrollmentID, ErrNotLinked, fulfil.ErrPermanent)
 	}
 	if err != nil {
 		return drsResponse{}, err

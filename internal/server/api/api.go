@@ -49,6 +49,10 @@ type Options struct {
 	// NoAmazon refuses amazon enrollments (422 invalid), for a server
 	// with no Amazon settings.
 	NoAmazon bool
+	// LevelsReported, when set, is called after a level report is stored
+	// (not for a replayed one), e.g. to tell Amazon the device is active.
+	// It must return quickly.
+	LevelsReported func(enrollmentID string, readAt time.Time)
 	// Metrics, when set, counts level reports and orders.
 	Metrics *Metrics
 	// SignupRate and SignupBurst limit POST /v1/accounts per client

@@ -479,6 +479,9 @@ func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
 		for _, o := range res.Orders {
 			a.log.InfoContext(r.Context(), "order placed", "enrollment", id, "order", o.ID, "supply", o.Supply, "level", o.LevelAtOrder)
 		}
+		if a.opt.LevelsReported != nil {
+			a.opt.LevelsReported(id, rep.ReadAt)
+		}
 		writeJSON(w, http.StatusOK, res)
 	})
 }
