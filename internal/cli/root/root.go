@@ -2,7 +2,9 @@
 package root
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -72,5 +74,44 @@ Exit codes:
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f))
+	usageArgs(cmd)
 	return cmd
+}
+
+// usageArgs makes argument mistakes usage errors (exit 2), like flag
+// mistakes: an unknown command (cobra's own error for it is a plain one,
+// exit 1, and `arsctl auth bogus` printed help and exited 0) and a wrong
+// number of arguments.
+func usageArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+	check := c.Args
+	if c.HasSubCommands() && !c.Runnable() {
+		// A group (arsctl, arsctl auth): no arguments of its own; alone,
+		// it shows its help.
+		check = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return errors.New(msg)
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	if check == nil {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return cmdutil.FlagErrorf("%v\nRun '%s --help' for usage.", err, cmd.CommandPath())
+		}
+		return nil
+	}
 }
