@@ -34,6 +34,11 @@ status, and cancels plans: from a terminal, or from scripts for a whole fleet.
 It talks to an ARS API server (arsd): --server, ARS_SERVER, the config file,
 or a local arsd at 127.0.0.1:8787.
 
+Serial numbers show only their last four characters (****1234) in
+messages, tables and the monitor's output, since a Canon printer's serial
+doubles as its admin password; discover shows them in full, to pick a
+printer by, and so does --json of register, status and cancel.
+
 Exit codes:
   0  success
   1  error
