@@ -89,6 +89,13 @@ func TestRedact(t *testing.T) {
 	if !strings.Contains(out, "client_id=arsctl") || !strings.Contains(out, "expires_in") {
 		t.Errorf("Redact removed too much:\n%s", out)
 	}
+
+	// Serial numbers keep their last four characters.
+	in = "GET /v1/enrollments?serial=KNMA55551234&limit=5 HTTP/1.1\n{\"printer\":{\"model\":\"TS8320\",\"serial\": \"KNMA55551234\"}}"
+	out = Redact(in)
+	if strings.Contains(out, "KNMA5555") || !strings.Contains(out, "?serial=****1234&limit=5") || !strings.Contains(out, `"serial": "****1234"`) {
+		t.Errorf("Redact left a serial:\n%s", out)
+	}
 }
 
 func TestPrintLineAndValidate(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // Browser opens URLs in the user's web browser.
@@ -110,7 +111,13 @@ type debugTransport struct {
 
 var secretFields = regexp.MustCompile(`(?i)("?(access_token|refresh_token|id_token|password|client_secret|code_verifier|device_code|token)"?\s*[:=]\s*"?)[^"&,\s}]+`)
 
-// Redact removes credentials from a dumped HTTP message.
+// serialFields are serial numbers in JSON bodies and query strings:
+// debug traces get pasted into bug reports, and a Canon printer's serial
+// doubles as its admin password.
+var serialFields = regexp.MustCompile(`(?i)("serial"\s*:\s*"|[?&]serial=)([^"&\s]+)`)
+
+// Redact removes credentials from a dumped HTTP message and masks serial
+// numbers (printer.MaskSerial).
 func Redact(s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
@@ -120,7 +127,11 @@ func Redact(s string) string {
 			lines[i] = name + ": [redacted]"
 			continue
 		}
-		lines[i] = secretFields.ReplaceAllString(l, "${1}[redacted]")
+		l = secretFields.ReplaceAllString(l, "${1}[redacted]")
+		lines[i] = serialFields.ReplaceAllStringFunc(l, func(m string) string {
+			sub := serialFields.FindStringSubmatch(m)
+			return sub[1] + printer.MaskSerial(sub[2])
+		})
 	}
 	return strings.Join(lines, "\n")
 }
