@@ -94,7 +94,8 @@ func FindPrinters(ctx context.Context, io *iostreams.IOStreams, opts FindOptions
 		}
 		io.StopProgress()
 		if len(found) == 0 {
-			return nil, cmdutil.NotFoundf("no printer answered at %s: %s", strings.Join(opts.Hosts, ", "), strings.Join(errs, "; "))
+			// Each error names its address already.
+			return nil, cmdutil.NotFoundf("%s (`arsctl doctor --host ADDR --no-mdns` checks each port)", strings.Join(errs, "; "))
 		}
 		for _, e := range errs {
 			io.Warning("%s", e)
