@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,27 +24,11 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // hook receives webhook events and checks their signatures.
 type hook struct {
@@ -118,7 +101,7 @@ func testEndToEnd(t *testing.T, dsn string) {
 	hookSrv := httptest.NewServer(h)
 	defer hookSrv.Close()
 
-	logs := &syncBuffer{}
+	logs := &servertest.LogBuffer{}
 	base, stop, err := Start(ctx, Config{
 		Addr:     "127.0.0.1:0",
 		Database: dsn,

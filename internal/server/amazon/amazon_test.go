@@ -22,6 +22,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -44,24 +45,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	t      *testing.T
 	emu    *amazonemu.Emulator
@@ -71,7 +54,7 @@ type env struct {
 	svc    *amazon.Service
 	arsd   string
 	clock  *clock
-	logs   *syncBuffer
+	logs   *servertest.LogBuffer
 	http   *http.Client
 }
 
@@ -79,7 +62,7 @@ const account = "acct-1"
 
 func newEnv(t *testing.T, d *db.DB, ecfg amazonemu.Config, mod func(*amazon.Config)) *env {
 	t.Helper()
-	e := &env{t: t, d: d, st: store.New(d), clock: &clock{}, logs: &syncBuffer{}}
+	e := &env{t: t, d: d, st: store.New(d), clock: &clock{}, logs: &servertest.LogBuffer{}}
 	if ecfg.DeviceModels == nil {
 		ecfg.DeviceModels = map[string][]string{"ars-printer": {"slot-black", "slot-cyan", "slot-magenta", "slot-yellow"}}
 	}

@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,41 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
 )
-
-// clock is the store's settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testWeb is a real password sign-in for these tests, on the store's
 // accounts and web sessions: GET /login shows a form with a CSRF token,
@@ -110,10 +82,10 @@ type env struct {
 	t        testing.TB
 	d        *db.DB
 	st       *store.Store
-	clock    *clock
+	clock    *servertest.Clock
 	srv      *httptest.Server
 	oa       *Server
-	logs     *syncBuffer
+	logs     *servertest.LogBuffer
 	acct     string
 	email    string
 	password string
@@ -126,9 +98,9 @@ func newEnvTB(t testing.TB, d *db.DB) *env { return newEnvCfg(t, d, Config{}) }
 func newEnvCfg(t testing.TB, d *db.DB, cfg Config) *env {
 	t.Helper()
 	st := store.New(d)
-	c := &clock{t: time.Now().UTC()}
+	c := servertest.NewClock(time.Now().UTC())
 	st.Now = c.Now
-	e := &env{t: t, d: d, st: st, clock: c, logs: &syncBuffer{}, email: "owner@example.com", password: "correct horse battery"}
+	e := &env{t: t, d: d, st: st, clock: c, logs: &servertest.LogBuffer{}, email: "owner@example.com", password: "correct horse battery"}
 	a, err := st.CreateAccount(context.Background(), e.email, e.password, "Owner")
 	if err != nil {
 		t.Fatal(err)

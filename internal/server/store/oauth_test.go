@@ -9,25 +9,13 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 )
 
-// clock is a settable time source for Store.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func oauthStore(t *testing.T, d *db.DB) (*Store, *clock, string) {
+func oauthStore(t *testing.T, d *db.DB) (*Store, *servertest.Clock, string) {
 	t.Helper()
 	s := New(d)
-	c := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	c := servertest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	s.Now = c.Now
 	a, err := s.CreateAccount(context.Background(), "owner@example.com", "correct horse battery", "Owner")
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -39,13 +39,13 @@ type env struct {
 	web *web.Web
 	url string       // base URL of the server
 	hc  *http.Client // plain client for the API
-	log *lockedBuffer
+	log *servertest.LogBuffer
 }
 
 func newEnv(t *testing.T, d *db.DB, opt web.Options) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, d: d, st: store.New(d), log: &lockedBuffer{}}
+	e := &env{t: t, d: d, st: store.New(d), log: &servertest.LogBuffer{}}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -86,7 +86,7 @@ func newServerEnv(t *testing.T, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, log: &lockedBuffer{}}
+	e := &env{t: t, log: &servertest.LogBuffer{}}
 	s, err := server.New(ctx, server.Config{Listener: ln, Database: dsn, Logger: slog.New(slog.NewTextHandler(e.log, nil))})
 	if err != nil {
 		ln.Close()
@@ -108,24 +108,6 @@ func newServerEnv(t *testing.T, dsn string) *env {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// lockedBuffer collects the server's logs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // client is a browser-like HTTP client with its own cookies that does not
