@@ -35,9 +35,10 @@ It talks to an ARS API server (arsd): --server, ARS_SERVER, the config file,
 or a local arsd at 127.0.0.1:8787.
 
 Serial numbers show only their last four characters (****1234) in
-messages, tables and the monitor's output, since a Canon printer's serial
-doubles as its admin password; discover shows them in full, to pick a
-printer by, and so does --json of register, status and cancel.
+messages, tables, fleet results and the monitor's output, since a Canon
+printer's serial doubles as its admin password; discover shows them in
+full, to pick a printer by, and so does --json of status, cancel and
+register for one printer (the enrollment as the API returns it).
 
 Exit codes:
   0  success
