@@ -19,6 +19,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/internal/server/web/webtest"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -509,7 +510,7 @@ func TestKeysSharedByReplicas(t *testing.T) {
 		}
 		// A second server on the same database (another replica, or a
 		// restart) accepts the token and signs with the same key.
-		other, err := New(context.Background(), e.st, &testWeb{st: e.st}, nil, Config{Issuer: e.srv.URL})
+		other, err := New(context.Background(), e.st, &webtest.Login{Store: e.st}, nil, Config{Issuer: e.srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,27 +1,27 @@
-package oauthtest
+// Package webtest stands in for internal/server/web in tests of the
+// components that need a signed-in browser session but not the account
+// pages themselves.
+package webtest
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"testing"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/store"
 )
 
 // Login is a minimal but real password sign-in for tests that run the
 // OAuth server without internal/server/web: GET /login shows a form with
 // a CSRF token, POST /login checks the password with the store, starts a
-// web session (cookie) and goes to next. It implements oauth.Sessions.
+// web session (cookie) and goes to next. It implements oauth.Sessions
+// (the session cookie's account).
 type Login struct{ Store *store.Store }
 
-const sessionCookie = "oauthtest_session"
+const sessionCookie = "webtest_session"
 
 // AccountID implements oauth.Sessions.
 func (l *Login) AccountID(r *http.Request) (string, bool) {
@@ -48,11 +48,11 @@ func (l *Login) Routes(mux *http.ServeMux) {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		csrf := hex.EncodeToString(b)
-		http.SetCookie(w, &http.Cookie{Name: "oauthtest_csrf", Value: csrf, Path: "/", HttpOnly: true})
+		http.SetCookie(w, &http.Cookie{Name: "webtest_csrf", Value: csrf, Path: "/", HttpOnly: true})
 		_ = loginForm.Execute(w, map[string]string{"CSRF": csrf, "Next": r.URL.Query().Get("next")})
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie("oauthtest_csrf")
+		c, err := r.Cookie("webtest_csrf")
 		if err != nil || r.PostFormValue("csrf") != c.Value {
 			http.Error(w, "bad csrf token", http.StatusForbidden)
 			return
@@ -75,26 +75,4 @@ func (l *Login) Routes(mux *http.ServeMux) {
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	})
-}
-
-// NewServer starts an HTTP server with the OAuth server (issuer = the
-// server's URL) and Login on st, plus whatever extra registers, and
-// returns them. The server stops when the test ends.
-func NewServer(t testing.TB, st *store.Store, cfg oauth.Config, extra func(mux *http.ServeMux, oa *oauth.Server)) (*httptest.Server, *oauth.Server) {
-	t.Helper()
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	cfg.Issuer = srv.URL
-	login := &Login{Store: st}
-	oa, err := oauth.New(context.Background(), st, login, nil, cfg)
-	if err != nil {
-		t.Fatalf("oauth server: %v", err)
-	}
-	login.Routes(mux)
-	oa.Routes(mux)
-	if extra != nil {
-		extra(mux, oa)
-	}
-	return srv, oa
 }
