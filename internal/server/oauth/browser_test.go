@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,43 +17,15 @@ import (
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
+	"github.com/arsctl/arsctl/internal/server/web/webtest"
 )
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ARS_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("browser test skipped: no chromium found (install it with scripts/install-deps.sh, or set ARS_CHROMIUM)")
-	return ""
-}
-
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium(t)), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless,
-		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // TestBrowserSignIn is `arsctl auth login` with a person at a real
 // browser (headless Chromium) on the real account pages: the code flow
 // from arsctl's authorize URL through the sign-in form back to a loopback
 // listener, and the device page with its Allow button.
 func TestBrowserSignIn(t *testing.T) {
-	chromium(t)
+	webtest.Chromium(t)
 	ctx := context.Background()
 	st := store.New(dbtest.SQLite(t))
 	const email, password = "pat@example.com", "correct horse battery"
@@ -79,7 +49,7 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	w.Routes(mux)
 	oa.Routes(mux)
-	bctx := headless(t)
+	bctx := webtest.Browser(t)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {

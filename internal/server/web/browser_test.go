@@ -5,7 +5,6 @@ import (
 	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,56 +16,9 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/web"
+	"github.com/arsctl/arsctl/internal/server/web/webtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
-
-// chromium finds the Chromium binary (Debian package chromium, installed by
-// scripts/install-deps.sh), or skips the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ARS_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("browser tests skipped: no chromium found (install it with scripts/install-deps.sh, or set ARS_CHROMIUM)")
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile; it is closed
-// when the test ends.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // start the browser with no deadline
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // b drives one browser tab in a test.
 type b struct {
@@ -187,9 +139,9 @@ func (b *b) shoot(name string) {
 // cannot open the first one's printer, and a form without its CSRF token
 // is refused.
 func TestBrowser(t *testing.T) {
-	chromium(t)
+	webtest.Chromium(t)
 	eachServer(t, func(t *testing.T, e *env) {
-		br := &b{t: t, ctx: newBrowser(t), e: e}
+		br := &b{t: t, ctx: webtest.Browser(t), e: e}
 		const email, password = "pat@example.com", "correct horse battery"
 		// The pages work with JavaScript off: the page runs no script; the
 		// test itself still inspects the page through DevTools.
