@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/config"
@@ -31,12 +32,37 @@ func (f *Factory) AuthHTTPClient(ctx context.Context) (*http.Client, string, err
 	}
 	hc, err := auth.Client(ctx, f.HTTPClient(), f.Getenv, f.TokenStore(), server)
 	if errors.Is(err, auth.ErrNoToken) {
+		// Signing in to a server that is not there cannot work: say so first.
+		if uerr := f.unreachable(ctx, server); uerr != nil {
+			return nil, server, uerr
+		}
 		return nil, server, AuthErrorf("not signed in to %s: run `arsctl auth login` (or set %s)", server, auth.TokenEnv)
 	}
 	if err != nil {
 		return nil, server, err
 	}
 	return hc, server, nil
+}
+
+// unreachable returns an *arsapi.UnreachableError when nothing answers at
+// server (any HTTP answer will do), else nil.
+func (f *Factory) unreachable(ctx context.Context, server string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := f.HTTPClient().Do(req)
+	if err != nil {
+		var u *arsapi.UnreachableError
+		if errors.As(auth.Unreachable(server, err), &u) {
+			return u
+		}
+		return nil
+	}
+	resp.Body.Close()
+	return nil
 }
 
 // APIClient returns an ARS API client for the current server, signed in
