@@ -1,14 +1,12 @@
 package orders_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +16,8 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // TestArsdCrash runs the real arsd binary, streams enrollments and level
@@ -55,45 +53,6 @@ func TestArsdCrash(t *testing.T) {
 
 var crashBase = time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
 
-var crashLevels = []int{80, 40, 16, 15, 12, -2, 9, 100, 90, 30, 10, 10, -3, 100, 5}
-
-func crashLevel(supply string, j int) int {
-	if supply == "M" {
-		j += 5
-	}
-	return crashLevels[j%len(crashLevels)]
-}
-
-func crashReport(j int) arsapi.LevelReport {
-	return arsapi.LevelReport{
-		ReadAt: crashBase.Add(time.Duration(j) * time.Minute),
-		Supplies: []printer.Supply{
-			{Name: "C", ColorName: "cyan", Level: crashLevel("C", j)},
-			{Name: "M", ColorName: "magenta", Level: crashLevel("M", j)},
-		},
-	}
-}
-
-// expectedOrders is how many orders reports 0..last of one supply place
-// with the default threshold (15) and no printer low mark.
-func expectedOrders(supply string, last int) int {
-	armed, orderLevel, n := true, 0, 0
-	for j := 0; j <= last; j++ {
-		lv := crashLevel(supply, j)
-		if lv < 0 {
-			continue
-		}
-		if !armed && lv > 15 && lv > orderLevel {
-			armed = true
-		}
-		if armed && lv <= 15 {
-			armed, orderLevel = false, lv
-			n++
-		}
-	}
-	return n
-}
-
 // arsd is one run of the binary.
 type arsd struct {
 	cmd *exec.Cmd
@@ -111,17 +70,8 @@ func startArsd(t *testing.T, bin, home, dsn string) *arsd {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`arsd listening on (http://127\.0\.0\.1:\d+)`)
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go func() { // keep draining
-				for sc.Scan() {
-				}
-			}()
-			return &arsd{cmd: cmd, url: m[1]}
-		}
-		t.Logf("arsd: %s", sc.Text())
+	if url, ok := servertest.ArsdURL(t, stderr); ok {
+		return &arsd{cmd: cmd, url: url}
 	}
 	_ = cmd.Wait()
 	t.Fatal("arsd exited before listening")
@@ -218,7 +168,7 @@ func runCrashRounds(t *testing.T, bin, home, dsn string) {
 					l.mu.Lock()
 					j := max(next[id], 0)
 					l.mu.Unlock()
-					res, err := c.ReportLevels(ctx, id, crashReport(j))
+					res, err := c.ReportLevels(ctx, id, servertest.CrashReport(crashBase, j))
 					if err != nil {
 						return
 					}
@@ -276,7 +226,7 @@ func runCrashRounds(t *testing.T, bin, home, dsn string) {
 			seenOrders[o.ID] = true
 		}
 		for _, supply := range []string{"C", "M"} {
-			if want := expectedOrders(supply, last); per[supply] != want {
+			if want := servertest.CrashOrders(supply, last); per[supply] != want {
 				t.Errorf("enrollment %s supply %s: %d orders after reports 0..%d, want %d", id, supply, per[supply], last, want)
 			}
 		}

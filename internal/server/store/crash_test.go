@@ -15,8 +15,8 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // The crash test runs this test binary again as a child process that
@@ -34,47 +34,6 @@ const (
 )
 
 var crashBase = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
-
-// crashLevels is the level of supply "C" in the j-th report of an
-// enrollment (cyclic); supply "M" runs the same pattern shifted by 5.
-var crashLevels = []int{80, 40, 16, 15, 12, -2, 9, 100, 90, 30, 10, 10, -3, 100, 5}
-
-func crashLevel(supply string, j int) int {
-	if supply == "M" {
-		j += 5
-	}
-	return crashLevels[j%len(crashLevels)]
-}
-
-func crashReport(j int) arsapi.LevelReport {
-	return arsapi.LevelReport{
-		ReadAt: crashBase.Add(time.Duration(j) * time.Minute),
-		Supplies: []printer.Supply{
-			{Name: "C", ColorName: "cyan", Level: crashLevel("C", j)},
-			{Name: "M", ColorName: "magenta", Level: crashLevel("M", j)},
-		},
-	}
-}
-
-// expectedOrders is how many orders reports 0..last of one supply place,
-// by the engine's rules, with threshold 15.
-func expectedOrders(supply string, last int) int {
-	armed, orderLevel, n := true, 0, 0
-	for j := 0; j <= last; j++ {
-		lv := crashLevel(supply, j)
-		if lv < 0 {
-			continue
-		}
-		if !armed && lv > 15 && lv > orderLevel {
-			armed = true
-		}
-		if armed && lv <= 15 {
-			armed, orderLevel = false, lv
-			n++
-		}
-	}
-	return n
-}
 
 // TestCrashChild is the child process of TestCrashSafety; it does nothing
 // in a normal test run.
@@ -154,7 +113,7 @@ func TestCrashChild(t *testing.T) {
 				if jb.j < 0 {
 					jb.j = 0
 				}
-				res, err := s.ReportLevels(ctx, crashAccount, jb.id, crashReport(jb.j))
+				res, err := s.ReportLevels(ctx, crashAccount, jb.id, servertest.CrashReport(crashBase, jb.j))
 				if err != nil {
 					fail("report", err)
 				}
@@ -282,7 +241,7 @@ func verifyCrash(t *testing.T, d *db.DB, round int, enrolled map[string]string, 
 			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE enrollment_id = ? AND supply = ?`, id, supply).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			if want := expectedOrders(supply, last); n != want {
+			if want := servertest.CrashOrders(supply, last); n != want {
 				t.Errorf("round %d: enrollment %s supply %s: %d orders after reports 0..%d, want %d", round, id, supply, n, last, want)
 			}
 		}
