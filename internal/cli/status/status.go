@@ -245,7 +245,11 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 		if it.Cancellation != nil {
 			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), strings.Join(it.Cancellation.Reasons, ", "))
 		}
-		fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
+		if it.LevelsReadAt == nil {
+			fmt.Fprintf(w, "  levels      none reported yet: run `arsctl monitor` where the printer is\n")
+		} else {
+			fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
+		}
 		for _, s := range it.Supplies {
 			fmt.Fprintf(w, "    %-8s %s\n", s.Name, level(s.Level))
 		}

@@ -162,4 +162,11 @@ func TestStatus(t *testing.T) {
 			t.Errorf("detail lacks %q:\n%s", want, out)
 		}
 	}
+
+	// No levels yet: the detail says what reports them.
+	out.Reset()
+	opts.Printer = b.ID
+	if err := statusRun(ctx, opts); err != nil || !strings.Contains(out.String(), "levels      none reported yet: run `arsctl monitor`") {
+		t.Fatalf("no levels: %v\n%s", err, out)
+	}
 }
