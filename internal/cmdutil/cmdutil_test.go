@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -121,5 +122,36 @@ func TestPrintLineAndValidate(t *testing.T) {
 	}
 	if err := (*OutputOptions)(nil).Validate(); err != nil {
 		t.Errorf("nil options: %v", err)
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	env := map[string]string{}
+	f := &Factory{
+		Getenv: func(k string) string { return env[k] },
+		Config: func() (*config.Config, error) { return &config.Config{Server: env["ARS_SERVER"]}, nil },
+	}
+	tests := []struct {
+		flag, envServer, want, wantErr string
+	}{
+		{"", "", arsapi.DefaultServer, ""},
+		{"https://ars.example.com/", "", "https://ars.example.com", ""},
+		{"", "http://127.0.0.1:9000", "http://127.0.0.1:9000", ""},
+		{"localhost:8787", "", "", `--server "localhost:8787" is not a server URL`},
+		{"ftp://x", "", "", `--server "ftp://x" is not a server URL`},
+		{"", "127.0.0.1", "", `ARS_SERVER "127.0.0.1" is not a server URL`},
+	}
+	for _, tt := range tests {
+		f.ServerFlag, env["ARS_SERVER"] = tt.flag, tt.envServer
+		got, err := f.ServerURL()
+		if tt.wantErr != "" {
+			if ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q/%q: %v, want usage error %q", tt.flag, tt.envServer, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q/%q = %q, %v; want %q", tt.flag, tt.envServer, got, err, tt.want)
+		}
 	}
 }

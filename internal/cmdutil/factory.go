@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -79,16 +80,31 @@ type Factory struct {
 // else the config file, else a local arsd at arsapi.DefaultServer.
 func (f *Factory) ServerURL() (string, error) {
 	if f.ServerFlag != "" {
-		return strings.TrimRight(f.ServerFlag, "/"), nil
+		return checkServer(f.ServerFlag, "--server")
 	}
 	cfg, err := f.Config()
 	if err != nil {
 		return "", err
 	}
 	if cfg.Server != "" {
-		return strings.TrimRight(cfg.Server, "/"), nil
+		source := "the config file's server"
+		if f.Getenv != nil && f.Getenv("ARS_SERVER") != "" {
+			source = "ARS_SERVER"
+		}
+		return checkServer(cfg.Server, source)
 	}
 	return arsapi.DefaultServer, nil
+}
+
+// checkServer returns raw without trailing slashes when it is an http or
+// https URL with a host, else a usage error naming where it came from.
+func checkServer(raw, source string) (string, error) {
+	s := strings.TrimRight(raw, "/")
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", FlagErrorf("%s %q is not a server URL: want http://HOST[:PORT] or https://HOST[:PORT]", source, raw)
+	}
+	return s, nil
 }
 
 // HTTPClient returns an HTTP client that traces requests on stderr with
