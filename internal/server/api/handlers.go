@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -58,7 +59,7 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := a.signup.allow(clientAddr(r, a.opt.TrustProxy)); !ok {
+	if ok, wait := a.signup.allow(authn.ClientAddr(r, a.opt.TrustProxy)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited, "too many sign-ups from this address; try again later"))
 		return

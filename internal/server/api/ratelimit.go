@@ -1,9 +1,6 @@
 package api
 
 import (
-	"net"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -54,22 +51,4 @@ func (l *ipLimiter) allow(key string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
-}
-
-// clientAddr is the client's IP address: the connection's peer, or with
-// trustProxy the first X-Forwarded-For entry.
-func clientAddr(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

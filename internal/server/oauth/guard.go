@@ -2,10 +2,8 @@ package oauth
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/time/rate"
 
+	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
 )
 
@@ -53,24 +52,6 @@ func (l *limiter) blocked(key string) bool { return l.get(key).Tokens() < 1 }
 // fail records a failure under key.
 func (l *limiter) fail(key string) { l.get(key).Allow() }
 
-// clientAddr is the client's address, or with trustProxy the first
-// X-Forwarded-For entry (set by a load balancer in front of arsd).
-func clientAddr(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -104,7 +85,7 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			http.Error(w, "the token endpoint takes POST", http.StatusMethodNotAllowed)
 			return
 		}
-		addr := clientAddr(r, s.cfg.TrustProxy)
+		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
 		if s.limiter.blocked(addr) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.TokenFailureEvery.Seconds()+0.5)))
 			writeOAuthError(w, r, http.StatusTooManyRequests, oidc.ErrInvalidRequest().

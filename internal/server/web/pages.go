@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -213,7 +214,8 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "login", "Login", f, []string{"Enter your email address and your password."})
 		return
 	}
-	ekey, ikey := emailKey(email), "ip:"+w.clientIP(r)
+	ip := authn.ClientAddr(r, w.opt.TrustProxy)
+	ekey, ikey := emailKey(email), "ip:"+ip
 	since := time.Now().Add(-w.opt.LoginWindow)
 	limited := false
 	for _, c := range []struct {
@@ -232,7 +234,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 	if limited {
 		mins := int(w.opt.LoginWindow.Round(time.Minute) / time.Minute)
 		rw.Header().Set("Retry-After", strconv.Itoa(int(w.opt.LoginWindow/time.Second)))
-		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", w.clientIP(r))
+		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", ip)
 		w.renderAuth(rw, r, http.StatusTooManyRequests, "login", "Login", f, []string{fmt.Sprintf(
 			"Too many failed sign-in attempts for this email address or from your network. For your security, wait %d minutes and try again.", max(mins, 1))})
 		return
@@ -276,7 +278,7 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "register", "Register", f, []string{"The two passwords are not the same. Type the same password twice."})
 		return
 	}
-	ikey := "signup-ip:" + w.clientIP(r)
+	ikey := "signup-ip:" + authn.ClientAddr(r, w.opt.TrustProxy)
 	n, err := w.st.LoginFailures(ctx, ikey, time.Now().Add(-w.opt.LoginWindow))
 	if err != nil {
 		w.internal(rw, r, "create your account", err)

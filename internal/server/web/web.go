@@ -21,7 +21,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -365,24 +364,6 @@ func localPath(next string) bool {
 	}
 	u, err := url.Parse(next)
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
-}
-
-// clientIP is the client's address, or with TrustProxy the first
-// X-Forwarded-For entry.
-func (w *Web) clientIP(r *http.Request) string {
-	if w.opt.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // emailKey names an email address in the failure table without storing
