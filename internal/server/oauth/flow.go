@@ -62,24 +62,9 @@ func DeviceLogin(ctx context.Context, hc *http.Client, baseURL, email, password 
 // signs in with email/password through the web sign-in form, and
 // approves (or denies) the device code.
 func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email, password string, approve bool) error {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	b, err := newBrowser(hc)
+	b, page, err := openSignedIn(ctx, hc, verificationURL, email, password)
 	if err != nil {
 		return err
-	}
-	page, err := b.get(ctx, verificationURL)
-	if err != nil {
-		return err
-	}
-	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
-			return fmt.Errorf("sign in: %w", err)
-		}
-		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-			return fmt.Errorf("sign in as %s was refused: %s", email, page.text())
-		}
 	}
 	f := page.form(func(f *htmlForm) bool { return f.has("user_code") && !f.hasButton("action") })
 	if f == nil {
@@ -111,24 +96,9 @@ func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email,
 // when asked, and follows the redirects, which end at the client's
 // loopback redirect URI (its listener receives the code).
 func SignInBrowser(ctx context.Context, hc *http.Client, authURL, email, password string) error {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	b, err := newBrowser(hc)
+	_, page, err := openSignedIn(ctx, hc, authURL, email, password)
 	if err != nil {
 		return err
-	}
-	page, err := b.get(ctx, authURL)
-	if err != nil {
-		return err
-	}
-	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
-			return fmt.Errorf("sign in: %w", err)
-		}
-		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-			return fmt.Errorf("sign in as %s was refused: %s", email, page.text())
-		}
 	}
 	if page.status != http.StatusOK {
 		return fmt.Errorf("sign-in ended at %s://%s%s: %s", page.url.Scheme, page.url.Host, page.url.Path, page.text())
@@ -189,6 +159,32 @@ func signInFields(f *htmlForm, email, password string) map[string]string {
 }
 
 // browser is a minimal form-following HTTP client with its own cookies.
+// openSignedIn opens u in a fresh cookie jar and, when the answer is the
+// web sign-in form, signs in with email/password there. It returns the
+// browser and the page reached.
+func openSignedIn(ctx context.Context, hc *http.Client, u, email, password string) (*browser, *htmlPage, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	b, err := newBrowser(hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	page, err := b.get(ctx, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
+		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
+			return nil, nil, fmt.Errorf("sign in: %w", err)
+		}
+		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
+			return nil, nil, fmt.Errorf("sign in as %s was refused: %s", email, page.text())
+		}
+	}
+	return b, page, nil
+}
+
 type browser struct{ c *http.Client }
 
 func newBrowser(hc *http.Client) (*browser, error) {
