@@ -295,3 +295,42 @@ func TestRegisterSignInPTY(t *testing.T) {
 		t.Fatalf("status after sign-in: %s, %v", got, err)
 	}
 }
+
+// The interactive path of `arsctl cancel`: choose the printer, pick
+// "Other" among the reasons, which needs a few words (an empty answer is
+// refused), and confirm.
+func TestCancelInteractivePTY(t *testing.T) {
+	e := newPTYEnv(t)
+	ctx := context.Background()
+	enr, err := e.client.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS8320", Serial: "KNMA00083"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := startTerm(t, e.env, "cancel")
+	tm.expect("Which printer's plan do you want to cancel?")
+	tm.expect("****0083")
+	tm.send(keyEnter)
+	tm.expect("Why are you cancelling?")
+	tm.expect("Other")
+	tm.send(keyDown, keyDown, keyDown, keyDown, keyDown, " ", keyEnter)
+	tm.expect(`Tell us more ("Other" needs a few words)`)
+	tm.send(keyEnter)
+	tm.expect("please say what it is")
+	tm.send("moving abroad", keyEnter)
+	tm.expect("Cancel the plan for TS8320, serial ****0083?")
+	tm.send("y")
+	tm.expect("Cancelled the plan")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+	got, err := e.client.GetEnrollment(ctx, enr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != arsapi.StateCancelled || got.Cancellation == nil || strings.Join(got.Cancellation.Reasons, ",") != "other" || got.Cancellation.Comment != "moving abroad" {
+		t.Fatalf("after cancel: %+v", got)
+	}
+	if strings.Contains(tm.text(), "KNMA00083") {
+		t.Errorf("the full serial was shown:\n%s", tm.text())
+	}
+}
