@@ -30,7 +30,7 @@ const (
 // its own statement cache.
 type stmtCache struct {
 	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	m  map[string]*sql.Stmt // by query as written ("?"), rebound once when prepared
 }
 
 // prepared returns the prepared form of query ("?" placeholders). Call
@@ -39,27 +39,26 @@ type stmtCache struct {
 // transaction use tx.Tx.StmtContext, which prepares on the transaction's
 // connection when needed.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	q := s.DB.Rebind(query)
 	s.stmts.mu.Lock()
-	st, ok := s.stmts.m[q]
+	st, ok := s.stmts.m[query]
 	s.stmts.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	st, err := s.DB.DB.PrepareContext(ctx, q)
+	st, err := s.DB.DB.PrepareContext(ctx, s.DB.Rebind(query))
 	if err != nil {
 		return nil, err
 	}
 	s.stmts.mu.Lock()
 	defer s.stmts.mu.Unlock()
-	if old, ok := s.stmts.m[q]; ok {
+	if old, ok := s.stmts.m[query]; ok {
 		st.Close()
 		return old, nil
 	}
 	if s.stmts.m == nil {
 		s.stmts.m = map[string]*sql.Stmt{}
 	}
-	s.stmts.m[q] = st
+	s.stmts.m[query] = st
 	return st, nil
 }
 
