@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/arsctl/arsctl/pkg/discovery"
+	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/snmp"
 )
 
@@ -26,6 +27,10 @@ type Check struct {
 	Detail string `json:"detail"`
 	// Hint says how to fix a failed check.
 	Hint string `json:"hint,omitempty"`
+	// Optional marks a failed check that does not stop arsctl from
+	// working here (SNMP when IPP already gives the serial); it does not
+	// make the report fail.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // Holder is a process that has a UDP socket on port 5353.
@@ -295,21 +300,27 @@ func checkSNMP(ctx context.Context, host string, timeout time.Duration, query fu
 	return c
 }
 
-// checkIPP sends Get-Printer-Attributes.
-func checkIPP(ctx context.Context, hostport string, timeout time.Duration, client discovery.IPPClient) Check {
-	c := Check{Name: "IPP Get-Printer-Attributes"}
+// checkIPP sends Get-Printer-Attributes; serial reports whether the
+// answer carried a serial number (without one, arsctl needs SNMP).
+func checkIPP(ctx context.Context, hostport string, timeout time.Duration, client discovery.IPPClient) (c Check, serial bool) {
+	c = Check{Name: "IPP Get-Printer-Attributes"}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	p, err := client.Probe(ctx, hostport)
 	if err != nil {
 		c.Detail = netDetail(err, timeout)
 		c.Hint = "the printer's IPP service does not answer; restart the printer, or check IPP is enabled in its settings"
-		return c
+		return c, false
 	}
 	c.OK = true
 	c.Detail = strings.TrimSpace(p.Make + " " + p.Model)
 	if p.URI != "" {
 		c.Detail += " at " + p.URI
 	}
-	return c
+	if p.Serial == "" {
+		c.Detail += "; no serial number over IPP, so SNMP is needed"
+	} else {
+		c.Detail += ", serial " + printer.MaskSerial(p.Serial)
+	}
+	return c, p.Serial != ""
 }

@@ -57,8 +57,9 @@ a hint when it fails:
 With --host, also the printer at that address:
 
   - IPP port: TCP 631 accepts a connection
-  - SNMP: UDP 161 answers a get
-  - IPP: Get-Printer-Attributes answers
+  - IPP: Get-Printer-Attributes answers, with the model and serial
+  - SNMP: UDP 161 answers a get (only a warning, "!", when IPP already
+    gave the serial number)
 
 --no-mdns skips the mDNS checks, so that only the printer at --host is
 asked and nothing is sent to the multicast group.
@@ -108,7 +109,7 @@ func Run(ctx context.Context, opts *Options) error {
 	rep := Report{OK: true}
 	add := func(c Check) {
 		rep.Checks = append(rep.Checks, c)
-		if !c.OK {
+		if !c.OK && !c.Optional {
 			rep.OK = false
 		}
 		if !opts.Output.Machine() {
@@ -128,8 +129,18 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	if host != "" {
 		run("Connecting to "+hostport+"…", func() Check { return checkTCP631(ctx, hostport, opts.Timeout) })
-		run("Asking "+host+" over SNMP…", func() Check { return checkSNMP(ctx, host, opts.Timeout, opts.SNMP) })
-		run("Asking "+hostport+" over IPP…", func() Check { return checkIPP(ctx, hostport, opts.Timeout, opts.IPP) })
+		var ippSerial bool
+		run("Asking "+hostport+" over IPP…", func() Check {
+			var c Check
+			c, ippSerial = checkIPP(ctx, hostport, opts.Timeout, opts.IPP)
+			return c
+		})
+		run("Asking "+host+" over SNMP…", func() Check {
+			c := checkSNMP(ctx, host, opts.Timeout, opts.SNMP)
+			// IPP gave the model and serial: SNMP is a nice-to-have.
+			c.Optional = !c.OK && ippSerial
+			return c
+		})
 	}
 	if opts.Output.Machine() {
 		if err := cmdutil.WriteJSON(opts.IO.Out, rep, opts.Output.JQ); err != nil {
@@ -149,7 +160,10 @@ func Run(ctx context.Context, opts *Options) error {
 func printCheck(ios *iostreams.IOStreams, c Check) {
 	w := io.Writer(ios.Out)
 	mark := ios.Colorize("32", "✓")
-	if !c.OK {
+	switch {
+	case !c.OK && c.Optional:
+		mark = ios.Colorize("33", "!")
+	case !c.OK:
 		mark = ios.Colorize("31", "✗")
 	}
 	fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)

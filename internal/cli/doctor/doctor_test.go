@@ -113,7 +113,8 @@ func TestPrintCheck(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	printCheck(ios, Check{Name: "IPP port (10.0.0.7:631/tcp)", OK: false, Detail: "cannot connect: refused", Hint: "turn IPP on"})
 	printCheck(ios, Check{Name: "multicast route", OK: true, Detail: "routed", Hint: "unused"})
-	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n"
+	printCheck(ios, Check{Name: "SNMP", OK: false, Optional: true, Detail: "no agent", Hint: "optional"})
+	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n! SNMP: no agent\n    fix: optional\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
@@ -145,8 +146,19 @@ func TestRunHostOnly(t *testing.T) {
 			t.Errorf("--no-mdns ran %q", c.Name)
 		}
 	}
-	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[2].Detail, "TS8320") {
+	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[1].Detail, "TS8320") || !strings.Contains(rep.Checks[1].Detail, "serial ****0001") {
 		t.Errorf("report %+v (%q)", rep, names)
+	}
+
+	// No SNMP agent, but IPP gave the serial: a warning, not a failure.
+	opts.SNMP = func(context.Context, string) (*snmp.Info, error) { return nil, errors.New("connection refused") }
+	out.Reset()
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("SNMP off: %v\n%s", err, out)
+	}
+	rep = Report{}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Checks[2].OK || !rep.Checks[2].Optional {
+		t.Errorf("SNMP off: %+v %v", rep, err)
 	}
 
 	// The printer's IPP switched off: exit 1, the IPP check fails with a hint.
@@ -156,7 +168,7 @@ func TestRunHostOnly(t *testing.T) {
 		t.Fatalf("printer gone: %v", err)
 	}
 	rep = Report{}
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.OK || rep.Checks[0].OK || rep.Checks[0].Hint == "" {
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.OK || rep.Checks[0].OK || rep.Checks[0].Hint == "" || rep.Checks[2].Optional {
 		t.Errorf("printer gone: %+v %v", rep, err)
 	}
 }
