@@ -146,6 +146,8 @@ func Run(ctx context.Context, opts *Options) error {
 		if err := cmdutil.WriteJSON(opts.IO.Out, rep, opts.Output.JQ); err != nil {
 			return err
 		}
+	} else if rep.OK && warned(rep) {
+		fmt.Fprintln(opts.IO.Out, "The checks arsctl needs passed; see the warning above.")
 	} else if rep.OK {
 		fmt.Fprintln(opts.IO.Out, "All checks passed.")
 	} else {
@@ -155,6 +157,16 @@ func Run(ctx context.Context, opts *Options) error {
 		return cmdutil.SilentExit(cmdutil.ExitFailure)
 	}
 	return nil
+}
+
+// warned reports whether an optional check failed.
+func warned(rep Report) bool {
+	for _, c := range rep.Checks {
+		if !c.OK && c.Optional {
+			return true
+		}
+	}
+	return false
 }
 
 func printCheck(ios *iostreams.IOStreams, c Check) {

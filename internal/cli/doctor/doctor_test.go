@@ -160,6 +160,12 @@ func TestRunHostOnly(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Checks[2].OK || !rep.Checks[2].Optional {
 		t.Errorf("SNMP off: %+v %v", rep, err)
 	}
+	opts.Output.JSON = false
+	out.Reset()
+	if err := Run(context.Background(), opts); err != nil || !strings.Contains(out.String(), "! SNMP") || !strings.Contains(out.String(), "see the warning above") {
+		t.Errorf("SNMP off, text: %v\n%s", err, out)
+	}
+	opts.Output.JSON = true
 
 	// The printer's IPP switched off: exit 1, the IPP check fails with a hint.
 	_ = p.Close()
