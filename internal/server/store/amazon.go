@@ -66,29 +66,18 @@ type AmazonLinks interface {
 
 var _ AmazonLinks = (*Store)(nil)
 
-func amzNanos(t time.Time) int64 { return t.UnixNano() }
-
-func amzTime(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func (s *Store) amzNow() time.Time {
-	if s.Now == nil {
-		return time.Now().UTC()
-	}
-	return s.Now().UTC()
-}
-
 // PutAmazonState implements AmazonLinks.
 func (s *Store) PutAmazonState(ctx context.Context, st AmazonState) error {
-	now := s.amzNow()
+	now := s.now()
 	if st.CreatedAt.IsZero() {
 		st.CreatedAt = now
 	}
-	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_states WHERE expires_at < ?`, amzNanos(now.Add(-time.Hour))); err != nil {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_states WHERE expires_at < ?`, nanos(now.Add(-time.Hour))); err != nil {
 		return fmt.Errorf("purge amazon states: %w", err)
 	}
 	_, err := s.DB.Exec(ctx, `INSERT INTO amazon_states (state_hash, enrollment_id, account_id, verifier, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-		st.StateHash, st.EnrollmentID, st.AccountID, st.Verifier, amzNanos(st.CreatedAt), amzNanos(st.ExpiresAt))
+		st.StateHash, st.EnrollmentID, st.AccountID, st.Verifier, nanos(st.CreatedAt), nanos(st.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store amazon state: %w", err)
 	}
@@ -98,7 +87,7 @@ func (s *Store) PutAmazonState(ctx context.Context, st AmazonState) error {
 // TakeAmazonState implements AmazonLinks.
 func (s *Store) TakeAmazonState(ctx context.Context, stateHash string) (AmazonState, error) {
 	res, err := s.DB.Exec(ctx, `UPDATE amazon_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL`,
-		amzNanos(s.amzNow()), stateHash)
+		nanos(s.now()), stateHash)
 	if err != nil {
 		return AmazonState{}, fmt.Errorf("take amazon state: %w", err)
 	}
@@ -120,18 +109,18 @@ func (s *Store) TakeAmazonState(ctx context.Context, stateHash string) (AmazonSt
 	if n == 0 {
 		return AmazonState{}, ErrUsed
 	}
-	st.CreatedAt, st.ExpiresAt = amzTime(created), amzTime(expires)
+	st.CreatedAt, st.ExpiresAt = fromNanos(created), fromNanos(expires)
 	return st, nil
 }
 
 // UseAmazonStartToken implements AmazonLinks.
 func (s *Store) UseAmazonStartToken(ctx context.Context, tokenHash string, expiresAt time.Time) error {
-	now := s.amzNow()
-	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_start_tokens WHERE expires_at < ?`, amzNanos(now.Add(-time.Hour))); err != nil {
+	now := s.now()
+	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_start_tokens WHERE expires_at < ?`, nanos(now.Add(-time.Hour))); err != nil {
 		return fmt.Errorf("purge amazon start tokens: %w", err)
 	}
 	res, err := s.DB.Exec(ctx, `INSERT INTO amazon_start_tokens (token_hash, used_at, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (token_hash) DO NOTHING`, tokenHash, amzNanos(now), amzNanos(expiresAt))
+		ON CONFLICT (token_hash) DO NOTHING`, tokenHash, nanos(now), nanos(expiresAt))
 	if err != nil {
 		return fmt.Errorf("use amazon start token: %w", err)
 	}
@@ -147,7 +136,7 @@ func (s *Store) UseAmazonStartToken(ctx context.Context, tokenHash string, expir
 
 // PutAmazonLink implements AmazonLinks.
 func (s *Store) PutAmazonLink(ctx context.Context, l AmazonLink) error {
-	now := s.amzNow()
+	now := s.now()
 	_, err := s.DB.Exec(ctx, `INSERT INTO amazon_links (enrollment_id, account_id, device_model, serial, test_device,
 			access_token, refresh_token, access_expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -156,7 +145,7 @@ func (s *Store) PutAmazonLink(ctx context.Context, l AmazonLink) error {
 			access_token = excluded.access_token, refresh_token = excluded.refresh_token,
 			access_expires_at = excluded.access_expires_at, updated_at = excluded.updated_at`,
 		l.EnrollmentID, l.AccountID, l.DeviceModel, l.Serial, l.TestDevice,
-		l.AccessToken, l.RefreshToken, amzNanos(l.AccessExpiresAt), amzNanos(now), amzNanos(now))
+		l.AccessToken, l.RefreshToken, nanos(l.AccessExpiresAt), nanos(now), nanos(now))
 	if err != nil {
 		return fmt.Errorf("store amazon link: %w", err)
 	}
@@ -178,14 +167,14 @@ func (s *Store) GetAmazonLink(ctx context.Context, enrollmentID string) (AmazonL
 	if err != nil {
 		return AmazonLink{}, fmt.Errorf("read amazon link: %w", err)
 	}
-	l.AccessExpiresAt, l.CreatedAt, l.UpdatedAt = amzTime(exp), amzTime(created), amzTime(updated)
+	l.AccessExpiresAt, l.CreatedAt, l.UpdatedAt = fromNanos(exp), fromNanos(created), fromNanos(updated)
 	return l, nil
 }
 
 // UpdateAmazonTokens implements AmazonLinks.
 func (s *Store) UpdateAmazonTokens(ctx context.Context, enrollmentID string, access, refresh []byte, accessExpiresAt time.Time) error {
 	res, err := s.DB.Exec(ctx, `UPDATE amazon_links SET access_token = ?, refresh_token = ?, access_expires_at = ?, updated_at = ?
-		WHERE enrollment_id = ?`, access, refresh, amzNanos(accessExpiresAt), amzNanos(s.amzNow()), enrollmentID)
+		WHERE enrollment_id = ?`, access, refresh, nanos(accessExpiresAt), nanos(s.now()), enrollmentID)
 	if err != nil {
 		return fmt.Errorf("update amazon tokens: %w", err)
 	}

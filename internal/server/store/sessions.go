@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -53,11 +51,6 @@ func RandomToken(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func hashSessionID(id string) string {
-	h := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(h[:])
-}
-
 // CreateSession starts a session for accountID lasting ttl, and returns
 // its ID (256 random bits; give it to the browser, it is not stored).
 func (s *Store) CreateSession(ctx context.Context, accountID string, ttl time.Duration) (string, Session, error) {
@@ -73,7 +66,7 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, ttl time.Du
 	sess := Session{AccountID: accountID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	_, err = s.DB.Exec(ctx,
 		`INSERT INTO web_sessions (id_hash, account_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		hashSessionID(id), accountID, csrf, now.UnixNano(), sess.ExpiresAt.UnixNano())
+		TokenHash(id), accountID, csrf, now.UnixNano(), sess.ExpiresAt.UnixNano())
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -91,7 +84,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	)
 	err := s.DB.QueryRow(ctx,
 		`SELECT account_id, csrf_token, created_at, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
-		hashSessionID(id), s.Now().UnixNano()).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
+		TokenHash(id), s.Now().UnixNano()).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -106,7 +99,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 // DeleteSession ends a session (logout). Deleting an unknown session is
 // not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hashSessionID(id)); err != nil {
+	if _, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, TokenHash(id)); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
