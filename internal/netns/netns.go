@@ -139,9 +139,6 @@ func removeStale() {
 	}
 }
 
-// Dir is a directory for the lab's files.
-func (l *Lab) Dir() string { return l.dir }
-
 func (l *Lab) must(args ...string) {
 	l.t.Helper()
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {

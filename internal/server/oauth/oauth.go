@@ -71,12 +71,6 @@ type Sessions interface {
 	AccountID(r *http.Request) (accountID string, ok bool)
 }
 
-// SessionsFunc adapts a function to Sessions.
-type SessionsFunc func(r *http.Request) (string, bool)
-
-// AccountID calls f(r).
-func (f SessionsFunc) AccountID(r *http.Request) (string, bool) { return f(r) }
-
 // Config configures the authorization server. Zero values take the
 // defaults noted.
 type Config struct {
