@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,7 @@ func nextOf(r *http.Request) string {
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 	next := nextOf(r)
 	if _, ok := w.AccountID(r); ok {
-		http.Redirect(rw, r, cmp(next, SubscriptionsPath), http.StatusSeeOther)
+		http.Redirect(rw, r, cmp.Or(next, SubscriptionsPath), http.StatusSeeOther)
 		return
 	}
 	f := authForm{Next: next}
@@ -179,13 +180,6 @@ func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, na
 		return
 	}
 	w.render(rw, r, status, name, page{Title: title, CSRF: tok, Errors: errs, Flash: f.Flash, Data: f})
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (w *Web) parseAnonForm(rw http.ResponseWriter, r *http.Request) bool {
@@ -260,7 +254,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.log.InfoContext(ctx, "web: signed in", "account", a.ID)
-	http.Redirect(rw, r, cmp(f.Next, SubscriptionsPath), http.StatusSeeOther)
+	http.Redirect(rw, r, cmp.Or(f.Next, SubscriptionsPath), http.StatusSeeOther)
 }
 
 func (w *Web) registerForm(rw http.ResponseWriter, r *http.Request) {
@@ -318,7 +312,7 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.log.InfoContext(ctx, "web: account created", "account", a.ID)
-	http.Redirect(rw, r, cmp(f.Next, SubscriptionsPath), http.StatusSeeOther)
+	http.Redirect(rw, r, cmp.Or(f.Next, SubscriptionsPath), http.StatusSeeOther)
 }
 
 func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
