@@ -33,6 +33,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -277,7 +278,7 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request) {
 	if fatal != "" {
 		// Without a valid client and redirect URI, LWA shows an error page
 		// instead of redirecting (OAuth 2.0 §4.1.2.1).
-		writeHTML(w, http.StatusBadRequest, "Login with Amazon: error", "<p>"+htmlEscape(fatal)+"</p>")
+		writeHTML(w, http.StatusBadRequest, "Login with Amazon: error", "<p>"+html.EscapeString(fatal)+"</p>")
 		return
 	}
 	if redirectErr != "" {
@@ -916,11 +917,6 @@ func writeJSON(w http.ResponseWriter, status int, typeVersion string, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func htmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
-	return r.Replace(s)
-}
-
 func writeHTML(w http.ResponseWriter, status int, title, body string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -931,7 +927,7 @@ func writeHTML(w http.ResponseWriter, status int, title, body string) {
 input[type=email],input[type=password]{width:100%%;padding:.3rem}button{margin-top:.8rem;padding:.4rem 1rem}
 .error{color:#b00}</style></head>
 <body><h1>%s</h1>%s</body></html>
-`, htmlEscape(title), htmlEscape(title), body)
+`, html.EscapeString(title), html.EscapeString(title), body)
 }
 
 func signInForm(requestID string, d Device) string {
@@ -939,9 +935,9 @@ func signInForm(requestID string, d Device) string {
 	if d.Test {
 		test = " (test device: orders are not charged or shipped)"
 	}
-	return `<p>Sign in with Amazon to let your printer ` + htmlEscape(d.Model) + ` order ink automatically` + htmlEscape(test) + `.</p>
+	return `<p>Sign in with Amazon to let your printer ` + html.EscapeString(d.Model) + ` order ink automatically` + html.EscapeString(test) + `.</p>
 <form method="post" action="/ap/signin">
-<input type="hidden" name="request" value="` + htmlEscape(requestID) + `">
+<input type="hidden" name="request" value="` + html.EscapeString(requestID) + `">
 <label>Email <input type="email" name="email" id="ap_email" autocomplete="username"></label>
 <label>Password <input type="password" name="password" id="ap_password" autocomplete="current-password"></label>
 <button type="submit" id="signInSubmit">Sign-In</button>
