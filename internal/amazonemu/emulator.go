@@ -759,13 +759,17 @@ func (e *Emulator) Calls() []Call {
 	return slices.Clone(e.calls)
 }
 
+// replenished reports whether c is a successful (200) replenish call.
+func (c Call) replenished() bool {
+	return c.Method == http.MethodPost && strings.HasPrefix(c.Path, "/replenish/") && c.Status == http.StatusOK
+}
+
 // ReplenishCalls counts the successful (200) replenish calls for a slot of
 // the device with the given serial; an empty serial counts every device.
 func (e *Emulator) ReplenishCalls(serial, slot string) int {
 	n := 0
 	for _, c := range e.Calls() {
-		if c.Method == http.MethodPost && c.Slot == slot && strings.HasPrefix(c.Path, "/replenish/") &&
-			c.Status == http.StatusOK && (serial == "" || c.Device.Serial == serial) {
+		if c.replenished() && c.Slot == slot && (serial == "" || c.Device.Serial == serial) {
 			n++
 		}
 	}
@@ -890,7 +894,7 @@ type State struct {
 func (e *Emulator) Snapshot() State {
 	s := State{Calls: e.Calls(), Orders: e.Orders(), Deregistrations: e.Deregistrations(), TokenRequests: e.TokenRequests(), Replenish: map[string]int{}}
 	for _, c := range s.Calls {
-		if strings.HasPrefix(c.Path, "/replenish/") && c.Status == http.StatusOK {
+		if c.replenished() {
 			s.Replenish[c.Device.Serial+"/"+c.Slot]++
 		}
 	}
