@@ -31,20 +31,8 @@ echo "building arsd and loadgen..." >&2
 go build -o "$work/arsd" ./cmd/arsd
 go build -o "$work/loadgen" ./bench/loadgen
 
-# start_arsd DATABASE: starts arsd on a free loopback port, sets $url.
-start_arsd() {
-  "$work/arsd" --listen 127.0.0.1:0 --database "$1" --log-level warn --access-token-ttl 1h \
-    >"$work/arsd.log" 2>&1 &
-  arsd_pid=$!
-  url=
-  for _ in $(seq 1 300); do
-    url=$(sed -n 's/^arsd listening on \(http:[^ ]*\).*/\1/p' "$work/arsd.log" | head -1)
-    [ -n "$url" ] && break
-    if ! kill -0 "$arsd_pid" 2>/dev/null; then cat "$work/arsd.log" >&2; return 1; fi
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "arsd did not start" >&2; cat "$work/arsd.log" >&2; return 1; }
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 stop_arsd() {
   kill -TERM "$arsd_pid"

@@ -35,17 +35,9 @@ go build -o "$work/arsctl" ./cmd/arsctl
 go build -o "$work/printersim" ./cmd/printersim
 go build -o "$work/fleetsignin" ./bench/fleetsignin
 
-"$work/arsd" --listen 127.0.0.1:0 --database "$work/arsd.db" --log-level warn --access-token-ttl 1h \
-  >"$work/arsd.log" 2>&1 &
-arsd_pid=$!
-url=
-for _ in $(seq 1 300); do
-  url=$(sed -n 's/^arsd listening on \(http:[^ ]*\).*/\1/p' "$work/arsd.log" | head -1)
-  [ -n "$url" ] && break
-  kill -0 "$arsd_pid" 2>/dev/null || { cat "$work/arsd.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "arsd did not start" >&2; cat "$work/arsd.log" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+start_arsd "$work/arsd.db"
 
 "$work/printersim" --count "$COUNT" --base-port "$BASE_PORT" --serial KNMB --ready-file "$work/ready" \
   >/dev/null 2>"$work/printersim.log" &
