@@ -43,7 +43,7 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 			s.page(w, http.StatusBadRequest, "Invalid link", "This sign-in link is not valid. Use the link arsctl printed, unchanged.")
 			return
 		}
-		if err := s.st.UseAmazonStartToken(ctx, hashHex(tok), c.Expires); errors.Is(err, store.ErrUsed) {
+		if err := s.st.UseAmazonStartToken(ctx, store.TokenHash(tok), c.Expires); errors.Is(err, store.ErrUsed) {
 			s.page(w, http.StatusGone, "Link already used", "This sign-in link was already used. Each link works once: run `arsctl register` again to get a new one.")
 			return
 		} else if err != nil {
@@ -81,7 +81,7 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 
 	state := randomString(32)
 	verifier := randomString(48) // 64 characters, within PKCE's 43..128
-	sh := hashHex(state)
+	sh := store.TokenHash(state)
 	now := s.cfg.Now()
 	if err := s.st.PutAmazonState(ctx, store.AmazonState{
 		StateHash: sh, EnrollmentID: id, AccountID: accountID,
@@ -128,7 +128,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusBadRequest, "Invalid sign-in answer", "Amazon's answer carries no state, so it cannot be matched to a printer. Start again from the link arsctl printed.")
 		return
 	}
-	st, err := s.st.TakeAmazonState(ctx, hashHex(state))
+	st, err := s.st.TakeAmazonState(ctx, store.TokenHash(state))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.page(w, http.StatusBadRequest, "Unknown sign-in", "This sign-in answer does not belong to any sign-in started here. Start again from the link arsctl printed.")

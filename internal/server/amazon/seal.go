@@ -121,11 +121,6 @@ func (s *sealer) verifyStart(tok string, now time.Time) (startClaims, error) {
 	return c, nil
 }
 
-func hashHex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 func randomString(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
