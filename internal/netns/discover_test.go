@@ -313,6 +313,8 @@ func TestDoctor(t *testing.T) {
 	p.StartSNMPD(netns.SNMPAgent{DeviceDescr: "Canon TS8320 series", Serial: "KNMA01234"})
 	bare := lab.AddHost("bare")
 	bare.StartSim(sim, netns.Sim{NoMDNS: true})
+	asleep := lab.AddHost("asleep")
+	asleep.StartSim(sim, netns.Sim{NoMDNS: true, Args: []string{"--no-ipp", "close"}})
 	client := lab.AddHost("client")
 	client.StartAvahi()
 	ctx := context.Background()
@@ -320,10 +322,11 @@ func TestDoctor(t *testing.T) {
 	type report struct {
 		OK     bool
 		Checks []struct {
-			Name   string
-			OK     bool
-			Detail string
-			Hint   string
+			Name     string
+			OK       bool
+			Optional bool
+			Detail   string
+			Hint     string
 		}
 	}
 	run := func(host string) (report, error) {
@@ -344,23 +347,35 @@ func TestDoctor(t *testing.T) {
 	if d := r.Checks[2].Detail; !strings.Contains(d, "Doctor Sim") {
 		t.Errorf("mDNS answers check: %q", d)
 	}
-	// No SNMP agent there: that check fails with a hint; exit 1.
+	// No SNMP agent there, but IPP gave the serial: the SNMP check fails
+	// with a hint, marked optional, and the report passes (exit 0).
 	r, err = run(bare.IP4)
-	if exitCode(err) != 1 || r.OK {
-		t.Fatalf("doctor --host %s: exit %d, ok %v, want exit 1", bare.IP4, exitCode(err), r.OK)
+	if exitCode(err) != 0 || !r.OK {
+		t.Fatalf("doctor --host %s: exit %d, ok %v, want exit 0 (SNMP optional)", bare.IP4, exitCode(err), r.OK)
 	}
 	for _, c := range r.Checks {
 		if strings.HasPrefix(c.Name, "SNMP") {
-			if c.OK || c.Hint == "" {
-				t.Errorf("SNMP check %+v, want failed with hint", c)
+			if c.OK || !c.Optional || c.Hint == "" {
+				t.Errorf("SNMP check %+v, want failed, optional, with hint", c)
 			}
 		} else if !c.OK {
 			t.Errorf("check %+v failed", c)
 		}
 	}
-	// Human output: pass/fail lines with fix hints.
+	// Human output: pass/warn lines with fix hints.
 	out, _, _ := client.Run(ctx, arsctl, "doctor", "--host", bare.IP4)
-	if !strings.Contains(out, "✗ SNMP") || !strings.Contains(out, "fix:") || !strings.Contains(out, "✓ IPP port") {
+	if !strings.Contains(out, "! SNMP") || !strings.Contains(out, "fix:") || !strings.Contains(out, "✓ IPP port") {
 		t.Errorf("doctor output:\n%s", out)
+	}
+	// A printer refusing IPP with no SNMP agent: IPP and SNMP both fail,
+	// neither is optional; exit 1.
+	r, err = run(asleep.IP4)
+	if exitCode(err) != 1 || r.OK {
+		t.Fatalf("doctor --host %s: exit %d, ok %v, want exit 1", asleep.IP4, exitCode(err), r.OK)
+	}
+	for _, c := range r.Checks {
+		if (strings.HasPrefix(c.Name, "SNMP") || strings.HasPrefix(c.Name, "IPP Get")) && (c.OK || c.Optional) {
+			t.Errorf("check %+v, want failed and not optional", c)
+		}
 	}
 }
