@@ -26,6 +26,18 @@ const (
 	ProviderAmazon Provider = "amazon"
 )
 
+// Title is the provider's name as shown to people: "Canon", "Amazon", or
+// the raw value for a provider this client does not know.
+func (p Provider) Title() string {
+	switch p {
+	case ProviderCanon:
+		return "Canon"
+	case ProviderAmazon:
+		return "Amazon"
+	}
+	return string(p)
+}
+
 // EnrollmentState is the lifecycle state of an enrollment.
 type EnrollmentState string
 

@@ -362,7 +362,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, enr *provider.Enrollment, c provider.Client) error {
 	ios := opts.IO
 	if enr.Existing {
-		ios.Success("This printer is already enrolled with %s (enrollment %s, %s)", titleOf(enr.Provider), enr.ID, enr.State)
+		ios.Success("This printer is already enrolled with %s (enrollment %s, %s)", enr.Provider.Title(), enr.ID, enr.State)
 	}
 	if enr.NeedsSignIn() {
 		url := enr.SignInURL()
@@ -389,7 +389,7 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		}
 	}
 	if !enr.Existing {
-		ios.Success("Enrolled %s with %s: enrollment %s is %s", resolve.EnrollmentLabel(enr.Enrollment), titleOf(enr.Provider), enr.ID, enr.State)
+		ios.Success("Enrolled %s with %s: enrollment %s is %s", resolve.EnrollmentLabel(enr.Enrollment), enr.Provider.Title(), enr.ID, enr.State)
 	}
 	return opts.Output.Print(ios, enr, func(w io.Writer) error {
 		if ios.IsStdoutTTY() {
@@ -405,16 +405,6 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 // the same.
 func agreedNote(ios *iostreams.IOStreams, terms arsapi.Terms) {
 	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", terms.Title, terms.Version, terms.AboutURL)
-}
-
-func titleOf(p arsapi.Provider) string {
-	switch p {
-	case arsapi.ProviderCanon:
-		return "Canon"
-	case arsapi.ProviderAmazon:
-		return "Amazon"
-	}
-	return string(p)
 }
 
 // checkPrinter rejects a printer the service cannot identify.

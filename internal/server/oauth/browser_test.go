@@ -12,11 +12,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
-	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/store"
-	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/internal/server/web/webtest"
 )
 
@@ -32,23 +30,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if _, err := st.CreateAccount(ctx, email, password, "Pat"); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cat, err := catalogue.New(catalogue.Config{}, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := web.New(web.Options{Store: st, Catalogue: cat, PublicURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oa, err := oauth.New(ctx, st, w, nil, oauth.Config{Issuer: srv.URL, LoginPath: web.LoginPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Routes(mux)
-	oa.Routes(mux)
+	srv, oa := newWebOAuth(t, st)
 	bctx := webtest.Browser(t)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

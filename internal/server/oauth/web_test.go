@@ -27,23 +27,7 @@ func TestWithWebSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		srv := httptest.NewServer(mux)
-		defer srv.Close()
-		cat, err := catalogue.New(catalogue.Config{}, srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := web.New(web.Options{Store: st, Catalogue: cat, PublicURL: srv.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		oa, err := oauth.New(ctx, st, w, nil, oauth.Config{Issuer: srv.URL, LoginPath: web.LoginPath})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Routes(mux)
-		oa.Routes(mux)
+		srv, oa := newWebOAuth(t, st)
 		check := func(tok string) {
 			t.Helper()
 			r := httptest.NewRequest(http.MethodGet, "/v1/enrollments", nil)
@@ -96,4 +80,28 @@ func TestWithWebSignIn(t *testing.T) {
 		}
 		check(tok.AccessToken)
 	})
+}
+
+// newWebOAuth serves the account pages and the authorization server on one
+// test server, wired as arsd wires them (web sessions sign OAuth users in).
+func newWebOAuth(t *testing.T, st *store.Store) (*httptest.Server, *oauth.Server) {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	cat, err := catalogue.New(catalogue.Config{}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := web.New(web.Options{Store: st, Catalogue: cat, PublicURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa, err := oauth.New(context.Background(), st, w, nil, oauth.Config{Issuer: srv.URL, LoginPath: web.LoginPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Routes(mux)
+	oa.Routes(mux)
+	return srv, oa
 }

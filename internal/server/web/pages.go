@@ -24,7 +24,7 @@ import (
 var funcs = template.FuncMap{
 	"mask":       maskSerial,
 	"lastFour":   lastFour,
-	"provider":   providerName,
+	"provider":   arsapi.Provider.Title,
 	"state":      stateName,
 	"orderState": orderStateName,
 	"title":      printerTitle,

@@ -394,16 +394,6 @@ func lastFour(serial string) string {
 	return string(r[len(r)-4:])
 }
 
-func providerName(p arsapi.Provider) string {
-	switch p {
-	case arsapi.ProviderCanon:
-		return "Canon"
-	case arsapi.ProviderAmazon:
-		return "Amazon"
-	}
-	return string(p)
-}
-
 func stateName(s arsapi.EnrollmentState) string {
 	switch s {
 	case arsapi.StatePending:

@@ -27,7 +27,7 @@ func New(c provider.Client) *Provider {
 func (*Provider) Name() arsapi.Provider { return arsapi.ProviderAmazon }
 
 // Title implements provider.Provider.
-func (*Provider) Title() string { return "Amazon" }
+func (*Provider) Title() string { return arsapi.ProviderAmazon.Title() }
 
 // Description implements provider.Provider.
 func (*Provider) Description() string {

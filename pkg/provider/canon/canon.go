@@ -25,7 +25,7 @@ func New(c provider.Client) *Provider {
 func (*Provider) Name() arsapi.Provider { return arsapi.ProviderCanon }
 
 // Title implements provider.Provider.
-func (*Provider) Title() string { return "Canon" }
+func (*Provider) Title() string { return arsapi.ProviderCanon.Title() }
 
 // Description implements provider.Provider.
 func (*Provider) Description() string {
