@@ -28,6 +28,7 @@ import (
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/cli/app"
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/privatebus"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -298,35 +299,12 @@ func cmdIPPEve(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs("ippeve")
 	ts.Check(os.MkdirAll(filepath.Join(dir, "spool"), 0o700))
 	ts.Check(os.MkdirAll(filepath.Join(dir, "keys"), 0o700))
-	bus := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "dbus.conf")
-	ts.Check(os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=`+bus+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-    <allow send_destination="*"/><allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`), 0o600))
 	st := state(ts)
-	dbus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile")
-	ts.Check(dbus.Start())
+	bus, stopBus, err := privatebus.Start(dir)
+	ts.Check(err)
 	st.mu.Lock()
-	st.stops = append(st.stops, func() { _ = dbus.Process.Kill(); _ = dbus.Wait() })
+	st.stops = append(st.stops, stopBus)
 	st.mu.Unlock()
-	for i := 0; ; i++ {
-		if _, err := os.Stat(bus); err == nil {
-			break
-		}
-		if i > 500 {
-			ts.Fatalf("private dbus-daemon did not create its socket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
@@ -334,7 +312,7 @@ func cmdIPPEve(ts *testscript.TestScript, neg bool, args []string) {
 	ln.Close()
 	cmd := exec.Command("ippeveprinter", "-r", "off", "-n", "localhost", "-p", strconv.Itoa(port),
 		"-K", filepath.Join(dir, "keys"), "-d", filepath.Join(dir, "spool"), "-M", "Canon", "-m", "TS8320 series", "Canon TS8320 no serial")
-	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path="+bus)
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+bus)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	ts.Check(cmd.Start())

@@ -12,23 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-const dbusConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`
+	"github.com/arsctl/arsctl/internal/privatebus"
+)
 
 const avahiConf = `[server]
 host-name=%s
@@ -57,7 +43,7 @@ func (h *Host) StartAvahi() {
 	Require(t, "avahi-daemon", "dbus-daemon")
 	sock := filepath.Join(h.Dir, "bus")
 	conf := filepath.Join(h.Dir, "dbus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, dbusConf, sock), 0o644); err != nil {
+	if err := os.WriteFile(conf, privatebus.Config(sock), 0o644); err != nil {
 		t.Fatalf("%v", err)
 	}
 	bus := h.Start("dbus", nil, "dbus-daemon", "--nofork", "--nopidfile", "--config-file="+conf)

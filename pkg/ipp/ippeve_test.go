@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/privatebus"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -59,37 +60,11 @@ func startIppeve(t *testing.T, port int, keyDir string, args ...string) *ippeve 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	bus := filepath.Join(dir, "bus")
-	conf := filepath.Join(dir, "dbus.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=`+bus+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/><allow own="*"/><allow send_type="method_call"/>
-    <allow send_destination="*"/><allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`), 0o600)
+	bus, stopBus, err := privatebus.Start(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile")
-	if err := dbus.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dbus.Process.Kill(); dbus.Wait() })
-	for i := 0; ; i++ {
-		if _, err := os.Stat(bus); err == nil {
-			break
-		}
-		if i > 500 {
-			t.Fatal("private dbus-daemon did not create its socket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	t.Cleanup(stopBus)
 
 	spool := filepath.Join(dir, "spool")
 	if err := os.Mkdir(spool, 0o700); err != nil {
@@ -99,7 +74,7 @@ func startIppeve(t *testing.T, port int, keyDir string, args ...string) *ippeve 
 	argv = append(argv, "Test Printer")
 	log := &strings.Builder{}
 	cmd := exec.Command("ippeveprinter", argv...)
-	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path="+bus)
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+bus)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
