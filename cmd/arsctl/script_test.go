@@ -31,6 +31,7 @@ import (
 	"github.com/arsctl/arsctl/internal/privatebus"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -306,10 +307,8 @@ func cmdIPPEve(ts *testscript.TestScript, neg bool, args []string) {
 	st.stops = append(st.stops, stopBus)
 	st.mu.Unlock()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testport.Free()
 	ts.Check(err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	cmd := exec.Command("ippeveprinter", "-r", "off", "-n", "localhost", "-p", strconv.Itoa(port),
 		"-K", filepath.Join(dir, "keys"), "-d", filepath.Join(dir, "spool"), "-M", "Canon", "-m", "TS8320 series", "Canon TS8320 no serial")
 	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+bus)

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -328,12 +329,12 @@ func TestRunListsIncompletePrinters(t *testing.T) {
 func TestRunIPPFailureIsAProblem(t *testing.T) {
 	// Nothing listens on the port: IPP is refused, the printer is still
 	// listed with what mDNS told.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// (A port below the ephemeral range: no port-0 listener of a parallel
+	// test can take it.)
+	port, err := testport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	// SNMP goes to 127.0.0.1:161 too, where nothing answers.
 	d := newDrive(t, Options{Enrich: true, IPP: &ipp.Client{}, IPPTimeout: time.Second})
 	d.packet(0, ptrRR(ServiceIPP, "Off"), srvRR(ServiceIPP, "Off", "off.local.", port),

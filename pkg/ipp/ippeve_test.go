@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/privatebus"
+	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -36,15 +37,15 @@ func needIppeve(t *testing.T) {
 	}
 }
 
-// freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// freePort returns a TCP port for ippeveprinter (see internal/testport:
+// one below the ephemeral range, so no port-0 listener can take it first).
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // startIppeve runs ippeveprinter on port with DNS-SD registration off
