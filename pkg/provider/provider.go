@@ -194,10 +194,13 @@ var (
 // IneligibleError is returned by Enroll for a model the service does not
 // cover.
 type IneligibleError struct {
-	Model    string
+	// Model is the printer's model as reported.
+	Model string
+	// Eligible lists the models the service covers.
 	Eligible []string
 }
 
+// Error names the model and lists the eligible ones.
 func (e *IneligibleError) Error() string {
 	return fmt.Sprintf("%s is not eligible for the Auto Replenishment Service; eligible models: %s",
 		e.Model, strings.Join(e.Eligible, ", "))
@@ -206,9 +209,11 @@ func (e *IneligibleError) Error() string {
 // EnrolledElsewhereError is returned by Enroll when the printer is enrolled
 // in another account.
 type EnrolledElsewhereError struct {
+	// Serial is the printer's serial number.
 	Serial string
 }
 
+// Error says what to do: cancel the plan in the other account first.
 func (e *EnrolledElsewhereError) Error() string {
 	return "this printer is already enrolled in another account; cancel that plan first (sign in to that account and run `arsctl cancel`)"
 }
