@@ -28,6 +28,12 @@ type Base struct {
 	models []arsapi.Model
 }
 
+// Name implements Provider.
+func (b *Base) Name() arsapi.Provider { return b.Provider }
+
+// Title implements Provider.
+func (b *Base) Title() string { return b.Provider.Title() }
+
 // Terms implements Provider.
 func (b *Base) Terms(ctx context.Context) (arsapi.Terms, error) {
 	return b.Client.Terms(ctx)

@@ -23,12 +23,6 @@ func New(c provider.Client) *Provider {
 	return &Provider{Base: provider.Base{Client: c, Provider: arsapi.ProviderAmazon}}
 }
 
-// Name implements provider.Provider.
-func (*Provider) Name() arsapi.Provider { return arsapi.ProviderAmazon }
-
-// Title implements provider.Provider.
-func (*Provider) Title() string { return arsapi.ProviderAmazon.Title() }
-
 // Description implements provider.Provider.
 func (*Provider) Description() string {
 	return "Amazon Dash Replenishment ships the ink; sign in with Amazon in your browser"

@@ -21,12 +21,6 @@ func New(c provider.Client) *Provider {
 	return &Provider{Base: provider.Base{Client: c, Provider: arsapi.ProviderCanon}}
 }
 
-// Name implements provider.Provider.
-func (*Provider) Name() arsapi.Provider { return arsapi.ProviderCanon }
-
-// Title implements provider.Provider.
-func (*Provider) Title() string { return arsapi.ProviderCanon.Title() }
-
 // Description implements provider.Provider.
 func (*Provider) Description() string {
 	return "Canon ships the ink; sign in with your account on the service"
