@@ -153,13 +153,22 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 	if err != nil {
 		return res, err
 	}
-	lock := ""
+	// On PostgreSQL the enrollment row is locked by a statement of its own
+	// before the supplies are read: under READ COMMITTED a statement that
+	// waited for a row lock re-reads only the locked row, so a join in
+	// the locking statement would see supply rows as they were before the
+	// transaction it waited for committed, and write stale cycles back.
+	// The next statement takes a fresh snapshot. SQLite needs no lock: its
+	// writers are serialised from the transaction's start.
+	var lockStmt *sql.Stmt
 	if s.DB.Dialect == db.Postgres {
-		lock = " FOR UPDATE OF e"
+		if lockStmt, err = s.prepared(ctx, `SELECT 1 FROM enrollments WHERE id = ? AND account_id = ? FOR UPDATE`); err != nil {
+			return res, fmt.Errorf("prepare: %w", err)
+		}
 	}
 	selStmt, err := s.prepared(ctx, `SELECT e.state, e.threshold, l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level
 		FROM enrollments e LEFT JOIN supply_levels l ON l.enrollment_id = e.id
-		WHERE e.id = ? AND e.account_id = ?`+lock)
+		WHERE e.id = ? AND e.account_id = ?`)
 	if err != nil {
 		return res, fmt.Errorf("prepare: %w", err)
 	}
@@ -183,8 +192,17 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		}
 		ra := nanos(readAt)
 
-		// One statement reads the enrollment, locking its row on
-		// PostgreSQL, and its supplies' stored state.
+		if lockStmt != nil {
+			var one int
+			err := tx.Tx.StmtContext(ctx, lockStmt).QueryRowContext(ctx, enrollmentID, accountID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("lock enrollment: %w", err)
+			}
+		}
+		// One statement reads the enrollment and its supplies' stored state.
 		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, enrollmentID, accountID)
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)

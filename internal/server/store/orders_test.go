@@ -554,3 +554,63 @@ func FuzzNormalizeSupplies(f *testing.F) {
 		}
 	})
 }
+
+// TestReportWaitsForCommittedSupplies: on PostgreSQL a report that waits
+// for the enrollment's row lock must read the supplies the lock holder
+// committed, not the ones it saw before waiting. Another transaction takes
+// the lock, moves supply C to a new cycle and commits while the report
+// waits; the report must keep that cycle.
+func TestReportWaitsForCommittedSupplies(t *testing.T) {
+	d := dbtest.Postgres(t)
+	ctx := context.Background()
+	s := New(d)
+	e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "LOCKWAIT")
+	if _, err := s.ReportLevels(ctx, "acct", e.ID, rep(0, "C=5")); err != nil {
+		t.Fatal(err)
+	}
+
+	holder, err := d.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.ExecContext(ctx, `SELECT 1 FROM enrollments WHERE id = $1 FOR UPDATE`, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	// What a report of a replaced and again low cartridge leaves behind.
+	if _, err := holder.ExecContext(ctx, `UPDATE supply_levels SET cycle = 1, armed = 0, order_level = 4, level = 4, read_at = $1
+		WHERE enrollment_id = $2 AND supply = 'C'`, nanos(t0.Add(2*time.Minute)), e.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ReportLevels(ctx, "acct", e.ID, rep(3, "C=4"))
+		done <- err
+	}()
+	// Commit only once the report is waiting for the lock.
+	for waiting := false; !waiting; {
+		if err := d.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("report finished while the lock was held: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("ReportLevels: %v", err)
+	}
+	var cycle, level int
+	if err := d.QueryRow(ctx, `SELECT cycle, level FROM supply_levels WHERE enrollment_id = ? AND supply = 'C'`, e.ID).Scan(&cycle, &level); err != nil {
+		t.Fatal(err)
+	}
+	if cycle != 1 || level != 4 {
+		t.Errorf("after the waiting report: cycle %d, level %d; want cycle 1 (committed while it waited), level 4", cycle, level)
+	}
+}
