@@ -7,6 +7,7 @@
 package arsapi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -83,6 +84,24 @@ type Model struct {
 	Name string `json:"name"`
 	// Aliases are other names printers report for it, e.g. "TS8320a".
 	Aliases []string `json:"aliases,omitempty"`
+}
+
+// ModelKey reduces a model name to the key the service compares models by:
+// lower case, without the manufacturer, product line and "series" words,
+// spaces, underscores or dashes. "Canon PIXMA TS8320 series" and "ts8320"
+// have the same key, as have "PRO-200" and "PRO 200".
+func ModelKey(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '_' })
+	var b strings.Builder
+	for _, f := range fields {
+		switch f {
+		case "canon", "pixma", "series", "printer", "inkjet":
+			continue
+		}
+		b.WriteString(f)
+	}
+	return strings.ReplaceAll(b.String(), "-", "")
 }
 
 // CancelReason is one reason an owner can give for cancelling a plan.

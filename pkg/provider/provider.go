@@ -218,34 +218,16 @@ func (e *EnrolledElsewhereError) Error() string {
 	return "this printer is already enrolled in another account; cancel that plan first (sign in to that account and run `arsctl cancel`)"
 }
 
-// NormalizeModel reduces a reported model name to a comparison key: lower
-// case, without the manufacturer, product line and "series" words, spaces,
-// underscores or dashes. "Canon PIXMA TS8320 series" and "ts8320" compare
-// equal. It mirrors the server's matching.
-func NormalizeModel(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '_' })
-	var b strings.Builder
-	for _, f := range fields {
-		switch f {
-		case "canon", "pixma", "series", "printer", "inkjet":
-			continue
-		}
-		b.WriteString(f)
-	}
-	return strings.ReplaceAll(b.String(), "-", "")
-}
-
 // MatchModel returns the canonical name of the model in models that
 // reported names, or false.
 func MatchModel(models []arsapi.Model, reported string) (string, bool) {
-	k := NormalizeModel(reported)
+	k := arsapi.ModelKey(reported)
 	if k == "" {
 		return "", false
 	}
 	for _, m := range models {
 		for _, n := range append([]string{m.Name}, m.Aliases...) {
-			if NormalizeModel(n) == k {
+			if arsapi.ModelKey(n) == k {
 				return m.Name, true
 			}
 		}

@@ -253,7 +253,7 @@ func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
 		return out
 	}
 	for _, e := range es {
-		if provider.NormalizeModel(e.Printer.Model) == provider.NormalizeModel(q) {
+		if arsapi.ModelKey(e.Printer.Model) == arsapi.ModelKey(q) {
 			out = append(out, e)
 		}
 	}

@@ -140,7 +140,7 @@ func New(cfg Config, publicURL string) (*Catalogue, error) {
 			return nil, errors.New("catalogue: a model has no name")
 		}
 		for _, n := range append([]string{m.Name}, m.Aliases...) {
-			k := normalize(n)
+			k := arsapi.ModelKey(n)
 			if k == "" {
 				return nil, fmt.Errorf("catalogue: model %q has an empty alias", m.Name)
 			}
@@ -218,7 +218,7 @@ func (c *Catalogue) DefaultThreshold() int { return c.threshold }
 // reported model names, e.g. "TS8320 series", "Canon TS8320 series" or
 // "canon pixma ts8320a", ignoring case and spacing.
 func (c *Catalogue) Match(reported string) (string, bool) {
-	k := normalize(reported)
+	k := arsapi.ModelKey(reported)
 	if k == "" {
 		return "", false
 	}
@@ -226,22 +226,4 @@ func (c *Catalogue) Match(reported string) (string, bool) {
 		return name, true
 	}
 	return "", false
-}
-
-// normalize reduces a reported model to a comparison key: lower case, the
-// manufacturer, product line and "series" words removed, no spaces,
-// underscores or dashes except inside the name ("PRO-200" and "PRO 200"
-// compare equal).
-func normalize(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '_' })
-	var b strings.Builder
-	for _, f := range fields {
-		switch f {
-		case "canon", "pixma", "series", "printer", "inkjet":
-			continue
-		}
-		b.WriteString(f)
-	}
-	return strings.ReplaceAll(b.String(), "-", "")
 }
