@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/arsctl/arsctl/internal/atomicfile"
 )
 
 // Config is the user's configuration. Empty fields mean "default".
@@ -89,16 +91,5 @@ func (c *Config) Path() string { return c.path }
 
 // Save writes the config file (0600, directory 0700), atomically.
 func (c *Config) Save() error {
-	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, c.path)
+	return atomicfile.WriteJSON(c.path, c)
 }

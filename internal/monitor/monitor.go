@@ -15,11 +15,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -134,14 +134,7 @@ func (a *Agent) save() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(a.StatePath), 0o700); err != nil {
-		return err
-	}
-	tmp := a.StatePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, a.StatePath)
+	return atomicfile.Write(a.StatePath, append(b, '\n'))
 }
 
 func (a *Agent) printerState(id string) *PrinterState {

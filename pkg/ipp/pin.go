@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/arsctl/arsctl/internal/atomicfile"
 )
 
 // Fingerprint returns the SHA-256 fingerprint of a certificate's DER bytes
@@ -114,31 +115,7 @@ func (s *FilePinStore) load() (pinFile, error) {
 }
 
 func (s *FilePinStore) store(f pinFile) error {
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save certificate pins: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".pins-*.json")
-	if err != nil {
-		return fmt.Errorf("save certificate pins: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save certificate pins: %w", err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save certificate pins: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save certificate pins: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := atomicfile.WriteJSON(s.path, f); err != nil {
 		return fmt.Errorf("save certificate pins: %w", err)
 	}
 	return nil
