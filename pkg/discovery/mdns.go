@@ -98,7 +98,7 @@ func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 	if u, err := ListenMDNS(ctx, "udp4", MDNSPort); err == nil {
 		pc := ipv4.NewPacketConn(u)
 		setup4(pc)
-		if join4(pc, ifaces) > 0 {
+		if joinAll(pc.JoinGroup, ifaces, mdnsGroup4) > 0 {
 			m.shared4 = pc
 		} else {
 			pc.Close()
@@ -110,7 +110,7 @@ func openMDNS(ctx context.Context, ifaces []net.Interface) (*mdnsConn, error) {
 	if u, err := ListenMDNS(ctx, "udp6", MDNSPort); err == nil {
 		pc := ipv6.NewPacketConn(u)
 		setup6(pc)
-		if join6(pc, ifaces) > 0 {
+		if joinAll(pc.JoinGroup, ifaces, mdnsGroup6) > 0 {
 			m.shared6 = pc
 		} else {
 			pc.Close()
@@ -144,20 +144,12 @@ func setup6(pc *ipv6.PacketConn) {
 	_ = pc.SetMulticastLoopback(true)
 }
 
-func join4(pc *ipv4.PacketConn, ifaces []net.Interface) int {
+// joinAll joins group on every interface through join (an IPv4 or IPv6
+// PacketConn's JoinGroup) and returns on how many it succeeded.
+func joinAll(join func(*net.Interface, net.Addr) error, ifaces []net.Interface, group net.IP) int {
 	n := 0
 	for i := range ifaces {
-		if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup4}) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-func join6(pc *ipv6.PacketConn, ifaces []net.Interface) int {
-	n := 0
-	for i := range ifaces {
-		if pc.JoinGroup(&ifaces[i], &net.UDPAddr{IP: mdnsGroup6}) == nil {
+		if join(&ifaces[i], &net.UDPAddr{IP: group}) == nil {
 			n++
 		}
 	}
