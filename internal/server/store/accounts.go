@@ -214,11 +214,8 @@ func (s *Store) GetAccount(ctx context.Context, id string) (arsapi.Account, erro
 	)
 	err := s.DB.QueryRow(ctx, `SELECT id, email, name, created_at FROM accounts WHERE id = ?`, id).
 		Scan(&a.ID, &a.Email, &a.Name, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return arsapi.Account{}, ErrNotFound
-	}
 	if err != nil {
-		return arsapi.Account{}, fmt.Errorf("get account: %w", err)
+		return arsapi.Account{}, readErr(err, "get account")
 	}
 	a.CreatedAt = time.Unix(0, at).UTC()
 	return a, nil

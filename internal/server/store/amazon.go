@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -100,11 +99,8 @@ func (s *Store) TakeAmazonState(ctx context.Context, stateHash string) (AmazonSt
 	err = s.DB.QueryRow(ctx, `SELECT state_hash, enrollment_id, account_id, verifier, created_at, expires_at
 		FROM amazon_states WHERE state_hash = ?`, stateHash).
 		Scan(&st.StateHash, &st.EnrollmentID, &st.AccountID, &st.Verifier, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AmazonState{}, ErrNotFound
-	}
 	if err != nil {
-		return AmazonState{}, fmt.Errorf("read amazon state: %w", err)
+		return AmazonState{}, readErr(err, "read amazon state")
 	}
 	if n == 0 {
 		return AmazonState{}, ErrUsed
@@ -161,11 +157,8 @@ func (s *Store) GetAmazonLink(ctx context.Context, enrollmentID string) (AmazonL
 		FROM amazon_links WHERE enrollment_id = ?`, enrollmentID).
 		Scan(&l.EnrollmentID, &l.AccountID, &l.DeviceModel, &l.Serial, &l.TestDevice,
 			&l.AccessToken, &l.RefreshToken, &exp, &created, &updated)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AmazonLink{}, ErrNotFound
-	}
 	if err != nil {
-		return AmazonLink{}, fmt.Errorf("read amazon link: %w", err)
+		return AmazonLink{}, readErr(err, "read amazon link")
 	}
 	l.AccessExpiresAt, l.CreatedAt, l.UpdatedAt = fromNanos(exp), fromNanos(created), fromNanos(updated)
 	return l, nil

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -17,11 +15,8 @@ func (s *Store) GetIdem(ctx context.Context, accountID, key string) (IdemRecord,
 	err := s.DB.QueryRow(ctx, `SELECT request_hash, status, body FROM idempotency_keys
 		WHERE account_id = ? AND key = ? AND created_at > ?`,
 		accountID, key, nanos(s.now().Add(-IdemTTL))).Scan(&rec.RequestHash, &rec.Status, &rec.Body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return IdemRecord{}, ErrNotFound
-	}
 	if err != nil {
-		return IdemRecord{}, fmt.Errorf("read idempotency record: %w", err)
+		return IdemRecord{}, readErr(err, "read idempotency record")
 	}
 	if rec.Body == nil {
 		rec.Body = []byte{}

@@ -109,11 +109,8 @@ func (s *Store) getOAuthKey(ctx context.Context, slot string) (OAuthKey, error) 
 	var created int64
 	err := s.DB.QueryRow(ctx, `SELECT kid, alg, material, created_at FROM oauth_keys WHERE slot = ?`, slot).
 		Scan(&k.KID, &k.Alg, &k.Material, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return OAuthKey{}, ErrNotFound
-	}
 	if err != nil {
-		return OAuthKey{}, fmt.Errorf("read %s key: %w", slot, err)
+		return OAuthKey{}, readErr(err, "read "+slot+" key")
 	}
 	k.CreatedAt = oaTime(created)
 	return k, nil
@@ -178,11 +175,8 @@ func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 func (s *Store) GetAuthRequest(ctx context.Context, id string) (AuthRequest, error) {
 	a, err := scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestCols+` FROM oauth_auth_requests WHERE id = ? AND expires_at > ?`,
 		id, oaNanos(s.Now())))
-	if errors.Is(err, sql.ErrNoRows) {
-		return AuthRequest{}, ErrNotFound
-	}
 	if err != nil {
-		return AuthRequest{}, fmt.Errorf("read auth request: %w", err)
+		return AuthRequest{}, readErr(err, "read auth request")
 	}
 	return a, nil
 }
@@ -345,11 +339,8 @@ func scanDevice(row interface{ Scan(...any) error }) (DeviceAuthorization, error
 // expired_token), or ErrNotFound.
 func (s *Store) GetDeviceAuthorization(ctx context.Context, deviceCode string) (DeviceAuthorization, error) {
 	d, err := scanDevice(s.DB.QueryRow(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes WHERE device_code_hash = ?`, TokenHash(deviceCode)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return DeviceAuthorization{}, ErrNotFound
-	}
 	if err != nil {
-		return DeviceAuthorization{}, fmt.Errorf("read device authorization: %w", err)
+		return DeviceAuthorization{}, readErr(err, "read device authorization")
 	}
 	return d, nil
 }
@@ -359,11 +350,8 @@ func (s *Store) GetDeviceAuthorization(ctx context.Context, deviceCode string) (
 func (s *Store) DeviceByUserCode(ctx context.Context, userCode string) (DeviceAuthorization, error) {
 	d, err := scanDevice(s.DB.QueryRow(ctx, `SELECT `+deviceCols+` FROM oauth_device_codes WHERE user_code = ? AND expires_at > ?`,
 		userCode, oaNanos(s.Now())))
-	if errors.Is(err, sql.ErrNoRows) {
-		return DeviceAuthorization{}, ErrNotFound
-	}
 	if err != nil {
-		return DeviceAuthorization{}, fmt.Errorf("read device authorization: %w", err)
+		return DeviceAuthorization{}, readErr(err, "read device authorization")
 	}
 	return d, nil
 }
@@ -560,11 +548,8 @@ func (s *Store) GetRefreshToken(ctx context.Context, token string) (RefreshToken
 		created_at, expires_at, used_at, revoked_at FROM oauth_refresh_tokens WHERE token_hash = ?`, TokenHash(token)).
 		Scan(&rt.ID, &rt.FamilyID, &rt.Grant.AccountID, &rt.Grant.ClientID, &scopes, &aud, &amr, &authTime,
 			&created, &expires, &used, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return RefreshToken{}, ErrNotFound
-	}
 	if err != nil {
-		return RefreshToken{}, fmt.Errorf("read refresh token: %w", err)
+		return RefreshToken{}, readErr(err, "read refresh token")
 	}
 	switch {
 	case revoked != 0:
@@ -663,11 +648,8 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string) error {
 func (s *Store) RefreshTokenInfo(ctx context.Context, token string) (id, accountID, clientID, familyID string, err error) {
 	err = s.DB.QueryRow(ctx, `SELECT id, account_id, client_id, family_id FROM oauth_refresh_tokens WHERE token_hash = ?`, TokenHash(token)).
 		Scan(&id, &accountID, &clientID, &familyID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", "", "", ErrNotFound
-	}
 	if err != nil {
-		return "", "", "", "", fmt.Errorf("read refresh token: %w", err)
+		return "", "", "", "", readErr(err, "read refresh token")
 	}
 	return id, accountID, clientID, familyID, nil
 }
@@ -677,11 +659,8 @@ func (s *Store) RefreshTokenInfo(ctx context.Context, token string) (id, account
 func (s *Store) RefreshTokenByID(ctx context.Context, id string) (accountID, clientID, familyID string, err error) {
 	err = s.DB.QueryRow(ctx, `SELECT account_id, client_id, family_id FROM oauth_refresh_tokens WHERE id = ?`, id).
 		Scan(&accountID, &clientID, &familyID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", "", ErrNotFound
-	}
 	if err != nil {
-		return "", "", "", fmt.Errorf("read refresh token: %w", err)
+		return "", "", "", readErr(err, "read refresh token")
 	}
 	return accountID, clientID, familyID, nil
 }
@@ -704,11 +683,8 @@ func (s *Store) GetAccessToken(ctx context.Context, id string) (AccessToken, err
 	var exp, rev int64
 	err := s.DB.QueryRow(ctx, `SELECT family_id, account_id, client_id, scopes, expires_at, revoked_at FROM oauth_access_tokens WHERE id = ?`, id).
 		Scan(&at.FamilyID, &at.AccountID, &at.ClientID, &scopes, &exp, &rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return AccessToken{}, ErrNotFound
-	}
 	if err != nil {
-		return AccessToken{}, fmt.Errorf("read access token: %w", err)
+		return AccessToken{}, readErr(err, "read access token")
 	}
 	at.Scopes, at.ExpiresAt, at.RevokedAt = splitList(scopes), oaTime(exp), oaTime(rev)
 	return at, nil
@@ -853,11 +829,8 @@ func (s *Store) RevokeAPIToken(ctx context.Context, accountID, id string) error 
 	if n, _ := res.RowsAffected(); n == 0 {
 		var x int
 		err := s.DB.QueryRow(ctx, `SELECT 1 FROM api_tokens WHERE id = ? AND account_id = ?`, id, accountID).Scan(&x)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
 		if err != nil {
-			return fmt.Errorf("revoke api token: %w", err)
+			return readErr(err, "revoke api token")
 		}
 	}
 	return nil
@@ -872,11 +845,8 @@ func (s *Store) CheckAPIToken(ctx context.Context, raw string) (accountID string
 	var exp, last, rev int64
 	err = s.DB.QueryRow(ctx, `SELECT id, account_id, expires_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = ?`, h).
 		Scan(&id, &accountID, &exp, &last, &rev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
 	if err != nil {
-		return "", fmt.Errorf("read api token: %w", err)
+		return "", readErr(err, "read api token")
 	}
 	now := s.Now()
 	switch {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -195,11 +194,8 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		if lockStmt != nil {
 			var one int
 			err := tx.Tx.StmtContext(ctx, lockStmt).QueryRowContext(ctx, enrollmentID, accountID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
 			if err != nil {
-				return fmt.Errorf("lock enrollment: %w", err)
+				return readErr(err, "lock enrollment")
 			}
 		}
 		// One statement reads the enrollment and its supplies' stored state.
@@ -479,11 +475,8 @@ func loadOrderHistory(ctx context.Context, q querier, os []arsapi.Order) error {
 // GetOrder reads one of the account's orders with its history.
 func (s *Store) GetOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
 	o, err := scanOrder(s.DB.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ? AND account_id = ?`, orderID, accountID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, ErrNotFound
-	}
 	if err != nil {
-		return o, fmt.Errorf("read order: %w", err)
+		return o, readErr(err, "read order")
 	}
 	os := []arsapi.Order{o}
 	if err := loadOrderHistory(ctx, s.DB, os); err != nil {
@@ -621,11 +614,8 @@ func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, r
 			pending sql.NullInt64
 		)
 		err := tx.QueryRow(ctx, `SELECT state, next_attempt_at FROM orders WHERE id = ?`+s.forUpdate(), orderID).Scan(&cur, &pending)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
 		if err != nil {
-			return fmt.Errorf("record dispatch: %w", err)
+			return readErr(err, "record dispatch")
 		}
 		if !pending.Valid {
 			return nil

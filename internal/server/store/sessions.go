@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -85,11 +83,8 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	err := s.DB.QueryRow(ctx,
 		`SELECT account_id, csrf_token, created_at, expires_at FROM web_sessions WHERE id_hash = ? AND expires_at > ?`,
 		TokenHash(id), s.Now().UnixNano()).Scan(&sess.AccountID, &sess.CSRFToken, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
-	}
 	if err != nil {
-		return Session{}, fmt.Errorf("get session: %w", err)
+		return Session{}, readErr(err, "get session")
 	}
 	sess.CreatedAt = time.Unix(0, created).UTC()
 	sess.ExpiresAt = time.Unix(0, expires).UTC()

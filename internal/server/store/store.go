@@ -9,7 +9,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/db"
@@ -25,6 +27,15 @@ var (
 	ErrBadCredentials = errors.New("wrong email or password")
 	ErrIdemConflict   = errors.New("idempotency key reused with a different request")
 )
+
+// readErr is the error of a single-row read that failed: ErrNotFound when
+// there was no row, else err wrapped with what (e.g. "read auth request").
+func readErr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // AlreadyEnrolledError is returned by CreateEnrollment when the printer
 // (by serial) already has an active or pending enrollment.
