@@ -7,6 +7,7 @@ package dbtest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -40,7 +41,10 @@ func PostgresDSN(t testing.TB) string {
 	if base == "" {
 		t.Skipf("PostgreSQL tests skipped: %s is not set (run `make test`, or scripts/pg-start.sh and export what it prints)", PostgresEnv)
 	}
-	admin, err := db.Open(context.Background(), base)
+	// The server's own database only hosts CREATE and DROP DATABASE: it is
+	// opened without db.Open, which would migrate it (concurrently, from
+	// every test package that starts at once).
+	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", PostgresEnv, err)
 	}
@@ -48,16 +52,16 @@ func PostgresDSN(t testing.TB) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "ars_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.DB.Exec("CREATE DATABASE " + name); err != nil {
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
-		a, err := db.Open(context.Background(), base)
+		a, err := sql.Open("pgx", base)
 		if err != nil {
 			return
 		}
 		defer a.Close()
-		_, _ = a.DB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
 	u, err := url.Parse(base)
 	if err != nil {
