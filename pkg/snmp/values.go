@@ -140,23 +140,15 @@ var colorants = map[string]string{
 // Level converts prtMarkerSuppliesLevel and prtMarkerSuppliesMaxCapacity
 // to a percentage or one of the special printer levels.
 func Level(level, maxCapacity int) int {
-	switch {
-	case level == -3:
-		return printer.LevelSomeRemaining
-	case level == -1:
-		return printer.LevelOther
-	case level < 0:
-		return printer.LevelUnknown
-	case maxCapacity > 0:
+	if level >= 0 && maxCapacity > 0 {
 		if level > maxCapacity {
 			return 100
 		}
 		return int(int64(level) * 100 / int64(maxCapacity))
-	case level <= 100:
-		// No usable capacity: agents then usually report percent.
-		return level
 	}
-	return printer.LevelUnknown
+	// No usable capacity: agents then usually report percent. The special
+	// values (-1 other, -2 unknown, -3 some remaining) are the IPP ones.
+	return printer.NormalizeLevel(level)
 }
 
 type supplyRow struct {
