@@ -135,14 +135,7 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 		// A replayed answer for an enrollment cancelled since: enroll anew.
 		previous = e.ID
 	}
-	return nil, fmt.Errorf("the server keeps answering with a cancelled enrollment for serial %s", maskForError(p.Serial))
-}
-
-func maskForError(serial string) string {
-	if len(serial) <= 4 {
-		return "****"
-	}
-	return strings.Repeat("*", len(serial)-4) + serial[len(serial)-4:]
+	return nil, fmt.Errorf("the server keeps answering with a cancelled enrollment for serial %s", printer.MaskSerial(p.Serial))
 }
 
 // enrollError turns the server's problems into the errors of this package.
