@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,15 +75,7 @@ func mergeIPP(p *printer.Printer, got *printer.Printer) {
 
 // needsSNMP reports whether the IPP answer lacks a serial or levels.
 func needsSNMP(p *printer.Printer) bool {
-	if p.Serial == "" {
-		return true
-	}
-	for _, s := range p.Supplies {
-		if s.Known() {
-			return false
-		}
-	}
-	return true
+	return p.Serial == "" || !slices.ContainsFunc(p.Supplies, printer.Supply.Known)
 }
 
 // snmpFallback reads serial, model and supplies over SNMP for what IPP did
@@ -122,11 +115,7 @@ func mergeSNMP(p *printer.Printer, info *snmp.Info) {
 			p.Model, used = model, true
 		}
 	}
-	known := false
-	for _, s := range p.Supplies {
-		known = known || s.Known()
-	}
-	if !known && len(info.Supplies) > 0 {
+	if !slices.ContainsFunc(p.Supplies, printer.Supply.Known) && len(info.Supplies) > 0 {
 		p.Supplies = info.Supplies
 		now := time.Now().UTC()
 		p.LevelsReadAt = &now
