@@ -112,7 +112,7 @@ func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
 				return nil, fmt.Errorf("%w: supply %q: colour %q contains a comma", ErrInvalid, sp.Name, c)
 			}
 		}
-		if !sp.Known() && sp.Level != printer.LevelOther && sp.Level != printer.LevelUnknown && sp.Level != printer.LevelSomeRemaining {
+		if printer.NormalizeLevel(sp.Level) != sp.Level {
 			return nil, fmt.Errorf("%w: supply %q: level %d is neither a percentage nor -1, -2, -3", ErrInvalid, sp.Name, sp.Level)
 		}
 		out = append(out, sp)
