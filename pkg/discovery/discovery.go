@@ -158,7 +158,6 @@ type device struct {
 	uuid      string
 	host      string
 	enriched  *printer.Printer // result of IPP/SNMP, nil until done
-	found     bool
 	ready     bool
 	lastSent  string // fingerprint of the last event's printer
 }
@@ -335,13 +334,8 @@ func (r *run) handle(msg *dns.Msg, zone string, now time.Time) {
 		r.lastChange = now
 	}
 	for _, key := range changed {
-		in := r.cache.instances[key]
-		if d := r.byInst[key]; d != nil {
-			if in.removed {
-				continue
-			}
+		if d := r.byInst[key]; d != nil && !r.cache.instances[key].removed {
 			r.emitUpdate(d)
-			continue
 		}
 	}
 }
@@ -379,14 +373,16 @@ func (r *run) attachComplete(now time.Time) {
 		if in.removed || r.byInst[key] != nil || now.Sub(in.changed) < settleDelay {
 			continue
 		}
-		// A sibling service of a printer already found (same host) needs
-		// no more than an address to be merged into it.
-		sibling := in.srv != nil && r.cache.usable(in) && now.Sub(in.firstSeen) >= siblingWait &&
-			slices.ContainsFunc(r.devices, func(d *device) bool { return d.host == in.srv.target })
-		if r.cache.complete(in) && r.waitForIPP(in, now) {
+		if r.cache.complete(in) {
+			if !r.waitForIPP(in, now) {
+				r.attach(in)
+			}
 			continue
 		}
-		if r.cache.complete(in) || sibling {
+		// A sibling service of a printer already found (same host) needs
+		// no more than an address to be merged into it.
+		if in.srv != nil && r.cache.usable(in) && now.Sub(in.firstSeen) >= siblingWait &&
+			slices.ContainsFunc(r.devices, func(d *device) bool { return d.host == in.srv.target }) {
 			r.attach(in)
 		}
 	}
@@ -503,7 +499,8 @@ func (r *run) attach(in *instance) {
 			break
 		}
 	}
-	if d == nil {
+	isNew := d == nil
+	if isNew {
 		d = &device{id: len(r.devices) + 1, uuid: uuid, host: host}
 		r.devices = append(r.devices, d)
 	}
@@ -515,8 +512,7 @@ func (r *run) attach(in *instance) {
 	}
 	d.instances = append(d.instances, in)
 	r.byInst[in.key] = d
-	if !d.found {
-		d.found = true
+	if isNew {
 		r.emit(Found, d)
 		r.startEnrich(d)
 		return
@@ -575,9 +571,7 @@ func (r *run) enrichDone(res enrichResult) {
 		for _, in := range d.instances {
 			r.byInst[in.key] = other
 		}
-		if other.enriched != nil {
-			other.enriched.Merge(res.p)
-		}
+		other.enriched.Merge(res.p) // sameAs only answers enriched devices
 		r.devices = slices.DeleteFunc(r.devices, func(x *device) bool { return x == d })
 		r.emitUpdate(other)
 		return
@@ -586,12 +580,9 @@ func (r *run) enrichDone(res enrichResult) {
 	r.emit(Ready, d)
 }
 
-// sameAs returns an earlier ready device that enrichment shows to be the
-// same printer as d.
+// sameAs returns an earlier ready, enriched device that enrichment shows
+// to be the same printer as d (whose enrichment is done).
 func (r *run) sameAs(d *device) *device {
-	if d.enriched == nil {
-		return nil
-	}
 	key := d.enriched.Key()
 	if key == "" || strings.HasPrefix(key, "addr:") {
 		return nil
