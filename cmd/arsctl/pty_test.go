@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -44,10 +45,7 @@ func newPTYEnv(t *testing.T) *ptyEnv {
 	if _, err := arsapi.New(url).CreateAccount(ctx, arsapi.CreateAccountRequest{Email: "owner@example.com", Password: Password}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, url, "owner@example.com", Password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := oauthtest.Token(t, url, "owner@example.com", Password)
 	e := &ptyEnv{url: url, client: arsapi.New(url, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))}
 	for _, c := range []printersim.Config{{Serial: "KNMA00081", Name: "Office"}, {Serial: "KNMA00082", Name: "Kitchen"}} {
 		p := printersim.New(c)

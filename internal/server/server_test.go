@@ -23,7 +23,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -133,10 +133,7 @@ func testEndToEnd(t *testing.T, dsn string) {
 	if _, err := pub.CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password, Name: "Owner"}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, nil, base, email, password)
-	if err != nil {
-		t.Fatalf("device login: %v", err)
-	}
+	tok := oauthtest.Token(t, base, email, password)
 	c := arsapi.New(base, arsapi.WithHTTPClient(&http.Client{Transport: &oauth2.Transport{
 		Source: oauth2.StaticTokenSource(tok), Base: openapitest.NewTransport(t, base, nil)}}))
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -94,12 +94,7 @@ type ledger struct {
 
 func signIn(t *testing.T, url, email, password string) *arsapi.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, url, email, password)
-	if err != nil {
-		t.Fatalf("sign in: %v", err)
-	}
+	tok := oauthtest.Token(t, url, email, password)
 	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: &http.Transport{MaxIdleConnsPerHost: 16}}}
 	return arsapi.New(url, arsapi.WithHTTPClient(hc))
 }

@@ -29,24 +29,3 @@ func Token(t testing.TB, baseURL, email, password string) *oauth2.Token {
 	}
 	return tok
 }
-
-// AccessToken is Token's access token, for an Authorization: Bearer
-// header or ARS_TOKEN.
-func AccessToken(t testing.TB, baseURL, email, password string) string {
-	t.Helper()
-	return Token(t, baseURL, email, password).AccessToken
-}
-
-// APIToken signs in as email/password and creates a named, long-lived
-// API token (what a script or CI job keeps in ARS_TOKEN).
-func APIToken(t testing.TB, baseURL, email, password, name string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	tok := Token(t, baseURL, email, password)
-	raw, err := oauth.CreateAPIToken(ctx, &http.Client{}, baseURL, tok.AccessToken, name, 0)
-	if err != nil {
-		t.Fatalf("create API token: %v", err)
-	}
-	return raw
-}
