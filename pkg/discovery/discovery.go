@@ -540,12 +540,12 @@ func (r *run) emit(kind EventKind, d *device) {
 // startEnrich queries a device over IPP (and SNMP) in the background, or
 // marks it ready at once when enrichment is off.
 func (r *run) startEnrich(d *device) {
-	base := r.mdnsPrinter(d)
 	if !r.opts.Enrich {
 		d.ready = true
 		r.emit(Ready, d)
 		return
 	}
+	base := r.mdnsPrinter(d)
 	if r.enrichCtx.Err() != nil {
 		base.Problems = append(base.Problems, "IPP: not queried: the time limit was reached")
 		d.enriched = &base
@@ -626,8 +626,7 @@ func (r *run) printerOf(d *device) printer.Printer {
 		// mDNS may have added addresses since enrichment.
 		p = e
 	}
-	p.Addrs = printer.SortAddrs(p.Addrs)
-	return p
+	return p // Merge keeps Addrs sorted
 }
 
 // mdnsPrinter builds a Printer from a device's mDNS records.
