@@ -36,14 +36,8 @@ var knownMakes = []struct{ prefix, name string }{
 // model with an empty make.
 func SplitMakeModel(s string) (mk, model string) {
 	s = cleanText(s)
-	lower := strings.ToLower(s)
-	for _, m := range knownMakes {
-		if strings.HasPrefix(lower, m.prefix) {
-			rest := s[len(m.prefix):]
-			if rest == "" || rest[0] == ' ' || rest[0] == '-' || rest[0] == '_' {
-				return m.name, strings.TrimSpace(strings.TrimLeft(rest, " -_"))
-			}
-		}
+	if name, n := matchMake(s); n > 0 {
+		return name, strings.TrimSpace(strings.TrimLeft(s[n:], " -_"))
 	}
 	mk, model, ok := strings.Cut(s, " ")
 	if !ok {
@@ -57,15 +51,25 @@ func SplitMakeModel(s string) (mk, model string) {
 // -> "Lexmark"); other names are returned cleaned but unchanged.
 func NormalizeMake(mk string) string {
 	mk = cleanText(mk)
-	lower := strings.ToLower(mk)
+	if name, n := matchMake(mk); n > 0 {
+		return name
+	}
+	return mk
+}
+
+// matchMake finds the known manufacturer s starts with, as a whole word
+// (followed by the end, a space, '-' or '_'): its canonical name and the
+// length of the prefix in s, or n == 0.
+func matchMake(s string) (name string, n int) {
+	lower := strings.ToLower(s)
 	for _, m := range knownMakes {
 		if strings.HasPrefix(lower, m.prefix) {
 			if rest := lower[len(m.prefix):]; rest == "" || rest[0] == ' ' || rest[0] == '-' || rest[0] == '_' {
-				return m.name
+				return m.name, len(m.prefix)
 			}
 		}
 	}
-	return mk
+	return "", 0
 }
 
 // NormalizeModel returns model without a leading manufacturer name:
