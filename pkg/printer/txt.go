@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -112,22 +113,9 @@ func (t TXT) Keys() []string {
 // usb_MFG and usb_MDL when present, else split from ty or product.
 func (t TXT) MakeModel() (mk, model string) {
 	mk, model = t.USBMfg, t.USBMdl
-	if mk != "" && model != "" {
-		return NormalizeMake(mk), NormalizeModel(mk, model)
-	}
-	full := t.Ty
-	if full == "" {
-		full = t.Product
-	}
-	if full == "" {
-		return NormalizeMake(mk), NormalizeModel(mk, model)
-	}
-	m2, mdl2 := SplitMakeModel(full)
-	if mk == "" {
-		mk = m2
-	}
-	if model == "" {
-		model = mdl2
+	if full := cmp.Or(t.Ty, t.Product); full != "" && (mk == "" || model == "") {
+		m2, mdl2 := SplitMakeModel(full)
+		mk, model = cmp.Or(mk, m2), cmp.Or(model, mdl2)
 	}
 	return NormalizeMake(mk), NormalizeModel(mk, model)
 }
