@@ -118,21 +118,17 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 	_, _ = rw.Write(buf.Bytes())
 }
 
-// renderSigned renders a page for a signed-in request.
-func (w *Web) renderSigned(rw http.ResponseWriter, req *request, status int, name string, p page) {
-	p.Account = &req.account
-	p.CSRF = req.sess.CSRFToken
+// renderFor renders a page for req: with the signed-in account, and its
+// session's CSRF token, when there is one.
+func (w *Web) renderFor(rw http.ResponseWriter, req *request, status int, name string, p page) {
+	if req.account != nil {
+		p.Account, p.CSRF = req.account, req.sess.CSRFToken
+	}
 	w.render(rw, req.r, status, name, p)
 }
 
-func (w *Web) renderError(rw http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	p := page{Title: title, Data: msg}
-	if s, _, ok := w.session(r); ok {
-		if a, err := w.st.GetAccount(r.Context(), s.AccountID); err == nil {
-			p.Account, p.CSRF = &a, s.CSRFToken
-		}
-	}
-	w.render(rw, r, status, "error", p)
+func (w *Web) renderError(rw http.ResponseWriter, req *request, status int, title, msg string) {
+	w.renderFor(rw, req, status, "error", page{Title: title, Data: msg})
 }
 
 func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
@@ -176,7 +172,7 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, name, title string, f authForm, errs []string) {
 	tok, err := w.anonCSRF(rw, r)
 	if err != nil {
-		w.internal(rw, r, "show the form", err)
+		w.internal(rw, w.visitor(r), "show the form", err)
 		return
 	}
 	w.render(rw, r, status, name, page{Title: title, CSRF: tok, Errors: errs, Flash: f.Flash, Data: f})
@@ -185,11 +181,11 @@ func (w *Web) renderAuth(rw http.ResponseWriter, r *http.Request, status int, na
 func (w *Web) parseAnonForm(rw http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+		w.renderError(rw, w.visitor(r), http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
 		return false
 	}
 	if !anonCSRFOK(r) {
-		w.forbidden(rw, r)
+		w.forbidden(rw, w.visitor(r))
 		return false
 	}
 	return true
@@ -218,7 +214,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 	}{{ekey, w.opt.LoginFailuresPerEmail}, {ikey, w.opt.LoginFailuresPerIP}} {
 		n, err := w.st.LoginFailures(ctx, c.key, since)
 		if err != nil {
-			w.internal(rw, r, "check your sign-in", err)
+			w.internal(rw, w.visitor(r), "check your sign-in", err)
 			return
 		}
 		if n >= c.max {
@@ -236,21 +232,21 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 	a, err := w.st.CheckPassword(ctx, email, password)
 	if errors.Is(err, store.ErrBadCredentials) {
 		if err := w.st.RecordLoginFailure(ctx, ekey, ikey); err != nil {
-			w.internal(rw, r, "check your sign-in", err)
+			w.internal(rw, w.visitor(r), "check your sign-in", err)
 			return
 		}
 		w.renderAuth(rw, r, http.StatusUnauthorized, "login", "Login", f, []string{badLogin})
 		return
 	}
 	if err != nil {
-		w.internal(rw, r, "check your sign-in", err)
+		w.internal(rw, w.visitor(r), "check your sign-in", err)
 		return
 	}
 	if err := w.st.ClearLoginFailures(ctx, ekey, since); err != nil {
 		w.log.WarnContext(ctx, "web: clear login failures", "err", err)
 	}
 	if err := w.startSession(rw, r, a.ID); err != nil {
-		w.internal(rw, r, "sign you in", err)
+		w.internal(rw, w.visitor(r), "sign you in", err)
 		return
 	}
 	w.log.InfoContext(ctx, "web: signed in", "account", a.ID)
@@ -275,7 +271,7 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 	ikey := "signup-ip:" + authn.ClientAddr(r, w.opt.TrustProxy)
 	n, err := w.st.LoginFailures(ctx, ikey, time.Now().Add(-w.opt.LoginWindow))
 	if err != nil {
-		w.internal(rw, r, "create your account", err)
+		w.internal(rw, w.visitor(r), "create your account", err)
 		return
 	}
 	if n >= w.opt.SignupsPerIP {
@@ -301,14 +297,14 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 		w.renderAuth(rw, r, http.StatusConflict, "register", "Register", f, []string{"An account with this email address already exists. Login instead."})
 		return
 	case err != nil:
-		w.internal(rw, r, "create your account", err)
+		w.internal(rw, w.visitor(r), "create your account", err)
 		return
 	}
 	if err := w.st.RecordLoginFailure(ctx, ikey); err != nil {
 		w.log.WarnContext(ctx, "web: count sign-up", "err", err)
 	}
 	if err := w.startSession(rw, r, a.ID); err != nil {
-		w.internal(rw, r, "sign you in", err)
+		w.internal(rw, w.visitor(r), "sign you in", err)
 		return
 	}
 	w.log.InfoContext(ctx, "web: account created", "account", a.ID)
@@ -318,17 +314,18 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read.")
+		w.renderError(rw, w.visitor(r), http.StatusBadRequest, "Bad form", "The form could not be read.")
 		return
 	}
 	sess, id, ok := w.session(r)
 	if ok {
 		if !tokenEqual(r.PostForm.Get(csrfField), sess.CSRFToken) {
-			w.forbidden(rw, r)
+			w.forbidden(rw, w.visitorAs(r, sess))
 			return
 		}
 		if err := w.st.DeleteSession(r.Context(), id); err != nil {
-			w.internal(rw, r, "sign you out", err)
+			// Read again: whether the session is gone is not known.
+			w.internal(rw, w.visitor(r), "sign you out", err)
 			return
 		}
 	}
@@ -374,7 +371,7 @@ type subscriptionsData struct {
 func (w *Web) subscriptions(rw http.ResponseWriter, req *request) {
 	es, err := w.allEnrollments(req.r.Context(), req.account.ID)
 	if err != nil {
-		w.internal(rw, req.r, "list your printers", err)
+		w.internal(rw, req, "list your printers", err)
 		return
 	}
 	var d subscriptionsData
@@ -385,16 +382,16 @@ func (w *Web) subscriptions(rw http.ResponseWriter, req *request) {
 			d.Live++
 		}
 	}
-	w.renderSigned(rw, req, http.StatusOK, "subscriptions", page{Title: "My Subscriptions", Nav: "subscriptions", Data: d})
+	w.renderFor(rw, req, http.StatusOK, "subscriptions", page{Title: "My Subscriptions", Nav: "subscriptions", Data: d})
 }
 
 func (w *Web) printers(rw http.ResponseWriter, req *request) {
 	es, err := w.allEnrollments(req.r.Context(), req.account.ID)
 	if err != nil {
-		w.internal(rw, req.r, "list your printers", err)
+		w.internal(rw, req, "list your printers", err)
 		return
 	}
-	w.renderSigned(rw, req, http.StatusOK, "printers", page{Title: "See My Printers", Nav: "printers", Data: es})
+	w.renderFor(rw, req, http.StatusOK, "printers", page{Title: "See My Printers", Nav: "printers", Data: es})
 }
 
 // --- View Printer Details ---
@@ -469,11 +466,11 @@ type printerData struct {
 func (w *Web) enrollment(rw http.ResponseWriter, req *request) (arsapi.Enrollment, bool) {
 	e, err := w.st.GetEnrollment(req.r.Context(), req.account.ID, req.r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		w.notFound(rw, req.r)
+		w.notFound(rw, req)
 		return e, false
 	}
 	if err != nil {
-		w.internal(rw, req.r, "read the printer", err)
+		w.internal(rw, req, "read the printer", err)
 		return e, false
 	}
 	return e, true
@@ -499,12 +496,12 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 	}
 	orders, err := w.st.ListOrders(ctx, req.account.ID, e.ID, "", 50)
 	if err != nil {
-		w.internal(rw, req.r, "list the orders", err)
+		w.internal(rw, req, "list the orders", err)
 		return
 	}
 	hist, err := w.st.EnrollmentHistory(ctx, req.account.ID, e.ID)
 	if err != nil {
-		w.internal(rw, req.r, "read the history", err)
+		w.internal(rw, req, "read the history", err)
 		return
 	}
 	if e.State == arsapi.StatePending && e.Provider == arsapi.ProviderAmazon && w.opt.AmazonSignInURL != nil {
@@ -514,7 +511,7 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 	if e.Cancellation != nil {
 		d.Reasons = w.reasonLabels(e.Cancellation.Reasons)
 	}
-	w.renderSigned(rw, req, http.StatusOK, "printer", page{Title: "View Printer Details", Nav: "printers", Data: d})
+	w.renderFor(rw, req, http.StatusOK, "printer", page{Title: "View Printer Details", Nav: "printers", Data: d})
 }
 
 // --- Manage Plan, Cancel Plan ---
@@ -552,7 +549,7 @@ func (w *Web) planPage(rw http.ResponseWriter, req *request, status int, e arsap
 	case "resumed":
 		p.Flash = "Ordering is resumed."
 	}
-	w.renderSigned(rw, req, status, "plan", p)
+	w.renderFor(rw, req, status, "plan", p)
 }
 
 func (w *Web) plan(rw http.ResponseWriter, req *request) {
@@ -594,7 +591,7 @@ func (w *Web) setPaused(rw http.ResponseWriter, req *request) {
 		paused = true
 	case "resume":
 	default:
-		w.renderError(rw, req.r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+		w.renderError(rw, req, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
 		return
 	}
 	if _, err := w.st.SetPaused(req.r.Context(), req.account.ID, e.ID, paused); w.changeFailed(rw, req, e, err) {
@@ -613,12 +610,12 @@ func (w *Web) changeFailed(rw http.ResponseWriter, req *request, _ arsapi.Enroll
 	case err == nil:
 		return false
 	case errors.Is(err, store.ErrNotFound):
-		w.notFound(rw, req.r)
+		w.notFound(rw, req)
 	case errors.Is(err, store.ErrNotActive):
-		w.renderError(rw, req.r, http.StatusConflict, "Plan not active",
+		w.renderError(rw, req, http.StatusConflict, "Plan not active",
 			"This plan is cancelled or still waiting for its Amazon sign-in, so it cannot be changed.")
 	default:
-		w.internal(rw, req.r, "change the plan", err)
+		w.internal(rw, req, "change the plan", err)
 	}
 	return true
 }
@@ -691,7 +688,7 @@ func (w *Web) cancelled(rw http.ResponseWriter, req *request) {
 		return
 	}
 	d := printerData{E: e, Reasons: w.reasonLabels(e.Cancellation.Reasons)}
-	w.renderSigned(rw, req, http.StatusOK, "cancelled", page{Title: "Plan cancelled", Nav: "printers", Data: d})
+	w.renderFor(rw, req, http.StatusOK, "cancelled", page{Title: "Plan cancelled", Nav: "printers", Data: d})
 }
 
 // --- About this service ---
@@ -702,25 +699,19 @@ type aboutData struct {
 }
 
 func (w *Web) about(rw http.ResponseWriter, r *http.Request) {
+	req := w.visitor(r)
 	d := aboutData{Terms: w.cat.Terms()}
-	p := page{Title: "About this service", Nav: "about"}
-	if s, _, ok := w.session(r); ok {
-		if a, err := w.st.GetAccount(r.Context(), s.AccountID); err == nil {
-			p.Account, p.CSRF = &a, s.CSRFToken
+	if id := r.URL.Query().Get("printer"); id != "" && req.sess.AccountID != "" {
+		e, err := w.st.GetEnrollment(r.Context(), req.sess.AccountID, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			w.notFound(rw, req)
+			return
+		case err != nil:
+			w.internal(rw, req, "read the printer", err)
+			return
 		}
-		if id := r.URL.Query().Get("printer"); id != "" {
-			e, err := w.st.GetEnrollment(r.Context(), s.AccountID, id)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				w.notFound(rw, r)
-				return
-			case err != nil:
-				w.internal(rw, r, "read the printer", err)
-				return
-			}
-			d.Printer = &e
-		}
+		d.Printer = &e
 	}
-	p.Data = d
-	w.render(rw, r, http.StatusOK, "about", p)
+	w.renderFor(rw, req, http.StatusOK, "about", page{Title: "About this service", Nav: "about", Data: d})
 }

@@ -222,10 +222,14 @@ type page struct {
 	Data    any
 }
 
+// request is a page request and who made it. sess is the live session
+// (the zero Session when no one is signed in); account is its account,
+// nil when no one is signed in or the account could not be read. The
+// pages behind signedIn and signedInPost always have both.
 type request struct {
 	r       *http.Request
 	sess    store.Session
-	account arsapi.Account
+	account *arsapi.Account
 }
 
 type handler func(rw http.ResponseWriter, req *request)
@@ -233,7 +237,16 @@ type handler func(rw http.ResponseWriter, req *request)
 // signedIn runs h with the request's account, or sends the browser to sign in.
 func (w *Web) signedIn(h handler) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		req, ok := w.loadRequest(rw, r)
+		sess, _, ok := w.session(r)
+		if !ok {
+			next := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				next = PrintersPath
+			}
+			http.Redirect(rw, r, LoginURL(next), http.StatusSeeOther)
+			return
+		}
+		req, ok := w.loadRequest(rw, r, sess)
 		if !ok {
 			return
 		}
@@ -246,21 +259,21 @@ func (w *Web) signedInPost(h handler) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rw, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			w.renderError(rw, r, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
+			w.renderError(rw, w.visitor(r), http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
 			return
 		}
 		sess, _, ok := w.session(r)
 		if !ok {
 			// Without a session there is nothing to act for; a stale tab
 			// signs in again and is sent back to the page it came from.
-			w.forbidden(rw, r)
+			w.forbidden(rw, &request{r: r})
 			return
 		}
 		if !tokenEqual(r.PostForm.Get(csrfField), sess.CSRFToken) {
-			w.forbidden(rw, r)
+			w.forbidden(rw, w.visitorAs(r, sess))
 			return
 		}
-		req, ok := w.loadRequest(rw, r)
+		req, ok := w.loadRequest(rw, r, sess)
 		if !ok {
 			return
 		}
@@ -268,41 +281,51 @@ func (w *Web) signedInPost(h handler) http.HandlerFunc {
 	}
 }
 
-func (w *Web) loadRequest(rw http.ResponseWriter, r *http.Request) (*request, bool) {
-	sess, _, ok := w.session(r)
-	if !ok {
-		next := r.URL.RequestURI()
-		if r.Method != http.MethodGet {
-			next = PrintersPath
-		}
-		http.Redirect(rw, r, LoginURL(next), http.StatusSeeOther)
-		return nil, false
-	}
+// loadRequest reads the account of the request's session, already read.
+func (w *Web) loadRequest(rw http.ResponseWriter, r *http.Request, sess store.Session) (*request, bool) {
 	a, err := w.st.GetAccount(r.Context(), sess.AccountID)
 	if err != nil {
-		w.internal(rw, r, "read account", err)
+		w.internal(rw, &request{r: r}, "read account", err)
 		return nil, false
 	}
-	return &request{r: r, sess: sess, account: a}, true
+	return &request{r: r, sess: sess, account: &a}, true
+}
+
+// visitor reads who made r, for a page that anyone may see.
+func (w *Web) visitor(r *http.Request) *request {
+	sess, _, ok := w.session(r)
+	if !ok {
+		return &request{r: r}
+	}
+	return w.visitorAs(r, sess)
+}
+
+// visitorAs is visitor for a session already read.
+func (w *Web) visitorAs(r *http.Request, sess store.Session) *request {
+	req := &request{r: r, sess: sess}
+	if a, err := w.st.GetAccount(r.Context(), sess.AccountID); err == nil {
+		req.account = &a
+	}
+	return req
 }
 
 func tokenEqual(got, want string) bool {
 	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-func (w *Web) forbidden(rw http.ResponseWriter, r *http.Request) {
-	w.renderError(rw, r, http.StatusForbidden, "Form expired",
+func (w *Web) forbidden(rw http.ResponseWriter, req *request) {
+	w.renderError(rw, req, http.StatusForbidden, "Form expired",
 		"This form is out of date or did not come from this site, so nothing was changed. Go back, reload the page and try again.")
 }
 
-func (w *Web) internal(rw http.ResponseWriter, r *http.Request, what string, err error) {
-	w.log.ErrorContext(r.Context(), "web: "+what, "err", err)
-	w.renderError(rw, r, http.StatusInternalServerError, "Something went wrong",
+func (w *Web) internal(rw http.ResponseWriter, req *request, what string, err error) {
+	w.log.ErrorContext(req.r.Context(), "web: "+what, "err", err)
+	w.renderError(rw, req, http.StatusInternalServerError, "Something went wrong",
 		"The service could not "+what+". Try again in a moment.")
 }
 
-func (w *Web) notFound(rw http.ResponseWriter, r *http.Request) {
-	w.renderError(rw, r, http.StatusNotFound, "Printer not found",
+func (w *Web) notFound(rw http.ResponseWriter, req *request) {
+	w.renderError(rw, req, http.StatusNotFound, "Printer not found",
 		"There is no printer at this address in your account.")
 }
 
