@@ -153,15 +153,12 @@ func (s *Service) Place(ctx context.Context, o fulfil.Order) (fulfil.Result, err
 // needs nothing. When Amazon already considers the authorization revoked,
 // the tokens are deleted all the same.
 func (s *Service) Deregister(ctx context.Context, enrollmentID string) error {
-	if _, err := s.st.GetAmazonLink(ctx, enrollmentID); errors.Is(err, store.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
 	resp, err := s.withToken(ctx, enrollmentID, func(tok string) (drsResponse, error) {
 		return s.drsCall(ctx, http.MethodDelete, "/registration", deregisterInput, deregisterResult, tok, nil)
 	})
 	switch {
+	case errors.Is(err, ErrNotLinked):
+		return nil
 	case errors.Is(err, errRevoked):
 		s.log.InfoContext(ctx, "amazon authorization already revoked; deleting tokens", "enrollment", enrollmentID)
 	case err != nil:
