@@ -186,14 +186,15 @@ func (h *Host) StartSim(bin string, s Sim) *Proc {
 	if s.Port == 0 {
 		s.Port = 631
 	}
-	ready := filepath.Join(h.Dir, "sim.ready")
-	args := []string{"--listen", h.IP4 + ":" + strconv.Itoa(s.Port), "--ready-file", ready}
+	args := []string{"--listen", h.IP4 + ":" + strconv.Itoa(s.Port)}
 	if !s.NoMDNS {
 		args = append(args, "--mdns-iface", Iface, "--mdns-host", h.Name)
 	}
 	args = append(args, s.Args...)
 	p := h.Start("printersim", nil, bin, args...)
-	waitFileLine(t, ready, "ready ", 10*time.Second, p)
+	// printersim prints "ready ipp://..." (or ipps://) on stdout, which
+	// goes to the log, once it listens and advertises.
+	p.WaitLog(t, "ready ipp", 10*time.Second)
 	return p
 }
 

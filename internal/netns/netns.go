@@ -14,7 +14,6 @@
 package netns
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -356,33 +355,6 @@ func (h *Host) Run(ctx context.Context, name string, args ...string) (stdout, st
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	return o.String(), e.String(), err
-}
-
-// readyLine reads the first line with prefix from a file, waiting for it.
-func waitFileLine(t TB, path, prefix string, timeout time.Duration, proc *Proc) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if f, err := os.Open(path); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), prefix) {
-					f.Close()
-					return sc.Text()
-				}
-			}
-			f.Close()
-		}
-		if proc != nil {
-			if exited, err := proc.Exited(); exited {
-				t.Fatalf("%s exited (%v):\n%s", proc.Name, err, proc.Output())
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q line in %s within %s", prefix, path, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 var errNoModule = errors.New("not inside the arsctl module")
