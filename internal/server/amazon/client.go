@@ -205,18 +205,14 @@ func (s *Service) withToken(ctx context.Context, enrollmentID string, call func(
 		refreshed = true
 	}
 	resp, err := call(access)
-	if err != nil || !resp.invalidToken() || refreshed {
-		if err == nil && resp.invalidToken() {
-			// A freshly issued token refused: the registration is gone.
-			return resp, fmt.Errorf("dash replenishment refused a fresh access token (%s): %w: %w", resp.message(), errRevoked, fulfil.ErrPermanent)
+	if err == nil && resp.invalidToken() && !refreshed {
+		if access, err = s.refresh(ctx, link); err != nil {
+			return drsResponse{}, err
 		}
-		return resp, err
+		resp, err = call(access)
 	}
-	if access, err = s.refresh(ctx, link); err != nil {
-		return drsResponse{}, err
-	}
-	resp, err = call(access)
 	if err == nil && resp.invalidToken() {
+		// A freshly issued token refused: the registration is gone.
 		return resp, fmt.Errorf("dash replenishment refused a fresh access token (%s): %w: %w", resp.message(), errRevoked, fulfil.ErrPermanent)
 	}
 	return resp, err
