@@ -11,15 +11,14 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // handleStart begins Login with Amazon for a pending amazon enrollment. The
-// caller is the enrollment's owner, known from a signed start token in the
-// link (see SignInURL) or from the request's authenticated account (API
-// bearer token or web session). It answers 302 to the LWA authorize URL
+// caller is the enrollment's owner, known from the signed start token in
+// the link (see SignInURL); the route has no other authentication, so a
+// request without a token is refused. It answers 302 to the LWA authorize URL
 // with the parameters of "Using the LWA Web API" (Dash Replenishment):
 // response_type=code, client_id, scope=dash:replenish, scope_data with
 // device_model, serial and is_test_device, redirect_uri, state, and PKCE
@@ -32,31 +31,28 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusBadRequest, "Missing enrollment", "This link is incomplete: it names no enrollment. Open the link arsctl printed, or run `arsctl status` to get a new one.")
 		return
 	}
-	var accountID string
-	if tok := r.URL.Query().Get("token"); tok != "" {
-		c, err := s.seal.verifyStart(tok, s.cfg.Now())
-		switch {
-		case errors.Is(err, errExpiredStart):
-			s.page(w, http.StatusGone, "Link expired", "This sign-in link has expired. Run `arsctl register` again (or `arsctl status --json` for the current link) to get a new one.")
-			return
-		case err != nil || c.EnrollmentID != id:
-			s.page(w, http.StatusBadRequest, "Invalid link", "This sign-in link is not valid. Use the link arsctl printed, unchanged.")
-			return
-		}
-		if err := s.st.UseAmazonStartToken(ctx, store.TokenHash(tok), c.Expires); errors.Is(err, store.ErrUsed) {
-			s.page(w, http.StatusGone, "Link already used", "This sign-in link was already used. Each link works once: run `arsctl register` again to get a new one.")
-			return
-		} else if err != nil {
-			s.internalError(w, r, "use start token", err)
-			return
-		}
-		accountID = c.AccountID
-	} else if a, ok := authn.AccountID(ctx); ok {
-		accountID = a
-	} else {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
 		s.page(w, http.StatusUnauthorized, "Sign-in needed", "Open the sign-in link that arsctl printed for this printer; it identifies you.")
 		return
 	}
+	c, err := s.seal.verifyStart(tok, s.cfg.Now())
+	switch {
+	case errors.Is(err, errExpiredStart):
+		s.page(w, http.StatusGone, "Link expired", "This sign-in link has expired. Run `arsctl register` again (or `arsctl status --json` for the current link) to get a new one.")
+		return
+	case err != nil || c.EnrollmentID != id:
+		s.page(w, http.StatusBadRequest, "Invalid link", "This sign-in link is not valid. Use the link arsctl printed, unchanged.")
+		return
+	}
+	if err := s.st.UseAmazonStartToken(ctx, store.TokenHash(tok), c.Expires); errors.Is(err, store.ErrUsed) {
+		s.page(w, http.StatusGone, "Link already used", "This sign-in link was already used. Each link works once: run `arsctl register` again to get a new one.")
+		return
+	} else if err != nil {
+		s.internalError(w, r, "use start token", err)
+		return
+	}
+	accountID := c.AccountID
 	e, owner, err := s.st.LookupEnrollment(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && owner != accountID) {
 		s.page(w, http.StatusNotFound, "No such enrollment", "There is no enrollment "+id+" in your account.")

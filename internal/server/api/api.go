@@ -140,10 +140,6 @@ func (a *API) Routes(mux *http.ServeMux) {
 // account in the context; without one it answers 401.
 func (a *API) requireAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := authn.AccountID(r.Context()); ok {
-			next.ServeHTTP(w, r)
-			return
-		}
 		id, err := a.opt.Auth.Authenticate(r)
 		if err != nil || id == "" {
 			detail := "sign in first: this endpoint needs an access token (Authorization: Bearer ...); run `arsctl auth login`"

@@ -1,7 +1,8 @@
 // Package authn carries the authenticated account through a request's
-// context. Whoever authenticates a request (bearer token middleware for
-// the API, session cookie middleware for the web pages) stores the account
-// ID with WithAccount; handlers read it with AccountID.
+// context. The API's bearer token middleware (api.requireAccount) stores
+// the account ID with WithAccount; the API handlers read it with
+// AccountID. The web pages read their session cookie themselves and do
+// not use it.
 package authn
 
 import (
