@@ -52,9 +52,6 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 		if c.Name != "" {
 			c.Name = fmt.Sprintf("%s #%d", cfg.Template.Name, i+1)
 		}
-		if c.Supplies != nil {
-			c.Supplies = append([]Supply(nil), c.Supplies...)
-		}
 		p := New(c)
 		port := 0
 		if cfg.BasePort != 0 {

@@ -25,7 +25,6 @@ func (p *Printer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		panic(http.ErrAbortHandler)
 	case ModeHang:
-		p.requests.Add(1)
 		select {
 		case <-r.Context().Done():
 		case <-p.closing:
@@ -45,8 +44,7 @@ func (p *Printer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "IPP requests must be POSTed", http.StatusMethodNotAllowed)
 		return
 	}
-	p.requests.Add(1)
-	if d := time.Duration(p.delay.Load()); d > 0 {
+	if d := p.cfg.Delay; d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -121,9 +119,13 @@ func (p *Printer) answer(req *goipp.Message, r *http.Request) *goipp.Message {
 	return resp
 }
 
+// stateIdle is the IPP printer-state the simulator always reports (3,
+// idle; it never prints).
+const stateIdle = 3
+
 // attributes returns the printer attributes a Canon PIXMA sends.
 func (p *Printer) attributes(r *http.Request) goipp.Attributes {
-	supplies, state := p.snapshot()
+	supplies := p.snapshot()
 	cfg := p.cfg
 	host := r.Host
 	if host == "" {
@@ -147,7 +149,7 @@ func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 	add("printer-uuid", goipp.TagURI, str("urn:uuid:"+cfg.UUID))
 	add("printer-more-info", goipp.TagURI, str("http://"+host+"/index.html"))
 	add("printer-location", goipp.TagText, str(""))
-	add("printer-state", goipp.TagEnum, goipp.Integer(state))
+	add("printer-state", goipp.TagEnum, goipp.Integer(stateIdle))
 	add("printer-state-reasons", goipp.TagKeyword, str("none"))
 	add("printer-is-accepting-jobs", goipp.TagBoolean, goipp.Boolean(true))
 	add("printer-firmware-string-version", goipp.TagText, str("1.030"))

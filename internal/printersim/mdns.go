@@ -18,14 +18,9 @@ type MDNSConfig struct {
 	// Host is the host name without ".local", default derived from the
 	// model and serial, e.g. "Canon-TS8320-01234".
 	Host string
-	// IPs are the addresses to advertise; default the IPv4 and IPv6
-	// addresses of Interfaces.
-	IPs []string
 	// TXT replaces the TXT record (for malformed-record tests); default
 	// TXT(false) for _ipp._tcp and TXT(true) for _ipps._tcp.
 	TXT []string
-	// NoIPPS skips the _ipps._tcp advert even when the printer serves TLS.
-	NoIPPS bool
 }
 
 // TXT returns the DNS-SD TXT record a Canon PIXMA advertises for
@@ -109,9 +104,6 @@ func (p *Printer) Advertise(cfg MDNSConfig) error {
 			}
 		}
 	}
-	if len(cfg.IPs) > 0 {
-		ips = cfg.IPs
-	}
 	if len(ips) == 0 {
 		return fmt.Errorf("printersim: no address to advertise on %v", cfg.Interfaces)
 	}
@@ -123,7 +115,7 @@ func (p *Printer) Advertise(cfg MDNSConfig) error {
 		svc string
 		tls bool
 	}{{"_ipp._tcp", false}}
-	if p.cfg.TLS && !cfg.NoIPPS {
+	if p.cfg.TLS {
 		services = append(services, struct {
 			svc string
 			tls bool

@@ -116,11 +116,8 @@ type Printer struct {
 
 	mu       sync.Mutex
 	supplies []Supply
-	state    int // 3 idle, 4 processing, 5 stopped
 
-	delay    atomic.Int64
-	mode     atomic.Int32
-	requests atomic.Int64
+	mode atomic.Int32
 
 	cert      atomic.Pointer[tls.Certificate]
 	ln        net.Listener
@@ -160,7 +157,7 @@ func New(cfg Config) *Printer {
 	if !strings.HasPrefix(cfg.Path, "/") {
 		cfg.Path = "/" + cfg.Path
 	}
-	p := &Printer{cfg: cfg, log: cfg.Logger, state: 3, closing: make(chan struct{}), done: make(chan struct{})}
+	p := &Printer{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), done: make(chan struct{})}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -172,7 +169,6 @@ func New(cfg Config) *Printer {
 			}
 		}
 	}
-	p.delay.Store(int64(cfg.Delay))
 	p.mode.Store(int32(cfg.Mode))
 	return p
 }
@@ -311,14 +307,8 @@ func (p *Printer) Levels() map[string]int {
 	return m
 }
 
-// SetDelay changes how long IPP answers wait.
-func (p *Printer) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
-
 // SetMode changes how IPP requests are treated.
 func (p *Printer) SetMode(m Mode) { p.mode.Store(int32(m)) }
-
-// Requests returns how many IPP requests the printer has received.
-func (p *Printer) Requests() int64 { return p.requests.Load() }
 
 // Fingerprint returns the SHA-256 fingerprint of the current TLS
 // certificate as "SHA256:<hex>", or "" without TLS.
@@ -343,9 +333,9 @@ func (p *Printer) RotateCertificate() error {
 	return nil
 }
 
-// snapshot returns a copy of the supplies and the state.
-func (p *Printer) snapshot() ([]Supply, int) {
+// snapshot returns a copy of the supplies.
+func (p *Printer) snapshot() []Supply {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Supply(nil), p.supplies...), p.state
+	return append([]Supply(nil), p.supplies...)
 }
