@@ -75,8 +75,16 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	state := randomString(32)
-	verifier := randomString(48) // 64 characters, within PKCE's 43..128
+	state, err := store.RandomToken(32)
+	if err != nil {
+		s.internalError(w, r, "make state", err)
+		return
+	}
+	verifier, err := store.RandomToken(48) // 64 characters, within PKCE's 43..128
+	if err != nil {
+		s.internalError(w, r, "make verifier", err)
+		return
+	}
 	sh := store.TokenHash(state)
 	now := s.cfg.Now()
 	if err := s.st.PutAmazonState(ctx, store.AmazonState{

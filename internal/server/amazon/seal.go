@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -119,12 +118,4 @@ func (s *sealer) verifyStart(tok string, now time.Time) (startClaims, error) {
 		return c, errExpiredStart
 	}
 	return c, nil
-}
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(fmt.Errorf("crypto/rand: %w", err))
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }
