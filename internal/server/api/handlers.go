@@ -27,7 +27,6 @@ const (
 	maxUUIDLen     = 64
 	maxNicknameLen = 100
 	maxCommentLen  = 2000
-	maxSupplies    = 64
 	maxSupplyName  = 128
 	maxListLimit   = 200
 )
@@ -407,8 +406,8 @@ func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 	if len(rep.Supplies) == 0 {
 		return invalid("supplies is empty: report every supply of the printer")
 	}
-	if len(rep.Supplies) > maxSupplies {
-		return invalid(fmt.Sprintf("a report has at most %d supplies", maxSupplies))
+	if len(rep.Supplies) > store.MaxSupplies {
+		return invalid(fmt.Sprintf("a report has at most %d supplies", store.MaxSupplies))
 	}
 	seen := make(map[string]bool, len(rep.Supplies))
 	for i, s := range rep.Supplies {
