@@ -185,12 +185,11 @@ type authCode struct {
 }
 
 type registration struct {
-	device       Device
-	refresh      string
-	deregistered bool
-	refreshDead  bool
-	slotStatus   map[string]json.RawMessage
-	lastActive   string
+	device      Device
+	refresh     string
+	refreshDead bool
+	slotStatus  map[string]json.RawMessage
+	lastActive  string
 }
 
 type accessToken struct {
@@ -538,7 +537,7 @@ func (e *Emulator) refresh(w http.ResponseWriter, f url.Values) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	reg, ok := e.byRefr[rt]
-	if !ok || reg.deregistered || reg.refreshDead {
+	if !ok || reg.refreshDead {
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The refresh token is invalid or has been revoked")
 		return
 	}
@@ -554,9 +553,11 @@ func (e *Emulator) issueAccess(reg *registration) string {
 	return at
 }
 
-// killRegistration must be called with e.mu held.
+// killRegistration revokes reg's refresh token, access tokens and
+// authorization codes. Its callers also remove reg from e.regs (or replace
+// it there), so a killed registration is never looked up again. It must be
+// called with e.mu held.
 func (e *Emulator) killRegistration(reg *registration) {
-	reg.deregistered = true
 	delete(e.byRefr, reg.refresh)
 	for _, t := range e.access {
 		if t.reg == reg {
@@ -577,7 +578,9 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 // ---- Dash Replenishment ----
 
 // drsAuth checks the versioning headers and the bearer token of a DRS
-// call. On failure it writes the answer and returns nil.
+// call and, for the slot endpoints (slot not empty), that the slot is one
+// of the device model's. On failure it records the call, writes the answer
+// and returns nil.
 func (e *Emulator) drsAuth(w http.ResponseWriter, r *http.Request, typeVersion, acceptType, slot string) *registration {
 	fail := func(status int, msg string) *registration {
 		e.record(Call{Method: r.Method, Path: r.URL.Path, Slot: slot, Status: status, Detail: msg})
@@ -600,7 +603,7 @@ func (e *Emulator) drsAuth(w http.ResponseWriter, r *http.Request, typeVersion, 
 	at, ok := e.access[tok]
 	var status int
 	switch {
-	case !ok, at.revoked, at.reg.deregistered:
+	case !ok, at.revoked:
 		status = http.StatusBadRequest
 	case e.cfg.Now().After(at.expires):
 		status = e.cfg.ExpiredStatus
@@ -609,7 +612,13 @@ func (e *Emulator) drsAuth(w http.ResponseWriter, r *http.Request, typeVersion, 
 	if status != 0 {
 		return fail(status, MsgInvalidToken)
 	}
-	return at.reg
+	reg := at.reg
+	if slot != "" && !slices.Contains(e.cfg.DeviceModels[reg.device.Model], slot) {
+		e.record(Call{Method: r.Method, Path: r.URL.Path, Slot: slot, Device: reg.device, Status: http.StatusBadRequest, Detail: MsgInvalidSlot})
+		writeJSON(w, http.StatusBadRequest, "", map[string]string{"message": MsgInvalidSlot})
+		return nil
+	}
+	return reg
 }
 
 func (e *Emulator) record(c Call) {
@@ -628,11 +637,6 @@ func (e *Emulator) replenish(w http.ResponseWriter, r *http.Request) {
 	slot := r.PathValue("slot")
 	reg := e.drsAuth(w, r, ReplenishInput, ReplenishResult, slot)
 	if reg == nil {
-		return
-	}
-	if !slices.Contains(e.cfg.DeviceModels[reg.device.Model], slot) {
-		e.record(Call{Method: r.Method, Path: r.URL.Path, Slot: slot, Device: reg.device, Status: http.StatusBadRequest, Detail: MsgInvalidSlot})
-		writeJSON(w, http.StatusBadRequest, "", map[string]string{"message": MsgInvalidSlot})
 		return
 	}
 	e.mu.Lock()
@@ -669,11 +673,6 @@ func (e *Emulator) slotStatus(w http.ResponseWriter, r *http.Request) {
 	slot := r.PathValue("slot")
 	reg := e.drsAuth(w, r, SlotStatusInput, SlotStatusResult, slot)
 	if reg == nil {
-		return
-	}
-	if !slices.Contains(e.cfg.DeviceModels[reg.device.Model], slot) {
-		e.record(Call{Method: r.Method, Path: r.URL.Path, Slot: slot, Device: reg.device, Status: http.StatusBadRequest, Detail: MsgInvalidSlot})
-		writeJSON(w, http.StatusBadRequest, "", map[string]string{"message": MsgInvalidSlot})
 		return
 	}
 	var body json.RawMessage
@@ -800,7 +799,7 @@ func (e *Emulator) Registered(serial string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, r := range e.regs {
-		if r.device.Serial == serial && !r.deregistered {
+		if r.device.Serial == serial {
 			return true
 		}
 	}
@@ -900,9 +899,7 @@ func (e *Emulator) Snapshot() State {
 	}
 	e.mu.Lock()
 	for _, r := range e.regs {
-		if !r.deregistered {
-			s.Registered = append(s.Registered, r.device)
-		}
+		s.Registered = append(s.Registered, r.device)
 	}
 	e.mu.Unlock()
 	sort.Slice(s.Registered, func(i, j int) bool { return s.Registered[i].key() < s.Registered[j].key() })
