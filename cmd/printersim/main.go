@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/internal/printersim"
 )
 
@@ -122,11 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(&b, "ready %s\n", p.URL())
 	}
 	if *readyFile != "" {
-		tmp := *readyFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, *readyFile); err != nil {
+		if err := atomicfile.Write(*readyFile, []byte(b.String())); err != nil {
 			return err
 		}
 	}

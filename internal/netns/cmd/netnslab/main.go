@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/internal/netns"
 )
 
@@ -97,10 +98,7 @@ func main() {
 		fmt.Fprintf(&b, "PRINTER_IP=%s\n", first.IP4)
 	}
 	fmt.Fprintf(&b, "PRINTERS=%d\n", *n)
-	if err := os.WriteFile(*env+".tmp", []byte(b.String()), 0o644); err != nil {
-		t.Fatalf("%v", err)
-	}
-	if err := os.Rename(*env+".tmp", *env); err != nil {
+	if err := atomicfile.Write(*env, []byte(b.String())); err != nil {
 		t.Fatalf("%v", err)
 	}
 	fmt.Fprintf(os.Stderr, "netnslab: ready: %d printers; client namespace %s\n", *n, client.NS)
