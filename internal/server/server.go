@@ -341,7 +341,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.disp.Run(dctx) })
-	wg.Go(func() { s.janitor(dctx) })
+	wg.Go(func() { s.janitor(dctx, janitorInterval) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -378,9 +378,13 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	return nil
 }
 
-// janitor purges expired records now and then.
-func (s *Server) janitor(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
+// janitorInterval is how often the janitor runs.
+const janitorInterval = 10 * time.Minute
+
+// janitor purges expired records every interval: idempotency records,
+// web sessions and OAuth state. Nothing else purges them.
+func (s *Server) janitor(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

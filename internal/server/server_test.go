@@ -25,6 +25,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
+	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -359,6 +360,48 @@ func TestRoutesDocumented(t *testing.T) {
 		if pattern, ok := s.Route(method, path); ok && !documented[pattern] {
 			t.Errorf("%s is served by undocumented %q", probe, pattern)
 		}
+	}
+}
+
+// TestJanitorPurgesIdempotency: the janitor deletes expired idempotency
+// records and keeps fresh ones.
+func TestJanitorPurgesIdempotency(t *testing.T) {
+	ctx := context.Background()
+	s, err := New(ctx, Config{Addr: "127.0.0.1:0", Database: filepath.Join(t.TempDir(), "a.db"), DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := time.Now().Add(-store.IdemTTL - time.Hour)
+	s.st.Now = func() time.Time { return old }
+	if err := s.st.PutIdem(ctx, "acct", "k", store.IdemRecord{RequestHash: "h", Status: 201}); err != nil {
+		t.Fatal(err)
+	}
+	s.st.Now = func() time.Time { return time.Now().UTC() }
+	if err := s.st.PutIdem(ctx, "acct", "fresh", store.IdemRecord{RequestHash: "h", Status: 201}); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { s.janitor(rctx, 5*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM idempotency_keys`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idempotency records left, want 1", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done // the janitor returns when its context ends
+	if _, err := s.st.GetIdem(ctx, "acct", "fresh"); err != nil {
+		t.Errorf("fresh record: %v", err)
 	}
 }
 

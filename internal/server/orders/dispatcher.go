@@ -66,9 +66,6 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// DeregisterAttempts is how many times Deregister tries. Default 3.
 	DeregisterAttempts int
-	// PurgeInterval is how often expired idempotency records are
-	// deleted. Default 1h.
-	PurgeInterval time.Duration
 	// Now is the clock for retry times; default time.Now.
 	Now func() time.Time
 }
@@ -100,9 +97,6 @@ func (c *Config) defaults() {
 	}
 	if c.DeregisterAttempts <= 0 {
 		c.DeregisterAttempts = 3
-	}
-	if c.PurgeInterval <= 0 {
-		c.PurgeInterval = time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -147,17 +141,9 @@ func (d *Dispatcher) FulfillerFor(provider string) fulfil.Fulfiller {
 // Run dispatches until ctx is done, then waits for hand-overs under way to
 // be recorded and returns nil. Store errors are logged and retried at the
 // next poll.
-//
-// When the outbox also implements Purger (as *store.Store does), Run
-// deletes expired idempotency records at start and every PurgeInterval.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.PollInterval)
 	defer t.Stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if p, ok := d.out.(Purger); ok {
-		wg.Go(func() { d.purge(ctx, p) })
-	}
 	for {
 		for {
 			n, err := d.DispatchOnce(ctx)
@@ -172,30 +158,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-d.poke:
-		case <-t.C:
-		}
-	}
-}
-
-// Purger deletes expired idempotency records; *store.Store implements it.
-type Purger interface {
-	PurgeIdem(ctx context.Context) (int64, error)
-}
-
-func (d *Dispatcher) purge(ctx context.Context, p Purger) {
-	t := time.NewTicker(d.cfg.PurgeInterval)
-	defer t.Stop()
-	for {
-		n, err := p.PurgeIdem(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			d.log.ErrorContext(ctx, "purge idempotency records", "err", err)
-		case n > 0:
-			d.log.InfoContext(ctx, "purged expired idempotency records", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
 	}

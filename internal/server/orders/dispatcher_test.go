@@ -391,46 +391,6 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// TestRunPurgesIdempotency: Run deletes expired idempotency records.
-func TestRunPurgesIdempotency(t *testing.T) {
-	d := dbtest.SQLite(t)
-	s := store.New(d)
-	ctx := context.Background()
-	old := time.Now().Add(-store.IdemTTL - time.Hour)
-	s.Now = func() time.Time { return old }
-	if err := s.PutIdem(ctx, "acct", "k", store.IdemRecord{RequestHash: "h", Status: 201}); err != nil {
-		t.Fatal(err)
-	}
-	s.Now = func() time.Time { return time.Now().UTC() }
-	if err := s.PutIdem(ctx, "acct", "fresh", store.IdemRecord{RequestHash: "h", Status: 201}); err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- New(s, Config{}).Run(rctx) }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var n int
-		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM idempotency_keys`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d idempotency records left, want 1", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
-	if _, err := s.GetIdem(ctx, "acct", "fresh"); err != nil {
-		t.Errorf("fresh record: %v", err)
-	}
-}
-
 // blocker is a fulfiller whose Place waits until its context ends.
 type blocker struct{ started chan string }
 
