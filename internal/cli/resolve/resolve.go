@@ -273,16 +273,24 @@ func LooksLikeAddress(s string) bool {
 	return strings.HasSuffix(s, ".local") || strings.HasSuffix(s, ".local.")
 }
 
-// ListEnrollments returns the account's enrollments with every provider,
-// newest first.
+// ListEnrollments returns the account's enrollments with every provider
+// (registry.Names), newest first. The list is read from the server once,
+// all pages (c.FindEnrollments), rather than once per provider.
 func ListEnrollments(ctx context.Context, c provider.Client) ([]arsapi.Enrollment, error) {
+	all, err := c.FindEnrollments(ctx, arsapi.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	// Grouped by provider in registry order before the stable sort, so that
+	// enrollments created at the same instant keep the order they had when
+	// each provider's list was read in turn.
 	var es []arsapi.Enrollment
-	for _, p := range registry.All(c) {
-		l, err := p.List(ctx)
-		if err != nil {
-			return nil, err
+	for _, name := range registry.Names() {
+		for _, e := range all {
+			if string(e.Provider) == name {
+				es = append(es, e)
+			}
 		}
-		es = append(es, l...)
 	}
 	SortEnrollments(es)
 	return es, nil

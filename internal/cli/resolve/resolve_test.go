@@ -2,11 +2,14 @@ package resolve
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 func TestSerial(t *testing.T) {
@@ -80,5 +83,43 @@ func TestLooksLikeAddress(t *testing.T) {
 		if LooksLikeAddress(s) != want {
 			t.Errorf("LooksLikeAddress(%q) = %v", s, !want)
 		}
+	}
+}
+
+// listClient answers FindEnrollments from a fixed list and counts calls.
+type listClient struct {
+	provider.Client // other methods are not called
+	es              []arsapi.Enrollment
+	calls           int
+}
+
+func (c *listClient) FindEnrollments(ctx context.Context, opts arsapi.ListOptions) ([]arsapi.Enrollment, error) {
+	c.calls++
+	return c.es, nil
+}
+
+func TestListEnrollmentsReadsOnce(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := &listClient{es: []arsapi.Enrollment{
+		{ID: "a1", Provider: arsapi.ProviderAmazon, CreatedAt: t0},
+		{ID: "c1", Provider: arsapi.ProviderCanon, CreatedAt: t0},
+		{ID: "x1", Provider: "ink-r-us", CreatedAt: t0.Add(time.Hour)},
+		{ID: "c2", Provider: arsapi.ProviderCanon, CreatedAt: t0.Add(time.Minute)},
+	}}
+	es, err := ListEnrollments(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.calls != 1 {
+		t.Errorf("FindEnrollments called %d times, want 1", c.calls)
+	}
+	var ids []string
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	// Newest first; a tie keeps registry order (canon before amazon); an
+	// unknown provider is left out.
+	if got := strings.Join(ids, ","); got != "c2,c1,a1" {
+		t.Errorf("ids = %s, want c2,c1,a1", got)
 	}
 }
