@@ -381,17 +381,13 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 // janitorInterval is how often the janitor runs.
 const janitorInterval = 10 * time.Minute
 
-// janitor purges expired records every interval: idempotency records,
-// web sessions and OAuth state. Nothing else purges them.
+// janitor purges expired records at start and then every interval:
+// idempotency records, web sessions and OAuth state (a server restarted
+// more often than the interval still purges). Nothing else purges them.
 func (s *Server) janitor(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 		if _, err := s.st.PurgeIdem(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge idempotency records", "err", err)
 		}
@@ -400,6 +396,11 @@ func (s *Server) janitor(ctx context.Context, every time.Duration) {
 		}
 		if err := s.oauth.Purge(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge oauth state", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
