@@ -13,18 +13,9 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
 )
-
-func start(t *testing.T, cfg printersim.Config) *printersim.Printer {
-	t.Helper()
-	p := printersim.New(cfg)
-	if err := p.Start(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
 
 // post sends an IPP request and decodes the answer.
 func post(t *testing.T, url string, req *goipp.Message) *goipp.Message {
@@ -81,7 +72,7 @@ func attr(m *goipp.Message, name string) []string {
 }
 
 func TestCanonAttributes(t *testing.T) {
-	p := start(t, printersim.Config{Serial: "KNMA00042", UUID: "8e4b1a2c-0000-4000-8000-000000000042", Levels: map[string]int{"pb": 5}})
+	p := simtest.Start(t, printersim.Config{Serial: "KNMA00042", UUID: "8e4b1a2c-0000-4000-8000-000000000042", Levels: map[string]int{"pb": 5}})
 	httpURL := "http://" + p.Addr() + "/ipp/print"
 	m := post(t, httpURL, request(goipp.OpGetPrinterAttributes, p.URL()))
 	if goipp.Status(m.Code) != goipp.StatusOk || m.RequestID != 7 {
@@ -123,7 +114,7 @@ func TestCanonAttributes(t *testing.T) {
 }
 
 func TestOtherOperationsNotSupported(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	for _, op := range []goipp.Op{goipp.OpPrintJob, goipp.OpGetJobs, goipp.OpCancelJob} {
 		m := post(t, "http://"+p.Addr()+"/ipp/print", request(op, p.URL()))
 		if goipp.Status(m.Code) != goipp.StatusErrorOperationNotSupported {
@@ -133,7 +124,7 @@ func TestOtherOperationsNotSupported(t *testing.T) {
 }
 
 func TestBadRequest(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	m := goipp.NewRequest(goipp.MakeVersion(1, 1), goipp.OpGetPrinterAttributes, 3)
 	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String(p.URL())))
 	got := post(t, "http://"+p.Addr()+"/ipp/print", m)
@@ -143,7 +134,7 @@ func TestBadRequest(t *testing.T) {
 }
 
 func TestHTTPErrors(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	base := "http://" + p.Addr()
 	for _, tt := range []struct {
 		method, path, body string
@@ -168,7 +159,7 @@ func TestHTTPErrors(t *testing.T) {
 }
 
 func TestSetLevelConcurrent(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	var c ipp.Client
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -210,7 +201,7 @@ func TestSetLevelConcurrent(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	var c ipp.Client
 	p.SetMode(printersim.ModeClose)
 	if _, err := c.GetPrinterAttributes(t.Context(), p.URL()); err == nil {
@@ -224,7 +215,7 @@ func TestModes(t *testing.T) {
 }
 
 func TestCustomSupplies(t *testing.T) {
-	p := start(t, printersim.Config{
+	p := simtest.Start(t, printersim.Config{
 		Model: "MG3600 series",
 		Supplies: []printersim.Supply{
 			{Name: "Black", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 20},
@@ -309,7 +300,7 @@ func TestStopsWithContext(t *testing.T) {
 }
 
 func TestAdvertiseRefusesAllInterfaces(t *testing.T) {
-	p := start(t, printersim.Config{})
+	p := simtest.Start(t, printersim.Config{})
 	err := p.Advertise(printersim.MDNSConfig{})
 	if err == nil || !strings.Contains(err.Error(), "explicit interfaces") {
 		t.Errorf("err = %v", err)
@@ -320,7 +311,7 @@ func TestAdvertiseRefusesAllInterfaces(t *testing.T) {
 }
 
 func TestTXT(t *testing.T) {
-	p := start(t, printersim.Config{UUID: "8e4b1a2c-0000-4000-8000-000000000042"})
+	p := simtest.Start(t, printersim.Config{UUID: "8e4b1a2c-0000-4000-8000-000000000042"})
 	txt := strings.Join(p.TXT(true), "\n")
 	for _, want := range []string{"txtvers=1", "qtotal=1", "rp=ipp/print", "ty=Canon TS8320 series",
 		"product=(Canon TS8320 series)", "usb_MFG=Canon", "usb_MDL=TS8320 series", "UUID=8e4b1a2c-0000-4000-8000-000000000042",

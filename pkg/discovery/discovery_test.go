@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -150,15 +151,7 @@ func TestCacheGoodbyeAndForeignRecords(t *testing.T) {
 }
 
 // startSim starts a simulated printer on loopback.
-func startSim(t testing.TB, cfg printersim.Config) *printersim.Printer {
-	t.Helper()
-	p := printersim.New(cfg)
-	if err := p.Start(context.Background(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
+var startSim = simtest.Start
 
 // drive runs a discovery loop by hand: packets at given offsets, steps
 // every 10ms, enrichment results as they come, until done or limit.

@@ -10,19 +10,13 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
-func startSim(t testing.TB, cfg printersim.Config) *printersim.Printer {
-	t.Helper()
-	sim := printersim.New(cfg)
-	if err := sim.Start(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
-}
+// startSim starts a simulated printer on loopback.
+var startSim = simtest.Start
 
 func TestGetPrinterAttributesSim(t *testing.T) {
 	sim := startSim(t, printersim.Config{Serial: "KNMA05678", Levels: map[string]int{"C": 12}})

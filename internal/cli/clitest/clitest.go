@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/internal/server/api"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
@@ -193,15 +194,10 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// Printer starts a simulated printer on 127.0.0.1.
+// Printer starts a simulated printer on 127.0.0.1 (simtest.Start).
 func Printer(t testing.TB, cfg printersim.Config) *printersim.Printer {
 	t.Helper()
-	p := printersim.New(cfg)
-	if err := p.Start(context.Background(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
+	return simtest.Start(t, cfg)
 }
 
 // Serial returns a distinct test serial number.
