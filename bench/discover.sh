@@ -34,6 +34,9 @@ for p in hyperfine ippfind avahi-daemon jq go ip; do
 	fi
 done
 
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
 nice=
 if [ -n "${BENCH_NICE:-}" ]; then
 	nice="nice -n $BENCH_NICE"
@@ -58,15 +61,7 @@ go build -o "$tmp/netnslab" ./internal/netns/cmd/netnslab
 echo "starting $N printers in namespaces..." >&2
 $nice "$tmp/netnslab" --printers "$N" --printersim "$tmp/printersim" --env "$tmp/lab.env" 2>"$tmp/lab.log" &
 lab_pid=$!
-for _ in $(seq 1 600); do
-	[ -f "$tmp/lab.env" ] && break
-	if ! kill -0 "$lab_pid" 2>/dev/null; then
-		cat "$tmp/lab.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-[ -f "$tmp/lab.env" ] || { echo "lab did not start" >&2; cat "$tmp/lab.log" >&2; exit 1; }
+wait_file "$tmp/lab.env" "$lab_pid" "$tmp/lab.log" lab || exit 1
 # shellcheck disable=SC1091
 . "$tmp/lab.env"
 

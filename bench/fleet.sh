@@ -42,12 +42,7 @@ start_arsd "$work/arsd.db"
 "$work/printersim" --count "$COUNT" --base-port "$BASE_PORT" --serial KNMB --ready-file "$work/ready" \
   >/dev/null 2>"$work/printersim.log" &
 sim_pid=$!
-for _ in $(seq 1 600); do
-  [ -s "$work/ready" ] && break
-  kill -0 "$sim_pid" 2>/dev/null || { cat "$work/printersim.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -s "$work/ready" ] || { echo "printersim did not start" >&2; exit 1; }
+wait_file "$work/ready" "$sim_pid" "$work/printersim.log" printersim || exit 1
 
 {
   echo "host,provider,label"

@@ -1,5 +1,20 @@
-# Shared by the bench scripts; source it after setting $work (a scratch
-# directory) and arsd_pid= (cleared by the caller's cleanup).
+# Shared by the bench scripts. start_arsd needs $work (a scratch
+# directory) set and arsd_pid= (cleared by the caller's cleanup).
+
+# wait_file FILE PID LOG WHAT: waits up to 60 s for FILE to exist and not be
+# empty while process PID runs. Returns 1, after printing LOG (and, on
+# timeout, "WHAT did not start"), if PID exits first or FILE never comes.
+wait_file() {
+  for _ in $(seq 1 600); do
+    [ -s "$1" ] && return 0
+    if ! kill -0 "$2" 2>/dev/null; then cat "$3" >&2; return 1; fi
+    sleep 0.1
+  done
+  [ -s "$1" ] && return 0
+  echo "$4 did not start" >&2
+  cat "$3" >&2
+  return 1
+}
 
 # start_arsd DATABASE: starts $work/arsd on a free loopback port with
 # DATABASE, logging to $work/arsd.log; sets $arsd_pid and $url (arsd's
