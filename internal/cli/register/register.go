@@ -246,8 +246,10 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 
-	// Already enrolled in this account? Then there is nothing to do.
-	if c, err := opts.Client(ctx); err == nil {
+	// Already enrolled in this account? Then there is nothing to do. The
+	// client (or why there is none) is kept for the sign-in below.
+	c, cerr := opts.Client(ctx)
+	if cerr == nil {
 		if es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: p.Serial}); err == nil {
 			for _, e := range es {
 				if provider.Live(e) && strings.EqualFold(e.Printer.Serial, p.Serial) {
@@ -331,7 +333,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 
 	// Sign in (or use the account already signed in).
-	c, err := signedIn(ctx, opts)
+	c, err = signedIn(ctx, opts, c, cerr)
 	if err != nil {
 		return err
 	}
@@ -425,10 +427,10 @@ func problems(p printer.Printer) string {
 	return " (" + strings.Join(p.Problems, "; ") + ")"
 }
 
-// signedIn returns the signed-in client, running the sign-in on a
-// terminal when there is no token.
-func signedIn(ctx context.Context, opts *RegisterOptions) (provider.Client, error) {
-	c, err := opts.Client(ctx)
+// signedIn returns the signed-in client c, or, when opts.Client failed
+// with err for want of a token, runs the sign-in on a terminal and
+// returns the client built after it.
+func signedIn(ctx context.Context, opts *RegisterOptions, c provider.Client, err error) (provider.Client, error) {
 	if err == nil {
 		return c, nil
 	}

@@ -139,10 +139,19 @@ func TestRegisterInteractiveCanon(t *testing.T) {
 		{Title: "Amazon or Canon", Value: "canon"},
 		{Title: "Is this your printer", Yes: true},
 	}
+	clients := 0
+	client := fx.opts.Client
+	fx.opts.Client = func(ctx context.Context) (provider.Client, error) {
+		clients++
+		return client(ctx)
+	}
 	if err := registerRun(context.Background(), fx.opts); err != nil {
 		t.Fatalf("%v\n%s", err, fx.errOut)
 	}
 	fx.pr.Done()
+	if clients != 1 {
+		t.Errorf("the signed-in client was built %d times, want 1", clients)
+	}
 	es := fx.enrollments(t)
 	if len(es) != 1 || es[0].Printer.Serial != clitest.Serial(2) || es[0].State != arsapi.StateActive {
 		t.Fatalf("enrollments = %+v", es)
