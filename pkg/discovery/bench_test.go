@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -67,7 +68,7 @@ func BenchmarkEnrichFanOut(b *testing.B) {
 	const n = 20
 	sims := make([]*printersim.Printer, n)
 	for i := range n {
-		sims[i] = startSim(b, printersim.Config{Serial: fmt.Sprintf("KNMA%05d", i)})
+		sims[i] = simtest.Start(b, printersim.Config{Serial: fmt.Sprintf("KNMA%05d", i)})
 	}
 	client := &ipp.Client{}
 	opts := Options{Enrich: true, IPP: client}
@@ -99,7 +100,7 @@ func BenchmarkDiscoveryLoop(b *testing.B) {
 	const n = 20
 	sims := make([]*printersim.Printer, n)
 	for i := range n {
-		sims[i] = startSim(b, printersim.Config{Serial: fmt.Sprintf("KNMA%05d", i)})
+		sims[i] = simtest.Start(b, printersim.Config{Serial: fmt.Sprintf("KNMA%05d", i)})
 	}
 	pkts := fleetPackets(n, func(i int) int { return sims[i].Port() })
 	client := &ipp.Client{}

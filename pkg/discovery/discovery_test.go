@@ -150,9 +150,6 @@ func TestCacheGoodbyeAndForeignRecords(t *testing.T) {
 	}
 }
 
-// startSim starts a simulated printer on loopback.
-var startSim = simtest.Start
-
 // drive runs a discovery loop by hand: packets at given offsets, steps
 // every 10ms, enrichment results as they come, until done or limit.
 type drive struct {
@@ -202,7 +199,7 @@ func simTXT(p *printersim.Printer, uuid string) []string {
 }
 
 func TestRunMergesServicesAndFamilies(t *testing.T) {
-	sim := startSim(t, printersim.Config{Serial: "KNMA00042", Levels: map[string]int{"C": 15}})
+	sim := simtest.Start(t, printersim.Config{Serial: "KNMA00042", Levels: map[string]int{"C": 15}})
 	uuid := sim.Config().UUID
 	d := newDrive(t, Options{Enrich: true, IPP: &ipp.Client{}})
 	port := sim.Port()
@@ -401,8 +398,8 @@ func TestUnescapeTXT(t *testing.T) {
 func TestRunMergesByIdentityAfterEnrichment(t *testing.T) {
 	// One printer reached over two hosts (e.g. Wi-Fi and Ethernet) whose
 	// TXT records carry no UUID: IPP shows it is one printer.
-	a := startSim(t, printersim.Config{Serial: "KNMA07777"})
-	b := startSim(t, printersim.Config{Serial: "KNMA07777"})
+	a := simtest.Start(t, printersim.Config{Serial: "KNMA07777"})
+	b := simtest.Start(t, printersim.Config{Serial: "KNMA07777"})
 	d := newDrive(t, Options{Enrich: true, IPP: &ipp.Client{}})
 	d.packet(0, ptrRR(ServiceIPP, "Wired"), srvRR(ServiceIPP, "Wired", "wired.local.", a.Port()),
 		txtRR(ServiceIPP, "Wired", "rp=ipp/print"), aRR("wired.local.", "127.0.0.1"))

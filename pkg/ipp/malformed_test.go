@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
 )
 
@@ -174,7 +175,7 @@ func TestDeadlineSilentServer(t *testing.T) {
 
 // The client's own Timeout applies when the context has no deadline.
 func TestClientTimeout(t *testing.T) {
-	sim := startSim(t, printersim.Config{Mode: printersim.ModeHang})
+	sim := simtest.Start(t, printersim.Config{Mode: printersim.ModeHang})
 	c := ipp.Client{Timeout: 150 * time.Millisecond}
 	_, err := c.GetPrinterAttributes(context.Background(), sim.URL())
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -197,7 +198,7 @@ func TestBadURIs(t *testing.T) {
 }
 
 func BenchmarkGetPrinterAttributesLoopback(b *testing.B) {
-	sim := startSim(b, printersim.Config{})
+	sim := simtest.Start(b, printersim.Config{})
 	var c ipp.Client
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -209,7 +210,7 @@ func BenchmarkGetPrinterAttributesLoopback(b *testing.B) {
 }
 
 func BenchmarkProbeLoopback(b *testing.B) {
-	sim := startSim(b, printersim.Config{})
+	sim := simtest.Start(b, printersim.Config{})
 	ctx := context.Background()
 	for b.Loop() {
 		var c ipp.Client // new connection every time, like `discover --host`
@@ -220,7 +221,7 @@ func BenchmarkProbeLoopback(b *testing.B) {
 }
 
 func BenchmarkGetPrinterAttributesTLSLoopback(b *testing.B) {
-	sim := startSim(b, printersim.Config{TLS: true})
+	sim := simtest.Start(b, printersim.Config{TLS: true})
 	var c ipp.Client
 	ctx := context.Background()
 	for b.Loop() {

@@ -15,11 +15,8 @@ import (
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
-// startSim starts a simulated printer on loopback.
-var startSim = simtest.Start
-
 func TestGetPrinterAttributesSim(t *testing.T) {
-	sim := startSim(t, printersim.Config{Serial: "KNMA05678", Levels: map[string]int{"C": 12}})
+	sim := simtest.Start(t, printersim.Config{Serial: "KNMA05678", Levels: map[string]int{"C": 12}})
 	var c ipp.Client
 	p, err := c.GetPrinterAttributes(t.Context(), sim.URL())
 	if err != nil {
@@ -85,7 +82,7 @@ func equalSupplies(a, b []printer.Supply) bool {
 func TestProbeSim(t *testing.T) {
 	for _, path := range []string{"/ipp/print", "/ipp/printer", "/"} {
 		t.Run(path, func(t *testing.T) {
-			sim := startSim(t, printersim.Config{Path: path})
+			sim := simtest.Start(t, printersim.Config{Path: path})
 			var c ipp.Client
 			p, err := c.Probe(t.Context(), sim.Addr())
 			if err != nil {
@@ -104,7 +101,7 @@ func TestProbeSim(t *testing.T) {
 func TestProbeTLSOnly(t *testing.T) {
 	// A printer that speaks only TLS on its port: plain HTTP fails, Probe
 	// retries over ipps.
-	sim := startSim(t, printersim.Config{TLS: true, TLSOnly: true})
+	sim := simtest.Start(t, printersim.Config{TLS: true, TLSOnly: true})
 	var c ipp.Client
 	p, err := c.Probe(t.Context(), sim.Addr())
 	if err != nil {
@@ -119,7 +116,7 @@ func TestProbeTLSOnly(t *testing.T) {
 }
 
 func TestProbeNothingListening(t *testing.T) {
-	sim := startSim(t, printersim.Config{})
+	sim := simtest.Start(t, printersim.Config{})
 	addr := sim.Addr()
 	sim.Close()
 	var c ipp.Client
@@ -133,7 +130,7 @@ func TestProbeNothingListening(t *testing.T) {
 }
 
 func TestOperationNotSupportedStatus(t *testing.T) {
-	sim := startSim(t, printersim.Config{})
+	sim := simtest.Start(t, printersim.Config{})
 	var c ipp.Client
 	// Wrong path: the printer answers 404, which is an HTTPStatusError.
 	_, err := c.GetPrinterAttributes(t.Context(), "ipp://"+sim.Addr()+"/nope")
@@ -144,7 +141,7 @@ func TestOperationNotSupportedStatus(t *testing.T) {
 }
 
 func TestTLSPinning(t *testing.T) {
-	sim := startSim(t, printersim.Config{TLS: true})
+	sim := simtest.Start(t, printersim.Config{TLS: true})
 	pins := ipp.NewFilePinStore(filepath.Join(t.TempDir(), "state", "pins.json"))
 
 	c1 := &ipp.Client{Pins: pins}
@@ -202,7 +199,7 @@ func TestTLSPinning(t *testing.T) {
 
 func TestDeadlineHangingPrinter(t *testing.T) {
 	for _, mode := range []printersim.Mode{printersim.ModeHang, printersim.ModeClose} {
-		sim := startSim(t, printersim.Config{Mode: mode})
+		sim := simtest.Start(t, printersim.Config{Mode: mode})
 		var c ipp.Client
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		_, err := c.GetPrinterAttributes(ctx, sim.URL())
@@ -222,7 +219,7 @@ func TestDeadlineHangingPrinter(t *testing.T) {
 }
 
 func TestDelayedPrinter(t *testing.T) {
-	sim := startSim(t, printersim.Config{Delay: 200 * time.Millisecond})
+	sim := simtest.Start(t, printersim.Config{Delay: 200 * time.Millisecond})
 	var c ipp.Client
 	if _, err := c.GetPrinterAttributes(t.Context(), sim.URL()); err != nil {
 		t.Fatal(err)
