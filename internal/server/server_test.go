@@ -62,19 +62,6 @@ func (h *hook) count() int {
 	return len(h.events)
 }
 
-// eventually polls cond until it holds; the generous limit only bounds a
-// broken test, it does not measure speed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestEndToEnd runs arsd in-process with the Amazon emulator and a webhook
 // receiver and drives it as arsctl does: sign-up, device sign-in (real
 // OAuth tokens), enrollments with both providers, level reports that
@@ -184,8 +171,8 @@ func testEndToEnd(t *testing.T, dsn string) {
 	if res := report(en.ID, t0.Add(time.Minute), 4); len(res.Orders) != 0 {
 		t.Fatalf("second low report placed %d orders", len(res.Orders))
 	}
-	eventually(t, "the webhook event", func() bool { return h.count() == 1 })
-	eventually(t, "the order to be handed over", func() bool {
+	servertest.Eventually(t, "the webhook event", func() bool { return h.count() == 1 })
+	servertest.Eventually(t, "the order to be handed over", func() bool {
 		os, err := c.ListOrders(ctx, en.ID)
 		return err == nil && len(os) == 1 && os[0].Fulfilment == webhook.Name
 	})
@@ -223,8 +210,8 @@ func testEndToEnd(t *testing.T, dsn string) {
 		t.Fatalf("low amazon report placed %d orders", len(res.Orders))
 	}
 	report(amz.ID, t0.Add(time.Minute), 2)
-	eventually(t, "the DRS replenish call", func() bool { return emu.ReplenishCalls(amzSerial, "black") >= 1 })
-	eventually(t, "the amazon order to be recorded", func() bool {
+	servertest.Eventually(t, "the DRS replenish call", func() bool { return emu.ReplenishCalls(amzSerial, "black") >= 1 })
+	servertest.Eventually(t, "the amazon order to be recorded", func() bool {
 		os, err := c.ListOrders(ctx, amz.ID)
 		return err == nil && len(os) == 1 && os[0].Fulfilment == "amazon-drs" && os[0].ExternalID != ""
 	})
@@ -241,7 +228,7 @@ func testEndToEnd(t *testing.T, dsn string) {
 		}
 		return n
 	}
-	eventually(t, "the DRS deviceStatus call", func() bool { return deviceStatus() >= 1 })
+	servertest.Eventually(t, "the DRS deviceStatus call", func() bool { return deviceStatus() >= 1 })
 	if n := deviceStatus(); n != 1 {
 		t.Errorf("deviceStatus called %d times after two reports, want 1 (daily)", n)
 	}

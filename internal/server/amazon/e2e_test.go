@@ -174,7 +174,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		orderID := res.Orders[0].ID
 		var o arsapi.Order
-		waitFor(t, "the order to be handed to Amazon", func() bool {
+		servertest.Eventually(t, "the order to be handed to Amazon", func() bool {
 			var l arsapi.List[arsapi.Order]
 			call("GET", "/v1/enrollments/"+en.ID+"/orders", nil, &l)
 			for _, x := range l.Items {
@@ -219,17 +219,4 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("tokens kept after cancel: %v", err)
 		}
 	})
-}
-
-// waitFor polls cond until it holds; it fails only after a long timeout,
-// so a slow machine does not fail the test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

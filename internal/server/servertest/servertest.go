@@ -6,6 +6,7 @@ package servertest
 import (
 	"bytes"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -51,4 +52,17 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// Eventually polls cond until it holds. It fails the test only after a
+// minute: the limit bounds a broken test, it does not measure speed.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
