@@ -161,8 +161,13 @@ type CreateEnrollmentRequest struct {
 // CancelRequest is the body of POST /v1/enrollments/{id}/cancel.
 type CancelRequest struct {
 	Reasons []string `json:"reasons"`
-	Comment string   `json:"comment,omitempty"`
+	// Comment is free text, UTF-8 of at most MaxCancelComment bytes; the
+	// reason that TakesComment requires one.
+	Comment string `json:"comment,omitempty"`
 }
+
+// MaxCancelComment is the longest cancellation comment, in bytes.
+const MaxCancelComment = 2000
 
 // LevelReport is the body of POST /v1/enrollments/{id}/levels: every
 // supply of the printer as read at ReadAt.

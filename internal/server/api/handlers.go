@@ -26,7 +26,6 @@ const (
 	maxSerialLen   = 64
 	maxUUIDLen     = 64
 	maxNicknameLen = 100
-	maxCommentLen  = 2000
 	maxSupplyName  = 128
 	maxListLimit   = 200
 )
@@ -371,8 +370,8 @@ func (a *API) checkCancel(req *arsapi.CancelRequest) *arsapi.Problem {
 		return p
 	}
 	req.Comment = strings.TrimSpace(req.Comment)
-	if len(req.Comment) > maxCommentLen || !utf8.ValidString(req.Comment) {
-		return invalid(fmt.Sprintf("comment must be text of at most %d bytes", maxCommentLen))
+	if len(req.Comment) > arsapi.MaxCancelComment || !utf8.ValidString(req.Comment) {
+		return invalid(fmt.Sprintf("comment must be text of at most %d bytes", arsapi.MaxCancelComment))
 	}
 	var uniq []string
 	needsComment := ""

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -648,8 +649,11 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 	if needsComment && comment == "" {
 		errs = append(errs, "You chose Other: tell us your reason in the comment box.")
 	}
-	if len(comment) > 2000 {
-		errs = append(errs, "The comment is too long: use at most 2000 characters.")
+	switch {
+	case len(comment) > arsapi.MaxCancelComment:
+		errs = append(errs, fmt.Sprintf("The comment is too long: use at most %d characters.", arsapi.MaxCancelComment))
+	case !utf8.ValidString(comment):
+		errs = append(errs, "The comment is not valid text. Type it again.")
 	}
 	if len(errs) > 0 {
 		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, errs)

@@ -295,6 +295,12 @@ func TestManagePlanAndCancel(t *testing.T) {
 		// Other without a comment: an error, and the ticked boxes stay ticked.
 		r = c.post(path+"/cancel", url.Values{"csrf_token": {tok}, "reason": {"too-expensive", "other"}})
 		mustContain(t, "cancel other without comment", r.body, "tell us your reason in the comment box", `value="too-expensive" checked`)
+		// A comment that is not UTF-8 text: an error, not a database failure.
+		r = c.post(path+"/cancel", url.Values{"csrf_token": {tok}, "reason": {"too-expensive"}, "comment": {"bye \xff\xfe"}})
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("cancel with a non-UTF-8 comment: HTTP %d", r.status)
+		}
+		mustContain(t, "cancel with a non-UTF-8 comment", r.body, "The comment is not valid text.")
 		if got := e.enrollment(token, en.ID); got.State != arsapi.StateActive {
 			t.Fatalf("after refused cancels the state is %s", got.State)
 		}
