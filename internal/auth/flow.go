@@ -45,7 +45,7 @@ func Discover(ctx context.Context, hc *http.Client, server string) (Endpoints, e
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		if u := Unreachable(server, err); u != err {
+		if u := arsapi.Unreachable(server, err); u != nil {
 			return e, u
 		}
 		return e, fmt.Errorf("%s: reading its OpenID configuration: %w", server, unwrapURLError(err))
@@ -61,22 +61,6 @@ func Discover(ctx context.Context, hc *http.Client, server string) (Endpoints, e
 		return e, fmt.Errorf("%s: OpenID configuration has no token endpoint", server)
 	}
 	return e, nil
-}
-
-// Unreachable returns err as an *arsapi.UnreachableError when nothing
-// answered at server (connection refused, unknown host, no route), so that
-// every command says so in the same words as the API client; any other
-// error is returned unchanged.
-func Unreachable(server string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var op *net.OpError
-	var dns *net.DNSError
-	if errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") {
-		return &arsapi.UnreachableError{Server: server, Err: err}
-	}
-	return err
 }
 
 func unwrapURLError(err error) error {

@@ -55,11 +55,7 @@ func (f *Factory) unreachable(ctx context.Context, server string) error {
 	}
 	resp, err := f.HTTPClient().Do(req)
 	if err != nil {
-		var u *arsapi.UnreachableError
-		if errors.As(auth.Unreachable(server, err), &u) {
-			return u
-		}
-		return nil
+		return arsapi.Unreachable(server, err)
 	}
 	resp.Body.Close()
 	return nil

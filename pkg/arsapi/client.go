@@ -115,18 +115,22 @@ func shortNetErr(err error) string {
 	return err.Error()
 }
 
-// isUnreachable reports whether err means nothing answered (as opposed to
-// a request that was cancelled or failed mid-way).
-func isUnreachable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
+// Unreachable returns an *UnreachableError for server when err, from an
+// HTTP request to it, means that nothing answered there (connection
+// refused, unknown host, no route), and nil otherwise: for a nil err, a
+// request that was cancelled or timed out by its context, or one that
+// failed after a server answered. Programs that call an ARS server without
+// a Client use it to say so in the same words as the Client does.
+func Unreachable(server string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
 	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
 	var dns *net.DNSError
-	return errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED)
+	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED) {
+		return &UnreachableError{Server: server, Err: err}
+	}
+	return nil
 }
 
 // maxResponse bounds the size of an answer the client reads.
@@ -170,8 +174,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if isUnreachable(err) {
-			return &UnreachableError{Server: c.base.String(), Err: err}
+		if u := Unreachable(c.base.String(), err); u != nil {
+			return u
 		}
 		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -34,6 +35,24 @@ func TestUnreachable(t *testing.T) {
 	cancel()
 	if _, err := New(addr).Terms(ctx); errors.As(err, &ue) || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestUnreachableHelper(t *testing.T) {
+	const server = "http://127.0.0.1:1"
+	refused := fmt.Errorf("Get %q: %w", server, syscall.ECONNREFUSED)
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("no route")}
+	dns := &net.DNSError{Name: "ars.invalid", Err: "no such host", IsNotFound: true}
+	for _, err := range []error{refused, dial, dns} {
+		var ue *UnreachableError
+		if u := Unreachable(server, err); !errors.As(u, &ue) || ue.Server != server || !errors.Is(u, err) {
+			t.Errorf("Unreachable(%v) = %v", err, u)
+		}
+	}
+	for _, err := range []error{nil, context.Canceled, fmt.Errorf("dial: %w", context.DeadlineExceeded), errors.New("EOF after headers")} {
+		if u := Unreachable(server, err); u != nil {
+			t.Errorf("Unreachable(%v) = %v, want nil", err, u)
+		}
 	}
 }
 

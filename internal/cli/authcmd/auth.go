@@ -228,7 +228,7 @@ func getAccount(ctx context.Context, hc *http.Client, server string) (*arsapi.Ac
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		if u := auth.Unreachable(server, err); u != err {
+		if u := arsapi.Unreachable(server, err); u != nil {
 			return nil, u
 		}
 		return nil, fmt.Errorf("%s: GET /v1/account: %w", server, err)
