@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // key is one configuration setting.
@@ -39,12 +41,12 @@ var keys = map[string]key{
 		},
 	},
 	"provider": {
-		help: "default provider for register: canon or amazon (ARS_PROVIDER overrides it)",
+		help: "default provider for register: " + providerChoices() + " (ARS_PROVIDER overrides it)",
 		get:  func(c *config.Config) string { return c.Provider },
 		set:  func(c *config.Config, v string) { c.Provider = v },
 		validate: func(v string) error {
-			if v != "" && v != "canon" && v != "amazon" {
-				return fmt.Errorf("provider must be canon or amazon")
+			if v != "" && !slices.Contains(registry.Names(), v) {
+				return fmt.Errorf("provider must be %s", providerChoices())
 			}
 			return nil
 		},
@@ -61,6 +63,9 @@ var keys = map[string]key{
 		},
 	},
 }
+
+// providerChoices lists the provider names for messages: "canon or amazon".
+func providerChoices() string { return strings.Join(registry.Names(), " or ") }
 
 func names() []string {
 	var ns []string

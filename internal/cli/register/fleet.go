@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -101,8 +102,8 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 		switch {
 		case row.Host == "" && row.Serial == "":
 			row.Err = errors.New("no host and no serial")
-		case row.Provider != "" && row.Provider != "canon" && row.Provider != "amazon":
-			row.Err = fmt.Errorf("unknown provider %q (canon or amazon)", row.Provider)
+		case row.Provider != "" && !slices.Contains(registry.Names(), row.Provider):
+			row.Err = fmt.Errorf("unknown provider %q (%s)", row.Provider, providerChoices())
 		case len(row.Label) > 200:
 			row.Err = errors.New("label longer than 200 characters")
 		}
@@ -345,7 +346,7 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	}
 	prov, ok := provs[res.Provider]
 	if !ok {
-		return fail(fmt.Errorf("unknown provider %q (canon or amazon)", res.Provider))
+		return fail(fmt.Errorf("unknown provider %q (%s)", res.Provider, providerChoices()))
 	}
 	if !havePrinter {
 		if row.Host != "" {

@@ -302,7 +302,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 	if name == "" {
 		if !ios.CanPrompt() {
-			return cmdutil.FlagErrorf("--provider is required when not running interactively: canon or amazon")
+			return cmdutil.FlagErrorf("--provider is required when not running interactively: %s", providerChoices())
 		}
 		var options []prompt.Option
 		for _, pv := range registry.All(pub) {
@@ -443,6 +443,9 @@ func signedIn(ctx context.Context, opts *RegisterOptions, c provider.Client, err
 	}
 	return opts.Client(ctx)
 }
+
+// providerChoices lists the provider names for messages: "canon or amazon".
+func providerChoices() string { return strings.Join(registry.Names(), " or ") }
 
 func isAuthErr(err error) bool {
 	var p *arsapi.Problem
