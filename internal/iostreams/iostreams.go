@@ -58,15 +58,9 @@ func (s *IOStreams) SetNeverPrompt(v bool) { s.neverTTY = v }
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 
-// IsStderrTTY reports whether stderr is a terminal.
-func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
-
 // CanPrompt reports whether the user can answer a prompt: stdin and stdout
 // are terminals and machine output was not requested.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY && !s.neverTTY }
-
-// ColorEnabled reports whether stdout should carry ANSI colour.
-func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.noColor }
 
 // Colorize wraps text in an ANSI SGR code when colour is enabled on
 // stderr (where human messages go). code is e.g. "32" for green.

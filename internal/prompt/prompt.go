@@ -40,12 +40,10 @@ type Huh struct {
 	Out io.Writer // stderr
 }
 
+// run runs a form of one field. Ctrl-C is huh.ErrUserAborted, which is
+// ErrAborted.
 func (h *Huh) run(f huh.Field) error {
-	err := huh.NewForm(huh.NewGroup(f)).WithInput(h.In).WithOutput(h.Out).WithShowHelp(true).Run()
-	if errors.Is(err, huh.ErrUserAborted) {
-		return ErrAborted
-	}
-	return err
+	return huh.NewForm(huh.NewGroup(f)).WithInput(h.In).WithOutput(h.Out).WithShowHelp(true).Run()
 }
 
 // Select implements Prompter.

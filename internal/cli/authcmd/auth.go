@@ -87,15 +87,15 @@ person signed in elsewhere.`,
 
 func loginRun(ctx context.Context, opts *LoginOptions) error {
 	f := opts.F
-	io := f.IOStreams
+	ios := f.IOStreams
 	server, err := f.ServerURL()
 	if err != nil {
 		return err
 	}
 	store := f.TokenStore()
 	if opts.WithToken {
-		line, err := bufio.NewReader(io.In).ReadString('\n')
-		if err != nil && !errors.Is(err, errEOF) {
+		line, err := bufio.NewReader(ios.In).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 		tok := strings.TrimSpace(line)
@@ -110,7 +110,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		if err := store.Save(server, t); err != nil {
 			return fmt.Errorf("save token: %w", err)
 		}
-		io.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
+		ios.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
@@ -126,11 +126,9 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	if err := store.Save(server, tok); err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
-	io.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
+	ios.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
 	return nil
 }
-
-var errEOF = io.EOF
 
 // LoginMode chooses the sign-in flow.
 type LoginMode struct {

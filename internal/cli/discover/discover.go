@@ -160,10 +160,9 @@ func runHost(ctx context.Context, opts *Options, dopts discovery.Options) error 
 // printerWriter prints printers as they become ready, in the format the
 // options and the terminal call for.
 type printerWriter struct {
-	opts    *Options
-	mu      sync.Mutex
-	printed int
-	header  bool
+	opts   *Options
+	mu     sync.Mutex
+	header bool
 }
 
 func newPrinterWriter(opts *Options) *printerWriter { return &printerWriter{opts: opts} }
@@ -205,7 +204,6 @@ func (w *printerWriter) row(p printer.Printer) {
 			fmt.Fprintf(io.ErrOut, "%s: %s\n", p.Name, pr)
 		}
 	}
-	w.printed++
 }
 
 // finish prints the final JSON document when one was asked for.

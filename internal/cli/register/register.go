@@ -205,11 +205,6 @@ any failed. Running it again skips printers already enrolled.`,
 	return cmd
 }
 
-// Result is what register prints with --json for one printer.
-type Result struct {
-	provider.Enrollment
-}
-
 func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	ios := opts.IO
 	pub, err := opts.PublicClient()
