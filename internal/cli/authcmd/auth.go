@@ -93,31 +93,26 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		return err
 	}
 	store := f.TokenStore()
+	var tok *oauth2.Token
 	if opts.WithToken {
 		line, err := bufio.NewReader(ios.In).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
-		tok := strings.TrimSpace(line)
-		if tok == "" {
+		s := strings.TrimSpace(line)
+		if s == "" {
 			return cmdutil.FlagErrorf("--with-token: no token on standard input")
 		}
-		t := &oauth2.Token{AccessToken: tok, TokenType: "Bearer"}
-		acct, err := whoami(ctx, f, server, t)
+		tok = &oauth2.Token{AccessToken: s, TokenType: "Bearer"}
+	} else {
+		// The timeout bounds the sign-in and the account check after it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+		tok, err = Login(ctx, f, server, LoginMode{Device: opts.Device, Web: opts.Web, NoBrowser: opts.NoBrowser})
 		if err != nil {
 			return err
 		}
-		if err := store.Save(server, t); err != nil {
-			return fmt.Errorf("save token: %w", err)
-		}
-		ios.Success("Signed in to %s as %s (token kept in %s)", server, acct.Email, store.Where())
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	tok, err := Login(ctx, f, server, LoginMode{Device: opts.Device, Web: opts.Web, NoBrowser: opts.NoBrowser})
-	if err != nil {
-		return err
 	}
 	acct, err := whoami(ctx, f, server, tok)
 	if err != nil {
