@@ -70,7 +70,7 @@ func ExitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	if errors.Is(err, ErrCancel) || errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
+	if IsCancel(err) {
 		return ExitCancelled
 	}
 	var p *arsapi.Problem
@@ -83,6 +83,13 @@ func ExitCode(err error) int {
 		}
 	}
 	return ExitFailure
+}
+
+// IsCancel reports whether err means the user cancelled: ErrCancel, Ctrl-C
+// at a prompt (huh.ErrUserAborted, which prompt.ErrAborted is) or an
+// interrupted command (context.Canceled). Such errors exit 5.
+func IsCancel(err error) bool {
+	return errors.Is(err, ErrCancel) || errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled)
 }
 
 // IsSilent reports whether err should exit without a message.

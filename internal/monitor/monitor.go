@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // API is the part of the ARS API the agent uses (*arsapi.Client).
@@ -164,7 +167,7 @@ func (a *Agent) Pass(ctx context.Context) ([]Result, error) {
 	}
 	var live []arsapi.Enrollment
 	for _, e := range all {
-		if e.State != arsapi.StateCancelled {
+		if provider.Live(e) {
 			live = append(live, e)
 		}
 	}
@@ -359,9 +362,5 @@ func hostPort(p printer.Printer) string {
 	if port == 0 {
 		port = 631
 	}
-	addr := p.Addrs[0]
-	if strings.Contains(addr, ":") {
-		addr = "[" + addr + "]"
-	}
-	return fmt.Sprintf("%s:%d", addr, port)
+	return net.JoinHostPort(p.Addrs[0], strconv.Itoa(port))
 }

@@ -4,7 +4,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -54,7 +53,7 @@ func Main(version string) int {
 	code := cmdutil.ExitCode(err)
 	switch {
 	case cmdutil.IsSilent(err):
-	case code == cmdutil.ExitCancelled && (errors.Is(err, cmdutil.ErrCancel) || errors.Is(err, prompt.ErrAborted) || errors.Is(err, context.Canceled)):
+	case code == cmdutil.ExitCancelled && cmdutil.IsCancel(err):
 		fmt.Fprintln(f.IOStreams.ErrOut, "cancelled")
 	default:
 		fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", err)

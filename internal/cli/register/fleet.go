@@ -313,15 +313,8 @@ func printFleetLine(w io.Writer, r FleetResult) error {
 	case "pending":
 		detail = r.EnrollmentID + " sign in at " + r.SignInURL
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Status, where, dash(r.Model), dash(r.Provider), detail)
+	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Status, where, resolve.OrDash(r.Model), resolve.OrDash(r.Provider), detail)
 	return err
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // enrollRow enrolls the printer of one row.

@@ -216,12 +216,13 @@ func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.
 func names(ps []printer.Printer) string {
 	var s []string
 	for _, p := range ps {
-		s = append(s, fmt.Sprintf("%s (%s)", orDash(p.Name), Address(p)))
+		s = append(s, fmt.Sprintf("%s (%s)", OrDash(p.Name), Address(p)))
 	}
 	return strings.Join(s, ", ")
 }
 
-func orDash(s string) string {
+// OrDash returns s, or "-" when s is empty (an empty column in a table).
+func OrDash(s string) string {
 	if s == "" {
 		return "-"
 	}

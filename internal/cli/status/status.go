@@ -16,6 +16,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
 	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
@@ -168,20 +169,13 @@ func open(o arsapi.Order) bool {
 	return o.State == arsapi.OrderPlaced || o.State == arsapi.OrderInProgress
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func level(l int) string {
 	switch {
 	case l >= 0 && l <= 100:
 		return strconv.Itoa(l) + "%"
-	case l == -3:
+	case l == printer.LevelSomeRemaining:
 		return "some left"
-	case l == -1:
+	case l == printer.LevelOther:
 		return "other"
 	}
 	return "unknown"
@@ -229,7 +223,7 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 		if !ios.IsStdoutTTY() && it.LevelsReadAt != nil {
 			read = it.LevelsReadAt.UTC().Format(time.RFC3339)
 		}
-		t.AddRow(it.ID, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), orDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
+		t.AddRow(it.ID, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), resolve.OrDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
 	}
 	return t.Render()
 }
