@@ -342,36 +342,16 @@ func (c *Client) ListEnrollmentsPage(ctx context.Context, opts ListOptions) (Lis
 // cursors from page to page. Iteration stops at the first error, which is
 // yielded with a zero Enrollment.
 func (c *Client) Enrollments(ctx context.Context, opts ListOptions) iter.Seq2[Enrollment, error] {
-	return func(yield func(Enrollment, error) bool) {
-		for {
-			page, err := c.ListEnrollmentsPage(ctx, opts)
-			if err != nil {
-				yield(Enrollment{}, err)
-				return
-			}
-			for _, e := range page.Items {
-				if !yield(e, nil) {
-					return
-				}
-			}
-			if page.NextCursor == "" || page.NextCursor == opts.Cursor {
-				return
-			}
-			opts.Cursor = page.NextCursor
-		}
-	}
+	return pages(opts.Cursor, func(cursor string) (List[Enrollment], error) {
+		o := opts
+		o.Cursor = cursor
+		return c.ListEnrollmentsPage(ctx, o)
+	})
 }
 
 // FindEnrollments returns every enrollment matching opts, all pages.
 func (c *Client) FindEnrollments(ctx context.Context, opts ListOptions) ([]Enrollment, error) {
-	out := []Enrollment{}
-	for e, err := range c.Enrollments(ctx, opts) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return collect(c.Enrollments(ctx, opts))
 }
 
 // ListEnrollments returns every enrollment of the account, all pages.
@@ -415,17 +395,44 @@ func (c *Client) ListOrdersPage(ctx context.Context, id, cursor string, limit in
 
 // ListOrders returns every order of an enrollment, newest first, all pages.
 func (c *Client) ListOrders(ctx context.Context, id string) ([]Order, error) {
-	out := []Order{}
-	cursor := ""
-	for {
-		page, err := c.ListOrdersPage(ctx, id, cursor, 0)
+	return collect(pages("", func(cursor string) (List[Order], error) {
+		return c.ListOrdersPage(ctx, id, cursor, 0)
+	}))
+}
+
+// pages yields the items of a paged list from the page at cursor on,
+// following NextCursor until it is empty or comes back unchanged.
+func pages[T any](cursor string, fetch func(cursor string) (List[T], error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			page, err := fetch(cursor)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, v := range page.Items {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" || page.NextCursor == cursor {
+				return
+			}
+			cursor = page.NextCursor
+		}
+	}
+}
+
+// collect gathers a sequence into a slice (empty, not nil, when there is
+// nothing), stopping at the first error.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	out := []T{}
+	for v, err := range seq {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" || page.NextCursor == cursor {
-			return out, nil
-		}
-		cursor = page.NextCursor
+		out = append(out, v)
 	}
+	return out, nil
 }
