@@ -96,17 +96,9 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 	if err != nil {
 		return nil, err
 	}
-	previous := ""
-	var previousAt time.Time
 	for _, e := range existing {
-		if !strings.EqualFold(e.Printer.Serial, p.Serial) {
-			continue
-		}
-		if Live(e) {
+		if Live(e) && strings.EqualFold(e.Printer.Serial, p.Serial) {
 			return b.wrap(e, true), nil
-		}
-		if previous == "" || e.CreatedAt.After(previousAt) {
-			previous, previousAt = e.ID, e.CreatedAt
 		}
 	}
 
@@ -120,8 +112,12 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 		},
 		TermsVersion: opts.TermsVersion,
 	}
+	key := opts.IdempotencyKey
+	if key == "" {
+		key = NewIdempotencyKey()
+	}
 	for range 2 {
-		e, err := b.Client.CreateEnrollment(ctx, req, IdempotencyKey(req, previous))
+		e, err := b.Client.CreateEnrollment(ctx, req, key)
 		if err != nil {
 			err = b.enrollError(ctx, req, err)
 			if ex, ok := errors.AsType[*existingError](err); ok {
@@ -133,7 +129,7 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 			return b.wrap(e, false), nil
 		}
 		// A replayed answer for an enrollment cancelled since: enroll anew.
-		previous = e.ID
+		key = NewIdempotencyKey()
 	}
 	return nil, fmt.Errorf("the server keeps answering with a cancelled enrollment for serial %s", printer.MaskSerial(p.Serial))
 }

@@ -14,7 +14,7 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -84,6 +84,10 @@ type EnrollOptions struct {
 	TermsVersion string
 	// Nickname is an optional label for the printer (e.g. "2nd floor").
 	Nickname string
+	// IdempotencyKey identifies this attempt; a caller that retries the
+	// same attempt passes the same key. Empty: Enroll takes a new one
+	// (NewIdempotencyKey).
+	IdempotencyKey string
 }
 
 // Eligibility is the answer to "can this model be enrolled?".
@@ -235,23 +239,16 @@ func MatchModel(models []arsapi.Model, reported string) (string, bool) {
 	return "", false
 }
 
-// IdempotencyKey derives the Idempotency-Key of an enrollment request from
-// what identifies it: the same printer, provider, terms and request give
-// the same key, so that a register that was killed and is run again
-// replays the first attempt instead of creating a second enrollment.
-// previous, when not empty, is the ID of an earlier enrollment of the same
-// printer that has since been cancelled, so that enrolling again after a
-// cancellation is a new request.
-func IdempotencyKey(req arsapi.CreateEnrollmentRequest, previous string) string {
-	h := sha256.New()
-	for _, s := range []string{
-		"enroll/v1", string(req.Provider), req.Printer.Serial, req.TermsVersion,
-		req.Printer.Model, req.Printer.UUID, req.Printer.Nickname, previous,
-	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return "arsctl-enroll-" + hex.EncodeToString(h.Sum(nil))[:40]
+// NewIdempotencyKey returns a fresh Idempotency-Key for one enrollment
+// attempt: one invocation and the retries of its request. A later attempt
+// (the same command run again once its cause is fixed) takes a new key, so
+// that it is answered anew rather than with the first attempt's answer; a
+// re-run after an attempt whose answer was lost finds the enrollment that
+// attempt created through FindEnrollments.
+func NewIdempotencyKey() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return "arsctl-enroll-" + hex.EncodeToString(b)
 }
 
 // Live reports whether an enrollment still counts: pending, active or

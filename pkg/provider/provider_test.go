@@ -212,7 +212,7 @@ func TestEnrollAfterInterruptedRun(t *testing.T) {
 		Printer:      arsapi.Printer{Model: "TS8320", Serial: pr.Serial, UUID: pr.UUID},
 		TermsVersion: catalogue.DefaultTermsVersion,
 	}
-	created, err := e.clients[0].CreateEnrollment(ctx, req, provider.IdempotencyKey(req, ""))
+	created, err := e.clients[0].CreateEnrollment(ctx, req, provider.NewIdempotencyKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,23 +272,13 @@ func TestAmazonWait(t *testing.T) {
 	}
 }
 
-func TestIdempotencyKey(t *testing.T) {
-	req := arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: arsapi.Printer{Model: "TS8320", Serial: "A1"}, TermsVersion: "2026-01"}
-	k := provider.IdempotencyKey(req, "")
-	if k != provider.IdempotencyKey(req, "") {
-		t.Fatal("key is not stable")
+func TestNewIdempotencyKey(t *testing.T) {
+	k := provider.NewIdempotencyKey()
+	if k == provider.NewIdempotencyKey() {
+		t.Fatal("two attempts got the same key")
 	}
-	if strings.Contains(k, "A1") {
-		t.Fatal("key reveals the serial")
-	}
-	for name, other := range map[string]string{
-		"previous": provider.IdempotencyKey(req, "x"),
-		"provider": provider.IdempotencyKey(arsapi.CreateEnrollmentRequest{Provider: "amazon", Printer: req.Printer, TermsVersion: req.TermsVersion}, ""),
-		"terms":    provider.IdempotencyKey(arsapi.CreateEnrollmentRequest{Provider: "canon", Printer: req.Printer, TermsVersion: "2027-01"}, ""),
-	} {
-		if other == k {
-			t.Errorf("changing %s keeps the key", name)
-		}
+	if !strings.HasPrefix(k, "arsctl-enroll-") || len(k) > 255 {
+		t.Fatalf("key %q", k)
 	}
 }
 

@@ -260,6 +260,42 @@ func TestRegisterNonInteractive(t *testing.T) {
 	}
 }
 
+// TestRegisterAgainAfterConflict replays a user's sequence: B's register
+// fails because A's account has the printer, A cancels, and B runs the
+// same command again: the printer is enrolled in B's account (the first
+// refusal is not replayed).
+func TestRegisterAgainAfterConflict(t *testing.T) {
+	fx := newFixture(t, false)
+	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(8)})
+	fx.opts.Hosts = []string{p.Addr()}
+	fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
+
+	b, aTok := fx.token, fx.api.Account(t, "a@example.com")
+	fx.token = aTok
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("A's register: %v", err)
+	}
+	a := fx.enrollments(t)[0]
+
+	fx.token = b
+	err := registerRun(context.Background(), fx.opts)
+	if err == nil || !strings.Contains(err.Error(), "another account") {
+		t.Fatalf("B's register while A has it: %v", err)
+	}
+	if _, err := fx.api.Client(aTok).CancelEnrollment(context.Background(), a.ID,
+		arsapi.CancelRequest{Reasons: []string{"other"}, Comment: "gave it to B"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	fx.errOut.Reset()
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("B's same register after A cancelled: %v\n%s", err, fx.errOut)
+	}
+	es := fx.enrollments(t)
+	if len(es) != 1 || es[0].State != arsapi.StateActive || es[0].Printer.Serial != clitest.Serial(8) {
+		t.Fatalf("B's enrollments = %+v", es)
+	}
+}
+
 func TestRegisterNotSignedIn(t *testing.T) {
 	fx := newFixture(t, false)
 	fx.token = ""

@@ -469,6 +469,42 @@ func TestIdempotentCreate(t *testing.T) {
 	})
 }
 
+// TestIdempotencyKeepsNoRefusals replays a user's sequence: bob's enroll
+// conflicts with ann's enrollment of the same printer, ann cancels, and
+// bob's same request under the same key then enrolls: the refusal was not
+// kept for replay. An invalid request is not kept either.
+func TestIdempotencyKeepsNoRefusals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann, bob := e.account("ann@example.com"), e.account("bob@example.com")
+		var anns arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "REFUSE1"), 201, &anns)
+		r := e.do("POST", "/v1/enrollments", bob, enrollReq("TS8320", "REFUSE1"), "Idempotency-Key", "bob-1")
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeAlreadyEnrolled {
+			t.Fatalf("bob while ann's is active: %d %s", r.status, r.body)
+		}
+		e.mustDo("POST", "/v1/enrollments/"+anns.ID+"/cancel", ann, arsapi.CancelRequest{Reasons: []string{"other"}, Comment: "sold it"}, 200, nil)
+		var bobs arsapi.Enrollment
+		r = e.mustDo("POST", "/v1/enrollments", bob, enrollReq("TS8320", "REFUSE1"), 201, &bobs, "Idempotency-Key", "bob-1")
+		if r.header.Get("Idempotent-Replayed") != "" || bobs.State != arsapi.StateActive {
+			t.Fatalf("bob after ann cancelled: replayed %q, %+v", r.header.Get("Idempotent-Replayed"), bobs)
+		}
+		// Now the success is kept and replayed.
+		r = e.mustDo("POST", "/v1/enrollments", bob, enrollReq("TS8320", "REFUSE1"), 201, nil, "Idempotency-Key", "bob-1")
+		if r.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("success not replayed")
+		}
+		// A refused (invalid) request is run again, not replayed.
+		bad := enrollReq("TS8320", "")
+		for range 2 {
+			r := e.do("POST", "/v1/enrollments", bob, bad, "Idempotency-Key", "bob-2")
+			if r.status != 400 && r.status != 422 || r.header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("invalid: %d replayed %q %s", r.status, r.header.Get("Idempotent-Replayed"), r.body)
+			}
+		}
+	})
+}
+
 func TestCancel(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)

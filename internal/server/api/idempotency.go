@@ -64,9 +64,12 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // idempotent runs a mutating handler under the request's Idempotency-Key:
 // a repeated key with the same request replays the stored answer; with a
-// different request it answers 422 idempotency_reused. Answers that a
-// retry could change (5xx, 401, 429) are not stored. body is the request
-// body already read; scope is the account (or signupScope).
+// different request it answers 422 idempotency_reused. Only successes
+// (2xx) are stored: a request refused (validation, a conflict such as a
+// printer enrolled elsewhere, 401, 429, 5xx) is run again when repeated,
+// so that fixing the cause is enough for the same request to succeed.
+// body is the request body already read; scope is the account (or
+// signupScope).
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, body []byte, h func(w http.ResponseWriter)) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -111,7 +114,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 
 	rw := &recorder{ResponseWriter: w}
 	h(rw)
-	if rw.status >= 500 || rw.status == http.StatusUnauthorized || rw.status == http.StatusTooManyRequests || rw.status == 0 {
+	if rw.status < 200 || rw.status >= 300 {
 		return
 	}
 	if err := a.st.PutIdem(r.Context(), scope, key, store.IdemRecord{RequestHash: hash, Status: rw.status, Body: rw.buf.Bytes()}); err != nil {
