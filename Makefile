@@ -26,9 +26,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 
-# Short fuzzing of every network-bytes parser (seed corpora run in `make test`).
+# A minute of fuzzing for every network-bytes parser (seed corpora run in `make test`).
 fuzz:
-	scripts/fuzz.sh 20s
+	scripts/fuzz.sh 60s
 
 bench:
 	bench/discover.sh

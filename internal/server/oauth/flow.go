@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
@@ -269,11 +271,30 @@ func (p *htmlPage) text() string {
 		}
 	}
 	walk(doc)
-	s := strings.TrimSpace(b.String())
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	return fmt.Sprintf("HTTP %d %s", p.status, quoteShort(strings.TrimSpace(b.String()), 300))
+}
+
+// quoteShort is s as a Go string literal whose content (the escapes
+// included) is at most max bytes, ending in … where s was cut. It cuts
+// between characters, after escaping, so that neither a cut through a
+// UTF-8 sequence nor the four bytes an escaped invalid byte takes can
+// push the result past the bound.
+func quoteShort(s string, max int) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for s != "" {
+		_, n := utf8.DecodeRuneInString(s)
+		e := strconv.Quote(s[:n])
+		e = e[1 : len(e)-1]
+		if b.Len()-1+len(e) > max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(e)
+		s = s[n:]
 	}
-	return fmt.Sprintf("HTTP %d %q", p.status, s)
+	b.WriteByte('"')
+	return b.String()
 }
 
 func attr(n *html.Node, key string) string {
