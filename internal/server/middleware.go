@@ -54,7 +54,20 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nil, nil, errors.New("hijacking not supported")
 }
 
-// instrument wraps the mux: request metrics by route pattern, a log line
+// methodLabel is the method as a metric label: one of the methods arsd
+// serves, or "other". Clients choose the method, so any other string
+// would make a new series each time and /metrics would grow without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// instrument wraps the mux: request metrics by route pattern (or
+// "unmatched") and a fixed set of methods, a log line
 // per request (method, route, path, status, duration; never headers or
 // query strings, which may hold tokens, codes or serials), and recovery
 // from panics as a 500 problem.
@@ -94,15 +107,16 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				sw.status = http.StatusOK
 			}
 			d := time.Since(start)
-			requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-			latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			method := methodLabel(r.Method)
+			requests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
+			latency.WithLabelValues(route, method).Observe(d.Seconds())
 			level := slog.LevelDebug
 			if sw.status >= 500 {
 				level = slog.LevelWarn
 			}
 			if s.log.Enabled(r.Context(), level) {
 				s.log.LogAttrs(r.Context(), level, "request",
-					slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+					slog.String("method", method), slog.String("route", route), slog.String("path", r.URL.Path),
 					slog.Int("status", sw.status), slog.Duration("duration", d))
 			}
 		}()
