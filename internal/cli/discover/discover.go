@@ -23,7 +23,7 @@ type Options struct {
 	Output *cmdutil.OutputOptions
 	IPP    discovery.IPPClient
 
-	Host       string
+	Hosts      []string
 	Timeout    time.Duration
 	Stream     bool
 	Interfaces []string
@@ -43,7 +43,7 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(context.Context, *Options) err
 		Probe:    discovery.ProbeHost,
 	}
 	cmd := &cobra.Command{
-		Use:   "discover [--host ADDR[:PORT]] [--timeout D] [--stream]",
+		Use:   "discover [--host ADDR[:PORT]]... [--timeout D] [--stream]",
 		Short: "Find printers on the network",
 		Long: `Find printers on the local network and show, for each, its name, addresses,
 make and model, serial number, IPP URI and ink or toner levels.
@@ -54,9 +54,11 @@ falling back to SNMP (UDP port 161) for what IPP does not tell. Rows appear
 as printers answer; the search ends as soon as every printer seen has
 answered and the network is quiet, or after --timeout.
 
-With --host, one printer is asked directly at that address (IPP, then
+With --host, the printer at that address is asked directly (IPP, then
 SNMP), with no multicast: use it when mDNS is blocked or the printer is on
-another subnet.
+another subnet. --host may be repeated: every address is asked, at the
+same time; an address that does not answer is reported on stderr, and the
+exit status is 3 only when none answered.
 
 A printer that answers only in part (asleep, IPP switched off) is still
 listed with what is known; --json shows why the rest is missing under
@@ -70,6 +72,7 @@ Exits 3 when no printer is found.`,
 		Example: `  arsctl discover
   arsctl discover --timeout 10s
   arsctl discover --host 192.168.1.20
+  arsctl discover --host 192.168.1.20 --host 10.1.0.7:8631
   arsctl discover --json | jq -r '.[] | [.model, .serial] | @tsv'
   arsctl discover --json --stream          # NDJSON, one printer per line as found
   arsctl discover --jq '.[] | select(.make == "Canon") | .uri'`,
@@ -91,7 +94,7 @@ Exits 3 when no printer is found.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Host, "host", "", "Ask the printer at `ADDR[:PORT]` directly, without multicast")
+	fl.StringArrayVar(&opts.Hosts, "host", nil, "Ask the printer at `ADDR[:PORT]` directly, without multicast (repeatable)")
 	fl.DurationVar(&opts.Timeout, "timeout", discovery.DefaultTimeout, "Give up after this `duration`")
 	fl.BoolVar(&opts.Stream, "stream", false, "With --json: print one JSON object per line as printers are found")
 	fl.StringSliceVar(&opts.Interfaces, "interface", nil, "Search only on these network interfaces (comma-separated `names`)")
@@ -116,8 +119,8 @@ func Run(ctx context.Context, opts *Options) error {
 		Enrich:     true,
 		IPP:        opts.IPP,
 	}
-	if opts.Host != "" {
-		return runHost(ctx, opts, dopts)
+	if len(opts.Hosts) > 0 {
+		return runHosts(ctx, opts, dopts)
 	}
 	out := newPrinterWriter(opts)
 	opts.IO.StartProgress("Searching for printers…")
@@ -142,19 +145,53 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func runHost(ctx context.Context, opts *Options, dopts discovery.Options) error {
-	opts.IO.StartProgress("Asking " + opts.Host + "…")
-	p, err := opts.Probe(ctx, opts.Host, dopts)
+// runHosts asks every --host at once and prints each printer as it
+// answers (in the order of the flags when the output is one document).
+func runHosts(ctx context.Context, opts *Options, dopts discovery.Options) error {
+	out := newPrinterWriter(opts)
+	found := make([]*printer.Printer, len(opts.Hosts))
+	errs := make([]error, len(opts.Hosts))
+	opts.IO.StartProgress("Asking " + strings.Join(opts.Hosts, ", ") + "…")
+	var wg sync.WaitGroup
+	for i, h := range opts.Hosts {
+		wg.Go(func() {
+			p, err := opts.Probe(ctx, h, dopts)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			found[i] = &p
+			out.row(p)
+		})
+	}
+	wg.Wait()
 	opts.IO.StopProgress()
-	if err != nil {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var printers []printer.Printer
+	var failed []error
+	for i := range opts.Hosts {
+		if found[i] != nil {
+			printers = append(printers, *found[i])
+		} else {
+			failed = append(failed, errs[i])
+		}
+	}
+	if len(printers) == 0 {
+		err := errors.Join(failed...)
+		if len(failed) == 1 {
+			err = failed[0]
+		}
 		if errors.Is(err, discovery.ErrNoPrinter) {
 			return cmdutil.NotFoundf("%v\n%s", err, PortsHint)
 		}
 		return err
 	}
-	out := newPrinterWriter(opts)
-	out.row(p)
-	return out.finish([]printer.Printer{p})
+	for _, err := range failed {
+		opts.IO.Warning("%v", err)
+	}
+	return out.finish(printers)
 }
 
 // printerWriter prints printers as they become ready, in the format the

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -19,12 +22,13 @@ func TestNewCmdDiscoverFlags(t *testing.T) {
 		args     string
 		json     bool
 		wantErr  string
-		wantHost string
+		wantHost []string
 		wantTO   time.Duration
 		stream   bool
 	}{
 		{args: "", wantTO: discovery.DefaultTimeout},
-		{args: "--host 10.0.0.7:631 --timeout 2s", wantHost: "10.0.0.7:631", wantTO: 2 * time.Second},
+		{args: "--host 10.0.0.7:631 --timeout 2s", wantHost: []string{"10.0.0.7:631"}, wantTO: 2 * time.Second},
+		{args: "--host 10.0.0.7 --host 10.0.0.8:8631", wantHost: []string{"10.0.0.7", "10.0.0.8:8631"}, wantTO: discovery.DefaultTimeout},
 		{args: "--stream", json: true, wantTO: discovery.DefaultTimeout, stream: true},
 		{args: "--stream", wantErr: "--stream needs --json"},
 		{args: "--timeout 0s", wantErr: "--timeout must be positive"},
@@ -49,7 +53,7 @@ func TestNewCmdDiscoverFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Host != tt.wantHost || got.Timeout != tt.wantTO || got.Stream != tt.stream {
+			if !slices.Equal(got.Hosts, tt.wantHost) || got.Timeout != tt.wantTO || got.Stream != tt.stream {
 				t.Errorf("options %+v", got)
 			}
 		})
@@ -193,7 +197,7 @@ func TestRunNoMulticast(t *testing.T) {
 func TestRunHost(t *testing.T) {
 	var asked string
 	out, _, err := run(t, false, cmdutil.OutputOptions{}, func(o *Options) {
-		o.Host = "10.0.0.7"
+		o.Hosts = []string{"10.0.0.7"}
 		o.Probe = func(_ context.Context, h string, _ discovery.Options) (printer.Printer, error) {
 			asked = h
 			return pixma, nil
@@ -203,12 +207,48 @@ func TestRunHost(t *testing.T) {
 		t.Fatalf("out %q asked %q err %v", out, asked, err)
 	}
 	_, _, err = run(t, false, cmdutil.OutputOptions{}, func(o *Options) {
-		o.Host = "10.0.0.9"
+		o.Hosts = []string{"10.0.0.9"}
 		o.Probe = func(context.Context, string, discovery.Options) (printer.Printer, error) {
 			return printer.Printer{}, errors.Join(discovery.ErrNoPrinter, errors.New("IPP: refused"))
 		}
 	})
 	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "5353/udp") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestDiscoverTwoHosts replays `arsctl discover --host A --host B` against
+// two simulated printers on 127.0.0.1: both are listed (the last --host
+// alone was used before); a third address that answers nothing is a
+// warning, not a failure.
+func TestDiscoverTwoHosts(t *testing.T) {
+	a := simtest.Start(t, printersim.Config{Serial: "KNMA00101", Name: "Office"})
+	b := simtest.Start(t, printersim.Config{Serial: "KNMA00102", Name: "Kitchen"})
+	state := t.TempDir()
+	for _, extra := range [][]string{nil, {"--host", "127.0.0.1:1"}} {
+		ios, _, out, errOut := iostreams.Test()
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{JSON: true},
+			Getenv: func(k string) string { return map[string]string{"XDG_STATE_HOME": state, "HOME": state}[k] }}
+		cmd := NewCmdDiscover(f, nil)
+		cmd.SetArgs(append([]string{"--host", a.Addr(), "--host", b.Addr(), "--timeout", "5s"}, extra...))
+		cmd.SetOut(&strings.Builder{})
+		cmd.SetErr(&strings.Builder{})
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		var got []printer.Printer
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		var serials []string
+		for _, p := range got {
+			serials = append(serials, p.Serial)
+		}
+		if !slices.Equal(serials, []string{"KNMA00101", "KNMA00102"}) {
+			t.Errorf("serials %q, want both printers", serials)
+		}
+		if extra != nil && !strings.Contains(errOut.String(), "127.0.0.1:1") {
+			t.Errorf("the silent address is not reported: %q", errOut)
+		}
 	}
 }
