@@ -9,6 +9,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
@@ -99,7 +101,21 @@ func open(dsn string) (*DB, error) {
 	return &DB{DB: sqldb, Dialect: SQLite}, nil
 }
 
+// migrateLockID is the PostgreSQL advisory lock that migrations run under
+// ("arsd-migrate" as a number). Replicas that start at once on one
+// database take turns: the first applies the migrations, the others then
+// find nothing left to do. Without it they raced to create the same
+// tables and all but one failed.
+const migrateLockID int64 = 0x61727364_6d696772
+
 func (d *DB) migrate(ctx context.Context) error {
+	if d.Dialect == Postgres {
+		unlock, err := d.advisoryLock(ctx, migrateLockID)
+		if err != nil {
+			return fmt.Errorf("migrations: wait for other replicas: %w", err)
+		}
+		defer unlock()
+	}
 	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
 	if err != nil {
 		return err
@@ -127,6 +143,30 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
 	return nil
+}
+
+// advisoryLock takes a PostgreSQL session-level advisory lock on a
+// connection of its own, waiting while another session holds it, and
+// returns the function that releases it. A process that dies while holding
+// the lock loses its session, and with it the lock.
+func (d *DB) advisoryLock(ctx context.Context, id int64) (unlock func(), err error) {
+	conn, err := d.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", id); err != nil {
+			// Closing the session below releases the lock anyway.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
 }
 
 // Rebind rewrites "?" placeholders for the DB's dialect. Question marks
