@@ -479,7 +479,7 @@ func (s *Server) reportDeviceStatus(enrollmentID string, readAt time.Time) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := s.amazon.ReportDeviceStatus(ctx, enrollmentID, readAt, false); err != nil {
+		if _, err := s.amazon.ReportDeviceStatus(ctx, enrollmentID, readAt); err != nil {
 			s.log.Warn("amazon device status not reported", "enrollment", enrollmentID, "err", err)
 		}
 	}()

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -38,9 +37,6 @@ type Service struct {
 	log    *slog.Logger
 	seal   *sealer
 	flight singleflight.Group
-
-	mu         sync.Mutex
-	lastStatus map[string]time.Time // enrollment -> last DeviceStatus sent
 }
 
 var (
@@ -66,7 +62,7 @@ func New(st Store, log *slog.Logger, cfg Config) (*Service, error) {
 		slots[strings.ToLower(strings.TrimSpace(k))] = v
 	}
 	cfg.Slots = slots
-	return &Service{cfg: cfg, st: st, log: log.With("component", "amazon"), seal: sl, lastStatus: map[string]time.Time{}}, nil
+	return &Service{cfg: cfg, st: st, log: log.With("component", "amazon"), seal: sl}, nil
 }
 
 // Routes registers GET /v1/amazon/start and GET /v1/amazon/callback.
@@ -170,9 +166,6 @@ func (s *Service) Deregister(ctx context.Context, enrollmentID string) error {
 	if err := s.st.DeleteAmazonLink(ctx, enrollmentID); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	delete(s.lastStatus, enrollmentID)
-	s.mu.Unlock()
 	s.log.InfoContext(ctx, "dash replenishment registration deleted", "enrollment", enrollmentID)
 	return nil
 }
@@ -187,29 +180,29 @@ const DeviceStatusInterval = 24 * time.Hour
 
 // ReportDeviceStatus tells DRS the device was active at `at` (POST
 // /deviceStatus with mostRecentlyActiveDate, "DeviceStatus Endpoint"),
-// at most once per DeviceStatusInterval per enrollment unless force is
-// set. The API calls it after a level report of an amazon enrollment. It
-// reports whether a call was made.
-func (s *Service) ReportDeviceStatus(ctx context.Context, enrollmentID string, at time.Time, force bool) (bool, error) {
+// at most once per DeviceStatusInterval per enrollment, counted over every
+// replica: the call is claimed in the store first, so that concurrent
+// reports (on any replica) make one call, and a failed call gives the
+// claim back. Enrollments not linked to Amazon (canon plans, sign-in not
+// completed) make no call. The API calls it after a level report of an
+// amazon enrollment. It reports whether a call was made.
+func (s *Service) ReportDeviceStatus(ctx context.Context, enrollmentID string, at time.Time) (bool, error) {
 	now := s.cfg.Now()
-	// Reserve this enrollment's slot before calling, so that concurrent
-	// reports make one call; a failed call gives the slot back.
-	s.mu.Lock()
-	last, seen := s.lastStatus[enrollmentID]
-	if seen && !force && now.Sub(last) < DeviceStatusInterval {
-		s.mu.Unlock()
+	prev, ok, err := s.st.ReserveDeviceStatus(ctx, enrollmentID, now, now.Add(-DeviceStatusInterval))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !ok:
 		return false, nil
 	}
-	s.lastStatus[enrollmentID] = now
-	s.mu.Unlock()
 	release := func() {
-		s.mu.Lock()
-		if seen {
-			s.lastStatus[enrollmentID] = last
-		} else {
-			delete(s.lastStatus, enrollmentID)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.st.ReleaseDeviceStatus(rctx, enrollmentID, now, prev); err != nil {
+			s.log.WarnContext(ctx, "device status claim not given back; next call after the interval", "enrollment", enrollmentID, "err", err)
 		}
-		s.mu.Unlock()
 	}
 	body := map[string]string{"mostRecentlyActiveDate": at.UTC().Format(time.RFC3339)}
 	resp, err := s.withToken(ctx, enrollmentID, func(tok string) (drsResponse, error) {
@@ -217,10 +210,7 @@ func (s *Service) ReportDeviceStatus(ctx context.Context, enrollmentID string, a
 	})
 	switch {
 	case errors.Is(err, ErrNotLinked):
-		// Not an Amazon device (a canon plan, or sign-in not completed):
-		// keep the slot, so the link is looked up at most once a day; the
-		// callback forgets it when the sign-in completes.
-		return false, nil
+		return false, nil // deregistered meanwhile: the claim went with the link
 	case err != nil:
 		release()
 		return true, err

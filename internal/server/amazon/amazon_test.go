@@ -52,6 +52,7 @@ type env struct {
 	d      *db.DB
 	st     *store.Store
 	svc    *amazon.Service
+	cfg    amazon.Config // the service's, for more replicas
 	arsd   string
 	clock  *clock
 	logs   *servertest.LogBuffer
@@ -88,6 +89,7 @@ func newEnv(t *testing.T, d *db.DB, ecfg amazonemu.Config, mod func(*amazon.Conf
 	if mod != nil {
 		mod(&cfg)
 	}
+	e.cfg = cfg
 	svc, err := amazon.New(e.st, slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -556,20 +558,61 @@ func TestDeviceStatus(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
 	en := e.activate("SN-70")
 	at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
-	sent, err := e.svc.ReportDeviceStatus(ctx, en.ID, at, false)
+	sent, err := e.svc.ReportDeviceStatus(ctx, en.ID, at)
 	if err != nil || !sent {
 		t.Fatalf("sent %v err %v", sent, err)
 	}
 	if got := e.emu.LastActive("SN-70"); got != "2026-11-26T08:00:00Z" {
 		t.Errorf("mostRecentlyActiveDate %q", got)
 	}
-	if sent, _ := e.svc.ReportDeviceStatus(ctx, en.ID, at.Add(time.Minute), false); sent {
+	if sent, _ := e.svc.ReportDeviceStatus(ctx, en.ID, at.Add(time.Minute)); sent {
 		t.Error("second report within a day was sent")
 	}
 	e.clock.Advance(25 * time.Hour)
-	if sent, err := e.svc.ReportDeviceStatus(ctx, en.ID, at.Add(25*time.Hour), false); !sent || err != nil {
+	if sent, err := e.svc.ReportDeviceStatus(ctx, en.ID, at.Add(25*time.Hour)); !sent || err != nil {
 		t.Errorf("next day: sent %v err %v", sent, err)
 	}
+}
+
+// TestDeviceStatusAcrossReplicas has three replicas (three services on one
+// database) report levels of one device at once, twice: Amazon gets one
+// DeviceStatus call in all, as the daily cadence is kept in the database
+// rather than in each replica's memory.
+func TestDeviceStatusAcrossReplicas(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newEnv(t, d, amazonemu.Config{AutoApprove: true}, nil)
+		en := e.activate("SN-71")
+		replicas := []*amazon.Service{e.svc}
+		for range 2 {
+			svc, err := amazon.New(store.New(d), nil, e.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replicas = append(replicas, svc)
+		}
+		at := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+		var wg sync.WaitGroup
+		for range 2 {
+			for _, svc := range replicas {
+				wg.Go(func() {
+					if _, err := svc.ReportDeviceStatus(ctx, en.ID, at); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		n := 0
+		for _, c := range e.emu.Calls() {
+			if c.Path == "/deviceStatus" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d DeviceStatus calls from 3 replicas within a day, want 1", n)
+		}
+	})
 }
 
 func TestNewRejectsIncompleteConfig(t *testing.T) {

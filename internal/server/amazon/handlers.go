@@ -209,9 +209,6 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "activate", err)
 		return
 	}
-	s.mu.Lock()
-	delete(s.lastStatus, st.EnrollmentID) // linked now: report DeviceStatus on the next levels
-	s.mu.Unlock()
 	s.log.InfoContext(ctx, "login with amazon completed; enrollment active", "enrollment", st.EnrollmentID)
 	name := e.Printer.Nickname
 	if name == "" {

@@ -61,6 +61,15 @@ type AmazonLinks interface {
 	// DeleteAmazonLink removes the link and its tokens; deleting a missing
 	// link is not an error.
 	DeleteAmazonLink(ctx context.Context, enrollmentID string) error
+	// ReserveDeviceStatus claims the DeviceStatus call of a linked
+	// enrollment at now, unless a call was made (or claimed) after
+	// notBefore: then ok is false. Replicas racing for one call see one
+	// of them win. prev is the claim it replaced, for ReleaseDeviceStatus.
+	// An enrollment with no link answers ErrNotFound.
+	ReserveDeviceStatus(ctx context.Context, enrollmentID string, now, notBefore time.Time) (prev time.Time, ok bool, err error)
+	// ReleaseDeviceStatus gives back a claim made at reserved whose call
+	// failed, putting prev back unless a newer claim replaced it.
+	ReleaseDeviceStatus(ctx context.Context, enrollmentID string, reserved, prev time.Time) error
 }
 
 var _ AmazonLinks = (*Store)(nil)
@@ -139,7 +148,7 @@ func (s *Store) PutAmazonLink(ctx context.Context, l AmazonLink) error {
 		ON CONFLICT (enrollment_id) DO UPDATE SET account_id = excluded.account_id,
 			device_model = excluded.device_model, serial = excluded.serial, test_device = excluded.test_device,
 			access_token = excluded.access_token, refresh_token = excluded.refresh_token,
-			access_expires_at = excluded.access_expires_at, updated_at = excluded.updated_at`,
+			access_expires_at = excluded.access_expires_at, updated_at = excluded.updated_at, status_at = 0`,
 		l.EnrollmentID, l.AccountID, l.DeviceModel, l.Serial, l.TestDevice,
 		l.AccessToken, l.RefreshToken, nanos(l.AccessExpiresAt), nanos(now), nanos(now))
 	if err != nil {
@@ -181,6 +190,38 @@ func (s *Store) UpdateAmazonTokens(ctx context.Context, enrollmentID string, acc
 func (s *Store) DeleteAmazonLink(ctx context.Context, enrollmentID string) error {
 	if _, err := s.DB.Exec(ctx, `DELETE FROM amazon_links WHERE enrollment_id = ?`, enrollmentID); err != nil {
 		return fmt.Errorf("delete amazon link: %w", err)
+	}
+	return nil
+}
+
+// ReserveDeviceStatus implements AmazonLinks: it reads the last claim and
+// replaces it only if it is still the one read (compare and swap).
+func (s *Store) ReserveDeviceStatus(ctx context.Context, enrollmentID string, now, notBefore time.Time) (time.Time, bool, error) {
+	var prev int64
+	err := s.DB.QueryRow(ctx, `SELECT status_at FROM amazon_links WHERE enrollment_id = ?`, enrollmentID).Scan(&prev)
+	if err != nil {
+		return time.Time{}, false, readErr(err, "read device status claim")
+	}
+	if prev > nanos(notBefore) {
+		return fromNanos(prev), false, nil
+	}
+	res, err := s.DB.Exec(ctx, `UPDATE amazon_links SET status_at = ? WHERE enrollment_id = ? AND status_at = ?`,
+		nanos(now), enrollmentID, prev)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("claim device status: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("claim device status: %w", err)
+	}
+	return fromNanos(prev), n == 1, nil
+}
+
+// ReleaseDeviceStatus implements AmazonLinks.
+func (s *Store) ReleaseDeviceStatus(ctx context.Context, enrollmentID string, reserved, prev time.Time) error {
+	if _, err := s.DB.Exec(ctx, `UPDATE amazon_links SET status_at = ? WHERE enrollment_id = ? AND status_at = ?`,
+		nanos(prev), enrollmentID, nanos(reserved)); err != nil {
+		return fmt.Errorf("release device status claim: %w", err)
 	}
 	return nil
 }
