@@ -455,11 +455,22 @@ func (g *gateProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // followURL is the scripts' web browser (xdg-open): it follows the URL
 // and its redirects over HTTP with cookies, like a browser whose user
-// signs in, and fails unless the last page answers 200.
+// signs in, and fails unless the last page answers 200. With
+// $XDG_OPEN_SIGN_IN set to an email address, its user signs in to arsd as
+// that account and allows the client on the consent page.
 func followURL(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: xdg-open URL")
 		return 2
+	}
+	if email := os.Getenv("XDG_OPEN_SIGN_IN"); email != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := oauth.SignInBrowser(ctx, &http.Client{}, args[0], email, Password); err != nil {
+			fmt.Fprintln(os.Stderr, "xdg-open:", err)
+			return 1
+		}
+		return 0
 	}
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}

@@ -79,8 +79,20 @@ func TestBrowserSignIn(t *testing.T) {
 	if h := text("h1"); h != "Login" {
 		t.Fatalf("the authorize URL led to %q, want the Login page", h)
 	}
-	run("sign in", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password),
+	load("sign in", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("login")))
+	// The consent page names the loopback address and the account; no
+	// code reaches arsctl before Allow.
+	if page := text("body"); !strings.Contains(page, "arsctl (command-line tool) on "+ln.Addr().String()) ||
+		!strings.Contains(page, email) {
+		t.Fatalf("consent page: %q", page)
+	}
+	select {
+	case c := <-codes:
+		t.Fatalf("the loopback listener got code %q before Allow", c)
+	default:
+	}
+	run("allow", chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
 	var code string
 	select {
 	case code = <-codes:

@@ -95,10 +95,18 @@ func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email,
 // SignInBrowser plays the person at the browser for the authorization
 // code flow: it opens authURL (from oauth2.Config.AuthCodeURL) in a fresh
 // cookie jar, signs in with email/password through the web sign-in form
-// when asked, and follows the redirects, which end at the client's
-// loopback redirect URI (its listener receives the code).
+// when asked, allows the client on the consent page, and follows the
+// redirects, which end at the client's loopback redirect URI (its
+// listener receives the code).
 func SignInBrowser(ctx context.Context, hc *http.Client, authURL, email, password string) error {
-	_, page, err := openSignedIn(ctx, hc, authURL, email, password)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	b, err := newBrowser(hc)
+	if err != nil {
+		return err
+	}
+	page, err := b.authorize(ctx, authURL, email, password, true)
 	if err != nil {
 		return err
 	}
@@ -106,6 +114,27 @@ func SignInBrowser(ctx context.Context, hc *http.Client, authURL, email, passwor
 		return fmt.Errorf("sign-in ended at %s://%s%s: %s", page.url.Scheme, page.url.Host, page.url.Path, page.text())
 	}
 	return nil
+}
+
+// authorize opens authURL in b, signs in when asked, and allows (or
+// denies) the client on the consent page. It returns the last page.
+func (b *browser) authorize(ctx context.Context, authURL, email, password string, allow bool) (*htmlPage, error) {
+	page, err := b.signIn(ctx, authURL, email, password)
+	if err != nil {
+		return nil, err
+	}
+	f := page.form(func(f *htmlForm) bool { return f.has("authRequestID") && f.hasButton("action") })
+	if f == nil {
+		return nil, fmt.Errorf("no consent form: %s", page.text())
+	}
+	action := "deny"
+	if allow {
+		action = "approve"
+	}
+	if page, err = b.submit(ctx, page, f, nil, action); err != nil {
+		return nil, fmt.Errorf("consent: %w", err)
+	}
+	return page, nil
 }
 
 // ExchangeDeviceCode makes one token request for an approved device code.
@@ -160,7 +189,6 @@ func signInFields(f *htmlForm, email, password string) map[string]string {
 	return m
 }
 
-// browser is a minimal form-following HTTP client with its own cookies.
 // openSignedIn opens u in a fresh cookie jar and, when the answer is the
 // web sign-in form, signs in with email/password there. It returns the
 // browser and the page reached.
@@ -172,21 +200,29 @@ func openSignedIn(ctx context.Context, hc *http.Client, u, email, password strin
 	if err != nil {
 		return nil, nil, err
 	}
+	page, err := b.signIn(ctx, u, email, password)
+	return b, page, err
+}
+
+// signIn opens u in b and, when the answer is the web sign-in form, signs
+// in with email/password there. It returns the page reached.
+func (b *browser) signIn(ctx context.Context, u, email, password string) (*htmlPage, error) {
 	page, err := b.get(ctx, u)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
 		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
-			return nil, nil, fmt.Errorf("sign in: %w", err)
+			return nil, fmt.Errorf("sign in: %w", err)
 		}
 		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-			return nil, nil, fmt.Errorf("sign in as %s was refused: %s", email, page.text())
+			return nil, fmt.Errorf("sign in as %s was refused: %s", email, page.text())
 		}
 	}
-	return b, page, nil
+	return page, nil
 }
 
+// browser is a minimal form-following HTTP client with its own cookies.
 type browser struct{ c *http.Client }
 
 func newBrowser(hc *http.Client) (*browser, error) {

@@ -17,7 +17,8 @@
 //
 //	/oauth/authorize, /oauth/token, /oauth/revoke, /oauth/introspect,
 //	/oauth/userinfo, /oauth/keys, /oauth/device_authorization,
-//	/oauth/login (the login step of the code flow), /device (the page
+//	/oauth/login (the login and consent step of the code flow, bound to
+//	the browser that started it: see consent.go), /device (the page
 //	where a signed-in user approves a device code), /v1/tokens (API tokens).
 package oauth
 
@@ -66,9 +67,10 @@ const (
 )
 
 // Sessions tells which account a browser request is signed in as (the
-// web pages' session cookie).
+// web pages' session cookie) and which session that is: the pages' forms
+// carry a token bound to the session.
 type Sessions interface {
-	AccountID(r *http.Request) (accountID string, ok bool)
+	Session(r *http.Request) (accountID, sessionID string, ok bool)
 }
 
 // Config configures the authorization server. Zero values take the
@@ -303,12 +305,15 @@ func loadSigningKey(ctx context.Context, st *store.Store) (*signingKey, error) {
 
 // Routes registers the authorization server's endpoints on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
-	for _, p := range []string{DiscoveryPath, AuthorizePath, authorizeCallback, RevokePath, IntrospectPath,
+	for _, p := range []string{DiscoveryPath, RevokePath, IntrospectPath,
 		UserinfoPath, KeysPath, EndSessionPath, DeviceAuthPath} {
 		mux.Handle(p, s.provider)
 	}
+	mux.Handle(AuthorizePath, s.bindBrowser(s.provider))
+	mux.Handle(authorizeCallback, s.callbackGuard(s.provider))
 	mux.Handle(TokenPath, s.tokenGuard(s.provider))
 	mux.HandleFunc("GET "+loginStepPath, s.loginStep)
+	mux.HandleFunc("POST "+loginStepPath, s.consentDecide)
 	mux.HandleFunc("GET "+DevicePath, s.deviceForm)
 	mux.HandleFunc("POST "+DevicePath, s.deviceConfirm)
 	mux.HandleFunc("POST "+DevicePath+"/decide", s.deviceDecide)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -95,14 +96,9 @@ func newLoopback(t *testing.T) *loopback {
 // browser b and the loopback listener lb; it returns the callback query.
 func codeFlow(t *testing.T, e *env, b *browser, lb *loopback, cfg *oauth2.Config, state string, opts ...oauth2.AuthCodeOption) url.Values {
 	t.Helper()
-	page, err := b.get(context.Background(), cfg.AuthCodeURL(state, opts...))
+	page, err := b.authorize(context.Background(), cfg.AuthCodeURL(state, opts...), e.email, e.password, true)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-		if _, err := b.submit(context.Background(), page, f, signInFields(f, e.email, e.password), ""); err != nil {
-			t.Fatal(err)
-		}
 	}
 	select {
 	case q := <-lb.got:
@@ -201,7 +197,8 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 
 func TestAuthorizeRefusals(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), Config{})
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	jar, _ := cookiejar.New(nil)
+	noRedirect := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
@@ -372,6 +369,31 @@ func TestDevicePageCSRF(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("forged approval with token %q answered %d", tok, resp.StatusCode)
 		}
+	}
+	// The token of another session of the same account is refused too:
+	// a token seen once (a shared screen, a log) is worth nothing in
+	// another browser.
+	other := signedInBrowser(t, e)
+	otherPage, err := other.get(ctx, da.VerificationURIComplete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var otherTok string
+	for _, in := range otherPage.form(func(f *htmlForm) bool { return f.has("user_code") }).inputs {
+		if in.name == "csrf_token" {
+			otherTok = in.value
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+DevicePath+"/decide",
+		strings.NewReader(url.Values{"user_code": {da.UserCode}, "action": {"approve"}, "csrf_token": {otherTok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if otherTok == "" || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("approval with another session's token %q answered %d", otherTok, resp.StatusCode)
 	}
 	if d, err := e.st.DeviceByUserCode(ctx, da.UserCode); err != nil || d.State != store.DevicePending {
 		t.Fatalf("after forged posts: %+v, %v", d, err)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -40,9 +41,18 @@ Allow it only if you started this on your own device.</p>
 <input type="hidden" name="user_code" value="{{.UserCode}}">
 <button type="submit" name="action" value="approve">Allow</button>
 <button type="submit" name="action" value="deny">Deny</button></form></body></html>{{end}}
+{{define "consent"}}{{template "head" .}}<h1>Allow {{.Client}}?</h1>
+<p><strong>{{.Client}}</strong> on <strong>{{.Where}}</strong> wants to act for <strong>{{.Account}}</strong>.
+Allow it only if you just ran <code>arsctl auth login</code> on this computer.</p>
+<p>It will be able to:</p><ul class="scopes">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
+<form method="post" action="` + loginStepPath + `">
+<input type="hidden" name="csrf_token" value="{{.CSRF}}">
+<input type="hidden" name="authRequestID" value="{{.RequestID}}">
+<button type="submit" name="action" value="approve">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button></form></body></html>{{end}}
 {{define "continue"}}<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="refresh" content="0;url={{.Next}}"><title>Signed in · arsd</title>
-<style>` + pageCSS + `</style></head><body><h1>Signed in</h1>
+<meta http-equiv="refresh" content="0;url={{.Next}}"><title>{{.Title}} · arsd</title>
+<style>` + pageCSS + `</style></head><body><h1>{{.Title}}</h1>
 <p>Returning to {{.Client}}… <a href="{{.Next}}">Continue</a></p></body></html>{{end}}
 {{define "done"}}{{template "head" .}}<h1>{{.Title}}</h1><p>{{.Message}}</p></body></html>{{end}}`
 
@@ -66,6 +76,10 @@ type pageData struct {
 	Scopes   []string
 	Message  string
 	Next     string
+	// Where is the client's loopback address, RequestID the
+	// authorization request (consent page).
+	Where     string
+	RequestID string
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, d pageData) {
@@ -89,57 +103,60 @@ var scopeText = map[string]string{
 
 var clientNames = map[string]string{CLIClientID: "arsctl (command-line tool)"}
 
+// clientName is how the pages name a client.
+func clientName(clientID string) string {
+	if n, ok := clientNames[clientID]; ok {
+		return n
+	}
+	return clientID
+}
+
+// scopeTexts says what the scopes allow, in words.
+func scopeTexts(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		if t, ok := scopeText[sc]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// accountName is how the pages name an account: its email address.
+func (s *Server) accountName(ctx context.Context, accountID string) string {
+	if a, err := s.st.GetAccount(ctx, accountID); err == nil {
+		return a.Email
+	}
+	return accountID
+}
+
 // redirectToLogin sends the browser to the web sign-in page, to come back
 // to next (a local path) afterwards.
 func (s *Server) redirectToLogin(w http.ResponseWriter, r *http.Request, next string) {
 	http.Redirect(w, r, s.cfg.LoginPath+"?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// loginStep is where the library sends the browser during the
-// authorization code flow. A signed-in browser completes the request for
-// its account and goes on to the client's redirect URI; otherwise it
-// signs in first and comes back.
-func (s *Server) loginStep(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("authRequestID")
-	if _, err := s.st.GetAuthRequest(r.Context(), id); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.ErrorContext(r.Context(), "read auth request", "err", err)
-		}
-		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
-			Message: "This sign-in request is unknown or has expired. Start again from arsctl (arsctl auth login)."})
-		return
-	}
-	acct, ok := s.sessions.AccountID(r)
-	if !ok {
-		s.redirectToLogin(w, r, loginStepPath+"?authRequestID="+url.QueryEscape(id))
-		return
-	}
-	if err := s.st.CompleteAuthRequest(r.Context(), id, acct); err != nil {
-		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
-			Message: "This sign-in request was already used or has expired. Start again from arsctl (arsctl auth login)."})
-		return
-	}
-	// Continue with a new navigation rather than a redirect: when the
-	// browser arrives here straight from the sign-in form, browsers apply
-	// that page's CSP form-action to every redirect that follows, and the
-	// last one leaves for the client's loopback address.
-	s.pages.render(w, http.StatusOK, "continue", pageData{Title: "Signed in",
-		Client: clientNames[CLIClientID], Next: authorizeCallback + "?id=" + url.QueryEscape(id)})
-}
-
-// csrfToken is the anti-forgery token of the device pages: an HMAC of
-// the signed-in account under a key kept in the database, so that every
-// replica accepts it and no other site can produce it.
-func (s *Server) csrfToken(accountID string) string {
+// formToken is the anti-forgery token of the forms of these pages: an
+// HMAC, under a key kept in the database (so that every replica accepts
+// it), of what the form is for, the browser's web session and what it
+// acts on. No other site can produce it, and it is worth nothing in
+// another session, even of the same account.
+func (s *Server) formToken(sessionID string, purpose ...string) string {
 	m := hmac.New(sha256.New, s.csrfKey)
-	m.Write([]byte("device-page\x00" + accountID))
+	m.Write([]byte("form\x00" + sessionID))
+	for _, p := range purpose {
+		m.Write([]byte("\x00" + p))
+	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) csrfOK(r *http.Request, accountID string) bool {
+// formTokenOK checks the csrf_token field of a parsed form.
+func (s *Server) formTokenOK(r *http.Request, sessionID string, purpose ...string) bool {
 	got := r.PostForm.Get("csrf_token")
-	return got != "" && hmac.Equal([]byte(got), []byte(s.csrfToken(accountID)))
+	return got != "" && hmac.Equal([]byte(got), []byte(s.formToken(sessionID, purpose...)))
 }
+
+const devicePurpose = "device-page"
 
 // NormalizeUserCode turns what a person typed ("bcdf ghjk", "BCDF-GHJK")
 // into the stored form "BCDF-GHJK".
@@ -181,7 +198,7 @@ func (l *accountLimiter) allow(key string) bool {
 // verification_uri_complete).
 func (s *Server) deviceForm(w http.ResponseWriter, r *http.Request) {
 	code := NormalizeUserCode(r.URL.Query().Get("user_code"))
-	acct, ok := s.sessions.AccountID(r)
+	_, sid, ok := s.sessions.Session(r)
 	if !ok {
 		next := DevicePath
 		if code != "" {
@@ -190,33 +207,39 @@ func (s *Server) deviceForm(w http.ResponseWriter, r *http.Request) {
 		s.redirectToLogin(w, r, next)
 		return
 	}
-	s.pages.render(w, http.StatusOK, "code", pageData{Title: "Connect a device", CSRF: s.csrfToken(acct), UserCode: code})
+	s.pages.render(w, http.StatusOK, "code", pageData{Title: "Connect a device", CSRF: s.formToken(sid, devicePurpose), UserCode: code})
 }
 
-func (s *Server) signedInPost(w http.ResponseWriter, r *http.Request) (string, bool) {
-	acct, ok := s.sessions.AccountID(r)
+// signedInPost reads a device page form posted by a signed-in browser
+// with the token of its session; otherwise it answers and returns false.
+func (s *Server) signedInPost(w http.ResponseWriter, r *http.Request) (acct, sid string, ok bool) {
+	acct, sid, ok = s.sessions.Session(r)
 	if !ok {
 		s.redirectToLogin(w, r, DevicePath)
-		return "", false
+		return "", "", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil || !s.csrfOK(r, acct) {
-		s.pages.render(w, http.StatusForbidden, "done", pageData{Title: "Form expired",
-			Message: "This form is out of date or did not come from arsd. Go back, reload the page and try again."})
-		return "", false
+	if err := r.ParseForm(); err != nil || !s.formTokenOK(r, sid, devicePurpose) {
+		s.formExpired(w)
+		return "", "", false
 	}
-	return acct, true
+	return acct, sid, true
+}
+
+func (s *Server) formExpired(w http.ResponseWriter) {
+	s.pages.render(w, http.StatusForbidden, "done", pageData{Title: "Form expired",
+		Message: "This form is out of date or did not come from arsd. Go back, reload the page and try again."})
 }
 
 // deviceConfirm looks up the entered user code and asks the user to
 // allow or deny the client.
 func (s *Server) deviceConfirm(w http.ResponseWriter, r *http.Request) {
-	acct, ok := s.signedInPost(w, r)
+	acct, sid, ok := s.signedInPost(w, r)
 	if !ok {
 		return
 	}
 	code := NormalizeUserCode(r.PostForm.Get("user_code"))
-	form := pageData{Title: "Connect a device", CSRF: s.csrfToken(acct), UserCode: code}
+	form := pageData{Title: "Connect a device", CSRF: s.formToken(sid, devicePurpose), UserCode: code}
 	if !s.codeLookups.allow(acct) {
 		form.Error = "Too many attempts. Wait a minute and try again."
 		s.pages.render(w, http.StatusTooManyRequests, "code", form)
@@ -231,27 +254,14 @@ func (s *Server) deviceConfirm(w http.ResponseWriter, r *http.Request) {
 		s.pages.render(w, http.StatusBadRequest, "code", form)
 		return
 	}
-	account := acct
-	if a, err := s.st.GetAccount(r.Context(), acct); err == nil {
-		account = a.Email
-	}
-	var scopes []string
-	for _, sc := range d.Scopes {
-		if t, ok := scopeText[sc]; ok {
-			scopes = append(scopes, t)
-		}
-	}
-	client := clientNames[d.ClientID]
-	if client == "" {
-		client = d.ClientID
-	}
+	client := clientName(d.ClientID)
 	s.pages.render(w, http.StatusOK, "confirm", pageData{Title: "Allow " + client + "?", CSRF: form.CSRF,
-		UserCode: code, Client: client, Account: account, Scopes: scopes})
+		UserCode: code, Client: client, Account: s.accountName(r.Context(), acct), Scopes: scopeTexts(d.Scopes)})
 }
 
 // deviceDecide records the user's decision.
 func (s *Server) deviceDecide(w http.ResponseWriter, r *http.Request) {
-	acct, ok := s.signedInPost(w, r)
+	acct, _, ok := s.signedInPost(w, r)
 	if !ok {
 		return
 	}

@@ -182,10 +182,10 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (AuthRequest, err
 }
 
 // CompleteAuthRequest records that accountID signed in for the live
-// authorization request id.
+// authorization request id and allowed it; it is completed once.
 func (s *Store) CompleteAuthRequest(ctx context.Context, id, accountID string) error {
 	res, err := s.DB.Exec(ctx, `UPDATE oauth_auth_requests SET account_id = ?, auth_time = ?, done = 1
-		WHERE id = ? AND expires_at > ? AND code_hash IS NULL`, accountID, oaNanos(s.Now()), id, oaNanos(s.Now()))
+		WHERE id = ? AND expires_at > ? AND done = 0 AND code_hash IS NULL`, accountID, oaNanos(s.Now()), id, oaNanos(s.Now()))
 	if err != nil {
 		return fmt.Errorf("complete auth request: %w", err)
 	}

@@ -177,14 +177,24 @@ func cacheStatic(h http.Handler) http.Handler {
 	})
 }
 
-// AccountID returns the account a browser request is signed in as. The
-// OAuth sign-in step and the device page use it.
+// AccountID returns the account a browser request is signed in as.
 func (w *Web) AccountID(r *http.Request) (string, bool) {
 	s, _, ok := w.session(r)
 	if !ok {
 		return "", false
 	}
 	return s.AccountID, true
+}
+
+// Session returns the account a browser request is signed in as and the
+// ID of its session (a secret: the cookie's value). The OAuth consent
+// step and the device page use it, and bind their forms to the session.
+func (w *Web) Session(r *http.Request) (accountID, sessionID string, ok bool) {
+	s, id, ok := w.session(r)
+	if !ok {
+		return "", "", false
+	}
+	return s.AccountID, id, true
 }
 
 // LoginURL is the sign-in page returning to next (a local path) afterwards.

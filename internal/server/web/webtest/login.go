@@ -23,17 +23,17 @@ type Login struct{ Store *store.Store }
 
 const sessionCookie = "webtest_session"
 
-// AccountID implements oauth.Sessions.
-func (l *Login) AccountID(r *http.Request) (string, bool) {
+// Session implements oauth.Sessions.
+func (l *Login) Session(r *http.Request) (accountID, sessionID string, ok bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	s, err := l.Store.GetSession(r.Context(), c.Value)
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
-	return s.AccountID, true
+	return s.AccountID, c.Value, true
 }
 
 var loginForm = template.Must(template.New("login").Parse(`<!doctype html><title>Sign in</title>
