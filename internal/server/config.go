@@ -58,6 +58,11 @@ type Config struct {
 	Webhook WebhookConfig `json:"webhook,omitzero"`
 	// DispatchInterval is how often the order dispatcher polls. Default 2s.
 	DispatchInterval Duration `json:"dispatch_interval,omitempty"`
+	// DrainDelay is how long a shutting-down server keeps serving with
+	// /readyz failing, before it stops accepting connections: at least a
+	// load balancer's health-check interval times its failure count.
+	// Default 0 (cmd/arsd defaults to 5s).
+	DrainDelay Duration `json:"drain_delay,omitempty"`
 	// SignupPerMinute limits API sign-ups per client address. Default 10.
 	SignupPerMinute int `json:"signup_per_minute,omitempty"`
 	// LogLevel (debug, info, warn, error) and LogFormat (text, json) are

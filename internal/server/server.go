@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,10 @@ type Server struct {
 	reg     *prometheus.Registry
 	mux     *http.ServeMux
 	handler http.Handler
+
+	// draining is set when shutdown begins: /readyz answers 503 so that
+	// load balancers stop sending new requests while those under way end.
+	draining atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -263,6 +268,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("shutting down\n"))
+		return
+	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: database does not answer", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -301,9 +311,12 @@ func (s *Server) APIRoutes() []string {
 	return out
 }
 
-// Run serves until ctx is done, then shuts down gracefully: it stops
-// accepting connections, lets requests under way finish (up to 20s),
-// stops the dispatcher and closes the database.
+// Run serves until ctx is done, then shuts down gracefully: /readyz
+// answers 503 at once while requests are still served for
+// Config.DrainDelay (so that a load balancer sees the replica leave and
+// sends new requests elsewhere), then it stops accepting connections, lets
+// requests under way finish (up to 20s), stops the dispatcher and closes
+// the database.
 func (s *Server) Run(ctx context.Context) error {
 	ln := s.cfg.Listener
 	if ln == nil {
@@ -355,6 +368,17 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	case err := <-errc:
 		serveErr = err
 	case <-ctx.Done():
+		s.draining.Store(true)
+		// Connections are closed after their next answer, so that
+		// clients reconnect through the load balancer to another replica.
+		hs.SetKeepAlivesEnabled(false)
+		if d := time.Duration(s.cfg.DrainDelay); d > 0 {
+			s.log.Info("arsd shutting down: not ready, draining", "delay", d)
+			select {
+			case <-time.After(d):
+			case serveErr = <-errc:
+			}
+		}
 		s.log.Info("arsd shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		if err := hs.Shutdown(sctx); err != nil {
@@ -362,7 +386,9 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 			_ = hs.Close()
 		}
 		cancel()
-		<-errc
+		if serveErr == nil {
+			serveErr = <-errc
+		}
 	}
 	stopDispatch()
 	stopped := make(chan struct{})

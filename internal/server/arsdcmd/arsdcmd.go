@@ -53,7 +53,7 @@ func (e *usageError) Unwrap() error { return e.err }
 // options are the command-line settings before merging.
 type options struct {
 	listen, publicURL, database, tlsCert, tlsKey, config string
-	accessTokenTTL                                       time.Duration
+	accessTokenTTL, drainDelay                           time.Duration
 	logLevel, logFormat                                  string
 	trustProxy                                           bool
 }
@@ -70,6 +70,7 @@ var envNames = map[string]string{
 	"log-level":        "ARSD_LOG_LEVEL",
 	"log-format":       "ARSD_LOG_FORMAT",
 	"trust-proxy":      "ARSD_TRUST_PROXY",
+	"drain-delay":      "ARSD_DRAIN_DELAY",
 }
 
 // NewCommand returns the arsd command. getenv reads the environment.
@@ -131,6 +132,7 @@ ARSD_WEBHOOK_SECRET.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a trusted load balancer)")
+	f.DurationVar(&o.drainDelay, "drain-delay", 5*time.Second, "on SIGTERM, serve this long with /readyz failing before closing (load balancers drain the replica)")
 	return cmd
 }
 
@@ -183,6 +185,12 @@ func buildConfig(fs *pflag.FlagSet, o options, getenv func(string) string) (serv
 	}
 	if cfg.AccessTokenTTL <= 0 {
 		return cfg, errors.New("--access-token-ttl must be positive")
+	}
+	if fs.Changed("drain-delay") || cfg.DrainDelay == 0 {
+		cfg.DrainDelay = server.Duration(o.drainDelay)
+	}
+	if cfg.DrainDelay < 0 {
+		return cfg, errors.New("--drain-delay must not be negative")
 	}
 	if fs.Changed("trust-proxy") {
 		cfg.TrustProxy = o.trustProxy
