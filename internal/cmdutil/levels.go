@@ -8,15 +8,30 @@ import (
 )
 
 // Levels formats supply levels compactly for a table column, e.g.
-// "BK 80% C 40% M 5% Y 60%": "ok" when some remains but the printer does
-// not say how much, "?" when the level is unknown. discover, status and
+// "BK 80% C 40% M 5% Y 60%; waste tank 34% full": the inks and toners
+// first, "ok" when some remains but the printer does not say how much,
+// "?" when the level is unknown; then each supply that is not ordered
+// (waste tank, drum, ...) named as what it is. discover, status and
 // monitor print levels this way.
 func Levels(ss []printer.Supply) string {
-	parts := make([]string, 0, len(ss))
+	inks := make([]string, 0, len(ss))
+	var others []string
 	for _, s := range ss {
-		parts = append(parts, ShortName(s)+" "+levelText(s.Level))
+		if s.Reorderable() {
+			inks = append(inks, ShortName(s)+" "+levelText(s.Level))
+			continue
+		}
+		l := s.LevelText()
+		if l == "unknown" {
+			l = "?"
+		}
+		others = append(others, s.KindLabel()+" "+l)
 	}
-	return strings.Join(parts, " ")
+	var parts []string
+	if len(inks) > 0 {
+		parts = append(parts, strings.Join(inks, " "))
+	}
+	return strings.Join(append(parts, others...), "; ")
 }
 
 func levelText(l int) string {
@@ -41,15 +56,16 @@ var hexAbbrev = map[string]string{
 }
 
 // ShortName abbreviates a supply's name for the levels column: the
-// printer's own short name (e.g. "PGBK") when it has one, else a colour
-// abbreviation, else its name with spaces removed.
+// printer's own short name (e.g. "PGBK") when it has one, else what it is
+// when it is not ink or toner ("waste tank"), else a colour abbreviation,
+// else its name with spaces removed.
 func ShortName(s printer.Supply) string {
 	n := strings.TrimSpace(s.Name)
 	if n != "" && len(n) <= 5 && !strings.ContainsAny(n, " \t") {
 		return n
 	}
-	if strings.HasPrefix(s.Type, "waste") {
-		return "waste"
+	if l := s.KindLabel(); l != "" {
+		return l
 	}
 	if a, ok := colorAbbrev[strings.ToLower(s.ColorName)]; ok {
 		return a

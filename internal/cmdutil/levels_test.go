@@ -16,7 +16,8 @@ func TestShortName(t *testing.T) {
 		{printer.Supply{Name: "Cyan Cartridge", Colors: []string{"#00ffff"}}, "C"},
 		{printer.Supply{Name: "Colour ink", Colors: []string{"#00FFFF", "#FF00FF"}}, "CL"},
 		{printer.Supply{Name: "Color", Colors: []string{"#00FFFF", "#FF00FF"}}, "Color"},
-		{printer.Supply{Name: "Toner Waste Tank", Type: "wasteToner"}, "waste"},
+		{printer.Supply{Name: "Toner Waste Tank", Type: "wasteToner"}, "waste toner box"},
+		{printer.Supply{Name: "Imaging Drum HP CE314A", Type: "opc"}, "drum"},
 		{printer.Supply{Name: "Photo Blue ink"}, "PhotoBlueink"},
 		{printer.Supply{}, "?"},
 	}
@@ -31,7 +32,17 @@ func TestLevels(t *testing.T) {
 	ss := []printer.Supply{{Name: "PGBK", Level: 80}, {Name: "Cyan ink", ColorName: "cyan", Level: 5},
 		{Name: "Tri-colour", Colors: []string{"#00FFFF", "#FF00FF"}, Level: printer.LevelSomeRemaining},
 		{Name: "Waste", Type: "wasteInk", Level: printer.LevelUnknown}}
-	if got, want := Levels(ss), "PGBK 80% C 5% CL ok Waste ?"; got != want {
+	if got, want := Levels(ss), "PGBK 80% C 5% CL ok; waste tank ?"; got != want {
+		t.Errorf("Levels = %q, want %q", got, want)
+	}
+	// A waste tank is not listed among the inks, and says how full it is.
+	ss = []printer.Supply{{Name: "Waste", Type: "wasteInk", Level: 34}, {Name: "BK", Type: "inkCartridge", Level: 80},
+		{Name: "Imaging Drum", Type: "opc", Level: 60}, {Name: "Y", Level: 20}}
+	if got, want := Levels(ss), "BK 80% Y 20%; waste tank 34% full; drum 60%"; got != want {
+		t.Errorf("Levels = %q, want %q", got, want)
+	}
+	ss = []printer.Supply{{Name: "Maintenance Box", Class: printer.ClassReceptacle, Level: printer.LevelSomeRemaining}}
+	if got, want := Levels(ss), "maintenance box not full"; got != want {
 		t.Errorf("Levels = %q, want %q", got, want)
 	}
 	if got := Levels(nil); got != "" {

@@ -35,28 +35,28 @@ func TestDecodeCapturedResponses(t *testing.T) {
 			file: "ippeveprinter-2.4.2.ipp", mk: "Canon", model: "TS8320 series",
 			uid: "a3ae6766-1650-377d-75b4-c8a2abd368ba", name: "Test Printer", state: "idle",
 			supplies: []printer.Supply{
-				{Name: "Toner Waste Tank", Type: "wasteToner", Level: 25},
-				{Name: "Black Toner", Type: "toner", ColorName: "black", Colors: []string{"#000000"}, Level: 75},
+				{Name: "Toner Waste Tank", Type: "wasteToner", Class: printer.ClassReceptacle, Level: 25},
+				{Name: "Black Toner", Type: "toner", Class: printer.ClassConsumed, ColorName: "black", Colors: []string{"#000000"}, Level: 75},
 			},
 		},
 		{
 			file: "ippeveprinter-2.4.2-all.ipp", mk: "Canon", model: "TS8320 series",
 			uid: "a3ae6766-1650-377d-75b4-c8a2abd368ba", name: "Test Printer", state: "idle",
 			supplies: []printer.Supply{
-				{Name: "Toner Waste Tank", Type: "wasteToner", Level: 25},
-				{Name: "Black Toner", Type: "toner", ColorName: "black", Colors: []string{"#000000"}, Level: 75},
+				{Name: "Toner Waste Tank", Type: "wasteToner", Class: printer.ClassReceptacle, Level: 25},
+				{Name: "Black Toner", Type: "toner", Class: printer.ClassConsumed, ColorName: "black", Colors: []string{"#000000"}, Level: 75},
 			},
 		},
 		{
 			file: "printersim-canon-ts8320.ipp", mk: "Canon", model: "TS8320 series", serial: "KNMA01234",
 			name: "Canon TS8320 series", state: "idle",
 			supplies: []printer.Supply{
-				{Name: "PGBK", Type: "inkCartridge", ColorName: "black", Colors: []string{"#000000"}, Level: 80, Low: 15, High: 100},
-				{Name: "BK", Type: "inkCartridge", ColorName: "black", Colors: []string{"#000000"}, Level: 70, Low: 15, High: 100},
-				{Name: "C", Type: "inkCartridge", ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 12, Low: 15, High: 100},
-				{Name: "M", Type: "inkCartridge", ColorName: "magenta", Colors: []string{"#FF00FF"}, Level: 50, Low: 15, High: 100},
-				{Name: "Y", Type: "inkCartridge", ColorName: "yellow", Colors: []string{"#FFFF00"}, Level: 3, Low: 15, High: 100},
-				{Name: "PB", Type: "inkCartridge", ColorName: "blue", Colors: []string{"#0080FF"}, Level: 30, Low: 15, High: 100},
+				{Name: "PGBK", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "black", Colors: []string{"#000000"}, Level: 80, Low: 15, High: 100},
+				{Name: "BK", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "black", Colors: []string{"#000000"}, Level: 70, Low: 15, High: 100},
+				{Name: "C", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 12, Low: 15, High: 100},
+				{Name: "M", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "magenta", Colors: []string{"#FF00FF"}, Level: 50, Low: 15, High: 100},
+				{Name: "Y", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "yellow", Colors: []string{"#FFFF00"}, Level: 3, Low: 15, High: 100},
+				{Name: "PB", Type: "inkCartridge", Class: printer.ClassConsumed, ColorName: "blue", Colors: []string{"#0080FF"}, Level: 30, Low: 15, High: 100},
 			},
 		},
 	}

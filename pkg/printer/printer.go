@@ -63,20 +63,27 @@ type Printer struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
-// Supply is one consumable (an ink tank, a toner cartridge, ...).
+// Supply is one supply the printer reports: a consumable (an ink tank, a
+// toner cartridge) or a part that fills or wears out (a waste ink tank, a
+// drum); Kind says which.
 type Supply struct {
 	// Name is what the printer calls it, e.g. "PGBK" or "Cyan ink".
 	Name string `json:"name"`
 	// Type is the supply type as a PWG keyword in camelCase, e.g.
 	// "inkCartridge", "toner", "wasteInk". Empty when unknown.
 	Type string `json:"type,omitempty"`
+	// Class is ClassConsumed or ClassReceptacle when the printer says
+	// which (PWG printer-supply, SNMP prtMarkerSuppliesClass); empty
+	// otherwise. See Kind.
+	Class string `json:"class,omitempty"`
 	// Colors are the sRGB colours of the supply, e.g. ["#00FFFF"]; a
 	// multi-colour cartridge has several.
 	Colors []string `json:"colors,omitempty"`
 	// ColorName is the colorant name, e.g. "cyan", when known.
 	ColorName string `json:"color_name,omitempty"`
 	// Level is the remaining amount in percent (0-100), or one of
-	// LevelOther, LevelUnknown, LevelSomeRemaining.
+	// LevelOther, LevelUnknown, LevelSomeRemaining. For a receptacle
+	// (Kind KindWaste) it is how full it is, in percent.
 	Level int `json:"level"`
 	// Low is the level at or below which the printer reports the supply as
 	// low, in percent; 0 when the printer does not say.

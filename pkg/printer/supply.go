@@ -37,7 +37,9 @@ var colorantColors = map[string]string{
 // positive. A negative level keeps its special meaning (-1 other, -2
 // unknown, -3 some remaining); a non-positive maxcapacity other than the
 // percent unit makes the level LevelUnknown unless the level is special.
-// It returns an error when the value holds no key=value pair at all.
+// The level of a receptacle (class=receptacleThatIsFilled) is kept as how
+// full it is, as CUPS and ippeveprinter report it (a waste tank's level
+// rises as ink is used). It returns an error when the value holds no key=value pair at all.
 func ParseSupplyEntry(v string) (Supply, error) {
 	s := Supply{Level: LevelUnknown}
 	if len(v) > 4096 {
@@ -61,6 +63,7 @@ func ParseSupplyEntry(v string) (Supply, error) {
 		return s, fmt.Errorf("printer-supply value %q has no key=value pairs", truncate(v, 40))
 	}
 	s.Type = NormalizeSupplyType(kv["type"])
+	s.Class = normalizeClass(kv["class"])
 	if name := strings.ToLower(cleanKeyword(kv["colorantname"])); name != "" && name != "unknown" && name != "none" {
 		s.ColorName = name
 		if c, ok := colorantColors[name]; ok {
@@ -143,6 +146,9 @@ func MergeSupplies(primary, secondary []Supply) []Supply {
 		if p.Type == "" {
 			p.Type = s.Type
 		}
+		if p.Class == "" {
+			p.Class = s.Class
+		}
 		if len(p.Colors) == 0 {
 			p.Colors = s.Colors
 		}
@@ -155,6 +161,18 @@ func MergeSupplies(primary, secondary []Supply) []Supply {
 		out[i] = p
 	}
 	return out
+}
+
+// normalizeClass returns ClassConsumed or ClassReceptacle for a class
+// keyword in any case or spelling ("receptacle-that-is-filled"), else "".
+func normalizeClass(c string) string {
+	switch strings.ToLower(NormalizeSupplyType(c)) {
+	case strings.ToLower(ClassConsumed):
+		return ClassConsumed
+	case strings.ToLower(ClassReceptacle):
+		return ClassReceptacle
+	}
+	return ""
 }
 
 // percentOf returns 100*level/maxcap without overflowing; 0 <= level <= maxcap.

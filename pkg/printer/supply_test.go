@@ -13,7 +13,20 @@ func TestParseSupplyEntry(t *testing.T) {
 	}{
 		{
 			in:   "index=1;class=supplyThatIsConsumed;type=inkCartridge;unit=percent;maxcapacity=100;level=40;colorantname=cyan;",
-			want: Supply{Type: "inkCartridge", ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 40},
+			want: Supply{Type: "inkCartridge", Class: ClassConsumed, ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 40},
+		},
+		{
+			// ippeveprinter's waste tank: the level is how full it is.
+			in:   "index=1;class=receptacleThatIsFilled;type=wasteToner;unit=percent;maxcapacity=100;level=25;colorantname=unknown;",
+			want: Supply{Type: "wasteToner", Class: ClassReceptacle, Level: 25},
+		},
+		{
+			in:   "class=receptacle-that-is-filled;type=other;level=10;unit=percent",
+			want: Supply{Type: "other", Class: ClassReceptacle, Level: 10},
+		},
+		{
+			in:   "class=bogus;type=toner;level=10;unit=percent",
+			want: Supply{Type: "toner", Level: 10},
 		},
 		{
 			in:   "type=inkCartridge;maxcapacity=100;level=40;colorantname=cyan;",
@@ -80,8 +93,8 @@ func TestFromPrinterSupply(t *testing.T) {
 	}
 	desc := []string{"Black(PGBK)", "Cyan", "", ""}
 	want := []Supply{
-		{Name: "Black(PGBK)", Type: "inkCartridge", ColorName: "black", Colors: []string{"#000000"}, Level: 80},
-		{Name: "Cyan", Type: "inkCartridge", ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 60},
+		{Name: "Black(PGBK)", Type: "inkCartridge", Class: ClassConsumed, ColorName: "black", Colors: []string{"#000000"}, Level: 80},
+		{Name: "Cyan", Type: "inkCartridge", Class: ClassConsumed, ColorName: "cyan", Colors: []string{"#00FFFF"}, Level: 60},
 		{Name: "supply-3", Level: LevelUnknown},
 		{Name: "magenta", Type: "inkCartridge", ColorName: "magenta", Colors: []string{"#FF00FF"}, Level: 5},
 	}

@@ -127,6 +127,19 @@ func SupplyType(v int) string {
 	return t
 }
 
+// SupplyClass returns the printer.Class* constant for a
+// prtMarkerSuppliesClass value (3 supplyThatIsConsumed, 4
+// receptacleThatIsFilled), or "" for other(1) and unknown values.
+func SupplyClass(v int) string {
+	switch v {
+	case 3:
+		return printer.ClassConsumed
+	case 4:
+		return printer.ClassReceptacle
+	}
+	return ""
+}
+
 // colorants maps common colorant names to sRGB colours.
 var colorants = map[string]string{
 	"black": "#000000", "cyan": "#00FFFF", "magenta": "#FF00FF",
@@ -153,6 +166,7 @@ func Level(level, maxCapacity int) int {
 
 type supplyRow struct {
 	desc          string
+	class         int
 	typ           int
 	colorant      int
 	level, maxCap int
@@ -162,7 +176,9 @@ type supplyRow struct {
 // SuppliesFromPDUs builds supplies from the variables of a walk of
 // prtMarkerSuppliesEntry (1.3.6.1.2.1.43.11.1.1) and, optionally,
 // prtMarkerColorantValue (1.3.6.1.2.1.43.12.1.1.4). Rows are ordered by
-// index; variables with unexpected names or types are ignored.
+// index; variables with unexpected names or types are ignored. The level
+// of a receptacle (prtMarkerSuppliesClass receptacleThatIsFilled), which
+// the MIB gives as remaining space, becomes how full it is.
 func SuppliesFromPDUs(pdus []gosnmp.SnmpPDU) []printer.Supply {
 	rows := map[int]*supplyRow{}
 	colorNames := map[int]string{}
@@ -205,6 +221,8 @@ func SuppliesFromPDUs(pdus []gosnmp.SnmpPDU) []printer.Supply {
 			order = append(order, idx)
 		}
 		switch column {
+		case 4: // prtMarkerSuppliesClass
+			r.class, _ = Int(p)
 		case 3: // prtMarkerSuppliesColorantIndex
 			r.colorant, _ = Int(p)
 		case 5: // prtMarkerSuppliesType
@@ -231,7 +249,13 @@ func SuppliesFromPDUs(pdus []gosnmp.SnmpPDU) []printer.Supply {
 		s := printer.Supply{
 			Name:  r.desc,
 			Type:  SupplyType(r.typ),
+			Class: SupplyClass(r.class),
 			Level: Level(r.level, r.maxCap),
+		}
+		if s.Class == printer.ClassReceptacle && s.Known() {
+			// The MIB gives a receptacle's remaining space; a Supply
+			// holds how full it is (as CUPS reports it over IPP).
+			s.Level = 100 - s.Level
 		}
 		if s.Name == "" {
 			s.Name = "supply-" + strconv.Itoa(idx)

@@ -94,6 +94,13 @@ func walk() []gosnmp.SnmpPDU {
 		pdu("1.3.6.1.2.1.43.11.1.1.9.1.2", -3),
 		pdu("1.3.6.1.2.1.43.12.1.1.4.1.1", []byte("black")),
 		pdu("1.3.6.1.2.1.43.12.1.1.4.1.2", []byte("unknown")),
+		// A maintenance box: a receptacle with 66 % of its space left.
+		pdu("1.3.6.1.2.1.43.11.1.1.4.1.1", 3),
+		pdu("1.3.6.1.2.1.43.11.1.1.4.1.3", 4),
+		pdu("1.3.6.1.2.1.43.11.1.1.5.1.3", 8),
+		pdu("1.3.6.1.2.1.43.11.1.1.6.1.3", []byte("Maintenance Box")),
+		pdu("1.3.6.1.2.1.43.11.1.1.8.1.3", 50),
+		pdu("1.3.6.1.2.1.43.11.1.1.9.1.3", 33),
 		pdu("1.3.6.1.2.1.43.11.1.1.9.1", 5),      // malformed index
 		pdu("1.3.6.1.2.1.43.11.1.1.x.1.1", 5),    // malformed column
 		pdu("1.3.6.1.2.1.25.3.2.1.3.1", "other"), // another table
@@ -103,17 +110,21 @@ func walk() []gosnmp.SnmpPDU {
 func TestSuppliesFromPDUs(t *testing.T) {
 	got := SuppliesFromPDUs(walk())
 	want := []printer.Supply{
-		{Name: "Black", Type: "inkCartridge", Level: 80, ColorName: "black", Colors: []string{"#000000"}},
+		{Name: "Black", Type: "inkCartridge", Class: printer.ClassConsumed, Level: 80, ColorName: "black", Colors: []string{"#000000"}},
 		{Name: "Waste ink", Type: "wasteInk", Level: printer.LevelSomeRemaining},
+		{Name: "Maintenance Box", Type: "wasteInk", Class: printer.ClassReceptacle, Level: 34},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	for i := range got {
 		g, w := got[i], want[i]
-		if g.Name != w.Name || g.Type != w.Type || g.Level != w.Level || g.ColorName != w.ColorName || !slices.Equal(g.Colors, w.Colors) {
+		if g.Name != w.Name || g.Type != w.Type || g.Class != w.Class || g.Level != w.Level || g.ColorName != w.ColorName || !slices.Equal(g.Colors, w.Colors) {
 			t.Errorf("supply %d = %+v, want %+v", i, g, w)
 		}
+	}
+	if k, l := got[2].Kind(), got[2].LevelText(); k != printer.KindWaste || l != "34% full" || got[2].Reorderable() {
+		t.Errorf("maintenance box: kind %q, level %q, reorderable %v", k, l, got[2].Reorderable())
 	}
 	if s := SuppliesFromPDUs(nil); s != nil {
 		t.Errorf("no PDUs gave %+v", s)

@@ -105,7 +105,7 @@ func TestRunPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Canon TS8320 series\t10.0.0.7,fe80::1%eth0\tCanon TS8320 series\tKNMA01234\tipp://10.0.0.7:631/ipp/print\tPGBK 80% C 40% CL ok waste ?\n" +
+	want := "Canon TS8320 series\t10.0.0.7,fe80::1%eth0\tCanon TS8320 series\tKNMA01234\tipp://10.0.0.7:631/ipp/print\tPGBK 80% C 40% CL ok; waste tank ?\n" +
 		"Asleep\t10.0.0.8\tCanon TS3100 series\t\t\t\n"
 	if out != want {
 		t.Errorf("stdout:\n%q\nwant:\n%q", out, want)

@@ -245,7 +245,12 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 			fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
 		}
 		for _, s := range it.Supplies {
-			fmt.Fprintf(w, "    %-8s %s\n", s.Name, level(s.Level))
+			l := level(s.Level)
+			if k := s.KindLabel(); k != "" {
+				// Not ink or toner: say what it is and that it is not ordered.
+				l = s.LevelText() + " (" + k + ", not ordered)"
+			}
+			fmt.Fprintf(w, "    %-8s %s\n", s.Name, l)
 		}
 		if len(it.Orders) == 0 {
 			fmt.Fprintf(w, "  orders      none\n")

@@ -648,6 +648,7 @@ func TestLevelsAndOrders(t *testing.T) {
 			"no name":       arsapi.LevelReport{Supplies: []printer.Supply{{Level: 4}}},
 			"duplicate":     arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: 4}, {Name: "BK", Level: 5}}},
 			"unknown field": `{"supplies":[{"name":"BK","level":4,"ink":"yes"}]}`,
+			"bad class":     arsapi.LevelReport{Supplies: []printer.Supply{{Name: "BK", Level: 4, Class: "full"}}},
 		} {
 			r := e.do("POST", levels, ann, body)
 			if (r.status != 400 && r.status != 422) || r.problem(t).Code != arsapi.CodeInvalid {

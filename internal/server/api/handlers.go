@@ -423,6 +423,8 @@ func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 			return invalid(fmt.Sprintf("supplies[%d]: low and high must be 0-100", i))
 		case len(s.Colors) > 16 || !validText(s.Type, 64) || !validText(s.ColorName, 64):
 			return invalid(fmt.Sprintf("supplies[%d]: type, color_name or colors are too long", i))
+		case s.Class != "" && s.Class != printer.ClassConsumed && s.Class != printer.ClassReceptacle:
+			return invalid(fmt.Sprintf("supplies[%d].class must be %s or %s", i, printer.ClassConsumed, printer.ClassReceptacle))
 		}
 		for _, c := range s.Colors {
 			if !validText(c, 16) {

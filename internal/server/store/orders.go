@@ -120,16 +120,6 @@ func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
 	return out, nil
 }
 
-func orderColor(sp printer.Supply) string {
-	if sp.ColorName != "" {
-		return sp.ColorName
-	}
-	if len(sp.Colors) > 0 {
-		return sp.Colors[0]
-	}
-	return ""
-}
-
 // ReportLevels implements Orders.
 //
 // In one transaction, holding the enrollment's row lock (PostgreSQL) or the
@@ -137,8 +127,10 @@ func orderColor(sp printer.Supply) string {
 // state. A supply whose stored reading is as new or newer than the report
 // is left alone: duplicates and late, out-of-order reports change nothing.
 // Otherwise its level is stored and, on an active enrollment, a known level
-// at or below the threshold places one order if the supply is armed, and
-// disarms it. It is re-armed when a newer report shows the level above the
+// of an ink or toner (printer.Supply.Reorderable: never a waste tank, drum
+// or other part) at or below the threshold places one order if the supply
+// is armed, and disarms it. A multi-colour cartridge is one supply, so one
+// order, whose colour is all of its colours (printer.Supply.ColorKey). It is re-armed when a newer report shows the level above the
 // threshold and above the level it was ordered at (the supply was
 // replaced). Each order carries the supply's cycle number, and the unique
 // key (enrollment_id, supply, cycle) makes the database refuse a second
@@ -256,7 +248,9 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 			}
 			g.readAt, g.level = ra, sp.Level
 			th := supplyThreshold(sp, threshold)
-			if sp.Known() {
+			// Only ink and toner are ordered: a waste tank's level rises
+			// as it fills, and drums and other parts are not sold here.
+			if sp.Known() && sp.Reorderable() {
 				if !g.armed && sp.Level > th && (!g.orderLevel.Valid || int64(sp.Level) > g.orderLevel.Int64) {
 					// Seen replaced: a new cycle may order again.
 					g.armed, g.cycle, g.orderLevel = true, g.cycle+1, sql.NullInt64{}
@@ -338,7 +332,7 @@ func (s *Store) placeOrder(ctx context.Context, tx *db.Tx, accountID, enrollment
 		ID:           newID(),
 		EnrollmentID: enrollmentID,
 		Supply:       sp.Name,
-		Color:        orderColor(sp),
+		Color:        sp.ColorKey(),
 		LevelAtOrder: sp.Level,
 		State:        arsapi.OrderPlaced,
 		Fulfilment:   "none",

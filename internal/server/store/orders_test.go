@@ -193,6 +193,70 @@ func TestReportLevelsEngine(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// TestReportLevelsOrdersOnlyInkAndToner reports, all below the threshold,
+// an ink, a toner, a supply of no type, a tri-colour cartridge and the
+// parts a printer reports that are not sold as ink: a waste ink tank
+// (typed, or a receptacle by class only, or named "Maintenance Box"), a
+// drum and a fuser. Only the first four order, the cartridge once with all
+// its colours, and the parts' levels are kept for display.
+func TestReportLevelsOrdersOnlyInkAndToner(t *testing.T) {
+	tri := []string{"#00FFFF", "#FF00FF", "#FFFF00"}
+	r := arsapi.LevelReport{ReadAt: t0, Supplies: []printer.Supply{
+		{Name: "BK", Type: "inkCartridge", ColorName: "black", Level: 5},
+		{Name: "Color", Type: "inkCartridge", Colors: tri, Level: 4},
+		{Name: "Black Toner", Type: "toner", Level: 3},
+		{Name: "Y", Level: 2},
+		{Name: "Waste Ink Tank", Type: "wasteInk", Level: 2},
+		{Name: "Tank 2", Class: printer.ClassReceptacle, Level: 1},
+		{Name: "Maintenance Box", Level: 0},
+		{Name: "Imaging Drum", Type: "opc", Level: 1},
+		{Name: "Fuser", Type: "fuser", Level: 1},
+	}}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "KINDS")
+		res, err := s.ReportLevels(ctx, "acct", e.ID, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, o := range res.Orders {
+			got[o.Supply] = o.Color
+		}
+		want := map[string]string{"BK": "black", "Color": "#00FFFF#FF00FF#FFFF00", "Black Toner": "", "Y": ""}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("orders (supply: colour) = %v, want %v", got, want)
+		}
+		// Fuller waste tanks and a newer report order nothing more.
+		r2 := r
+		r2.ReadAt = t0.Add(time.Minute)
+		r2.Supplies = slices.Clone(r.Supplies)
+		r2.Supplies[4].Level, r2.Supplies[5].Level = 99, 100
+		res, err = s.ReportLevels(ctx, "acct", e.ID, r2)
+		if err != nil || len(res.Orders) != 0 {
+			t.Fatalf("second report: %v, orders %+v", err, res.Orders)
+		}
+		l, err := s.ListOrders(ctx, "acct", e.ID, "", 0)
+		if err != nil || len(l.Items) != 4 {
+			t.Fatalf("ListOrders: %v, %d orders, want 4", err, len(l.Items))
+		}
+		got2, err := s.GetEnrollment(ctx, "acct", e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(got2.Supplies); n != len(r.Supplies) {
+			t.Fatalf("stored %d supplies, want %d", n, len(r.Supplies))
+		}
+		if w := got2.Supplies[4]; w.Name != "Waste Ink Tank" || w.Level != 99 || w.LevelText() != "99% full" {
+			t.Errorf("stored waste tank = %+v (%s)", w, w.LevelText())
+		}
+		if c := got2.Supplies[1]; !slices.Equal(c.Colors, tri) {
+			t.Errorf("stored tri-colour cartridge = %+v", c)
+		}
+	})
+}
+
 func TestReportLevelsStoresLatest(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()

@@ -77,8 +77,18 @@ func TestSupplyViews(t *testing.T) {
 		{Name: "evil", Colors: []string{"red;background:url(https://evil.example)"}, Level: 50},
 		{Name: "some", Level: printer.LevelSomeRemaining},
 		{Name: "unknown", Level: printer.LevelUnknown},
+		{Name: "Waste Ink Tank", Type: "wasteInk", Level: 96},
+		{Name: "Imaging Drum", Type: "opc", Level: 3},
 	}}
 	v := supplyViews(e)
+	// A waste tank says how full it is and is never "Low"; a worn drum is
+	// not "Low" either: neither is ordered.
+	if w := v[6]; w.Kind != "waste tank" || w.LevelText != "96% full" || w.Low || w.Width != 96 {
+		t.Errorf("waste tank view = %+v", w)
+	}
+	if d := v[7]; d.Kind != "drum" || d.LevelText != "3%" || d.Low {
+		t.Errorf("drum view = %+v", d)
+	}
 	if v[0].Low || !v[1].Low || !v[2].Low {
 		t.Errorf("low flags = %v %v %v, want false true true", v[0].Low, v[1].Low, v[2].Low)
 	}

@@ -399,6 +399,7 @@ func (w *Web) printers(rw http.ResponseWriter, req *request) {
 
 type supplyView struct {
 	Name       string
+	Kind       string // what a supply that is not ordered is, e.g. "waste tank"
 	Level      int
 	Known      bool
 	Low        bool
@@ -428,6 +429,17 @@ func supplyViews(e arsapi.Enrollment) []supplyView {
 			v.Background = template.CSS("linear-gradient(to right, " + strings.Join(cols, ", ") + ")")
 		}
 		switch {
+		case !s.Reorderable():
+			// A waste tank, drum or other part: what it is and its level
+			// ("34% full"); it is never ordered, so never "Low".
+			v.Kind = s.KindLabel()
+			v.LevelText = s.LevelText()
+			if v.Known {
+				v.Width = s.Level
+			}
+			if v.LevelText == "unknown" {
+				v.LevelText = "level unknown"
+			}
 		case v.Known:
 			v.Width = s.Level
 			v.LevelText = strconv.Itoa(s.Level) + "%"
