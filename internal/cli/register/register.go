@@ -129,8 +129,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
      browser can open, e.g. over SSH, or with --no-browser).
 
 Prompts appear only on a terminal when a value is missing; in scripts every
-answer must be given as a flag, and a missing one is an error naming it
-(exit 2). Registering a printer that is already enrolled is not an error: the
+answer must be given as a flag: the flags missing are all named in one error
+(exit 2), before any printer is asked. Registering a printer that is already enrolled is not an error: the
 existing enrollment is shown.
 
 Fleet enrollment: --from FILE.csv (a header row, then one printer per row;
@@ -212,6 +212,12 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 
+	if !ios.CanPrompt() {
+		if err := missingAnswers(opts); err != nil {
+			return err
+		}
+	}
+
 	if opts.CreateAccount {
 		if err := createAccount(ctx, opts); err != nil {
 			return err
@@ -276,9 +282,6 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if opts.AgreeTerms {
 		agreedNote(ios, terms)
 	} else {
-		if !ios.CanPrompt() {
-			return cmdutil.FlagErrorf("--agree-terms is required when not running interactively (terms %s: %s; about this service: %s)", terms.Version, terms.Title, terms.AboutURL)
-		}
 		fmt.Fprintf(ios.ErrOut, "\n%s (version %s)\n\n%s\n\nAbout this service: %s\n\n", terms.Title, terms.Version, wrap(terms.Text, 78), terms.AboutURL)
 		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "About this service: "+terms.AboutURL, "Agree", "Decline", false)
 		if err != nil {
@@ -296,9 +299,6 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		name = opts.DefaultProvider()
 	}
 	if name == "" {
-		if !ios.CanPrompt() {
-			return cmdutil.FlagErrorf("--provider is required when not running interactively: %s", providerChoices())
-		}
 		var options []prompt.Option
 		for _, pv := range registry.All(pub) {
 			options = append(options, prompt.Option{Label: pv.Title() + ": " + pv.Description(), Value: string(pv.Name())})
@@ -313,9 +313,6 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 
 	if name == string(arsapi.ProviderCanon) && !opts.Yes {
-		if !ios.CanPrompt() {
-			return cmdutil.FlagErrorf("--yes is required to confirm the printer when not running interactively")
-		}
 		desc := fmt.Sprintf("Model: %s\nSerial: %s (check the last digits against the label on the printer)", el.Model, resolve.Serial(p.Serial))
 		ok, err := opts.Prompter.Confirm("Is this your printer?", desc, "Continue", "Cancel", true)
 		if err != nil {
@@ -353,6 +350,37 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return enrollErr(err)
 	}
 	return finish(ctx, opts, prov, enr, c)
+}
+
+// missingAnswers names, in one usage error, every answer that a prompt
+// would ask for and no flag gives, so that a script learns them all at
+// once and before any printer is asked.
+func missingAnswers(opts *RegisterOptions) error {
+	var missing []string
+	if opts.CreateAccount && opts.Email != "" && !opts.PasswordStdin {
+		missing = append(missing, "--password-stdin (the new account's password)")
+	}
+	if !opts.AgreeTerms {
+		missing = append(missing, "--agree-terms (to agree to the service terms)")
+	}
+	name := opts.Provider
+	if name == "" && opts.DefaultProvider != nil {
+		name = opts.DefaultProvider()
+	}
+	if name == "" {
+		missing = append(missing, "--provider (who ships the ink: "+providerChoices()+")")
+	}
+	if (name == "" || name == string(arsapi.ProviderCanon)) && !opts.Yes {
+		what := "--yes (to confirm the printer's model and serial)"
+		if name == "" {
+			what = "--yes (with --provider canon: to confirm the printer's model and serial)"
+		}
+		missing = append(missing, what)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return cmdutil.FlagErrorf("not running interactively, so these answers must be given as flags:\n  %s", strings.Join(missing, "\n  "))
 }
 
 // finish completes a pending (Amazon) enrollment and prints the result.

@@ -216,16 +216,21 @@ func TestRegisterNonInteractive(t *testing.T) {
 
 	for _, tt := range []struct {
 		set  func(o *RegisterOptions)
-		want string
+		want []string
 	}{
-		{func(o *RegisterOptions) {}, "--agree-terms is required"},
-		{func(o *RegisterOptions) { o.AgreeTerms = true }, "--provider is required"},
-		{func(o *RegisterOptions) { o.Provider = "canon" }, "--yes is required"},
+		{func(o *RegisterOptions) {}, []string{"--agree-terms", "--provider (who ships the ink: canon or amazon)", "--yes (with --provider canon"}},
+		{func(o *RegisterOptions) { o.AgreeTerms = true }, []string{"--provider", "--yes"}},
+		{func(o *RegisterOptions) { o.Provider = "canon" }, []string{"--yes (to confirm"}},
 	} {
 		tt.set(fx.opts)
 		err := registerRun(context.Background(), fx.opts)
-		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), tt.want) {
-			t.Fatalf("err = %v (exit %d), want exit 2 %q", err, cmdutil.ExitCode(err), tt.want)
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Fatalf("err = %v (exit %d), want exit 2", err, cmdutil.ExitCode(err))
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, lacks %q", err, want)
+			}
 		}
 	}
 	if es := fx.enrollments(t); len(es) != 0 {
@@ -296,6 +301,31 @@ func TestRegisterAgainAfterConflict(t *testing.T) {
 	}
 }
 
+// TestRegisterNamesEveryMissingFlag replays `register --host X` with no
+// terminal: one exit-2 error names --agree-terms, --provider and --yes
+// together, before the printer is asked (the address here answers
+// nothing, so asking it first would fail with "no printer answered").
+func TestRegisterNamesEveryMissingFlag(t *testing.T) {
+	fx := newFixture(t, false)
+	fx.opts.Hosts = []string{"127.0.0.1:1"}
+	err := registerRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Fatalf("err = %v (exit %d), want exit 2", err, cmdutil.ExitCode(err))
+	}
+	for _, want := range []string{"--agree-terms", "--provider", "--yes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, lacks %q", err, want)
+		}
+	}
+	// Amazon needs no --yes; --create-account --email needs the password.
+	fx.opts.Provider, fx.opts.CreateAccount, fx.opts.Email = "amazon", true, "new@example.com"
+	err = registerRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || strings.Contains(err.Error(), "--yes") ||
+		!strings.Contains(err.Error(), "--password-stdin") || !strings.Contains(err.Error(), "--agree-terms") {
+		t.Fatalf("amazon: err = %v", err)
+	}
+}
+
 func TestRegisterNotSignedIn(t *testing.T) {
 	fx := newFixture(t, false)
 	fx.token = ""
@@ -323,6 +353,7 @@ func TestRegisterNoPrinter(t *testing.T) {
 	fx := newFixture(t, false)
 	fx.opts.Hosts = []string{"127.0.0.1:1"}
 	fx.opts.Timeout = 2 * time.Second
+	fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
 	err := registerRun(context.Background(), fx.opts)
 	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "no printer answered at 127.0.0.1:1") {
 		t.Fatalf("err = %v", err)
