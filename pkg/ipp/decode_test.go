@@ -214,6 +214,8 @@ func TestDecodeDoesNotKeepDeviceID(t *testing.T) {
 
 func FuzzDecodeResponse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.ipp"))
+	real, _ := filepath.Glob(filepath.Join(realCaptures, "*.ipp"))
+	files = append(files, real...)
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {

@@ -30,8 +30,8 @@ type DeviceID struct {
 	Class string
 	// Description is the free-text description (DES or DESCRIPTION).
 	Description string
-	// Serial is the serial number from SN, SERN, SERIALNUMBER or Canon's
-	// PSE, in that order of preference.
+	// Serial is the serial number from SN, SERN, SERIALNUMBER, SER
+	// (Kyocera) or Canon's PSE, in that order of preference.
 	Serial string
 
 	fields map[string]string
@@ -79,7 +79,7 @@ func ParseDeviceID(s string) (DeviceID, error) {
 	id.Model = first(fields, "MDL", "MODEL")
 	id.Class = first(fields, "CLS", "CLASS")
 	id.Description = first(fields, "DES", "DESCRIPTION")
-	id.Serial = first(fields, "SN", "SERN", "SERIALNUMBER", "SERIAL NUMBER", "PSE")
+	id.Serial = first(fields, "SN", "SERN", "SERIALNUMBER", "SERIAL NUMBER", "SER", "PSE")
 	if cmd := first(fields, "CMD", "COMMAND SET", "COMMANDSET"); cmd != "" {
 		for c := range strings.SplitSeq(cmd, ",") {
 			if c = strings.TrimSpace(c); c != "" {
