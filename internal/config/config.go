@@ -22,8 +22,23 @@ type Config struct {
 	Provider string `json:"provider,omitempty"`
 	// Output is the default output format: "table" or "json".
 	Output string `json:"output,omitempty"`
+	// SNMP holds the credentials used to ask printers over SNMP.
+	SNMP SNMP `json:"snmp,omitzero"`
 
 	path string
+}
+
+// SNMP holds SNMP credentials: a v2c community, or an SNMPv3 user with
+// its protocols and passwords. The file is private (0600); the
+// environment (ARS_SNMP_COMMUNITY, ARS_SNMP_AUTH_PASSWORD,
+// ARS_SNMP_PRIV_PASSWORD) overrides the secrets.
+type SNMP struct {
+	Community    string `json:"community,omitempty"`
+	User         string `json:"user,omitempty"`
+	AuthProtocol string `json:"auth_protocol,omitempty"`
+	AuthPassword string `json:"auth_password,omitempty"`
+	PrivProtocol string `json:"priv_protocol,omitempty"`
+	PrivPassword string `json:"priv_password,omitempty"`
 }
 
 // Env is how config reads the environment (os.Getenv in production).

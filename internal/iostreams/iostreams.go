@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,9 +28,10 @@ type IOStreams struct {
 	noColor   bool
 	neverTTY  bool // set by --json and friends: no prompts, no spinners
 
-	mu       sync.Mutex
-	spinStop chan struct{}
-	spinDone chan struct{}
+	mu        sync.Mutex
+	spinStop  chan struct{}
+	spinDone  chan struct{}
+	spinLabel string
 }
 
 // System returns the process's real streams. NO_COLOR (any value) and
@@ -96,13 +99,16 @@ func (s *IOStreams) StartProgress(label string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stop, done := make(chan struct{}), make(chan struct{})
-	s.spinStop, s.spinDone = stop, done
+	s.spinStop, s.spinDone, s.spinLabel = stop, done, label
 	go func() {
 		defer close(done)
 		frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for i := 0; ; i++ {
+			s.mu.Lock()
+			label := s.spinLabel
+			s.mu.Unlock()
 			fmt.Fprintf(s.ErrOut, "\r%s %s\x1b[K", frames[i%len(frames)], label)
 			select {
 			case <-stop:
@@ -112,6 +118,27 @@ func (s *IOStreams) StartProgress(label string) {
 			}
 		}
 	}()
+}
+
+// UpdateProgress changes the label of the running spinner, if any.
+func (s *IOStreams) UpdateProgress(label string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spinStop != nil {
+		s.spinLabel = label
+	}
+}
+
+// ProgressBar draws done out of total as a bar width cells wide, e.g.
+// "[██████░░░░] 60/100".
+func ProgressBar(done, total, width int) string {
+	if total <= 0 || width <= 0 {
+		return ""
+	}
+	done = min(max(done, 0), total)
+	full := done * width / total
+	return "[" + strings.Repeat("█", full) + strings.Repeat("░", width-full) + "] " +
+		strconv.Itoa(done) + "/" + strconv.Itoa(total)
 }
 
 // StopProgress removes the spinner, if any.

@@ -70,8 +70,12 @@ type Options struct {
 	IPPTimeout time.Duration
 	// IPP is the IPP client; a new *ipp.Client when nil.
 	IPP IPPClient
-	// SNMP reads the SNMP fallback; snmp.Query when nil.
+	// SNMP reads the SNMP fallback; snmp.Query with SNMPOptions when nil.
 	SNMP SNMPFunc
+	// SNMPOptions holds the SNMP community or v3 credentials (and port)
+	// of the SNMP fallback and of the sweep; their Timeout and Retries
+	// are chosen by Discover.
+	SNMPOptions snmp.Options
 	// Quiet is how long no new record must have arrived before Discover
 	// returns early; 250ms when zero.
 	Quiet time.Duration
@@ -81,6 +85,24 @@ type Options struct {
 	// EmptyWait is how long Discover browses when no printer at all
 	// answers; 2s (or Timeout when shorter) when zero.
 	EmptyWait time.Duration
+
+	// NoMDNS leaves out the mDNS browse: Discover then only sweeps
+	// Sweep.Ranges and browses Domains.
+	NoMDNS bool
+	// Sweep, when it has Ranges, makes Discover also probe those
+	// addresses with SNMP and IPP (see Sweep), which finds printers on
+	// other subnets, beyond the reach of mDNS. The sweep is bounded by
+	// the context, not by Timeout. Its IPP client defaults to IPP.
+	Sweep SweepOptions
+	// Domains are DNS domains in which Discover also browses for printers
+	// published with unicast DNS-SD (see BrowseDomain).
+	Domains []string
+	// DNSServer is the "host[:port]" of the DNS server asked for Domains;
+	// the servers of ResolvConf when empty.
+	DNSServer string
+	// ResolvConf is the resolver configuration read when DNSServer is
+	// empty; DefaultResolvConf when empty.
+	ResolvConf string
 }
 
 func (o *Options) defaults() {
@@ -97,8 +119,10 @@ func (o *Options) defaults() {
 		o.IPP = &ipp.Client{}
 	}
 	if o.SNMP == nil {
+		so := o.SNMPOptions
+		so.Timeout, so.Retries = 700*time.Millisecond, 1
 		o.SNMP = func(ctx context.Context, host string) (*snmp.Info, error) {
-			return snmp.Query(ctx, host, snmp.Options{Timeout: 700 * time.Millisecond, Retries: 1})
+			return snmp.Query(ctx, host, so)
 		}
 	}
 	if o.Quiet <= 0 {
@@ -168,7 +192,23 @@ type device struct {
 // Event as printers are found and completed. It returns every printer
 // found, sorted by name; an error only when mDNS could not be used
 // at all. Printers that answered only partly are returned with Problems.
+//
+// When opts.Sweep has Ranges or opts.Domains is set, Discover also sweeps
+// those addresses and browses those domains, at the same time as mDNS
+// (unless opts.NoMDNS), and reports a printer found in several ways
+// once: results are merged when they have the same UUID or serial
+// number. mDNS being unusable is then no error; the error reports a
+// sweep or domain that could not be searched at all, next to the
+// printers the other ways found.
 func Discover(ctx context.Context, opts Options, fn func(Event)) ([]printer.Printer, error) {
+	if len(opts.Sweep.Ranges) > 0 || len(opts.Domains) > 0 || opts.NoMDNS {
+		return discoverAll(ctx, opts, fn)
+	}
+	return discoverMDNS(ctx, opts, fn)
+}
+
+// discoverMDNS is Discover with mDNS alone.
+func discoverMDNS(ctx context.Context, opts Options, fn func(Event)) ([]printer.Printer, error) {
 	opts.defaults()
 	if fn == nil {
 		fn = func(Event) {}
@@ -631,9 +671,16 @@ func (r *run) printerOf(d *device) printer.Printer {
 
 // mdnsPrinter builds a Printer from a device's mDNS records.
 func (r *run) mdnsPrinter(d *device) printer.Printer {
+	return instancesPrinter(r.cache, d.instances, "mdns")
+}
+
+// instancesPrinter builds a Printer from the DNS-SD records of the
+// service instances of one printer; source ("mdns" or "dns-sd") names
+// where they came from.
+func instancesPrinter(c *cache, instances []*instance, source string) printer.Printer {
 	var p printer.Printer
 	// Prefer the _ipp._tcp instance for the URI: plain IPP answers fastest.
-	ins := slices.Clone(d.instances)
+	ins := slices.Clone(instances)
 	slices.SortStableFunc(ins, func(a, b *instance) int {
 		return strings.Compare(a.service, b.service)
 	})
@@ -648,8 +695,8 @@ func (r *run) mdnsPrinter(d *device) printer.Printer {
 			q = txt.Printer()
 			q.Name = UnescapeInstance(in.label)
 		}
-		q.Sources = []string{"mdns"}
-		addrs := r.cache.hostAddrs(in)
+		q.Sources = []string{source}
+		addrs := c.hostAddrs(in)
 		for _, a := range addrs {
 			q.Addrs = append(q.Addrs, a.String())
 		}
@@ -660,14 +707,19 @@ func (r *run) mdnsPrinter(d *device) printer.Printer {
 				q.URI = serviceURI(in.service, addrs[0], in.srv.port, txt.RP)
 			}
 		}
-		if m := r.cache.missing(in); len(m) > 0 {
-			q.Problems = append(q.Problems, fmt.Sprintf("mDNS: no %s record for %q (%s) after %s",
-				strings.Join(m, ", "), q.Name, in.service, giveUpAfter))
+		if m := c.missing(in); len(m) > 0 {
+			if source == "mdns" {
+				q.Problems = append(q.Problems, fmt.Sprintf("mDNS: no %s record for %q (%s) after %s",
+					strings.Join(m, ", "), q.Name, in.service, giveUpAfter))
+			} else {
+				q.Problems = append(q.Problems, fmt.Sprintf("DNS: no %s record for %q (%s)",
+					strings.Join(m, ", "), q.Name, in.service))
+			}
 		}
 		p.Merge(q)
 	}
-	if p.Name == "" && len(d.instances) > 0 {
-		p.Name = UnescapeInstance(d.instances[0].label)
+	if p.Name == "" && len(instances) > 0 {
+		p.Name = UnescapeInstance(instances[0].label)
 	}
 	return p
 }

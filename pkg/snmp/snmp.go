@@ -1,6 +1,7 @@
 // Package snmp reads a printer's identity and supply levels over SNMP v2c
-// (RFC 3805 Printer MIB, RFC 2790 Host Resources MIB). arsctl uses it as the
-// fallback when a printer's IPP answer lacks a serial number or levels.
+// or v3 (RFC 3805 Printer MIB, RFC 2790 Host Resources MIB). arsctl uses it
+// as the fallback when a printer's IPP answer lacks a serial number or
+// levels, and to tell printers from other devices when sweeping a subnet.
 package snmp
 
 import (
@@ -29,16 +30,26 @@ const (
 	OIDSupplies = "1.3.6.1.2.1.43.11.1.1"
 	// OIDColorantValue is Printer-MIB prtMarkerColorantValue.
 	OIDColorantValue = "1.3.6.1.2.1.43.12.1.1.4"
+	// OIDDeviceType is HOST-RESOURCES-MIB hrDeviceType, a column of
+	// hrDeviceTable; a printer's row holds OIDDevicePrinter.
+	OIDDeviceType = "1.3.6.1.2.1.25.3.2.1.2"
+	// OIDDevicePrinter is HOST-RESOURCES-TYPES hrDevicePrinter, the value
+	// of hrDeviceType for a printer.
+	OIDDevicePrinter = "1.3.6.1.2.1.25.3.1.5"
 )
 
 // DefaultPort is the SNMP agent port.
 const DefaultPort = 161
 
-// Options configures Query. The zero value uses community "public", port
-// 161, a one-second timeout per request and one retry.
+// Options configures Query. The zero value uses SNMP v2c with community
+// "public", port 161, a one-second timeout per request and one retry.
+// Its String method never shows the community or passwords.
 type Options struct {
 	// Community is the SNMP v2c community; "public" when empty.
 	Community string
+	// V3, when not nil, selects SNMPv3 with these credentials instead of
+	// v2c and Community.
+	V3 *V3
 	// Port is the agent's UDP port; 161 when zero.
 	Port uint16
 	// Timeout bounds each request; the context bounds the whole query.
@@ -47,8 +58,22 @@ type Options struct {
 	Retries int
 }
 
+// String describes the options without their secrets.
+func (o Options) String() string {
+	if o.V3 != nil {
+		return "SNMPv3 " + o.V3.String()
+	}
+	return "SNMPv2c community " + redacted(o.Community)
+}
+
+// GoString is String, so that %#v does not show secrets either.
+func (o Options) GoString() string { return o.String() }
+
 // Info is what a printer's SNMP agent tells about it.
 type Info struct {
+	// Printer reports that hrDeviceTable has a row of type
+	// hrDevicePrinter.
+	Printer bool
 	// SysDescr is sysDescr.0.
 	SysDescr string
 	// DeviceDescr is hrDeviceDescr.1.
@@ -70,6 +95,12 @@ func (i *Info) MakeModel() (mk, model string) {
 		return "", ""
 	}
 	return printer.SplitMakeModel(d)
+}
+
+// IsPrinter reports whether the agent is a printer's: it has a
+// hrDevicePrinter row, a Printer-MIB serial number or supplies.
+func (i *Info) IsPrinter() bool {
+	return i != nil && (i.Printer || i.Serial != "" || len(i.Supplies) > 0)
 }
 
 // ErrNoAnswer is returned (wrapped) when the agent does not answer.
@@ -107,6 +138,11 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 		MaxRepetitions:     32,
 		ExponentialTimeout: false,
 	}
+	if opts.V3 != nil {
+		if err := opts.V3.apply(g); err != nil {
+			return nil, err
+		}
+	}
 	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
 		g.Transport = "udp6"
 	}
@@ -116,7 +152,7 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 	defer g.Conn.Close()
 
 	addr := net.JoinHostPort(host, strconv.Itoa(int(opts.Port)))
-	res, err := g.Get([]string{OIDSysDescr, OIDDeviceDescr, OIDSerial})
+	res, err := g.Get([]string{OIDSysDescr, OIDDeviceDescr, OIDSerial, OIDDeviceType + ".1"})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("snmp: %s: %w: %w", addr, ErrNoAnswer, ctx.Err())
@@ -138,6 +174,14 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 			info.Serial = s
 		}
 	}
+	info.Printer = isPrinterType(res.Variables)
+	if !info.Printer {
+		// The printer is not always device 1 (hosts sharing printers
+		// number them after their processors): look through the table.
+		if types, err := g.BulkWalkAll(OIDDeviceType); err == nil {
+			info.Printer = isPrinterType(types)
+		}
+	}
 	supplies, err := g.BulkWalkAll(OIDSupplies)
 	if err != nil {
 		// Identity alone is still useful: report what was read.
@@ -146,4 +190,19 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 	colorants, _ := g.BulkWalkAll(OIDColorantValue)
 	info.Supplies = SuppliesFromPDUs(append(supplies, colorants...))
 	return info, nil
+}
+
+// isPrinterType reports whether any of the variables is an hrDeviceType
+// of hrDevicePrinter.
+func isPrinterType(vars []gosnmp.SnmpPDU) bool {
+	for _, v := range vars {
+		if !strings.HasPrefix(strings.TrimPrefix(v.Name, "."), OIDDeviceType+".") {
+			continue
+		}
+		if oid, ok := v.Value.(string); ok && v.Type == gosnmp.ObjectIdentifier &&
+			strings.TrimPrefix(oid, ".") == OIDDevicePrinter {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/pkg/provider/registry"
+	"github.com/arsctl/arsctl/pkg/snmp"
 )
 
 // key is one configuration setting.
@@ -22,9 +23,49 @@ type key struct {
 	get      func(*config.Config) string
 	set      func(*config.Config, string)
 	validate func(string) error
+	secret   bool // get shows only whether it is set; "-" reads it from stdin
+}
+
+// snmpKey is a setting of config.SNMP.
+func snmpKey(help string, field func(*config.SNMP) *string, secret bool, choices []string) key {
+	return key{
+		help:   help,
+		secret: secret,
+		get: func(c *config.Config) string {
+			v := *field(&c.SNMP)
+			if secret && v != "" {
+				return "(set)"
+			}
+			return v
+		},
+		set: func(c *config.Config, v string) {
+			if choices != nil {
+				v = strings.ToUpper(v)
+			}
+			*field(&c.SNMP) = v
+		},
+		validate: func(v string) error {
+			if v != "" && choices != nil && !slices.Contains(choices, strings.ToUpper(v)) {
+				return fmt.Errorf("want one of %s", strings.Join(choices, ", "))
+			}
+			return nil
+		},
+	}
 }
 
 var keys = map[string]key{
+	"snmp.community": snmpKey("SNMP v2c community for printers (ARS_SNMP_COMMUNITY and --snmp-community override it)",
+		func(c *config.SNMP) *string { return &c.Community }, true, nil),
+	"snmp.user": snmpKey("SNMPv3 user (--snmp-user overrides it); SNMPv3 is used when set",
+		func(c *config.SNMP) *string { return &c.User }, false, nil),
+	"snmp.auth-protocol": snmpKey("SNMPv3 authentication protocol: "+strings.Join(snmp.AuthProtocols(), ", "),
+		func(c *config.SNMP) *string { return &c.AuthProtocol }, false, snmp.AuthProtocols()),
+	"snmp.auth-password": snmpKey("SNMPv3 authentication password (ARS_SNMP_AUTH_PASSWORD overrides it; \"-\" reads it from stdin)",
+		func(c *config.SNMP) *string { return &c.AuthPassword }, true, nil),
+	"snmp.priv-protocol": snmpKey("SNMPv3 privacy protocol: "+strings.Join(snmp.PrivProtocols(), ", "),
+		func(c *config.SNMP) *string { return &c.PrivProtocol }, false, snmp.PrivProtocols()),
+	"snmp.priv-password": snmpKey("SNMPv3 privacy password (ARS_SNMP_PRIV_PASSWORD overrides it; \"-\" reads it from stdin)",
+		func(c *config.SNMP) *string { return &c.PrivPassword }, true, nil),
 	"server": {
 		help: "ARS API server URL (ARS_SERVER and --server override it)",
 		get:  func(c *config.Config) string { return c.Server },
@@ -95,12 +136,19 @@ func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
 Settings:
   server     ARS API server URL (ARS_SERVER and --server override it)
   provider   default provider for register: canon or amazon (ARS_PROVIDER overrides it)
-  output     default output: table or json`,
+  output     default output: table or json
+  snmp.community, snmp.user, snmp.auth-protocol, snmp.auth-password,
+  snmp.priv-protocol, snmp.priv-password
+             SNMP credentials for printers (discover --subnet, and the SNMP
+             fallback); passwords are shown only as (set), and "-" as the
+             value reads a secret from standard input`,
 		Example: `  arsctl config set server https://ars.example.com
   arsctl config set provider canon
   arsctl config get server
   arsctl config list --json
-  arsctl config set server ""      # back to the default (a local arsd)`,
+  arsctl config set server ""      # back to the default (a local arsd)
+  arsctl config set snmp.user ars; arsctl config set snmp.auth-protocol SHA256
+  printf %s "$PASS" | arsctl config set snmp.auth-password -`,
 	}
 	get := &cobra.Command{
 		Use:     "get <setting>",
@@ -129,6 +177,13 @@ Settings:
 			k, err := lookup(args[0])
 			if err != nil {
 				return err
+			}
+			if k.secret && args[1] == "-" {
+				b, err := io.ReadAll(io.LimitReader(f.IOStreams.In, 4096))
+				if err != nil {
+					return err
+				}
+				args[1] = strings.TrimRight(string(b), "\r\n")
 			}
 			if err := k.validate(args[1]); err != nil {
 				return cmdutil.FlagErrorf("%v", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -27,6 +28,11 @@ type Options struct {
 	Timeout    time.Duration
 	Stream     bool
 	Interfaces []string
+	// Search holds --subnet, --domain and the SNMP credentials; Getenv
+	// and Config supply their secrets.
+	Search *cmdutil.SearchFlags
+	Getenv config.Env
+	Config func() (*config.Config, error)
 
 	// Discover and Probe default to the discovery package's functions.
 	Discover func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error)
@@ -39,11 +45,13 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(context.Context, *Options) err
 	opts := &Options{
 		IO:       f.IOStreams,
 		Output:   f.Output,
+		Getenv:   f.Getenv,
+		Config:   f.Config,
 		Discover: discovery.Discover,
 		Probe:    discovery.ProbeHost,
 	}
 	cmd := &cobra.Command{
-		Use:   "discover [--host ADDR[:PORT]]... [--timeout D] [--stream]",
+		Use:   "discover [--host ADDR[:PORT]]... [--subnet CIDR]... [--domain DOMAIN]... [--timeout D] [--stream]",
 		Short: "Find printers on the network",
 		Long: `Find printers on the local network and show, for each, its name, addresses,
 make and model, serial number, IPP URI and ink or toner levels.
@@ -60,6 +68,20 @@ another subnet. --host may be repeated: every address is asked, at the
 same time; an address that does not answer is reported on stderr, and the
 exit status is 3 only when none answered.
 
+mDNS does not cross routers. To find the printers of other subnets (a
+printer VLAN), --subnet probes every address of a range with SNMP (UDP
+161: Printer-MIB and Host Resources MIB, which tell printers from other
+devices) and IPP (TCP 631), at most --sweep-rate addresses a second and
+--sweep-concurrency at once, and --domain looks for printers published
+with DNS-SD in a DNS domain (the _ipp._tcp and _ipps._tcp PTR, SRV, TXT
+and A records), through the system's resolver or --dns-server. Both run
+alongside mDNS; a printer found several ways is listed once (same UUID or
+serial number). A sweep runs to its end, whatever --timeout says; ranges
+of more than 65536 addresses need --allow-large-sweep. Nothing is ever
+swept unless asked. SNMPv3 is used with --snmp-user; its passwords come
+from ARS_SNMP_AUTH_PASSWORD and ARS_SNMP_PRIV_PASSWORD or the config
+(arsctl config set snmp.auth-password ...), never from a flag.
+
 A printer that answers only in part (asleep, IPP switched off) is still
 listed with what is known; --json shows why the rest is missing under
 "problems".
@@ -73,6 +95,10 @@ Exits 3 when no printer is found.`,
   arsctl discover --timeout 10s
   arsctl discover --host 192.168.1.20
   arsctl discover --host 192.168.1.20 --host 10.1.0.7:8631
+  arsctl discover --subnet 10.20.30.0/24 --subnet 10.20.31.10-10.20.31.60
+  arsctl discover --subnet 10.20.0.0/22 --snmp-community printers --sweep-rate 50
+  ARS_SNMP_AUTH_PASSWORD=... arsctl discover --subnet 10.20.30.0/24 --snmp-user ars --snmp-auth SHA256
+  arsctl discover --domain corp.example.com --dns-server 10.0.0.53
   arsctl discover --json | jq -r '.[] | [.model, .serial] | @tsv'
   arsctl discover --json --stream          # NDJSON, one printer per line as found
   arsctl discover --jq '.[] | select(.make == "Canon") | .uri'`,
@@ -83,6 +109,12 @@ Exits 3 when no printer is found.`,
 			}
 			if opts.Stream && !opts.Output.Machine() {
 				return cmdutil.FlagErrorf("--stream needs --json (or --jq)")
+			}
+			if len(opts.Hosts) > 0 && opts.Search.Any() {
+				return cmdutil.FlagErrorf("--host cannot be combined with --subnet or --domain")
+			}
+			if _, err := opts.discoveryOptions(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -98,7 +130,31 @@ Exits 3 when no printer is found.`,
 	fl.DurationVar(&opts.Timeout, "timeout", discovery.DefaultTimeout, "Give up after this `duration`")
 	fl.BoolVar(&opts.Stream, "stream", false, "With --json: print one JSON object per line as printers are found")
 	fl.StringSliceVar(&opts.Interfaces, "interface", nil, "Search only on these network interfaces (comma-separated `names`)")
+	opts.Search = cmdutil.AddSearchFlags(fl)
 	return cmd
+}
+
+// discoveryOptions builds the discovery options from the flags.
+func (opts *Options) discoveryOptions() (discovery.Options, error) {
+	dopts := discovery.Options{
+		Timeout:    opts.Timeout,
+		Interfaces: opts.Interfaces,
+		Enrich:     true,
+		IPP:        opts.IPP,
+	}
+	var cfg *config.Config
+	if opts.Config != nil {
+		c, err := opts.Config()
+		if err != nil {
+			return dopts, err
+		}
+		cfg = c
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return dopts, opts.Search.Apply(&dopts, getenv, cfg)
 }
 
 // PortsHint says which ports must be open for discovery; shown when no
@@ -113,17 +169,20 @@ to ask a printer directly.`
 
 // Run executes discover with opts.
 func Run(ctx context.Context, opts *Options) error {
-	dopts := discovery.Options{
-		Timeout:    opts.Timeout,
-		Interfaces: opts.Interfaces,
-		Enrich:     true,
-		IPP:        opts.IPP,
+	dopts, err := opts.discoveryOptions()
+	if err != nil {
+		return err
 	}
 	if len(opts.Hosts) > 0 {
 		return runHosts(ctx, opts, dopts)
 	}
 	out := newPrinterWriter(opts)
-	opts.IO.StartProgress("Searching for printers…")
+	opts.IO.StartProgress(out.label)
+	if len(dopts.Sweep.Ranges) > 0 {
+		dopts.Sweep.Progress = func(done, total int) {
+			out.setLabel("Searching for printers… sweep " + iostreams.ProgressBar(done, total, 24))
+		}
+	}
 	printers, err := opts.Discover(ctx, dopts, func(e discovery.Event) {
 		if e.Kind == discovery.Ready {
 			out.row(e.Printer)
@@ -131,16 +190,26 @@ func Run(ctx context.Context, opts *Options) error {
 	})
 	opts.IO.StopProgress()
 	if err != nil {
-		if errors.Is(err, discovery.ErrNoMulticast) {
-			return fmt.Errorf("cannot search the network: %w\nRun 'arsctl doctor' to check, or use --host ADDRESS", err)
+		switch {
+		case errors.Is(err, discovery.ErrNoMulticast):
+			return fmt.Errorf("cannot search the network: %w\nRun 'arsctl doctor' to check, or use --host ADDRESS or --subnet RANGE", err)
+		case errors.Is(err, discovery.ErrRangeTooLarge):
+			return cmdutil.FlagErrorf("%v: give smaller ranges, or --allow-large-sweep", err)
+		case len(printers) == 0 || ctx.Err() != nil:
+			return err
 		}
-		return err
+		// Another way of searching found printers: list them.
+		opts.IO.Warning("%v", err)
 	}
 	if err := out.finish(printers); err != nil {
 		return err
 	}
 	if len(printers) == 0 {
-		return cmdutil.NotFoundf("no printer found within %s.\n%s", opts.Timeout, PortsHint)
+		where := "within " + opts.Timeout.String()
+		if len(dopts.Sweep.Ranges) > 0 {
+			where += " nor on " + strings.Join(opts.Search.Subnets, ", ")
+		}
+		return cmdutil.NotFoundf("no printer found %s.\n%s", where, PortsHint)
 	}
 	return nil
 }
@@ -200,9 +269,20 @@ type printerWriter struct {
 	opts   *Options
 	mu     sync.Mutex
 	header bool
+	label  string // the progress line's
 }
 
-func newPrinterWriter(opts *Options) *printerWriter { return &printerWriter{opts: opts} }
+func newPrinterWriter(opts *Options) *printerWriter {
+	return &printerWriter{opts: opts, label: "Searching for printers…"}
+}
+
+// setLabel changes the progress line.
+func (w *printerWriter) setLabel(l string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.label = l
+	w.opts.IO.UpdateProgress(l)
+}
 
 func (w *printerWriter) machine() bool { return w.opts.Output.Machine() }
 
@@ -230,7 +310,7 @@ func (w *printerWriter) row(p printer.Printer) {
 		for _, pr := range p.Problems {
 			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), p.Name, pr)
 		}
-		io.StartProgress("Searching for printers…")
+		io.StartProgress(w.label)
 	default:
 		cols := Columns(p)
 		for i, c := range cols {
