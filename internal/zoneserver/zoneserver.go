@@ -53,13 +53,8 @@ func Start(addr, zone, origin string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, l, err := listen(addr)
 	if err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return nil, err
 	}
 	s := &Server{records: recs, addr: pc.LocalAddr().String()}
@@ -74,6 +69,29 @@ func Start(addr, zone, origin string) (*Server, error) {
 		}()
 	}
 	return s, nil
+}
+
+// listen opens UDP and TCP on the same port; with port 0 it tries free
+// UDP ports until the TCP port of the same number is free too.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		if port != "0" || try == 20 {
+			return nil, nil, err
+		}
+	}
 }
 
 // Addr is the "host:port" the server answers on.
