@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mk        = fs.String("make", "Canon", "manufacturer")
 		model     = fs.String("model", "TS8320 series", "model without the make")
 		serial    = fs.String("serial", "KNMA01234", "serial number (prefix in fleet mode)")
+		noPSE     = fs.Bool("no-pse", false, "leave the serial out of printer-device-id (a printer whose serial only SNMP tells)")
 		uuid      = fs.String("uuid", "", "printer UUID (default derived from the serial)")
 		name      = fs.String("name", "", "printer-info and mDNS instance name")
 		levels    = fs.String("levels", "", "supply levels, e.g. PGBK=80,C=10")
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := printersim.Config{
-		Make: *mk, Model: *model, Serial: *serial, UUID: *uuid, Name: *name,
+		Make: *mk, Model: *model, Serial: *serial, SerialOverSNMPOnly: *noPSE, UUID: *uuid, Name: *name,
 		Levels: lv, Path: *path, Delay: *delay, TLS: *useTLS || *tlsOnly, TLSOnly: *tlsOnly,
 	}
 	switch *noIPP {

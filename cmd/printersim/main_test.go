@@ -19,7 +19,7 @@ func TestRun(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--serial", "KNMA00777", "--levels", "C=10, PB=3",
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--serial", "KNMA00777", "--levels", "Color=10, Black=3",
 			"--model", "TS5300 series", "--ready-file", ready}, pw, io.Discard)
 		pw.Close()
 	}()
@@ -39,7 +39,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Serial != "KNMA00777" || p.Model != "TS5300 series" || p.Supplies[2].Level != 10 || p.Supplies[5].Level != 3 {
+	if p.Serial != "KNMA00777" || p.Model != "TS5300 series" || len(p.Supplies) != 2 || p.Supplies[1].Level != 10 || p.Supplies[0].Level != 3 {
 		t.Errorf("got %+v", p)
 	}
 	cancel()

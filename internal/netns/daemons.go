@@ -79,6 +79,10 @@ type IPPEve struct {
 	Make, Model string
 	// Port is the IPP port; 631 when zero.
 	Port int
+	// Attrs are lines of an ippeveprinter attributes file ("ATTR text
+	// printer-device-id \"MFG:...\"") that replace its own answers, e.g.
+	// a device ID with the serial in PSE or Canon's marker-* supplies.
+	Attrs []string
 }
 
 // StartIPPEveprinter runs CUPS ippeveprinter in the host, advertised by
@@ -98,8 +102,15 @@ func (h *Host) StartIPPEveprinter(e IPPEve) *Proc {
 	if err := os.MkdirAll(spool, 0o755); err != nil {
 		t.Fatalf("%v", err)
 	}
-	p := h.Start("ippeveprinter", nil, "ippeveprinter", "-M", e.Make, "-m", e.Model,
-		"-p", strconv.Itoa(e.Port), "-d", spool, "-k", e.Name)
+	args := []string{"-M", e.Make, "-m", e.Model, "-p", strconv.Itoa(e.Port), "-d", spool, "-k"}
+	if len(e.Attrs) > 0 {
+		conf := filepath.Join(h.Dir, "ippeveprinter.conf")
+		if err := os.WriteFile(conf, []byte(strings.Join(e.Attrs, "\n")+"\n"), 0o644); err != nil {
+			t.Fatalf("%v", err)
+		}
+		args = append(args, "-a", conf)
+	}
+	p := h.Start("ippeveprinter", nil, "ippeveprinter", append(args, e.Name)...)
 	h.WaitTCP(h.IP4+":"+strconv.Itoa(e.Port), 10*time.Second)
 	return p
 }
@@ -110,7 +121,11 @@ type SNMPSupply struct {
 	Description string
 	Colorant    string // e.g. "cyan"
 	Type        int    // PrtMarkerSuppliesTypeTC, e.g. 6 (inkCartridge)
-	Level, Max  int
+	// Class is prtMarkerSuppliesClass: 3 supplyThatIsConsumed, 4
+	// receptacleThatIsFilled (whose Level is the space left); not served
+	// when zero.
+	Class      int
+	Level, Max int
 }
 
 // SNMPAgent describes what StartSNMPD serves.
@@ -144,6 +159,9 @@ func (h *Host) StartSNMPD(a SNMPAgent) *Proc {
 	for i, s := range a.Supplies {
 		idx := strconv.Itoa(i + 1)
 		ov("1.3.6.1.2.1.43.11.1.1.3.1."+idx, "integer", idx)
+		if s.Class != 0 {
+			ov("1.3.6.1.2.1.43.11.1.1.4.1."+idx, "integer", strconv.Itoa(s.Class))
+		}
 		ov("1.3.6.1.2.1.43.11.1.1.5.1."+idx, "integer", strconv.Itoa(s.Type))
 		ov("1.3.6.1.2.1.43.11.1.1.6.1."+idx, "octet_str", q(s.Description))
 		ov("1.3.6.1.2.1.43.11.1.1.8.1."+idx, "integer", strconv.Itoa(s.Max))
@@ -175,6 +193,10 @@ type Sim struct {
 	NoMDNS bool
 	// Port is the IPP port; 631 when zero.
 	Port int
+	// Attrs are lines of an ippeveprinter attributes file ("ATTR text
+	// printer-device-id \"MFG:...\"") that replace its own answers, e.g.
+	// a device ID with the serial in PSE or Canon's marker-* supplies.
+	Attrs []string
 }
 
 // StartSim runs the printer simulator binary bin in the host, listening

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // ServeHTTP answers IPP requests on the configured path and a small admin
@@ -165,9 +167,13 @@ func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 			levels = append(levels, goipp.Integer(s.Level))
 			low = append(low, goipp.Integer(15))
 			high = append(high, goipp.Integer(100))
+			class := printer.ClassConsumed
+			if (printer.Supply{Name: s.Name, Type: s.Type}).Kind() == printer.KindWaste {
+				class = printer.ClassReceptacle
+			}
 			supply = append(supply, goipp.Binary(fmt.Sprintf(
-				"index=%d;class=supplyThatIsConsumed;type=%s;unit=percent;maxcapacity=100;level=%d;colorantname=%s;",
-				i+1, s.Type, s.Level, s.Colorant)))
+				"index=%d;class=%s;type=%s;unit=percent;maxcapacity=100;level=%d;colorantname=%s;",
+				i+1, class, s.Type, s.Level, s.Colorant)))
 			desc = append(desc, str(s.Description))
 		}
 		add("marker-names", goipp.TagName, names[0], names[1:]...)
@@ -185,7 +191,11 @@ func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 // deviceID is the IEEE 1284 device ID a Canon PIXMA sends, serial in PSE.
 func (p *Printer) deviceID() string {
 	c := p.cfg
-	return "MFG:" + c.Make + ";CMD:BJL,BJRaster3,BSCCe,NCCe,IVEC,IVECPLI,PCLm,PWGRaster,URF;" +
+	id := "MFG:" + c.Make + ";CMD:BJL,BJRaster3,BSCCe,NCCe,IVEC,IVECPLI,PCLm,PWGRaster,URF;" +
 		"MDL:" + c.Model + ";CLS:PRINTER;DES:" + c.Make + " " + c.Model + ";VER:1.030;" +
-		"STA:10;FSI:03;HRI:1;MSI:1,2,3;PST:2;PSE:" + c.Serial + ";"
+		"STA:10;FSI:03;HRI:1;MSI:1,2,3;PST:2;"
+	if c.SerialOverSNMPOnly {
+		return id
+	}
+	return id + "PSE:" + c.Serial + ";"
 }

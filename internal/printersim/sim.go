@@ -52,13 +52,15 @@ type Supply struct {
 	Color string
 	// Colorant is the printer-supply colorantname, e.g. "cyan".
 	Colorant string
-	// Type is the marker-types value; Canon sends "inkCartridge".
+	// Type is the marker-types value; Canon sends "inkCartridge". A
+	// "waste..." type makes it a receptacle in printer-supply.
 	Type string
 	// Level is the level in percent (or a special level -1, -2, -3).
 	Level int
 }
 
-// DefaultSupplies are the six ink tanks of a Canon PIXMA TS8320.
+// DefaultSupplies are the six ink tanks of a Canon PIXMA TS8320 (which
+// reports itself as "TS8300 series").
 func DefaultSupplies() []Supply {
 	return []Supply{
 		{Name: "PGBK", Description: "Black(PGBK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
@@ -68,6 +70,55 @@ func DefaultSupplies() []Supply {
 		{Name: "Y", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "inkCartridge", Level: 40},
 		{Name: "PB", Description: "Photo Blue", Color: "#0080FF", Colorant: "blue", Type: "inkCartridge", Level: 30},
 	}
+}
+
+// TriColourSupplies are the two FINE cartridges of a PIXMA such as the
+// TS5320 ("TS5300 series") or the MX490 series: a black one and a colour
+// one holding cyan, magenta and yellow, which the printer reports as one
+// supply with three colours.
+func TriColourSupplies() []Supply {
+	return []Supply{
+		{Name: "Black", Description: "Black", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
+		{Name: "Color", Description: "Color", Color: "#00FFFF#FF00FF#FFFF00", Colorant: "unknown", Type: "inkCartridge", Level: 60},
+	}
+}
+
+// TankSupplies are the ink bottles of a MegaTank printer such as the PIXMA
+// G620 ("G600 series") and its maintenance cartridge, the receptacle that
+// collects waste ink: its level is how full it is, and it is never
+// ordered.
+func TankSupplies() []Supply {
+	return []Supply{
+		{Name: "BK", Description: "Black", Color: "#000000", Colorant: "black", Type: "ink", Level: 80},
+		{Name: "C", Description: "Cyan", Color: "#00FFFF", Colorant: "cyan", Type: "ink", Level: 70},
+		{Name: "M", Description: "Magenta", Color: "#FF00FF", Colorant: "magenta", Type: "ink", Level: 60},
+		{Name: "Y", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "ink", Level: 50},
+		{Name: "R", Description: "Red", Color: "#FF0000", Colorant: "red", Type: "ink", Level: 40},
+		{Name: "GY", Description: "Gray", Color: "#808080", Colorant: "gray", Type: "ink", Level: 30},
+		{Name: "MC", Description: "Maintenance Cartridge", Color: "none", Colorant: "unknown", Type: "wasteInk", Level: 34},
+	}
+}
+
+// suppliesOf are the supplies of series the simulator knows beyond the
+// six tanks of DefaultSupplies.
+var suppliesOf = map[string]func() []Supply{
+	"TS5300 series": TriColourSupplies,
+	"TS3300 series": TriColourSupplies,
+	"TR4500 series": TriColourSupplies,
+	"MX490 series":  TriColourSupplies,
+	"G600 series":   TankSupplies,
+	"G3010 series":  TankSupplies,
+}
+
+// SuppliesFor returns the supplies of a printer of the given series (as
+// it reports itself, e.g. "TS5300 series"): two cartridges, one of them
+// tri-colour, for FINE cartridge models; bottles and a maintenance
+// cartridge for MegaTank models; DefaultSupplies otherwise.
+func SuppliesFor(model string) []Supply {
+	if f, ok := suppliesOf[model]; ok {
+		return f()
+	}
+	return DefaultSupplies()
 }
 
 // Config describes a simulated printer. Zero fields get Canon TS8320
@@ -80,13 +131,16 @@ type Config struct {
 	// Serial is the serial number sent as PSE in printer-device-id;
 	// default "KNMA01234".
 	Serial string
+	// SerialOverSNMPOnly leaves PSE out of printer-device-id, as on
+	// printers whose serial only their SNMP agent tells.
+	SerialOverSNMPOnly bool
 	// UUID is printer-uuid without "urn:uuid:"; default derived from the
 	// serial.
 	UUID string
 	// Name is printer-info and the DNS-SD instance name; default
 	// "<Make> <Model>".
 	Name string
-	// Supplies are the consumables; default DefaultSupplies().
+	// Supplies are the consumables; default SuppliesFor(Model).
 	Supplies []Supply
 	// Levels overrides supply levels by supply name, e.g. {"C": 10}.
 	Levels map[string]int
@@ -149,7 +203,7 @@ func New(cfg Config) *Printer {
 		cfg.Name = cfg.Make + " " + cfg.Model
 	}
 	if cfg.Supplies == nil {
-		cfg.Supplies = DefaultSupplies()
+		cfg.Supplies = SuppliesFor(cfg.Model)
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/ipp/print"

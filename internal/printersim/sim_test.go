@@ -232,6 +232,42 @@ func TestCustomSupplies(t *testing.T) {
 	}
 }
 
+// TestSeriesSupplies: a TS5300 series has a black and a tri-colour
+// cartridge, a G600 series six bottles and a maintenance cartridge that
+// printer-supply reports as a receptacle; with SerialOverSNMPOnly the
+// device ID holds no serial.
+func TestSeriesSupplies(t *testing.T) {
+	var c ipp.Client
+	ts := simtest.Start(t, printersim.Config{Model: "TS5300 series", Serial: "KMAB00007", SerialOverSNMPOnly: true})
+	got, err := c.GetPrinterAttributes(t.Context(), ts.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Model != "TS5300 series" || got.Serial != "" || len(got.Supplies) != 2 {
+		t.Fatalf("TS5300 series: %+v", got)
+	}
+	if col := got.Supplies[1]; col.Name != "Color" || len(col.Colors) != 3 || !col.Reorderable() || col.ColorKey() != "#00FFFF#FF00FF#FFFF00" {
+		t.Errorf("tri-colour cartridge = %+v", col)
+	}
+	g := simtest.Start(t, printersim.Config{Model: "G600 series", Name: "Canon PIXMA G620"})
+	got, err = c.GetPrinterAttributes(t.Context(), g.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Supplies) != 7 || got.Serial != "KNMA01234" {
+		t.Fatalf("G600 series: %+v", got)
+	}
+	mc := got.Supplies[6]
+	if mc.Class != "receptacleThatIsFilled" || mc.Kind() != "waste" || mc.Reorderable() || mc.LevelText() != "34% full" {
+		t.Errorf("maintenance cartridge = %+v", mc)
+	}
+	for _, s := range got.Supplies[:6] {
+		if !s.Reorderable() || s.Class != "supplyThatIsConsumed" {
+			t.Errorf("bottle %+v", s)
+		}
+	}
+}
+
 func TestFleet(t *testing.T) {
 	f, err := printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 20})
 	if err != nil {
