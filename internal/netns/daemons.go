@@ -193,10 +193,6 @@ type Sim struct {
 	NoMDNS bool
 	// Port is the IPP port; 631 when zero.
 	Port int
-	// Attrs are lines of an ippeveprinter attributes file ("ATTR text
-	// printer-device-id \"MFG:...\"") that replace its own answers, e.g.
-	// a device ID with the serial in PSE or Canon's marker-* supplies.
-	Attrs []string
 }
 
 // StartSim runs the printer simulator binary bin in the host, listening

@@ -131,8 +131,10 @@ func FromPrinterSupply(values, descriptions []string) []Supply {
 // MergeSupplies combines supplies read from marker-* (primary) and from
 // printer-supply (secondary). When both describe the same number of
 // supplies they are matched by index and the primary's empty fields are
-// filled from the secondary; when the primary is empty the secondary is
-// used; otherwise the primary is returned unchanged.
+// filled from the secondary, unless both state types of different kinds
+// (an ink against a waste tank: not the same supply); when the primary is
+// empty the secondary is used; otherwise the primary is returned
+// unchanged.
 func MergeSupplies(primary, secondary []Supply) []Supply {
 	if len(primary) == 0 {
 		return secondary
@@ -143,6 +145,12 @@ func MergeSupplies(primary, secondary []Supply) []Supply {
 	out := make([]Supply, len(primary))
 	for i, p := range primary {
 		s := secondary[i]
+		if p.Type != "" && s.Type != "" && p.Kind() != s.Kind() {
+			// Not the same supply (an ink against a waste tank): the
+			// two lists only have the same length.
+			out[i] = p
+			continue
+		}
 		if p.Type == "" {
 			p.Type = s.Type
 		}

@@ -128,6 +128,16 @@ func TestMergeSupplies(t *testing.T) {
 	if got := MergeSupplies(markers, supply[:1]); !reflect.DeepEqual(got, markers) {
 		t.Errorf("count mismatch: %+v", got)
 	}
+	// As many entries, but not the same supplies (ippeveprinter's own
+	// printer-supply next to a Canon's marker-*): the ink does not become
+	// a waste tank.
+	inks := []Supply{{Name: "Black", Type: "inkCartridge", Level: 60}, {Name: "Color", Type: "inkCartridge", Level: 40}}
+	other := []Supply{{Name: "Toner Waste Tank", Type: "wasteToner", Class: ClassReceptacle, Level: 25},
+		{Name: "Black Toner", Type: "toner", Class: ClassConsumed, ColorName: "black", Level: 75}}
+	got = MergeSupplies(inks, other)
+	if got[0].Class != "" || got[0].Kind() != KindInk || got[1].ColorName != "" {
+		t.Errorf("unrelated supplies merged: %+v", got)
+	}
 }
 
 func FuzzParseSupplyEntry(f *testing.F) {
