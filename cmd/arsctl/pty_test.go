@@ -214,6 +214,67 @@ func TestRegisterInteractivePTY(t *testing.T) {
 	}
 }
 
+// startSim starts a simulated printer with cfg on 127.0.0.1 for the
+// length of the test and returns its address.
+func startSim(t *testing.T, cfg printersim.Config) string {
+	t.Helper()
+	p := printersim.New(cfg)
+	if err := p.Start(context.Background(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p.Addr()
+}
+
+// A printer that reports a series covering two eligible models: the owner
+// picks the model before the terms, then sees it with the serial to
+// confirm; one covering one model goes straight to the confirmation.
+func TestRegisterSeriesPTY(t *testing.T) {
+	e := newPTYEnv(t)
+	ts9500 := startSim(t, printersim.Config{Make: "Canon", Model: "TS9500 series", Name: "Canon TS9500 series", Serial: "KNMA00091"})
+	tm := startTerm(t, e.env, "register", "--host", ts9500)
+	tm.expect("Which model is your printer?")
+	tm.expect("TS9521C")
+	tm.send(keyDown, keyEnter)
+	tm.expect("Do you agree to these terms?")
+	tm.send(keyLeft, keyEnter)
+	tm.expect("Sign up through Amazon or Canon?")
+	tm.send(keyEnter)
+	tm.expect("Is this your printer?")
+	tm.expect("Model: TS9521C (reports itself as TS9500 series)")
+	tm.expect("****0091")
+	tm.send(keyEnter)
+	tm.expect("Enrolled TS9521C")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+
+	ts5300 := startSim(t, printersim.Config{Make: "Canon", Model: "TS5300 series", Name: "Canon TS5300 series", Serial: "KNMA00092"})
+	tm = startTerm(t, e.env, "register", "--host", ts5300)
+	tm.expect("Do you agree to these terms?")
+	tm.send(keyLeft, keyEnter)
+	tm.expect("Sign up through Amazon or Canon?")
+	tm.send(keyEnter)
+	tm.expect("Model: TS5320 (reports itself as TS5300 series)")
+	tm.expect("****0092")
+	tm.send(keyEnter)
+	tm.expect("Enrolled TS5320")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+	if out := tm.text(); strings.Contains(out, "Which model") {
+		t.Errorf("a series of one model asked which model:\n%s", out)
+	}
+
+	got := map[string]string{}
+	for _, en := range e.enrollments(t) {
+		got[en.Printer.Serial] = en.Printer.Model + "/" + en.Printer.Series
+	}
+	if got["KNMA00091"] != "TS9521C/TS9500 series" || got["KNMA00092"] != "TS5320/TS5300 series" {
+		t.Fatalf("enrollments: %v", got)
+	}
+}
+
 func TestRegisterCtrlCPTY(t *testing.T) {
 	e := newPTYEnv(t)
 	for i := range registerSteps {

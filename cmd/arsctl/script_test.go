@@ -247,12 +247,12 @@ func cmdLogin(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(store.Save(server, tok))
 }
 
-// printer NAME [serial=S] [model=M] [name=N] [levels=C=10,Y=5]: starts a
-// simulated Canon printer on 127.0.0.1 and sets $NAME to its address and
+// printer NAME [serial=S] [make=K] [model=M] [name=N] [levels=C=10,Y=5]:
+// starts a simulated printer (Canon unless make says) on 127.0.0.1 and sets $NAME to its address and
 // $NAME_UUID to its UUID.
 func cmdPrinter(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 {
-		ts.Fatalf("usage: printer VAR [serial=S] [model=M] [name=N] [levels=K=V,...]")
+		ts.Fatalf("usage: printer VAR [serial=S] [make=K] [model=M] [name=N] [levels=K=V,...]")
 	}
 	cfg := printersim.Config{}
 	for _, a := range args[1:] {
@@ -260,6 +260,8 @@ func cmdPrinter(ts *testscript.TestScript, neg bool, args []string) {
 		switch k {
 		case "serial":
 			cfg.Serial = v
+		case "make":
+			cfg.Make = v
 		case "model":
 			cfg.Model = v
 		case "name":

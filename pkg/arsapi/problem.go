@@ -9,6 +9,7 @@ const (
 	CodeForbidden        = "forbidden"          // token lacks permission
 	CodeNotFound         = "not_found"          // no such resource for this account
 	CodeIneligibleModel  = "ineligible_model"   // printer model not in /v1/models
+	CodeAmbiguousModel   = "ambiguous_model"    // the reported series covers several eligible models
 	CodeAlreadyEnrolled  = "already_enrolled"   // printer has an active enrollment (another account)
 	CodeTermsOutdated    = "terms_outdated"     // terms_version is not the current one
 	CodeNoReason         = "reason_required"    // cancel without a reason
@@ -31,6 +32,9 @@ type Problem struct {
 	Code string `json:"code,omitempty"`
 	// Eligible lists the eligible models, with CodeIneligibleModel.
 	Eligible []string `json:"eligible,omitempty"`
+	// Candidates lists the eligible models the reported series covers,
+	// with CodeAmbiguousModel.
+	Candidates []string `json:"candidates,omitempty"`
 	// Reasons lists the valid cancel reason IDs, with CodeNoReason and
 	// CodeUnknownReason.
 	Reasons []string `json:"reasons,omitempty"`

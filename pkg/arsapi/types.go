@@ -82,8 +82,15 @@ type Terms struct {
 type Model struct {
 	// Name is the canonical model name, e.g. "TS8320".
 	Name string `json:"name"`
-	// Aliases are other names printers report for it, e.g. "TS8320a".
+	// Make is the manufacturer, e.g. "Canon"; empty when not said.
+	Make string `json:"make,omitempty"`
+	// Aliases are other names of this one model, e.g. "TS8320a".
 	Aliases []string `json:"aliases,omitempty"`
+	// Series are the names the hardware reports for itself (IPP
+	// printer-make-and-model, IEEE 1284 MDL:, mDNS), e.g. "TS8300 series".
+	// A series may cover several eligible models; the owner then says
+	// which one the printer is.
+	Series []string `json:"series,omitempty"`
 }
 
 // ModelKey reduces a model name to the key the service compares models by:
@@ -116,7 +123,11 @@ type CancelReason struct {
 
 // Printer identifies the enrolled printer.
 type Printer struct {
-	Model    string `json:"model"`
+	// Model is the eligible model confirmed by the owner, e.g. "TS5320".
+	Model string `json:"model"`
+	// Series is the name the printer reports for itself, e.g.
+	// "TS5300 series"; it must cover Model.
+	Series   string `json:"series,omitempty"`
 	Serial   string `json:"serial"`
 	UUID     string `json:"uuid,omitempty"`
 	Nickname string `json:"nickname,omitempty"`

@@ -57,6 +57,14 @@ func NormalizeMake(mk string) string {
 	return mk
 }
 
+// KnownMake returns the canonical name of the known manufacturer that s
+// names or starts with as a whole word ("EPSON ET-2850 Series" -> "EPSON",
+// "Hewlett-Packard" -> "HP"), or "" when s starts with no known one.
+func KnownMake(s string) string {
+	name, _ := matchMake(cleanText(s))
+	return name
+}
+
 // matchMake finds the known manufacturer s starts with, as a whole word
 // (followed by the end, a space, '-' or '_'): its canonical name and the
 // length of the prefix in s, or n == 0.

@@ -57,19 +57,14 @@ func (b *Base) Models(ctx context.Context) ([]arsapi.Model, error) {
 	return m, nil
 }
 
-// Eligible implements Provider.
-func (b *Base) Eligible(ctx context.Context, model string) (Eligibility, error) {
+// Eligible implements Provider with arsapi.MatchModel over the server's
+// eligible models.
+func (b *Base) Eligible(ctx context.Context, mk, model string) (Eligibility, error) {
 	models, err := b.Models(ctx)
 	if err != nil {
 		return Eligibility{}, err
 	}
-	names := make([]string, len(models))
-	for i, m := range models {
-		names[i] = m.Name
-	}
-	slices.Sort(names)
-	name, ok := MatchModel(models, model)
-	return Eligibility{OK: ok, Model: name, Eligible: names}, nil
+	return Check(models, mk, model), nil
 }
 
 // Enroll implements Provider.
@@ -83,12 +78,16 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 	if opts.TermsVersion == "" {
 		return nil, errors.New("enroll: the version of the agreed terms is required")
 	}
-	el, err := b.Eligible(ctx, p.Model)
+	el, err := b.Eligible(ctx, p.Make, p.Model)
 	if err != nil {
 		return nil, err
 	}
 	if !el.OK {
-		return nil, &IneligibleError{Model: p.Model, Eligible: el.Eligible}
+		return nil, &IneligibleError{Model: p.Model, OtherMake: el.OtherMake, Why: el.Why, Eligible: el.Eligible}
+	}
+	model, err := el.Choose(p.Model, opts.Model)
+	if err != nil {
+		return nil, err
 	}
 
 	// An enrollment this account already has for the printer is the answer.
@@ -105,7 +104,8 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 	req := arsapi.CreateEnrollmentRequest{
 		Provider: b.Provider,
 		Printer: arsapi.Printer{
-			Model:    el.Model,
+			Model:    model,
+			Series:   p.Model,
 			Serial:   p.Serial,
 			UUID:     p.UUID,
 			Nickname: opts.Nickname,
@@ -142,7 +142,9 @@ func (b *Base) enrollError(ctx context.Context, req arsapi.CreateEnrollmentReque
 	}
 	switch p.Code {
 	case arsapi.CodeIneligibleModel:
-		return &IneligibleError{Model: req.Printer.Model, Eligible: p.Eligible}
+		return &IneligibleError{Model: req.Printer.Series, Why: p.Detail, Eligible: p.Eligible}
+	case arsapi.CodeAmbiguousModel:
+		return &AmbiguousModelError{Reported: req.Printer.Series, Candidates: p.Candidates}
 	case arsapi.CodeAlreadyEnrolled:
 		if p.EnrollmentID != "" {
 			if e, gerr := b.Client.GetEnrollment(ctx, p.EnrollmentID); gerr == nil {
@@ -206,4 +208,20 @@ func (b *Base) Cancel(ctx context.Context, enrollmentID string, req arsapi.Cance
 	h := sha256.New()
 	h.Write([]byte("cancel/v1\x00" + enrollmentID + "\x00" + strings.Join(req.Reasons, ",") + "\x00" + req.Comment))
 	return b.Client.CancelEnrollment(ctx, enrollmentID, req, "arsctl-cancel-"+hex.EncodeToString(h.Sum(nil))[:40])
+}
+
+// Check applies the service's matching rule (arsapi.MatchModel) to a
+// printer of make mk reporting model, against the eligible models.
+func Check(models []arsapi.Model, mk, model string) Eligibility {
+	names := arsapi.ModelNames(models)
+	slices.Sort(names)
+	m := arsapi.MatchModel(models, mk, model)
+	el := Eligibility{OK: m.Eligible(), Candidates: m.Names(), Series: m.Series, Why: m.Why(models, strings.TrimSpace(mk+" "+model)), Eligible: names, match: m}
+	if u, ok := m.Unique(); ok {
+		el.Model = u.Name
+	}
+	if m.Kind == arsapi.MatchOtherMake {
+		el.OtherMake = m.Make
+	}
+	return el
 }

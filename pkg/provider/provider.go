@@ -60,8 +60,10 @@ type Provider interface {
 	Description() string
 	// Terms returns the terms the owner must agree to.
 	Terms(ctx context.Context) (arsapi.Terms, error)
-	// Eligible reports whether a printer model can be enrolled.
-	Eligible(ctx context.Context, model string) (Eligibility, error)
+	// Eligible reports whether a printer of make mk ("" when not known
+	// apart) that reports model (e.g. "TS5300 series") can be enrolled,
+	// and as which eligible model(s).
+	Eligible(ctx context.Context, mk, model string) (Eligibility, error)
 	// Enroll enrolls a printer. The printer needs a model and a serial.
 	// An enrollment that already exists for this printer in this account is
 	// returned with Existing set, not as an error.
@@ -88,16 +90,79 @@ type EnrollOptions struct {
 	// same attempt passes the same key. Empty: Enroll takes a new one
 	// (NewIdempotencyKey).
 	IdempotencyKey string
+	// Model is the eligible model the owner confirmed the printer is, when
+	// the series it reports covers several (e.g. "TS9521C" for a printer
+	// reporting "TS9500 series"); empty otherwise.
+	Model string
 }
 
-// Eligibility is the answer to "can this model be enrolled?".
+// Eligibility is the answer to "can this printer be enrolled?", by the
+// service's one matching rule (arsapi.MatchModel).
 type Eligibility struct {
-	// OK is true when the model is eligible.
+	// OK is true when the printer is, or may be, an eligible model.
 	OK bool
-	// Model is the canonical eligible model name the printer matched.
+	// Model is the canonical eligible model when the printer's name stands
+	// for exactly one.
 	Model string
+	// Candidates are the eligible models the printer's name stands for:
+	// more than one when the series it reports covers several, and the
+	// owner must say which one it is.
+	Candidates []string
+	// Series is the matched series, when the printer reported a series
+	// ("TS5300 series").
+	Series string
+	// OtherMake is the printer's make when the service serves no printer of
+	// that make.
+	OtherMake string
+	// Why says why the printer is not eligible; empty when OK.
+	Why string
 	// Eligible lists every eligible model, for messages.
 	Eligible []string
+
+	match arsapi.ModelMatch
+}
+
+// Ambiguous reports whether the owner must choose among Candidates.
+func (e Eligibility) Ambiguous() bool { return e.OK && e.Model == "" && len(e.Candidates) > 1 }
+
+// Choose returns the eligible model the printer is: name (a model name or
+// alias, as the owner gave it) when it is one of the candidates, or the
+// only candidate when name is empty. It fails when name is not a
+// candidate, and with *AmbiguousModelError when name is empty and the
+// printer's series covers several models.
+func (e Eligibility) Choose(reported, name string) (string, error) {
+	if name == "" {
+		if e.Model != "" {
+			return e.Model, nil
+		}
+		return "", &AmbiguousModelError{Reported: reported, Candidates: e.Candidates}
+	}
+	if c, ok := e.match.Covers(name); ok {
+		return c, nil
+	}
+	return "", fmt.Errorf("a printer that reports %q is %s, not %s", reported, orList(e.Candidates), name)
+}
+
+// orList joins names as "TS9520 or TS9521C".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// AmbiguousModelError is returned when a printer's series covers several
+// eligible models and none was chosen (EnrollOptions.Model).
+type AmbiguousModelError struct {
+	// Reported is the name the printer reports, e.g. "TS9500 series".
+	Reported string
+	// Candidates are the eligible models that series covers.
+	Candidates []string
+}
+
+// Error names the series and the models to choose from.
+func (e *AmbiguousModelError) Error() string {
+	return fmt.Sprintf("the printer reports %q, which may be the %s: say which model it is", e.Reported, orList(e.Candidates))
 }
 
 // Enrollment is the result of Enroll.
@@ -195,19 +260,30 @@ var (
 	ErrSignInFailed = errors.New("sign-in was not completed")
 )
 
-// IneligibleError is returned by Enroll for a model the service does not
+// IneligibleError is returned by Enroll for a printer the service does not
 // cover.
 type IneligibleError struct {
 	// Model is the printer's model as reported.
 	Model string
+	// OtherMake is the printer's make when the service serves none of its
+	// printers; Eligible is then empty.
+	OtherMake string
+	// Why says why, e.g. "this service does not serve EPSON printers".
+	Why string
 	// Eligible lists the models the service covers.
 	Eligible []string
 }
 
-// Error names the model and lists the eligible ones.
+// Error says why; for a model of a served make it lists the eligible ones.
 func (e *IneligibleError) Error() string {
-	return fmt.Sprintf("%s is not eligible for the Auto Replenishment Service; eligible models: %s",
-		e.Model, strings.Join(e.Eligible, ", "))
+	why := e.Why
+	if why == "" {
+		why = e.Model + " is not eligible for the Auto Replenishment Service"
+	}
+	if e.OtherMake != "" || len(e.Eligible) == 0 {
+		return why
+	}
+	return why + "; eligible models: " + strings.Join(e.Eligible, ", ")
 }
 
 // EnrolledElsewhereError is returned by Enroll when the printer is enrolled
@@ -220,23 +296,6 @@ type EnrolledElsewhereError struct {
 // Error says what to do: cancel the plan in the other account first.
 func (e *EnrolledElsewhereError) Error() string {
 	return "this printer is already enrolled in another account; cancel that plan first (sign in to that account and run `arsctl cancel`)"
-}
-
-// MatchModel returns the canonical name of the model in models that
-// reported names, or false.
-func MatchModel(models []arsapi.Model, reported string) (string, bool) {
-	k := arsapi.ModelKey(reported)
-	if k == "" {
-		return "", false
-	}
-	for _, m := range models {
-		for _, n := range append([]string{m.Name}, m.Aliases...) {
-			if arsapi.ModelKey(n) == k {
-				return m.Name, true
-			}
-		}
-	}
-	return "", false
 }
 
 // NewIdempotencyKey returns a fresh Idempotency-Key for one enrollment

@@ -90,7 +90,7 @@ func TestCanonEnroll(t *testing.T) {
 	if err != nil || terms.Version == "" {
 		t.Fatalf("Terms = %+v, %v", terms, err)
 	}
-	el, err := p.Eligible(ctx, "Canon PIXMA TS8320 series")
+	el, err := p.Eligible(ctx, "", "Canon PIXMA TS8320 series")
 	if err != nil || !el.OK || el.Model != "TS8320" {
 		t.Fatalf("Eligible = %+v, %v", el, err)
 	}
@@ -282,15 +282,47 @@ func TestNewIdempotencyKey(t *testing.T) {
 	}
 }
 
-func TestMatchModel(t *testing.T) {
-	models := []arsapi.Model{{Name: "TS8320", Aliases: []string{"TS8320a"}}, {Name: "PRO-200"}}
-	for in, want := range map[string]string{
-		"TS8320 series": "TS8320", "Canon PIXMA ts8320a": "TS8320", "PRO 200": "PRO-200", "pro-200 series": "PRO-200",
-		"MG2500": "", "": "", "series": "",
-	} {
-		got, ok := provider.MatchModel(models, in)
-		if got != want || ok != (want != "") {
-			t.Errorf("MatchModel(%q) = %q, %v; want %q", in, got, ok, want)
-		}
+func TestCheckAndChoose(t *testing.T) {
+	models := []arsapi.Model{
+		{Name: "TS5320", Make: "Canon", Aliases: []string{"TS5320a"}, Series: []string{"TS5300 series"}},
+		{Name: "TS9520", Make: "Canon", Aliases: []string{"TS9520a"}, Series: []string{"TS9500 series"}},
+		{Name: "TS9521C", Make: "Canon", Aliases: []string{"TS9521Ca"}, Series: []string{"TS9500 series"}},
+	}
+	one := provider.Check(models, "Canon", "TS5300 series")
+	if !one.OK || one.Model != "TS5320" || one.Ambiguous() || one.Series != "TS5300 series" {
+		t.Fatalf("TS5300 series: %+v", one)
+	}
+	if m, err := one.Choose("TS5300 series", ""); err != nil || m != "TS5320" {
+		t.Errorf("Choose() = %q, %v", m, err)
+	}
+	if m, err := one.Choose("TS5300 series", "ts5320a"); err != nil || m != "TS5320" {
+		t.Errorf("Choose(alias) = %q, %v", m, err)
+	}
+	if _, err := one.Choose("TS5300 series", "TS9520"); err == nil || !strings.Contains(err.Error(), "not TS9520") {
+		t.Errorf("Choose(other model) = %v", err)
+	}
+
+	two := provider.Check(models, "Canon", "TS9500 series")
+	if !two.OK || two.Model != "" || !two.Ambiguous() || strings.Join(two.Candidates, ",") != "TS9520,TS9521C" {
+		t.Fatalf("TS9500 series: %+v", two)
+	}
+	var amb *provider.AmbiguousModelError
+	if _, err := two.Choose("TS9500 series", ""); !errors.As(err, &amb) || len(amb.Candidates) != 2 {
+		t.Errorf("Choose() = %v, want AmbiguousModelError", err)
+	}
+	if m, err := two.Choose("TS9500 series", "TS9521C"); err != nil || m != "TS9521C" {
+		t.Errorf("Choose(TS9521C) = %q, %v", m, err)
+	}
+
+	epson := provider.Check(models, "EPSON", "ET-2850 Series")
+	if epson.OK || epson.OtherMake != "EPSON" || !strings.Contains(epson.Why, "does not serve EPSON printers") {
+		t.Errorf("EPSON: %+v", epson)
+	}
+	if msg := (&provider.IneligibleError{Model: "EPSON ET-2850 Series", OtherMake: epson.OtherMake, Why: epson.Why, Eligible: epson.Eligible}).Error(); strings.Contains(msg, "TS5320") {
+		t.Errorf("another make is handed the model list: %q", msg)
+	}
+	mx := provider.Check(models, "Canon", "MX490 series")
+	if mx.OK || mx.OtherMake != "" || len(mx.Eligible) != 3 {
+		t.Errorf("MX490: %+v", mx)
 	}
 }

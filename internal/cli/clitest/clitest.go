@@ -42,6 +42,9 @@ type Prompter struct {
 	Asked   []string
 	// Options records the labels offered by the last Select/MultiSelect.
 	Options []string
+	// Descriptions records the description shown with each Select and
+	// Confirm, in order.
+	Descriptions []string
 }
 
 func (p *Prompter) next(kind, title string) Answer {
@@ -69,8 +72,9 @@ func (p *Prompter) record(options []prompt.Option) {
 
 // Select implements prompt.Prompter; Value may be an option's value or,
 // prefixed with "label:", a substring of its label.
-func (p *Prompter) Select(title, _ string, options []prompt.Option) (string, error) {
+func (p *Prompter) Select(title, desc string, options []prompt.Option) (string, error) {
 	a := p.next("select", title)
+	p.describe(desc)
 	p.record(options)
 	if a.Err != nil {
 		return "", a.Err
@@ -86,6 +90,12 @@ func (p *Prompter) Select(title, _ string, options []prompt.Option) (string, err
 	return a.Value, nil
 }
 
+func (p *Prompter) describe(desc string) {
+	p.mu.Lock()
+	p.Descriptions = append(p.Descriptions, desc)
+	p.mu.Unlock()
+}
+
 // MultiSelect implements prompt.Prompter.
 func (p *Prompter) MultiSelect(title, _ string, options []prompt.Option, _ int) ([]string, error) {
 	a := p.next("multiselect", title)
@@ -94,8 +104,9 @@ func (p *Prompter) MultiSelect(title, _ string, options []prompt.Option, _ int) 
 }
 
 // Confirm implements prompt.Prompter.
-func (p *Prompter) Confirm(title, _, _, _ string, _ bool) (bool, error) {
+func (p *Prompter) Confirm(title, desc, _, _ string, _ bool) (bool, error) {
 	a := p.next("confirm", title)
+	p.describe(desc)
 	return a.Yes, a.Err
 }
 

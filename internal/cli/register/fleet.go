@@ -29,6 +29,9 @@ type Row struct {
 	Serial   string
 	Provider string
 	Label    string
+	// Model is the eligible model the printer is, for a printer whose
+	// series covers several (optional "model" column).
+	Model string
 	// Err says why the row cannot be used; such rows are reported, not
 	// enrolled.
 	Err error
@@ -38,7 +41,7 @@ type Row struct {
 const maxFleetLine = 64 << 10
 
 // ParseFleetCSV reads a fleet file: a header row naming the columns
-// (host or serial, provider, label; case-insensitive; "address" and
+// (host or serial, provider, label, model; case-insensitive; "address" and
 // "nickname" are accepted too; other columns are ignored), then one
 // printer per line. Blank lines and lines starting with # are skipped.
 // A bad row is returned with Err set; only a bad or missing header fails
@@ -99,6 +102,7 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 			return strings.TrimSpace(fields[i])
 		}
 		row.Host, row.Serial, row.Provider, row.Label = get("host"), get("serial"), strings.ToLower(get("provider")), get("label")
+		row.Model = get("model")
 		switch {
 		case row.Host == "" && row.Serial == "":
 			row.Err = errors.New("no host and no serial")
@@ -216,7 +220,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 		cat, _ := registry.Get("canon", pub)
 		skipped := 0
 		for _, p := range discovered {
-			if el, err := cat.Eligible(ctx, p.Model); err != nil {
+			if el, err := cat.Eligible(ctx, p.Make, p.Model); err != nil {
 				return err
 			} else if !el.OK {
 				skipped++
@@ -372,7 +376,14 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	if err := checkPrinter(p); err != nil {
 		return fail(err)
 	}
-	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: row.Label})
+	model := row.Model
+	if model == "" {
+		model = opts.Model
+	}
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: row.Label, Model: model})
+	if amb, ok := errors.AsType[*provider.AmbiguousModelError](err); ok {
+		return fail(fmt.Errorf("the printer reports %q, which may be the %s: add a model column (or --model)", amb.Reported, strings.Join(amb.Candidates, " or the ")))
+	}
 	if err != nil {
 		return fail(enrollErr(err))
 	}

@@ -59,6 +59,7 @@ type RegisterOptions struct {
 	NoBrowser     bool
 	Wait          time.Duration
 	Label         string
+	Model         string
 	CreateAccount bool
 	Email         string
 	PasswordStdin bool
@@ -128,13 +129,18 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
      amazon: sign in with Amazon in your browser (the URL is printed when no
      browser can open, e.g. over SSH, or with --no-browser).
 
+Printers report their series ("Canon TS5300 series"), not the model number
+on the box: the series that covers one eligible model stands for it (the
+TS5320), and when a series covers several (the TS9500 series is a TS9520
+or a TS9521C) you choose, or give --model. arsctl models lists them.
+
 Prompts appear only on a terminal when a value is missing; in scripts every
 answer must be given as a flag: the flags missing are all named in one error
 (exit 2), before any printer is asked. Registering a printer that is already enrolled is not an error: the
 existing enrollment is shown.
 
 Fleet enrollment: --from FILE.csv (a header row, then one printer per row;
-columns host or serial, provider, optional label) or --all-eligible (every
+columns host or serial, provider, optional label and model) or --all-eligible (every
 eligible printer found on the network) enroll many printers at once,
 --concurrency at a time, printing one result line per printer (--json: an
 array). A failed printer does not stop the others; the exit status is 1 if
@@ -146,7 +152,10 @@ any failed. Running it again skips printers already enrolled.`,
   arsctl register --host 192.168.1.40 --provider canon --agree-terms --yes
   arsctl register "Office printer" --provider amazon --agree-terms --no-browser
 
-  # a fleet from a CSV file (host,provider,label)
+  # a printer whose series covers several models (TS9500 series)
+  arsctl register --host 192.168.1.41 --model TS9521C --provider canon --agree-terms --yes
+
+  # a fleet from a CSV file (host,provider,label,model)
   arsctl register --from printers.csv --agree-terms --json
   arsctl register --all-eligible --provider canon --agree-terms`,
 		Args: cobra.MaximumNArgs(1),
@@ -195,11 +204,12 @@ any failed. Running it again skips printers already enrolled.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Confirm the printer model and serial without asking")
 	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "Print sign-in URLs instead of opening a browser")
 	fl.DurationVar(&opts.Wait, "wait", 10*time.Minute, "How long to wait for the Amazon sign-in to complete")
+	fl.StringVar(&opts.Model, "model", "", "The eligible `model` the printer is, when the series it reports covers several (e.g. TS9521C for a \"TS9500 series\"); arsctl models lists them")
 	fl.StringVar(&opts.Label, "label", "", "A `name` for the printer in your account, e.g. \"2nd floor\"")
 	fl.BoolVar(&opts.CreateAccount, "create-account", false, "Create an account on the server first (opens its sign-up page, or uses --email)")
 	fl.StringVar(&opts.Email, "email", "", "With --create-account: the new account's `address`")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "With --create-account --email: read the password from standard input")
-	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label)")
+	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label, model)")
 	fl.BoolVar(&opts.AllEligible, "all-eligible", false, "Enroll every eligible printer found on the network")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "With --from or --all-eligible: printers enrolled at the same time")
 	return cmd
@@ -266,12 +276,16 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 
 	// Any provider answers the catalogue; canon is the server's own.
 	cat, _ := registry.Get("canon", pub)
-	el, err := cat.Eligible(ctx, p.Model)
+	el, err := cat.Eligible(ctx, p.Make, p.Model)
 	if err != nil {
 		return err
 	}
 	if !el.OK {
-		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s", p.Model, strings.Join(el.Eligible, ", "))
+		return enrollErr(ineligible(p, el))
+	}
+	model, err := chooseModel(opts, p, el)
+	if err != nil {
+		return err
 	}
 
 	// Step 5: the terms.
@@ -313,7 +327,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 
 	if name == string(arsapi.ProviderCanon) && !opts.Yes {
-		desc := fmt.Sprintf("Model: %s\nSerial: %s (check the last digits against the label on the printer)", el.Model, resolve.Serial(p.Serial))
+		desc := fmt.Sprintf("Model: %s%s\nSerial: %s (check the last digits against the label on the printer)", model, reportsAs(p, model), resolve.Serial(p.Serial))
 		ok, err := opts.Prompter.Confirm("Is this your printer?", desc, "Continue", "Cancel", true)
 		if err != nil {
 			return err
@@ -334,7 +348,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 	ios.StartProgress("Registering…")
-	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label})
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label, Model: model})
 	ios.StopProgress()
 	if isAuthErr(err) && ios.CanPrompt() && opts.SignIn != nil {
 		if err := opts.SignIn(ctx); err != nil {
@@ -344,7 +358,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 			return err
 		}
 		prov, _ = registry.Get(name, c)
-		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label})
+		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label, Model: model})
 	}
 	if err != nil {
 		return enrollErr(err)
@@ -479,12 +493,52 @@ func isAuthErr(err error) bool {
 func enrollErr(err error) error {
 	var inel *provider.IneligibleError
 	switch {
+	case errors.As(err, &inel) && inel.OtherMake != "":
+		return fmt.Errorf("%s: %s", inel.Model, inel.Why)
 	case errors.As(err, &inel):
-		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s", inel.Model, strings.Join(inel.Eligible, ", "))
+		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s\n(`arsctl models` lists each with the series its printers report)", inel.Model, strings.Join(inel.Eligible, ", "))
 	case isAuthErr(err):
 		return cmdutil.AuthErrorf("the server refused the sign-in (%v); run `arsctl auth login`", err)
 	}
 	return err
+}
+
+// ineligible is the error for a printer that el says is not eligible.
+func ineligible(p printer.Printer, el provider.Eligibility) error {
+	return &provider.IneligibleError{Model: strings.TrimSpace(p.Make + " " + p.Model), OtherMake: el.OtherMake, Why: el.Why, Eligible: el.Eligible}
+}
+
+// chooseModel returns the eligible model printer p is: the one its name
+// stands for, or, when the series it reports covers several, --model or
+// the owner's choice at a prompt. With no terminal an ambiguous series
+// needs --model (exit 2).
+func chooseModel(opts *RegisterOptions, p printer.Printer, el provider.Eligibility) (string, error) {
+	if opts.Model != "" || !el.Ambiguous() {
+		m, err := el.Choose(p.Model, opts.Model)
+		if err != nil {
+			return "", cmdutil.FlagErrorf("--model: %v", err)
+		}
+		return m, nil
+	}
+	if !opts.IO.CanPrompt() {
+		return "", cmdutil.FlagErrorf("--model is required when not running interactively: the printer reports %q, which may be the %s (e.g. --model %s)",
+			p.Model, strings.Join(el.Candidates, " or the "), el.Candidates[0])
+	}
+	var options []prompt.Option
+	for _, c := range el.Candidates {
+		options = append(options, prompt.Option{Label: c, Value: c})
+	}
+	return opts.Prompter.Select("Which model is your printer?",
+		fmt.Sprintf("It reports itself as %q; the model name is on the front of the printer and on the label with the serial number", p.Model), options)
+}
+
+// reportsAs says what the printer calls itself when that is not the model
+// name: " (reports itself as TS5300 series)".
+func reportsAs(p printer.Printer, model string) string {
+	if arsapi.ModelKey(p.Model) == arsapi.ModelKey(model) {
+		return ""
+	}
+	return " (reports itself as " + p.Model + ")"
 }
 
 // createAccount signs up: with --email and --password-stdin through the

@@ -349,6 +349,104 @@ func TestRegisterIneligible(t *testing.T) {
 	}
 }
 
+// A printer reports its series, never the regional model number: a series
+// that covers one eligible model shows that model with the serial and asks
+// to confirm; one that covers several asks which model it is (or takes
+// --model); with no terminal an undecided series is exit 2 naming --model.
+// The printers' identities are set here, whatever the simulator's
+// defaults are.
+func TestRegisterSeries(t *testing.T) {
+	canonSim := func(t *testing.T, series string, n int) *printersim.Printer {
+		return clitest.Printer(t, printersim.Config{Make: "Canon", Model: series, Name: "Canon " + series, Serial: clitest.Serial(n)})
+	}
+	enrolled := func(t *testing.T, fx *fixture) arsapi.Printer {
+		t.Helper()
+		es := fx.enrollments(t)
+		if len(es) != 1 {
+			t.Fatalf("enrollments = %+v\n%s", es, fx.errOut)
+		}
+		return es[0].Printer
+	}
+
+	t.Run("one model: shown and confirmed", func(t *testing.T) {
+		fx := newFixture(t, true)
+		fx.opts.Hosts = []string{canonSim(t, "TS5300 series", 11).Addr()}
+		fx.pr.Answers = []clitest.Answer{
+			{Title: "agree", Yes: true},
+			{Title: "Amazon or Canon", Value: "canon"},
+			{Title: "Is this your printer", Yes: true},
+		}
+		if err := registerRun(context.Background(), fx.opts); err != nil {
+			t.Fatalf("%v\n%s", err, fx.errOut)
+		}
+		fx.pr.Done()
+		desc := fx.pr.Descriptions[len(fx.pr.Descriptions)-1]
+		if !strings.Contains(desc, "Model: TS5320 (reports itself as TS5300 series)") || !strings.Contains(desc, "Serial: ****0011") {
+			t.Errorf("confirmation shows %q", desc)
+		}
+		if p := enrolled(t, fx); p.Model != "TS5320" || p.Series != "TS5300 series" {
+			t.Errorf("enrolled %+v", p)
+		}
+	})
+
+	t.Run("several models: chosen at a prompt", func(t *testing.T) {
+		fx := newFixture(t, true)
+		fx.opts.Hosts = []string{canonSim(t, "TS9500 series", 12).Addr()}
+		fx.pr.Answers = []clitest.Answer{
+			{Title: "Which model is your printer", Value: "TS9521C"},
+			{Title: "agree", Yes: true},
+			{Title: "Amazon or Canon", Value: "canon"},
+			{Title: "Is this your printer", Yes: true},
+		}
+		if err := registerRun(context.Background(), fx.opts); err != nil {
+			t.Fatalf("%v\n%s", err, fx.errOut)
+		}
+		fx.pr.Done()
+		if !strings.Contains(fx.pr.Descriptions[0], "TS9500 series") {
+			t.Errorf("model prompt says %q", fx.pr.Descriptions[0])
+		}
+		if p := enrolled(t, fx); p.Model != "TS9521C" || p.Series != "TS9500 series" {
+			t.Errorf("enrolled %+v", p)
+		}
+	})
+
+	t.Run("several models: --model in a script", func(t *testing.T) {
+		fx := newFixture(t, false)
+		fx.opts.Hosts = []string{canonSim(t, "TS9500 series", 13).Addr()}
+		fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
+		err := registerRun(context.Background(), fx.opts)
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--model") ||
+			!strings.Contains(err.Error(), "TS9520") || !strings.Contains(err.Error(), "TS9521C") {
+			t.Fatalf("no TTY, no --model: err = %v (exit %d), want exit 2 naming --model", err, cmdutil.ExitCode(err))
+		}
+		if es := fx.enrollments(t); len(es) != 0 {
+			t.Fatalf("enrolled without a model: %+v", es)
+		}
+		fx.opts.Model = "TS8320"
+		if err := registerRun(context.Background(), fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "not TS8320") {
+			t.Fatalf("--model outside the series: %v", err)
+		}
+		fx.opts.Model = "ts9520a"
+		if err := registerRun(context.Background(), fx.opts); err != nil {
+			t.Fatalf("%v\n%s", err, fx.errOut)
+		}
+		if p := enrolled(t, fx); p.Model != "TS9520" || p.Series != "TS9500 series" {
+			t.Errorf("enrolled %+v", p)
+		}
+	})
+
+	t.Run("another make", func(t *testing.T) {
+		fx := newFixture(t, false)
+		p := clitest.Printer(t, printersim.Config{Make: "EPSON", Model: "ET-2850 Series", Name: "EPSON ET-2850 Series", Serial: clitest.Serial(14)})
+		fx.opts.Hosts = []string{p.Addr()}
+		fx.opts.AgreeTerms, fx.opts.Provider, fx.opts.Yes = true, "canon", true
+		err := registerRun(context.Background(), fx.opts)
+		if err == nil || !strings.Contains(err.Error(), "does not serve EPSON printers") || strings.Contains(err.Error(), "TS8320") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
 func TestRegisterNoPrinter(t *testing.T) {
 	fx := newFixture(t, false)
 	fx.opts.Hosts = []string{"127.0.0.1:1"}
@@ -457,6 +555,45 @@ func TestFleetCSV(t *testing.T) {
 	}
 	if es := fx.enrollments(t); len(es) != 2 {
 		t.Fatalf("%d enrollments", len(es))
+	}
+}
+
+// A fleet file answers "which model?" for printers whose series covers
+// several in a model column; without it such a row fails naming the
+// column, and the other rows are enrolled.
+func TestFleetCSVModelColumn(t *testing.T) {
+	fx := newFixture(t, false)
+	sim := func(series string, n int) string {
+		return clitest.Printer(t, printersim.Config{Make: "Canon", Model: series, Name: "Canon " + series, Serial: clitest.Serial(n)}).Addr()
+	}
+	ts9500a, ts9500b, ts5300 := sim("TS9500 series", 31), sim("TS9500 series", 32), sim("TS5300 series", 33)
+	csv := "host,provider,model\n" +
+		ts9500a + ",canon,TS9521C\n" +
+		ts9500b + ",canon,\n" +
+		ts5300 + ",canon,\n"
+	path := filepath.Join(t.TempDir(), "fleet.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fx.opts.From, fx.opts.AgreeTerms, fx.opts.Output.JSON = path, true, true
+	err := fleetRun(context.Background(), fx.opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+		t.Fatalf("err = %v, want exit 1 for the row without a model", err)
+	}
+	var res []FleetResult
+	if err := jsonUnmarshal(fx.out.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || res[0].Status != "enrolled" || res[1].Status != "failed" || res[2].Status != "enrolled" ||
+		!strings.Contains(res[1].Error, "model column") || !strings.Contains(res[1].Error, "TS9520") {
+		t.Fatalf("results = %+v", res)
+	}
+	got := map[string]string{}
+	for _, e := range fx.enrollments(t) {
+		got[e.Printer.Serial] = e.Printer.Model + "/" + e.Printer.Series
+	}
+	if got[clitest.Serial(31)] != "TS9521C/TS9500 series" || got[clitest.Serial(33)] != "TS5320/TS5300 series" || len(got) != 2 {
+		t.Errorf("enrolled %v", got)
 	}
 }
 

@@ -183,7 +183,9 @@ func TestCatalogueEndpoints(t *testing.T) {
 	}
 	var models arsapi.List[arsapi.Model]
 	e.mustDo("GET", "/v1/models", "", nil, 200, &models)
-	if len(models.Items) != 13 || !slices.ContainsFunc(models.Items, func(m arsapi.Model) bool { return m.Name == "TS8320" && slices.Contains(m.Aliases, "TS8320a") }) {
+	if len(models.Items) != 13 || !slices.ContainsFunc(models.Items, func(m arsapi.Model) bool {
+		return m.Name == "TS8320" && m.Make == "Canon" && slices.Contains(m.Aliases, "TS8320a") && slices.Equal(m.Series, []string{"TS8300 series"})
+	}) {
 		t.Errorf("models = %+v", models.Items)
 	}
 	var reasons arsapi.List[arsapi.CancelReason]
@@ -191,6 +193,61 @@ func TestCatalogueEndpoints(t *testing.T) {
 	if len(reasons.Items) != 6 {
 		t.Errorf("reasons = %+v", reasons.Items)
 	}
+}
+
+// TestEnrollSeries: printers report their series, never the regional
+// model; arsd keeps both the series and the model the owner confirmed,
+// asks which model when a series covers several, and turns away a printer
+// of another make without the model list.
+func TestEnrollSeries(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		series := func(model, series, serial string) arsapi.CreateEnrollmentRequest {
+			r := enrollReq(model, serial)
+			r.Printer.Series = series
+			return r
+		}
+
+		// A series of one model: the model is inferred, the series kept.
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("Canon TS5300 series", "KMZS00001"), 201, &en)
+		if en.Printer.Model != "TS5320" || en.Printer.Series != "Canon TS5300 series" {
+			t.Errorf("series of one: %+v", en.Printer)
+		}
+		// The model confirmed, with the series reported.
+		e.mustDo("POST", "/v1/enrollments", ann, series("ts9521ca", "TS9500 series", "KMZS00002"), 201, &en)
+		if en.Printer.Model != "TS9521C" || en.Printer.Series != "TS9500 series" {
+			t.Errorf("confirmed: %+v", en.Printer)
+		}
+		var got arsapi.Enrollment
+		e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+		if got.Printer != en.Printer {
+			t.Errorf("stored %+v, created %+v", got.Printer, en.Printer)
+		}
+
+		// A series of two without the model: which one?
+		r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS9500 series", "KMZS00003"))
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeAmbiguousModel || !slices.Equal(p.Candidates, []string{"TS9520", "TS9521C"}) {
+			t.Errorf("ambiguous: %d %+v", r.status, p)
+		}
+		// A model the series does not cover.
+		r = e.do("POST", "/v1/enrollments", ann, series("TS8320", "TS9500 series", "KMZS00004"))
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeInvalid || !strings.Contains(p.Detail, "TS9520") {
+			t.Errorf("model outside series: %d %+v", r.status, p)
+		}
+		// Another make: told so, without the model list.
+		r = e.do("POST", "/v1/enrollments", ann, enrollReq("EPSON ET-2850 Series", "KMZS00005"))
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeIneligibleModel || len(p.Eligible) != 0 ||
+			!strings.Contains(p.Detail, "does not serve EPSON printers") || strings.Contains(p.Detail, "TS8320") {
+			t.Errorf("another make: %d %+v", r.status, p)
+		}
+		// A Canon series that is not eligible: the list.
+		r = e.do("POST", "/v1/enrollments", ann, enrollReq("Canon MX490 series", "KMZS00006"))
+		if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeIneligibleModel || !slices.Contains(p.Eligible, "TS8320") {
+			t.Errorf("not eligible: %d %+v", r.status, p)
+		}
+	})
 }
 
 func TestAuthRequired(t *testing.T) {

@@ -152,12 +152,47 @@ func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Probl
 			fmt.Sprintf("the terms have changed: version %q was agreed but the current version is %q; read GET /v1/terms and agree again", req.TermsVersion, terms.Version))
 		return p
 	}
-	name, ok := a.cat.Match(pr.Model)
-	if !ok {
-		p := problem(http.StatusUnprocessableEntity, arsapi.CodeIneligibleModel,
-			fmt.Sprintf("the %s is not eligible for the service; eligible models: %s", pr.Model, strings.Join(a.cat.ModelNames(), ", ")))
-		p.Eligible = a.cat.ModelNames()
+	return a.checkModel(pr)
+}
+
+// checkModel applies the catalogue's matching rule to the printer: model
+// must be one eligible model (by name or alias, or a series that covers
+// exactly one), and series, when given, must cover it. On success model is
+// the canonical name, and series what the printer reports.
+func (a *API) checkModel(pr *arsapi.Printer) *arsapi.Problem {
+	pr.Series = strings.TrimSpace(pr.Series)
+	if !validText(pr.Series, maxModelLen) {
+		return invalid(fmt.Sprintf("printer.series must be printable text of at most %d bytes", maxModelLen))
+	}
+	models := a.cat.Models()
+	reported := pr.Series
+	if reported == "" {
+		reported = pr.Model
+	}
+	m := a.cat.Match(reported)
+	if !m.Eligible() {
+		p := problem(http.StatusUnprocessableEntity, arsapi.CodeIneligibleModel, m.Why(models, reported))
+		if m.Kind != arsapi.MatchOtherMake {
+			p.Detail += "; eligible models: " + strings.Join(a.cat.ModelNames(), ", ")
+			p.Eligible = a.cat.ModelNames()
+		}
 		return p
+	}
+	name, ok := m.Covers(pr.Model)
+	if u, one := m.Unique(); !ok && one && pr.Model == reported {
+		name, ok = u.Name, true
+	}
+	if !ok {
+		if pr.Model == reported {
+			p := problem(http.StatusUnprocessableEntity, arsapi.CodeAmbiguousModel,
+				fmt.Sprintf("the %s covers the %s: send printer.model as the one this printer is (arsctl register --model)", reported, strings.Join(m.Names(), " and the ")))
+			p.Candidates = m.Names()
+			return p
+		}
+		return invalid(fmt.Sprintf("a printer that reports %q is not a %s; it can be: %s", reported, pr.Model, strings.Join(m.Names(), ", ")))
+	}
+	if pr.Series == "" && m.Kind == arsapi.MatchSeries {
+		pr.Series = pr.Model
 	}
 	pr.Model = name
 	return nil

@@ -42,7 +42,6 @@ type Catalogue struct {
 	models    []arsapi.Model
 	reasons   []arsapi.CancelReason
 	threshold int
-	byKey     map[string]string // normalized name or alias -> canonical name
 }
 
 // DefaultTermsVersion is the version of the built-in terms.
@@ -63,10 +62,28 @@ One order is placed per supply when it reaches its low level; no further order f
 You can cancel at any time from your account or with arsctl cancel. Cancelling stops all further orders at once; orders already placed are not affected.`
 
 // defaultModels is Canon's US list of PIXMA models eligible for the
-// service, with the regional "a" variants.
-var defaultModels = []string{
-	"PRO-200", "TR150", "TR4520", "TR8620", "TS3320", "TS5320", "TS6220",
-	"TS6320", "TS702", "TS8220", "TS8320", "TS9520", "TS9521C",
+// service (each also sold as a regional "a" variant, e.g. TS8320a), with
+// the series name each reports for itself. Canon printers never report the
+// regional model number: IPP printer-make-and-model, the IEEE 1284 MDL:
+// and the mDNS ty all say "Canon TS8300 series". The series names are
+// those of Canon's own drivers and of captures from the devices; each one's
+// evidence is in testdata/canon-series/README.md. The TS9521C is the
+// TS9520 sold with crafting accessories: both report "TS9500 series", so an
+// owner of either says which one it is.
+var defaultModels = []struct{ name, series string }{
+	{"PRO-200", "PRO-200 series"},
+	{"TR150", "TR150 series"},
+	{"TR4520", "TR4500 series"},
+	{"TR8620", "TR8600 series"},
+	{"TS3320", "TS3300 series"},
+	{"TS5320", "TS5300 series"},
+	{"TS6220", "TS6200 series"},
+	{"TS6320", "TS6300 series"},
+	{"TS702", "TS700 series"},
+	{"TS8220", "TS8200 series"},
+	{"TS8320", "TS8300 series"},
+	{"TS9520", "TS9500 series"},
+	{"TS9521C", "TS9500 series"},
 }
 
 var defaultReasons = []arsapi.CancelReason{
@@ -78,11 +95,12 @@ var defaultReasons = []arsapi.CancelReason{
 	{ID: "other", Label: "Other", TakesComment: true},
 }
 
-// DefaultModels returns the built-in eligible models with their aliases.
+// DefaultModels returns the built-in eligible models with their aliases
+// and series.
 func DefaultModels() []arsapi.Model {
 	out := make([]arsapi.Model, 0, len(defaultModels))
-	for _, name := range defaultModels {
-		out = append(out, arsapi.Model{Name: name, Aliases: []string{name + "a"}})
+	for _, m := range defaultModels {
+		out = append(out, arsapi.Model{Name: m.name, Make: "Canon", Aliases: []string{m.name + "a"}, Series: []string{m.series}})
 	}
 	return out
 }
@@ -134,21 +152,8 @@ func New(cfg Config, publicURL string) (*Catalogue, error) {
 		c.threshold = cfg.DefaultThreshold
 	}
 
-	c.byKey = make(map[string]string)
-	for _, m := range c.models {
-		if strings.TrimSpace(m.Name) == "" {
-			return nil, errors.New("catalogue: a model has no name")
-		}
-		for _, n := range append([]string{m.Name}, m.Aliases...) {
-			k := arsapi.ModelKey(n)
-			if k == "" {
-				return nil, fmt.Errorf("catalogue: model %q has an empty alias", m.Name)
-			}
-			if prev, ok := c.byKey[k]; ok && prev != m.Name {
-				return nil, fmt.Errorf("catalogue: %q names both %s and %s", n, prev, m.Name)
-			}
-			c.byKey[k] = m.Name
-		}
+	if err := arsapi.CheckModels(c.models); err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
 	}
 	seen := make(map[string]bool)
 	comment := 0
@@ -214,16 +219,8 @@ func (c *Catalogue) Reason(id string) (arsapi.CancelReason, bool) {
 // not report its own low level.
 func (c *Catalogue) DefaultThreshold() int { return c.threshold }
 
-// Match returns the canonical name of the eligible model a printer's
-// reported model names, e.g. "TS8320 series", "Canon TS8320 series" or
-// "canon pixma ts8320a", ignoring case and spacing.
-func (c *Catalogue) Match(reported string) (string, bool) {
-	k := arsapi.ModelKey(reported)
-	if k == "" {
-		return "", false
-	}
-	if name, ok := c.byKey[k]; ok {
-		return name, true
-	}
-	return "", false
+// Match applies arsapi.MatchModel, the matching rule arsctl applies too,
+// to a printer's reported name ("Canon TS8300 series", "TS8320a").
+func (c *Catalogue) Match(reported string) arsapi.ModelMatch {
+	return arsapi.MatchModel(c.models, "", reported)
 }

@@ -62,15 +62,22 @@ func TestMatch(t *testing.T) {
 		{"TS9520", "TS9520"},
 		{"TS8330", ""},
 		{"MG3600 series", ""},
+		{"Canon TS8300 series", "TS8320"},
+		{"TS5300 series", "TS5320"},
+		{"PRO-200 series", "PRO-200"},
+		{"TS700 series", "TS702"},
+		{"TS9500 series", "TS9520 TS9521C"},
+		{"EPSON ET-2850 Series", ""},
 		{"", ""},
 		{"   ", ""},
 		{"Canon", ""},
 		{"TS832", ""},
 	}
 	for _, tt := range tests {
-		got, ok := c.Match(tt.in)
-		if got != tt.want || ok != (tt.want != "") {
-			t.Errorf("Match(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		m := c.Match(tt.in)
+		got := strings.Join(m.Names(), " ")
+		if got != tt.want || m.Eligible() != (tt.want != "") {
+			t.Errorf("Match(%q) = %q, %v; want %q", tt.in, got, m.Eligible(), tt.want)
 		}
 	}
 }
@@ -88,10 +95,10 @@ func TestConfigOverrides(t *testing.T) {
 	if c.Terms().Version != "v9" || c.Terms().AboutURL != "https://ars.example.com/info" {
 		t.Errorf("terms = %+v", c.Terms())
 	}
-	if got, _ := c.Match("Canon X100 Pro series"); got != "X100" {
-		t.Errorf("Match = %q", got)
+	if got, _ := c.Match("Canon X100 Pro series").Unique(); got.Name != "X100" {
+		t.Errorf("Match = %q", got.Name)
 	}
-	if _, ok := c.Match("TS8320"); ok {
+	if c.Match("TS8320").Eligible() {
 		t.Error("default model still eligible after override")
 	}
 	if !slices.Equal(c.ReasonIDs(), []string{"moving", "else"}) {
@@ -107,6 +114,8 @@ func TestConfigErrors(t *testing.T) {
 		"terms without text": {Terms: &TermsConfig{Version: "1", Title: "t"}},
 		"alias clash":        {Models: []arsapi.Model{{Name: "A1"}, {Name: "B1", Aliases: []string{"a1"}}}},
 		"empty model":        {Models: []arsapi.Model{{Name: " "}}},
+		"series names other": {Models: []arsapi.Model{{Name: "A1"}, {Name: "B1", Series: []string{"A1 series"}}}},
+		"empty series":       {Models: []arsapi.Model{{Name: "A1", Series: []string{" "}}}},
 		"bad reason id":      {CancelReasons: []arsapi.CancelReason{{ID: "Too Expensive", Label: "x"}}},
 		"duplicate reason":   {CancelReasons: []arsapi.CancelReason{{ID: "a", Label: "x"}, {ID: "a", Label: "y"}}},
 		"two comments":       {CancelReasons: []arsapi.CancelReason{{ID: "a", Label: "x", TakesComment: true}, {ID: "b", Label: "y", TakesComment: true}}},
@@ -128,9 +137,10 @@ func FuzzMatch(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		name, ok := c.Match(s)
-		if ok && !slices.Contains(c.ModelNames(), name) {
-			t.Fatalf("Match(%q) = %q, not a model", s, name)
+		for _, name := range c.Match(s).Names() {
+			if !slices.Contains(c.ModelNames(), name) {
+				t.Fatalf("Match(%q) = %q, not a model", s, name)
+			}
 		}
 	})
 }

@@ -91,7 +91,7 @@ func retryable(err error) bool {
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
-const enrollmentCols = `id, account_id, provider, state, model, serial, uuid, nickname, terms_version,
+const enrollmentCols = `id, account_id, provider, state, model, series, serial, uuid, nickname, terms_version,
 	threshold, created_at, updated_at, levels_read_at, cancelled_at, cancel_reasons, cancel_comment`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -104,7 +104,7 @@ func scanEnrollment(r scanner) (arsapi.Enrollment, string, error) {
 		readAt, cancelledAt sql.NullInt64
 		reasons, comment    string
 	)
-	err := r.Scan(&e.ID, &account, &e.Provider, &e.State, &e.Printer.Model, &e.Printer.Serial,
+	err := r.Scan(&e.ID, &account, &e.Provider, &e.State, &e.Printer.Model, &e.Printer.Series, &e.Printer.Serial,
 		&e.Printer.UUID, &e.Printer.Nickname, &e.TermsVersion, &e.Threshold, &created, &updated,
 		&readAt, &cancelledAt, &reasons, &comment)
 	if err != nil {
@@ -207,6 +207,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 		State:    state,
 		Printer: arsapi.Printer{
 			Model:    strings.TrimSpace(req.Printer.Model),
+			Series:   strings.TrimSpace(req.Printer.Series),
 			Serial:   strings.TrimSpace(req.Printer.Serial),
 			UUID:     strings.TrimSpace(req.Printer.UUID),
 			Nickname: strings.TrimSpace(req.Printer.Nickname),
@@ -226,11 +227,11 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 		)
 		err := s.inTx(ctx, func(tx *db.Tx) error {
 			existing, inserted = nil, false
-			res, err := tx.Exec(ctx, `INSERT INTO enrollments (id, account_id, provider, state, model, serial, serial_key,
+			res, err := tx.Exec(ctx, `INSERT INTO enrollments (id, account_id, provider, state, model, series, serial, serial_key,
 				uuid, nickname, terms_version, threshold, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (serial_key) WHERE state IN `+liveStates+` DO NOTHING`,
-				e.ID, accountID, string(e.Provider), string(e.State), e.Printer.Model, e.Printer.Serial, key,
+				e.ID, accountID, string(e.Provider), string(e.State), e.Printer.Model, e.Printer.Series, e.Printer.Serial, key,
 				e.Printer.UUID, e.Printer.Nickname, e.TermsVersion, e.Threshold, nanos(now), nanos(now))
 			if err != nil {
 				return fmt.Errorf("insert enrollment: %w", err)
