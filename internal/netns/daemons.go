@@ -134,6 +134,14 @@ type SNMPAgent struct {
 	DeviceDescr string
 	Serial      string
 	Supplies    []SNMPSupply
+	// NotPrinter serves no printer row in hrDeviceTable (a router's or a
+	// server's agent); DeviceDescr, Serial and Supplies should be empty.
+	NotPrinter bool
+	// NoCommunity turns SNMP v2c off: only V3User is answered.
+	NoCommunity bool
+	// V3User, when set, is an SNMPv3 user (authPriv, SHA and AES) whose
+	// authentication and privacy password is V3Password.
+	V3User, V3Password string
 }
 
 // StartSNMPD runs net-snmp's snmpd in the host with a private
@@ -144,12 +152,23 @@ func (h *Host) StartSNMPD(a SNMPAgent) *Proc {
 	t.Helper()
 	Require(t, "snmpd")
 	var b strings.Builder
-	fmt.Fprintf(&b, "agentaddress udp:%s:161\nrocommunity public default\n", h.IP4)
+	fmt.Fprintf(&b, "agentaddress udp:%s:161\n", h.IP4)
+	if !a.NoCommunity {
+		b.WriteString("rocommunity public default\n")
+	}
+	if a.V3User != "" {
+		fmt.Fprintf(&b, "createUser %s SHA %q AES %q\nrouser %s priv\n", a.V3User, a.V3Password, a.V3Password, a.V3User)
+	}
 	if a.SysDescr != "" {
 		fmt.Fprintf(&b, "sysDescr %s\n", a.SysDescr)
 	}
 	ov := func(oid, typ, val string) { fmt.Fprintf(&b, "override %s %s %s\n", oid, typ, val) }
 	q := strconv.Quote
+	if !a.NotPrinter {
+		// Device 1 is the printer (hrDeviceType hrDevicePrinter), as on
+		// printers' own agents.
+		ov("1.3.6.1.2.1.25.3.2.1.2.1", "object_id", ".1.3.6.1.2.1.25.3.1.5")
+	}
 	if a.DeviceDescr != "" {
 		ov("1.3.6.1.2.1.25.3.2.1.3.1", "octet_str", q(a.DeviceDescr))
 	}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ type Lab struct {
 	hosts  []*Host
 	procs  []*Proc
 	closed bool
+
+	subnets []*Subnet
+	extraNS []string // routers and subnet bridges, deleted by Close
 }
 
 // NewLab creates the lan namespace with its bridge. Everything is removed
@@ -163,6 +167,9 @@ func (l *Lab) Close() {
 	for _, h := range hosts {
 		_ = exec.Command("ip", "netns", "del", h.NS).Run()
 	}
+	for _, ns := range l.extraNS {
+		_ = exec.Command("ip", "netns", "del", ns).Run()
+	}
 	_ = exec.Command("ip", "netns", "del", l.lan).Run()
 }
 
@@ -180,7 +187,8 @@ type Host struct {
 	// Dir holds the host's configuration and logs.
 	Dir string
 
-	dbus string // D-Bus system bus address once StartAvahi ran
+	dbus   string  // D-Bus system bus address once StartAvahi ran
+	subnet *Subnet // nil on the lab's lan
 }
 
 // Iface is the host's network interface name.
@@ -202,23 +210,43 @@ func (l *Lab) AddHost(name string) *Host {
 	}
 	l.hosts = append(l.hosts, h)
 	l.mu.Unlock()
+	l.join(h, l.lan, fmt.Sprintf("p%d", n), h.IP4+"/16", h.IP6+"/64")
+	l.must("ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", Iface)
+	l.mu.Lock()
+	subnets := slices.Clone(l.subnets)
+	l.mu.Unlock()
+	for _, s := range subnets {
+		l.must("ip", "-n", h.NS, "route", "add", s.Prefix.String(), "via", s.Router.IP4)
+	}
+	return h
+}
+
+// join creates the host's namespace and its eth0, a veth pair whose other
+// end (port) is on the bridge br0 of the namespace bridgeNS, with the
+// addresses given (CIDR notation; empty ones are skipped).
+func (l *Lab) join(h *Host, bridgeNS, port string, addrs ...string) {
+	l.t.Helper()
 	if err := os.MkdirAll(h.Dir, 0o755); err != nil {
 		l.t.Fatalf("%v", err)
 	}
-	port := fmt.Sprintf("p%d", n)
 	l.must("ip", "netns", "add", h.NS)
 	// No duplicate address detection: addresses are usable at once.
 	for _, k := range []string{"all", "default"} {
 		l.must("ip", "netns", "exec", h.NS, "sysctl", "-q", "-w", "net.ipv6.conf."+k+".accept_dad=0")
 	}
-	l.must("ip", "-n", h.NS, "link", "add", "name", Iface, "type", "veth", "peer", "name", port, "netns", l.lan)
-	l.must("ip", "-n", l.lan, "link", "set", port, "master", "br0", "up")
+	l.must("ip", "-n", h.NS, "link", "add", "name", Iface, "type", "veth", "peer", "name", port, "netns", bridgeNS)
+	l.must("ip", "-n", bridgeNS, "link", "set", port, "master", "br0", "up")
 	l.must("ip", "-n", h.NS, "link", "set", "lo", "up")
-	l.must("ip", "-n", h.NS, "addr", "add", h.IP4+"/16", "dev", Iface)
-	l.must("ip", "-n", h.NS, "addr", "add", h.IP6+"/64", "dev", Iface, "nodad")
+	for _, a := range addrs {
+		switch {
+		case a == "" || strings.HasPrefix(a, "/"):
+		case strings.Contains(a, ":"):
+			l.must("ip", "-n", h.NS, "addr", "add", a, "dev", Iface, "nodad")
+		default:
+			l.must("ip", "-n", h.NS, "addr", "add", a, "dev", Iface)
+		}
+	}
 	l.must("ip", "-n", h.NS, "link", "set", Iface, "up")
-	l.must("ip", "-n", h.NS, "route", "add", "224.0.0.0/4", "dev", Iface)
-	return h
 }
 
 // Command returns a command that runs inside the host's namespace.
