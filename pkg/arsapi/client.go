@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Client calls one ARS API v1 server. It is safe for concurrent use.
@@ -26,7 +28,12 @@ type Client struct {
 	baseErr   error
 	hc        *http.Client
 	userAgent string
+	retries   int
 }
+
+// DefaultRetries is how many times a Client retries a request that is
+// safe to repeat, unless WithRetries says otherwise.
+const DefaultRetries = 3
 
 // Option configures a Client.
 type Option func(*Client)
@@ -43,6 +50,19 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
+// WithRetries sets how many times a request that is safe to repeat is
+// retried after a failure that another attempt may not meet: an answer
+// lost (the connection reset, the answer cut off) or a 502, 503 or 504
+// from a proxy or load balancer, as when one replica behind it stops.
+// Requests safe to repeat are reads, level reports (ReportLevels) and
+// writes sent with an idempotency key; others are sent once. Retries wait
+// 250 ms, then twice as long each time (at most 2 s, with jitter), or as
+// long as a Retry-After answer asks (at most 10 s). n = 0 sends every
+// request once. The default is DefaultRetries.
+func WithRetries(n int) Option {
+	return func(c *Client) { c.retries = max(n, 0) }
+}
+
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option {
 	return func(c *Client) { c.userAgent = ua }
@@ -52,7 +72,7 @@ func WithUserAgent(ua string) Option {
 // "https://ars.example.com". A malformed baseURL makes every call fail
 // with an error saying so.
 func New(baseURL string, opts ...Option) *Client {
-	c := &Client{hc: http.DefaultClient, userAgent: "arsapi-go"}
+	c := &Client{hc: http.DefaultClient, userAgent: "arsapi-go", retries: DefaultRetries}
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	switch {
 	case err != nil:
@@ -137,8 +157,15 @@ func Unreachable(server string, err error) error {
 const maxResponse = 8 << 20
 
 // do sends a request and decodes a JSON answer into out (unless nil).
-// idemKey, if not empty, is sent as Idempotency-Key.
+// idemKey, if not empty, is sent as Idempotency-Key. Reads and keyed
+// writes are retried (see WithRetries).
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any, idemKey string) error {
+	return c.send(ctx, method, path, query, in, out, idemKey, method == http.MethodGet || idemKey != "")
+}
+
+// send is do with the choice of retrying made by the caller: repeatable
+// says the request may be sent again when its answer was lost.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, idemKey string, repeatable bool) error {
 	if c.baseErr != nil {
 		return c.baseErr
 	}
@@ -150,20 +177,46 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	retries := 0
+	if repeatable {
+		retries = c.retries
+	}
+	for attempt := 0; ; attempt++ {
+		resp, data, err := c.roundTrip(ctx, method, u, in != nil, body, idemKey)
+		if attempt < retries {
+			if wait, again := retryAfter(ctx, resp, err, attempt); again {
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+					continue
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return c.decode(resp, data, method, u, out)
+	}
+}
+
+// roundTrip sends one attempt and reads its answer.
+func (c *Client) roundTrip(ctx context.Context, method string, u *url.URL, hasBody bool, body []byte, idemKey string) (*http.Response, []byte, error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if idemKey != "" {
@@ -175,15 +228,53 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if u := Unreachable(c.base.String(), err); u != nil {
-			return u
+			return nil, nil, u
 		}
-		return fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
+		return nil, nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, u.Redacted(), err)
+		return nil, nil, fmt.Errorf("%s %s: reading the answer: %w", method, u.Redacted(), err)
 	}
+	return resp, data, nil
+}
+
+// retryAfter says whether an attempt's outcome is worth another attempt,
+// and after how long: an answer lost on the way (the connection reset or
+// closed early), or a proxy's 502, 503 or 504. Nothing answering at all
+// (an *UnreachableError: connection refused, unknown host) is reported at
+// once, as are a cancelled or timed-out context.
+func retryAfter(ctx context.Context, resp *http.Response, err error, attempt int) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, new(*UnreachableError)) {
+			return 0, false
+		}
+		return backoff(attempt), true
+	}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	default:
+		return 0, false
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		return min(time.Duration(s)*time.Second, 10*time.Second), true
+	}
+	return backoff(attempt), true
+}
+
+// backoff is the wait before retry number attempt+1: 250 ms doubled per
+// attempt, at most 2 s, less a random part of up to half of it.
+func backoff(attempt int) time.Duration {
+	d := min(250*time.Millisecond<<min(attempt, 4), 2*time.Second)
+	return d - rand.N(d/2)
+}
+
+// decode turns an answer into out, or into a *Problem.
+func (c *Client) decode(resp *http.Response, data []byte, method string, u *url.URL, out any) error {
 	if resp.StatusCode >= 300 {
 		return problemFrom(resp, data, c.base.String())
 	}
@@ -370,10 +461,13 @@ func (c *Client) CancelEnrollment(ctx context.Context, id string, req CancelRequ
 
 // ReportLevels reports every supply level of an enrolled printer
 // (POST /v1/enrollments/{id}/levels) and returns the orders the report
-// placed, if any. Reports may be repeated safely.
+// placed, if any. Reports may be repeated safely, and are retried (see
+// WithRetries): a report the server took already changes nothing the
+// second time, so its orders are then in ListOrders, not in the answer.
+// Give reports a ReadAt, so that a retry is the same report.
 func (c *Client) ReportLevels(ctx context.Context, id string, report LevelReport) (LevelReportResult, error) {
 	var r LevelReportResult
-	err := c.do(ctx, http.MethodPost, "/v1/enrollments/"+url.PathEscape(id)+"/levels", nil, report, &r, "")
+	err := c.send(ctx, http.MethodPost, "/v1/enrollments/"+url.PathEscape(id)+"/levels", nil, report, &r, "", true)
 	return r, err
 }
 
