@@ -13,6 +13,7 @@ pkgs=(
   snmpd snmp            # SNMP fallback path (inside namespaces only)
   chromium              # account web pages, headless browser tests
   hyperfine             # bench/
+  haproxy               # load balancer of the multi-replica test and bench/arsd.sh
   nftables              # packet loss for the mDNS re-query test (inside namespaces only)
   iproute2 tmux jq procps
 )
@@ -45,7 +46,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
 # Make sure nothing we installed is running in the root namespace.
-for d in avahi-daemon snmpd cupsd; do
+for d in avahi-daemon snmpd cupsd haproxy; do
   pkill -x "$d" 2>/dev/null || true
 done
 echo "install-deps: installed ${missing[*]}"

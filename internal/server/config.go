@@ -58,6 +58,10 @@ type Config struct {
 	Webhook WebhookConfig `json:"webhook,omitzero"`
 	// DispatchInterval is how often the order dispatcher polls. Default 2s.
 	DispatchInterval Duration `json:"dispatch_interval,omitempty"`
+	// DispatchTimeout bounds one hand-over of an order to its fulfiller.
+	// An order claimed by a replica that dies is handed over again after
+	// its lease, 2 × DispatchTimeout + 10s. Default 30s.
+	DispatchTimeout Duration `json:"dispatch_timeout,omitempty"`
 	// DrainDelay is how long a shutting-down server keeps serving with
 	// /readyz failing, before it stops accepting connections: at least a
 	// load balancer's health-check interval times its failure count.

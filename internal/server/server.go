@@ -192,6 +192,7 @@ func (s *Server) build(ctx context.Context) error {
 		Logger:       s.log,
 		Metrics:      orders.NewMetrics(s.reg),
 		PollInterval: time.Duration(cfg.DispatchInterval),
+		PlaceTimeout: time.Duration(cfg.DispatchTimeout),
 	})
 	s.st.OrdersPlaced = s.disp.Poke
 
