@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -530,6 +531,40 @@ func TestIdempotentCreate(t *testing.T) {
 // conflicts with ann's enrollment of the same printer, ann cancels, and
 // bob's same request under the same key then enrolls: the refusal was not
 // kept for replay. An invalid request is not kept either.
+// TestIdempotencyAcrossReplicas sends concurrent first attempts with one
+// key to two replicas (two APIs on one PostgreSQL database): one
+// enrollment is created and every attempt gets its answer, as on one
+// replica. Each replica's own lock alone let both create, and the loser
+// answered 409.
+func TestIdempotencyAcrossReplicas(t *testing.T) {
+	d := dbtest.Postgres(t)
+	replicas := []*env{newEnv(t, d), newEnv(t, d)}
+	ann := replicas[0].account("ann@example.com")
+	for round := range 5 {
+		serial, key := fmt.Sprintf("REPL%d", round), fmt.Sprintf("k%d", round)
+		var mu sync.Mutex
+		ids := map[string]bool{}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				r := replicas[i%2].do("POST", "/v1/enrollments", ann, enrollReq("TS6320", serial), "Idempotency-Key", key)
+				var got arsapi.Enrollment
+				if r.status != 201 || json.Unmarshal(r.body, &got) != nil {
+					t.Errorf("attempt on replica %d = %d %s", i%2, r.status, r.body)
+					return
+				}
+				mu.Lock()
+				ids[got.ID] = true
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(ids) != 1 {
+			t.Errorf("concurrent creates with one key on two replicas made %d enrollments", len(ids))
+		}
+	}
+}
+
 func TestIdempotencyKeepsNoRefusals(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)

@@ -23,7 +23,9 @@ const signupScope = "-signup-"
 
 // keyLocks serializes requests that carry the same idempotency key in
 // this process, so that a retry arriving while the first attempt runs
-// waits for it and replays its answer.
+// waits for it and replays its answer. Across replicas the store's
+// LockIdem does the same; keyLocks keeps a process's own retries from
+// taking a lock session each.
 type keyLocks struct {
 	seed  maphash.Seed
 	once  sync.Once
@@ -88,6 +90,12 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 
 	unlock := a.idem.lock(scope, key)
 	defer unlock()
+	unlockReplicas, err := a.st.LockIdem(r.Context(), scope, key)
+	if err != nil {
+		a.internal(w, r, "lock the idempotency key", err)
+		return
+	}
+	defer unlockReplicas()
 
 	rec, err := a.st.GetIdem(r.Context(), scope, key)
 	switch {

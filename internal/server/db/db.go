@@ -51,7 +51,19 @@ type DB struct {
 	// one writer at a time, and a transaction that finds the write lock
 	// taken sleeps in the busy handler for milliseconds at a time.
 	writeMu sync.Mutex
+
+	// locks is a small pool of PostgreSQL sessions that hold advisory
+	// locks (see Lock), apart from the pool queries use, so that requests
+	// holding a lock can never take every connection their work needs.
+	dsn       string
+	locksOnce sync.Once
+	locks     *sql.DB
+	locksErr  error
 }
+
+// maxLockSessions bounds the sessions of a DB's lock pool: at most this
+// many locks are held at once by one process; more callers wait.
+const maxLockSessions = 16
 
 // Open opens the database named by dsn and applies pending migrations.
 // A dsn starting with postgres:// or postgresql:// selects PostgreSQL;
@@ -77,7 +89,7 @@ func open(dsn string) (*DB, error) {
 		}
 		sqldb.SetMaxOpenConns(32)
 		sqldb.SetMaxIdleConns(32)
-		return &DB{DB: sqldb, Dialect: Postgres}, nil
+		return &DB{DB: sqldb, Dialect: Postgres, dsn: dsn}, nil
 	}
 	path := dsn
 	if path == "" {
@@ -110,7 +122,7 @@ const migrateLockID int64 = 0x61727364_6d696772
 
 func (d *DB) migrate(ctx context.Context) error {
 	if d.Dialect == Postgres {
-		unlock, err := d.advisoryLock(ctx, migrateLockID)
+		unlock, err := d.Lock(ctx, migrateLockID)
 		if err != nil {
 			return fmt.Errorf("migrations: wait for other replicas: %w", err)
 		}
@@ -145,12 +157,27 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// advisoryLock takes a PostgreSQL session-level advisory lock on a
-// connection of its own, waiting while another session holds it, and
-// returns the function that releases it. A process that dies while holding
-// the lock loses its session, and with it the lock.
-func (d *DB) advisoryLock(ctx context.Context, id int64) (unlock func(), err error) {
-	conn, err := d.DB.Conn(ctx)
+// Lock takes the PostgreSQL session-level advisory lock id, waiting
+// while another session (of this or another process) holds it, and
+// returns the function that releases it. A process that dies while
+// holding a lock loses its session, and with it the lock. Locks are held
+// by sessions of a pool of their own (at most maxLockSessions). On SQLite,
+// whose database belongs to one process, Lock is an error.
+func (d *DB) Lock(ctx context.Context, id int64) (unlock func(), err error) {
+	if d.Dialect != Postgres {
+		return nil, errors.New("advisory locks need PostgreSQL")
+	}
+	d.locksOnce.Do(func() {
+		d.locks, d.locksErr = sql.Open("pgx", d.dsn)
+		if d.locksErr == nil {
+			d.locks.SetMaxOpenConns(maxLockSessions)
+			d.locks.SetMaxIdleConns(maxLockSessions)
+		}
+	})
+	if d.locksErr != nil {
+		return nil, d.locksErr
+	}
+	conn, err := d.locks.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +189,20 @@ func (d *DB) advisoryLock(ctx context.Context, id int64) (unlock func(), err err
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, err := conn.ExecContext(uctx, "SELECT pg_advisory_unlock($1)", id); err != nil {
-			// Closing the session below releases the lock anyway.
+			// Closing the session releases the lock.
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		conn.Close()
 	}, nil
+}
+
+// Close closes the database and the sessions of its locks.
+func (d *DB) Close() error {
+	err := d.DB.Close()
+	if d.locks != nil {
+		err = errors.Join(err, d.locks.Close())
+	}
+	return err
 }
 
 // Rebind rewrites "?" placeholders for the DB's dialect. Question marks

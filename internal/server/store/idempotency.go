@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/arsctl/arsctl/internal/server/db"
 )
 
 // IdemTTL is how long an answer to a request with Idempotency-Key is kept.
@@ -52,4 +56,20 @@ func (s *Store) PurgeIdem(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("purge idempotency records: %w", err)
 	}
 	return r.RowsAffected()
+}
+
+// LockIdem implements Idempotency with a PostgreSQL advisory lock named by
+// the first 8 bytes of SHA-256(accountID, key): two keys that share them
+// merely take turns.
+func (s *Store) LockIdem(ctx context.Context, accountID, key string) (func(), error) {
+	if s.DB.Dialect != db.Postgres {
+		return func() {}, nil
+	}
+	h := sha256.New()
+	h.Write([]byte("idempotency\x00" + accountID + "\x00" + key))
+	unlock, err := s.DB.Lock(ctx, int64(binary.BigEndian.Uint64(h.Sum(nil))))
+	if err != nil {
+		return nil, fmt.Errorf("lock idempotency key: %w", err)
+	}
+	return unlock, nil
 }

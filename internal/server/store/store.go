@@ -135,6 +135,12 @@ type Idempotency interface {
 	GetIdem(ctx context.Context, accountID, key string) (IdemRecord, error)
 	// PutIdem stores an answer; storing a key twice keeps the first.
 	PutIdem(ctx context.Context, accountID, key string, rec IdemRecord) error
+	// LockIdem holds (accountID, key) against every other replica until
+	// unlock is called, so that a retry sent to another replica while the
+	// first attempt runs waits for it and then finds its answer. With
+	// SQLite, whose database belongs to one process, it holds nothing:
+	// the caller serializes its own requests.
+	LockIdem(ctx context.Context, accountID, key string) (unlock func(), err error)
 }
 
 // Accounts is sign-up and password sign-in.
