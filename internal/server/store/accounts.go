@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -14,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/argon2"
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -70,67 +66,10 @@ func checkPasswordPolicy(password string) error {
 	return nil
 }
 
-// argon2id parameters for new hashes (OWASP's recommendation: 19 MiB,
-// 2 passes, 1 lane). Stored hashes carry their own parameters, so these
-// may be raised later without breaking existing accounts.
-const (
-	argonMemory  = 19 * 1024 // KiB
-	argonTime    = 2
-	argonThreads = 1
-	argonKeyLen  = 32
-	argonSaltLen = 16
-)
-
-// hashPassword returns a PHC-style encoded argon2id hash:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (unpadded base64).
-func hashPassword(password string) (string, error) {
-	salt := make([]byte, argonSaltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("password salt: %w", err)
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
-}
-
-var errBadHash = errors.New("malformed password hash")
-
-// verifyPassword checks password against an encoded hash in constant time.
-func verifyPassword(encoded, password string) (bool, error) {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return false, errBadHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<22 || t > 64 {
-		return false, errBadHash
-	}
-	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
-		return false, errBadHash
-	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) < 16 || len(want) > 128 {
-		return false, errBadHash
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// dummySalt is hashed against when no account matches, so that an unknown
-// email costs the same time as a wrong password.
-var dummySalt = []byte("ars-no-such-account")
-
 // CreateAccount creates an account with a normalised email and an argon2id
-// password hash. It returns *InvalidAccountError for input it refuses and
-// ErrEmailTaken when the email already has an account.
+// password hash. It returns *InvalidAccountError for input it refuses,
+// ErrEmailTaken when the email already has an account, and an error
+// wrapping password.ErrBusy when no hashing turn came free.
 func (s *Store) CreateAccount(ctx context.Context, email, password, name string) (arsapi.Account, error) {
 	e, err := NormalizeEmail(email)
 	if err != nil {
@@ -143,9 +82,9 @@ func (s *Store) CreateAccount(ctx context.Context, email, password, name string)
 	if utf8.RuneCountInString(name) > maxNameLen || !utf8.ValidString(name) {
 		return arsapi.Account{}, &InvalidAccountError{Field: "name", Reason: fmt.Sprintf("a name has at most %d characters", maxNameLen)}
 	}
-	hash, err := hashPassword(password)
+	hash, err := s.Passwords.Hash(ctx, password)
 	if err != nil {
-		return arsapi.Account{}, err
+		return arsapi.Account{}, fmt.Errorf("hash password: %w", err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -169,7 +108,8 @@ func (s *Store) CreateAccount(ctx context.Context, email, password, name string)
 
 // CheckPassword returns the account whose email and password match, or
 // ErrBadCredentials. An unknown email costs one argon2id hash like a known
-// one, so that timing does not tell whether an account exists.
+// one, so that timing does not tell whether an account exists. When no
+// hashing turn came free the error wraps password.ErrBusy.
 func (s *Store) CheckPassword(ctx context.Context, email, password string) (arsapi.Account, error) {
 	e, normErr := NormalizeEmail(email)
 	tooLong := len(password) > MaxPasswordLen
@@ -189,13 +129,15 @@ func (s *Store) CheckPassword(ctx context.Context, email, password string) (arsa
 			Scan(&a.ID, &a.Email, &a.Name, &hash, &at)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		argon2.IDKey([]byte(password), dummySalt, argonTime, argonMemory, argonThreads, argonKeyLen)
+		if err := s.Passwords.Spend(ctx, password); err != nil {
+			return arsapi.Account{}, fmt.Errorf("check password: %w", err)
+		}
 		return arsapi.Account{}, ErrBadCredentials
 	}
 	if err != nil {
 		return arsapi.Account{}, fmt.Errorf("check password: %w", err)
 	}
-	ok, err := verifyPassword(hash, password)
+	ok, err := s.Passwords.Verify(ctx, hash, password)
 	if err != nil {
 		return arsapi.Account{}, fmt.Errorf("check password of account %s: %w", a.ID, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -55,13 +56,15 @@ type Store struct {
 	// OrdersPlaced, when set, is called after a committed ReportLevels
 	// placed orders (the order dispatcher's wake-up: orders.Dispatcher.Poke).
 	OrdersPlaced func()
+	// Passwords hashes and checks account passwords, a few at a time.
+	Passwords *password.Hasher
 
 	stmts stmtCache // prepared statements of hot paths (orders.go)
 }
 
 // New returns a Store on an open, migrated database.
 func New(d *db.DB) *Store {
-	return &Store{DB: d, Now: func() time.Time { return time.Now().UTC() }}
+	return &Store{DB: d, Now: func() time.Time { return time.Now().UTC() }, Passwords: password.New(0, 0)}
 }
 
 // ListFilter selects and pages enrollments.
