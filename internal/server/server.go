@@ -186,6 +186,10 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "arsd_password_hashes_total",
+		Help: "argon2id password hashes computed (sign-in checks and new accounts).",
+	}, func() float64 { return float64(s.st.Passwords.Count()) }))
 	s.disp = orders.New(s.st, orders.Config{
 		Amazon:       amazonFulfiller,
 		Webhook:      webhookFulfiller,

@@ -18,26 +18,17 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Sessions keeps web sessions and failed sign-in attempts. Only the
-// SHA-256 of a session ID is stored, so a copy of the database does not
-// let anyone sign in.
+// Sessions keeps web sessions. Only the SHA-256 of a session ID is
+// stored, so a copy of the database does not let anyone sign in.
 type Sessions interface {
 	CreateSession(ctx context.Context, accountID string, ttl time.Duration) (id string, s Session, err error)
 	// GetSession returns the live session with this ID, or ErrNotFound
 	// when it does not exist or has expired.
 	GetSession(ctx context.Context, id string) (Session, error)
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteExpiredSessions also forgets failed sign-ins older than a day.
+	// DeleteExpiredSessions also forgets attempt counts (Limits) whose
+	// last attempt is a day old.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
-
-	// RecordLoginFailure notes one failed sign-in under each key (for
-	// example "email:a@b.c" and "ip:192.0.2.1").
-	RecordLoginFailure(ctx context.Context, keys ...string) error
-	// LoginFailures counts failures under key since a time.
-	LoginFailures(ctx context.Context, key string, since time.Time) (int, error)
-	// ClearLoginFailures forgets the failures under key (after a
-	// successful sign-in) and every failure older than before.
-	ClearLoginFailures(ctx context.Context, key string, before time.Time) error
 }
 
 // RandomToken returns n random bytes encoded as unpadded base64url.
@@ -100,50 +91,16 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// loginFailureTTL is how long failed sign-ins are kept at most; rate
-// limiting windows are shorter.
-const loginFailureTTL = 24 * time.Hour
-
 // DeleteExpiredSessions removes expired sessions and returns how many. It
-// also forgets failed sign-ins older than a day.
+// also forgets attempt counts whose last attempt is a day old.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	now := s.Now()
 	res, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?`, now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
-	if _, err := s.DB.Exec(ctx, `DELETE FROM login_failures WHERE at <= ?`, now.Add(-loginFailureTTL).UnixNano()); err != nil {
-		return 0, fmt.Errorf("delete old login failures: %w", err)
+	if _, err := s.DB.Exec(ctx, `DELETE FROM attempt_limits WHERE last_at <= ?`, nanos(now.Add(-attemptTTL))); err != nil {
+		return 0, fmt.Errorf("delete old attempt counts: %w", err)
 	}
 	return res.RowsAffected()
-}
-
-// RecordLoginFailure notes one failed sign-in under each key.
-func (s *Store) RecordLoginFailure(ctx context.Context, keys ...string) error {
-	now := s.Now().UnixNano()
-	for _, k := range keys {
-		if _, err := s.DB.Exec(ctx, `INSERT INTO login_failures (key, at) VALUES (?, ?)`, k, now); err != nil {
-			return fmt.Errorf("record login failure: %w", err)
-		}
-	}
-	return nil
-}
-
-// LoginFailures counts the failures under key since a time.
-func (s *Store) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
-	var n int
-	err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?`, key, since.UnixNano()).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count login failures: %w", err)
-	}
-	return n, nil
-}
-
-// ClearLoginFailures forgets the failures under key and all failures
-// older than before.
-func (s *Store) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
-	if _, err := s.DB.Exec(ctx, `DELETE FROM login_failures WHERE key = ? OR at <= ?`, key, before.UnixNano()); err != nil {
-		return fmt.Errorf("clear login failures: %w", err)
-	}
-	return nil
 }

@@ -127,6 +127,15 @@ func (e *env) client() *client {
 	}}
 }
 
+// clientFrom is client connecting from another loopback address (such
+// as 127.0.0.2), which the server sees as another client address.
+func (e *env) clientFrom(ip string) *client {
+	c := e.client()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 30 * time.Second}
+	c.hc.Transport = &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 100}
+	return c
+}
+
 type resp struct {
 	status int
 	header http.Header

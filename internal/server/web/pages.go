@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -199,52 +201,52 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	email, password := r.PostForm.Get("email"), r.PostForm.Get("password")
+	email, pass := r.PostForm.Get("email"), r.PostForm.Get("password")
 	f := authForm{Next: nextOf(r), Email: strings.TrimSpace(email)}
-	if strings.TrimSpace(email) == "" || password == "" {
+	if strings.TrimSpace(email) == "" || pass == "" {
 		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "login", "Login", f, []string{"Enter your email address and your password."})
 		return
 	}
-	ip := authn.ClientAddr(r, w.opt.TrustProxy)
-	ekey, ikey := emailKey(email), "ip:"+ip
-	since := time.Now().Add(-w.opt.LoginWindow)
-	limited := false
-	for _, c := range []struct {
-		key string
-		max int
-	}{{ekey, w.opt.LoginFailuresPerEmail}, {ikey, w.opt.LoginFailuresPerIP}} {
-		n, err := w.st.LoginFailures(ctx, c.key, since)
-		if err != nil {
-			w.internal(rw, w.visitor(r), "check your sign-in", err)
-			return
-		}
-		if n >= c.max {
-			limited = true
-		}
-	}
-	if limited {
-		mins := int(w.opt.LoginWindow.Round(time.Minute) / time.Minute)
-		rw.Header().Set("Retry-After", strconv.Itoa(int(w.opt.LoginWindow/time.Second)))
-		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", ip)
-		w.renderAuth(rw, r, http.StatusTooManyRequests, "login", "Login", f, []string{fmt.Sprintf(
-			"Too many failed sign-in attempts for this email address or from your network. For your security, wait %d minutes and try again.", max(mins, 1))})
-		return
-	}
-	a, err := w.st.CheckPassword(ctx, email, password)
-	if errors.Is(err, store.ErrBadCredentials) {
-		if err := w.st.RecordLoginFailure(ctx, ekey, ikey); err != nil {
-			w.internal(rw, w.visitor(r), "check your sign-in", err)
-			return
-		}
-		w.renderAuth(rw, r, http.StatusUnauthorized, "login", "Login", f, []string{badLogin})
+	addr := authn.ClientAddr(r, w.opt.TrustProxy)
+	acct := accountKey(email)
+	pair, ipKey, acctKey := "signin:"+acct+"@"+addr, "signin-ip:"+addr, "signin-account:"+acct
+	err := w.st.TakeAttempt(ctx,
+		store.Limit{Key: pair, Max: w.opt.LoginFailuresPerAccountAddress, Window: w.opt.LoginWindow},
+		store.Limit{Key: ipKey, Max: w.opt.LoginFailuresPerAddress, Window: w.opt.LoginWindow},
+		store.Limit{Key: acctKey, Max: w.opt.LoginFailuresPerAccount, Window: w.opt.LoginWindow, Spacing: w.opt.LoginSlowdown})
+	var limited *store.LimitedError
+	if errors.As(err, &limited) {
+		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", addr, "budget", strings.SplitN(limited.Key, ":", 2)[0])
+		w.tooMany(rw, r, "login", "Login", f, limited.RetryAfter, "Too many failed sign-in attempts. For your security, wait %s and try again.")
 		return
 	}
 	if err != nil {
 		w.internal(rw, w.visitor(r), "check your sign-in", err)
 		return
 	}
-	if err := w.st.ClearLoginFailures(ctx, ekey, since); err != nil {
-		w.log.WarnContext(ctx, "web: clear login failures", "err", err)
+	a, err := w.st.CheckPassword(ctx, email, pass)
+	if errors.Is(err, store.ErrBadCredentials) {
+		// The attempt stays taken: it was a failure.
+		w.renderAuth(rw, r, http.StatusUnauthorized, "login", "Login", f, []string{badLogin})
+		return
+	}
+	if err != nil {
+		// Not the visitor's failure: give the attempt back.
+		if rerr := w.st.ReturnAttempt(ctx, pair, ipKey, acctKey); rerr != nil {
+			w.log.WarnContext(ctx, "web: return sign-in attempt", "err", rerr)
+		}
+		if errors.Is(err, password.ErrBusy) {
+			w.busy(rw, r, "login", "Login", f)
+			return
+		}
+		w.internal(rw, w.visitor(r), "check your sign-in", err)
+		return
+	}
+	if err := w.st.ResetAttempts(ctx, pair); err != nil {
+		w.log.WarnContext(ctx, "web: clear sign-in attempts", "err", err)
+	}
+	if err := w.st.ReturnAttempt(ctx, ipKey, acctKey); err != nil {
+		w.log.WarnContext(ctx, "web: return sign-in attempt", "err", err)
 	}
 	if err := w.startSession(rw, r, a.ID); err != nil {
 		w.internal(rw, w.visitor(r), "sign you in", err)
@@ -253,6 +255,28 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 	w.log.InfoContext(ctx, "web: signed in", "account", a.ID)
 	http.Redirect(rw, r, cmp.Or(f.Next, SubscriptionsPath), http.StatusSeeOther)
 }
+
+// tooMany answers 429 with the sign-in or register form and msg, whose
+// %s is the wait ("15 minutes", "10 seconds").
+func (w *Web) tooMany(rw http.ResponseWriter, r *http.Request, name, title string, f authForm, wait time.Duration, msg string) {
+	secs := int(math.Ceil(wait.Seconds()))
+	rw.Header().Set("Retry-After", strconv.Itoa(secs))
+	in := fmt.Sprintf("%d seconds", secs)
+	if secs > 90 {
+		in = fmt.Sprintf("%d minutes", (secs+59)/60)
+	}
+	w.renderAuth(rw, r, http.StatusTooManyRequests, name, title, f, []string{fmt.Sprintf(msg, in)})
+}
+
+// busy answers 503 when every password hashing turn stayed taken.
+func (w *Web) busy(rw http.ResponseWriter, r *http.Request, name, title string, f authForm) {
+	rw.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+	w.renderAuth(rw, r, http.StatusServiceUnavailable, name, title, f, []string{"Many people are signing in right now. Try again in a few seconds."})
+}
+
+// busyRetryAfter is the Retry-After, in seconds, of an answer refused
+// because every password hashing turn was taken.
+const busyRetryAfter = 2
 
 func (w *Web) registerForm(rw http.ResponseWriter, r *http.Request) {
 	w.renderAuth(rw, r, http.StatusOK, "register", "Register", authForm{Next: nextOf(r)}, nil)
@@ -264,22 +288,31 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f := authForm{Next: nextOf(r), Email: strings.TrimSpace(r.PostForm.Get("email")), Name: strings.TrimSpace(r.PostForm.Get("name"))}
-	password := r.PostForm.Get("password")
-	if password != r.PostForm.Get("password_confirm") {
+	pass := r.PostForm.Get("password")
+	if pass != r.PostForm.Get("password_confirm") {
 		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "register", "Register", f, []string{"The two passwords are not the same. Type the same password twice."})
 		return
 	}
-	ikey := "signup-ip:" + authn.ClientAddr(r, w.opt.TrustProxy)
-	n, err := w.st.LoginFailures(ctx, ikey, time.Now().Add(-w.opt.LoginWindow))
+	// The sign-up is counted before the account is made, in one atomic
+	// step, so that concurrent requests cannot all see room for one more.
+	signup := "signup:" + authn.ClientAddr(r, w.opt.TrustProxy)
+	err := w.st.TakeAttempt(ctx, store.Limit{Key: signup, Max: w.opt.SignupsPerAddress, Window: w.opt.LoginWindow})
+	var limited *store.LimitedError
+	if errors.As(err, &limited) {
+		w.tooMany(rw, r, "register", "Register", f, limited.RetryAfter, "Too many accounts were created from your network just now. Wait %s and try again.")
+		return
+	}
 	if err != nil {
 		w.internal(rw, w.visitor(r), "create your account", err)
 		return
 	}
-	if n >= w.opt.SignupsPerIP {
-		w.renderAuth(rw, r, http.StatusTooManyRequests, "register", "Register", f, []string{"Too many accounts were created from your network just now. Wait a few minutes and try again."})
-		return
+	a, err := w.st.CreateAccount(ctx, f.Email, pass, f.Name)
+	if err != nil {
+		// No account was made: give the sign-up back.
+		if rerr := w.st.ReturnAttempt(ctx, signup); rerr != nil {
+			w.log.WarnContext(ctx, "web: return sign-up", "err", rerr)
+		}
 	}
-	a, err := w.st.CreateAccount(ctx, f.Email, password, f.Name)
 	var inv *store.InvalidAccountError
 	switch {
 	case errors.As(err, &inv):
@@ -297,12 +330,12 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrEmailTaken):
 		w.renderAuth(rw, r, http.StatusConflict, "register", "Register", f, []string{"An account with this email address already exists. Login instead."})
 		return
+	case errors.Is(err, password.ErrBusy):
+		w.busy(rw, r, "register", "Register", f)
+		return
 	case err != nil:
 		w.internal(rw, w.visitor(r), "create your account", err)
 		return
-	}
-	if err := w.st.RecordLoginFailure(ctx, ikey); err != nil {
-		w.log.WarnContext(ctx, "web: count sign-up", "err", err)
 	}
 	if err := w.startSession(rw, r, a.ID); err != nil {
 		w.internal(rw, w.visitor(r), "sign you in", err)

@@ -48,6 +48,7 @@ const (
 type Store interface {
 	store.Accounts
 	store.Sessions
+	store.Limits
 	store.Enrollments
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 }
@@ -71,16 +72,28 @@ type Options struct {
 	PublicURL string
 	// SessionTTL is how long a sign-in lasts. Default 7 days.
 	SessionTTL time.Duration
-	// LoginWindow, LoginFailuresPerEmail and LoginFailuresPerIP limit
-	// failed sign-ins: after that many failures within the window for
-	// one email address, or from one client address, sign-in is refused
-	// until the window has passed. Defaults 15 minutes, 5 and 20.
-	LoginWindow           time.Duration
-	LoginFailuresPerEmail int
-	LoginFailuresPerIP    int
-	// SignupsPerIP limits accounts created from one client address within
-	// LoginWindow. Default 10.
-	SignupsPerIP int
+	// Sign-in limits. A password is checked only after an attempt is
+	// taken, in one atomic step, from three budgets of LoginWindow
+	// (default 15 minutes) that open at their first attempt:
+	//   - the account (by email address) from one client address:
+	//     LoginFailuresPerAccountAddress (default 5), then that address
+	//     is refused for that account until the window closes;
+	//   - one client address over all accounts: LoginFailuresPerAddress
+	//     (default 20), then that address is refused;
+	//   - the account from every address: LoginFailuresPerAccount
+	//     (default 10), then the account is slowed down to one check
+	//     every LoginSlowdown (default 10 seconds), never locked, so
+	//     that no one can lock the owner out.
+	// A successful sign-in gives its attempt back and clears the budget
+	// of its account from its address.
+	LoginWindow                    time.Duration
+	LoginFailuresPerAccountAddress int
+	LoginFailuresPerAddress        int
+	LoginFailuresPerAccount        int
+	LoginSlowdown                  time.Duration
+	// SignupsPerAddress limits accounts created from one client address
+	// within LoginWindow. Default 10.
+	SignupsPerAddress int
 	// TrustProxy takes the client address from the first X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
@@ -121,9 +134,11 @@ func New(o Options) (*Web, error) {
 	}
 	def(&o.SessionTTL, 7*24*time.Hour)
 	def(&o.LoginWindow, 15*time.Minute)
-	defInt(&o.LoginFailuresPerEmail, 5)
-	defInt(&o.LoginFailuresPerIP, 20)
-	defInt(&o.SignupsPerIP, 10)
+	defInt(&o.LoginFailuresPerAccountAddress, 5)
+	defInt(&o.LoginFailuresPerAddress, 20)
+	defInt(&o.LoginFailuresPerAccount, 10)
+	def(&o.LoginSlowdown, 10*time.Second)
+	defInt(&o.SignupsPerAddress, 10)
 	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		w.secure = true
@@ -399,15 +414,15 @@ func localPath(next string) bool {
 	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }
 
-// emailKey names an email address in the failure table without storing
-// the address itself.
-func emailKey(email string) string {
+// accountKey names the account of an email address in attempt budgets,
+// whether or not it exists, without storing the address itself.
+func accountKey(email string) string {
 	norm, err := store.NormalizeEmail(email)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(email))
 	}
 	h := sha256.Sum256([]byte(norm))
-	return "email:" + hex.EncodeToString(h[:16])
+	return hex.EncodeToString(h[:16])
 }
 
 // maskSerial shows only the last four characters of a serial number.

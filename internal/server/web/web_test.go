@@ -119,7 +119,7 @@ func TestRegisterErrors(t *testing.T) {
 
 func TestFailedLoginDoesNotRevealAccountAndIsRateLimited(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		e := newEnv(t, d, web.Options{LoginFailuresPerEmail: 3, LoginFailuresPerIP: 5})
+		e := newEnv(t, d, web.Options{LoginFailuresPerAccountAddress: 3, LoginFailuresPerAddress: 5})
 		e.client().register("victim@example.com", pw)
 		c := e.client()
 		login := func(email, password string) resp {

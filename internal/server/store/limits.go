@@ -1,0 +1,134 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/db"
+)
+
+// Limit is a budget of attempts under one key: Max attempts in a window
+// of length Window that opens at the first attempt. Past Max an attempt
+// is refused until the window closes, unless Spacing is set: then
+// attempts go on one at a time, each at least Spacing after the one
+// before (a slow-down rather than a stop).
+type Limit struct {
+	Key     string
+	Max     int
+	Window  time.Duration // at most a day: older attempts are forgotten
+	Spacing time.Duration
+}
+
+// LimitedError is TakeAttempt's answer when a budget is spent.
+type LimitedError struct {
+	Key        string        // the spent budget
+	RetryAfter time.Duration // until it allows an attempt again
+}
+
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("too many attempts under %s; try again in %s", e.Key, e.RetryAfter.Round(time.Second))
+}
+
+// Limits keeps attempt budgets (sign-in, sign-up) in the database, so
+// that they hold across replicas. An attempt is taken before the work it
+// pays for (a password check, a new account), atomically: concurrent
+// attempts cannot all see a budget with one attempt left.
+type Limits interface {
+	// TakeAttempt takes one attempt from each limit, or from none when
+	// one of them is spent: then it returns a *LimitedError.
+	TakeAttempt(ctx context.Context, limits ...Limit) error
+	// ReturnAttempt gives back one attempt taken under each key, for
+	// work that turned out not to count against the budget (a sign-in
+	// that succeeded, a sign-up refused for its input).
+	ReturnAttempt(ctx context.Context, keys ...string) error
+	// ResetAttempts forgets every attempt under each key.
+	ResetAttempts(ctx context.Context, keys ...string) error
+}
+
+var _ Limits = (*Store)(nil)
+
+// attemptTTL is how long attempt counts are kept after the last attempt;
+// every Limit.Window is shorter.
+const attemptTTL = 24 * time.Hour
+
+// takeAttempt counts one attempt under a key in one statement: a new key
+// starts at 1; a key whose window has closed starts a new window; an open
+// window counts on while under its maximum or, with spacing, when the
+// last attempt is far enough back. No row comes back when the attempt is
+// refused. The row lock the upsert takes (PostgreSQL) or the write lock
+// (SQLite) makes concurrent attempts count one after another.
+const takeAttempt = `INSERT INTO attempt_limits (key, n, since, last_at) VALUES (?, 1, ?, ?)
+	ON CONFLICT (key) DO UPDATE SET
+		n = CASE WHEN attempt_limits.since <= ? THEN 1 ELSE attempt_limits.n + 1 END,
+		since = CASE WHEN attempt_limits.since <= ? THEN excluded.since ELSE attempt_limits.since END,
+		last_at = excluded.last_at
+	WHERE attempt_limits.since <= ? OR attempt_limits.n < ? OR attempt_limits.last_at <= ?
+	RETURNING n`
+
+// TakeAttempt implements Limits. The keys are taken in sorted order, so
+// that concurrent transactions on PostgreSQL lock rows in one order.
+func (s *Store) TakeAttempt(ctx context.Context, limits ...Limit) error {
+	limits = slices.SortedFunc(slices.Values(limits), func(a, b Limit) int { return cmp.Compare(a.Key, b.Key) })
+	now := s.now()
+	return s.DB.InTx(ctx, func(tx *db.Tx) error {
+		for _, l := range limits {
+			if l.Window <= 0 || l.Window > attemptTTL || l.Max < 1 {
+				return fmt.Errorf("take attempt under %s: bad limit %+v", l.Key, l)
+			}
+			opened := nanos(now.Add(-l.Window)) // a window that began at or before this has closed
+			spaced := int64(math.MinInt64)      // no spacing: never far enough back
+			if l.Spacing > 0 {
+				spaced = nanos(now.Add(-l.Spacing))
+			}
+			var n int64
+			err := tx.QueryRow(ctx, takeAttempt, l.Key, nanos(now), nanos(now),
+				opened, opened, opened, l.Max, spaced).Scan(&n)
+			if errors.Is(err, sql.ErrNoRows) {
+				return s.limited(ctx, tx, l, now)
+			}
+			if err != nil {
+				return fmt.Errorf("take attempt: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// limited reads the spent budget of l to tell when it allows an attempt.
+func (s *Store) limited(ctx context.Context, tx *db.Tx, l Limit, now time.Time) error {
+	var since, last int64
+	if err := tx.QueryRow(ctx, `SELECT since, last_at FROM attempt_limits WHERE key = ?`, l.Key).Scan(&since, &last); err != nil {
+		return fmt.Errorf("read attempt limit: %w", err)
+	}
+	wait := time.Unix(0, since).Add(l.Window).Sub(now)
+	if l.Spacing > 0 {
+		wait = min(wait, time.Unix(0, last).Add(l.Spacing).Sub(now))
+	}
+	return &LimitedError{Key: l.Key, RetryAfter: max(wait, time.Second)}
+}
+
+// ReturnAttempt implements Limits.
+func (s *Store) ReturnAttempt(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if _, err := s.DB.Exec(ctx, `UPDATE attempt_limits SET n = n - 1 WHERE key = ? AND n > 0`, k); err != nil {
+			return fmt.Errorf("return attempt: %w", err)
+		}
+	}
+	return nil
+}
+
+// ResetAttempts implements Limits.
+func (s *Store) ResetAttempts(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if _, err := s.DB.Exec(ctx, `DELETE FROM attempt_limits WHERE key = ?`, k); err != nil {
+			return fmt.Errorf("reset attempts: %w", err)
+		}
+	}
+	return nil
+}
