@@ -92,6 +92,13 @@ func startTerm(t *testing.T, env []string, args ...string) *term {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
+	return startTermCmd(t, cmd)
+}
+
+// startTermCmd runs cmd (arsctl, possibly through a wrapper) on a new
+// pseudo-terminal.
+func startTermCmd(t *testing.T, cmd *exec.Cmd) *term {
+	t.Helper()
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
 	if err != nil {
 		t.Fatal(err)

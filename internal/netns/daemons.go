@@ -102,13 +102,18 @@ func (h *Host) StartIPPEveprinter(e IPPEve) *Proc {
 	if err := os.MkdirAll(spool, 0o755); err != nil {
 		t.Fatalf("%v", err)
 	}
-	args := []string{"-M", e.Make, "-m", e.Model, "-p", strconv.Itoa(e.Port), "-d", spool, "-k"}
+	args := []string{"-p", strconv.Itoa(e.Port), "-d", spool, "-k"}
 	if len(e.Attrs) > 0 {
+		// ippeveprinter takes -a or -M/-m, not both: the make and model
+		// go in the file.
+		lines := append([]string{"ATTR text printer-make-and-model " + strconv.Quote(e.Make+" "+e.Model)}, e.Attrs...)
 		conf := filepath.Join(h.Dir, "ippeveprinter.conf")
-		if err := os.WriteFile(conf, []byte(strings.Join(e.Attrs, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			t.Fatalf("%v", err)
 		}
 		args = append(args, "-a", conf)
+	} else {
+		args = append(args, "-M", e.Make, "-m", e.Model)
 	}
 	p := h.Start("ippeveprinter", nil, "ippeveprinter", append(args, e.Name)...)
 	h.WaitTCP(h.IP4+":"+strconv.Itoa(e.Port), 10*time.Second)
