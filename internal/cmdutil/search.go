@@ -120,3 +120,22 @@ func (s *SearchFlags) Apply(o *discovery.Options, getenv config.Env, cfg *config
 func (s *SearchFlags) Any() bool {
 	return s != nil && (len(s.Subnets) > 0 || len(s.Domains) > 0)
 }
+
+// DiscoveryOptions returns the discovery settings the flags ask for,
+// with secrets from f's environment and config file.
+func (s *SearchFlags) DiscoveryOptions(f *Factory) (discovery.Options, error) {
+	var o discovery.Options
+	var cfg *config.Config
+	if f.Config != nil {
+		c, err := f.Config()
+		if err != nil {
+			return o, err
+		}
+		cfg = c
+	}
+	getenv := f.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return o, s.Apply(&o, getenv, cfg)
+}

@@ -27,6 +27,8 @@ type Options struct {
 	StatePath  string
 	Timeout    time.Duration
 	MinBackoff time.Duration
+	// Search holds --subnet, --domain and the SNMP credentials.
+	Search *cmdutil.SearchFlags
 }
 
 // NewCmdMonitor returns the monitor command.
@@ -42,7 +44,9 @@ orders ink when a supply runs low.
 A printer that is asleep or unplugged is retried with backoff (doubling from
 --min-backoff up to --interval) and reported as unreachable with its last known
 levels and when they were read. A printer that changed address is found again
-by UUID or serial among the --host candidates and mDNS.
+by UUID or serial among the --host candidates and mDNS, and on the subnets
+(--subnet, swept with SNMP and IPP) and DNS domains (--domain, unicast
+DNS-SD) given, for printers on other subnets than this machine's.
 
 Run it as a service (docs/systemd/arsctl-monitor.service), or with --once from
 cron or a systemd timer (docs/systemd/arsctl-monitor-once.timer). With --once
@@ -55,11 +59,15 @@ this output usually ends up in logs.`,
 		Example: `  arsctl monitor                         # every 15 minutes, until stopped
   arsctl monitor --once                  # one pass, for cron
   arsctl monitor --once --host 192.168.1.40 --host 192.168.1.41 --no-mdns
-  arsctl monitor --interval 5m --json    # one JSON object per printer and pass`,
+  arsctl monitor --interval 5m --json    # one JSON object per printer and pass
+  arsctl monitor --subnet 10.20.30.0/24 --no-mdns   # printers on a printer VLAN`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Interval < time.Second {
 				return cmdutil.FlagErrorf("--interval must be at least 1s")
+			}
+			if _, err := opts.Search.DiscoveryOptions(f); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -74,6 +82,7 @@ this output usually ends up in logs.`,
 	cmd.Flags().StringVar(&opts.StatePath, "state", "", "Where to keep last levels and retry times (`file`; default: $XDG_STATE_HOME/arsctl/monitor.json)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Second, "Time allowed to read one printer")
 	cmd.Flags().DurationVar(&opts.MinBackoff, "min-backoff", 30*time.Second, "First retry delay for an unreachable printer")
+	opts.Search = cmdutil.AddSearchFlags(cmd.Flags())
 	return cmd
 }
 
@@ -87,7 +96,12 @@ func run(ctx context.Context, opts *Options) error {
 	if statePath == "" {
 		statePath = filepath.Join(config.StateDir(f.Getenv), "monitor.json")
 	}
-	dopts := discovery.Options{Timeout: opts.Timeout, IPPTimeout: opts.Timeout, IPP: f.IPPClient(), Enrich: true}
+	dopts, err := opts.Search.DiscoveryOptions(f)
+	if err != nil {
+		return err
+	}
+	dopts.Timeout, dopts.IPPTimeout, dopts.IPP, dopts.Enrich = opts.Timeout, opts.Timeout, f.IPPClient(), true
+	dopts.NoMDNS = opts.NoMDNS
 	a := &agent.Agent{
 		API:        api,
 		Hosts:      opts.Hosts,
@@ -98,7 +112,7 @@ func run(ctx context.Context, opts *Options) error {
 			return discovery.ProbeHost(ctx, hostport, dopts)
 		},
 	}
-	if !opts.NoMDNS {
+	if !opts.NoMDNS || opts.Search.Any() {
 		a.Browse = func(ctx context.Context) ([]printer.Printer, error) {
 			return discovery.Discover(ctx, dopts, nil)
 		}

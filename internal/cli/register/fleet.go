@@ -32,6 +32,9 @@ type Row struct {
 	// Model is the eligible model the printer is, for a printer whose
 	// series covers several (optional "model" column).
 	Model string
+	// Subnet is an address range to sweep for a printer named by serial
+	// (optional "subnet" column: a CIDR prefix or FIRST-LAST).
+	Subnet string
 	// Err says why the row cannot be used; such rows are reported, not
 	// enrolled.
 	Err error
@@ -41,7 +44,7 @@ type Row struct {
 const maxFleetLine = 64 << 10
 
 // ParseFleetCSV reads a fleet file: a header row naming the columns
-// (host or serial, provider, label, model; case-insensitive; "address" and
+// (host or serial, provider, label, model, subnet; case-insensitive; "address" and
 // "nickname" are accepted too; other columns are ignored), then one
 // printer per line. Blank lines and lines starting with # are skipped.
 // A bad row is returned with Err set; only a bad or missing header fails
@@ -103,6 +106,7 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 		}
 		row.Host, row.Serial, row.Provider, row.Label = get("host"), get("serial"), strings.ToLower(get("provider")), get("label")
 		row.Model = get("model")
+		row.Subnet = get("subnet")
 		switch {
 		case row.Host == "" && row.Serial == "":
 			row.Err = errors.New("no host and no serial")
@@ -110,6 +114,10 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 			row.Err = fmt.Errorf("unknown provider %q (%s)", row.Provider, providerChoices())
 		case len(row.Label) > 200:
 			row.Err = errors.New("label longer than 200 characters")
+		case row.Subnet != "":
+			if _, err := discovery.ParseRange(row.Subnet); err != nil {
+				row.Err = err
+			}
 		}
 		if row.Err == nil {
 			key := "h:" + strings.ToLower(row.Host)
@@ -210,7 +218,11 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	var discovered []printer.Printer
 	var discoverErr error
 	if needDiscovery {
-		discovered, discoverErr = resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: opts.Hosts, Timeout: opts.Timeout, IPP: opts.IPP})
+		disc, err := withSubnets(opts, rows)
+		if err != nil {
+			return err
+		}
+		discovered, discoverErr = resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: opts.Hosts, Timeout: opts.Timeout, IPP: opts.IPP, Discovery: disc})
 		if discoverErr != nil && opts.AllEligible {
 			return discoverErr
 		}
@@ -348,7 +360,9 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	if !havePrinter {
 		if row.Host != "" {
 			var err error
-			p, err = discovery.ProbeHost(ctx, row.Host, discovery.Options{Timeout: opts.Timeout, IPP: opts.IPP})
+			dopts := opts.Discovery
+			dopts.Timeout, dopts.IPP = opts.Timeout, opts.IPP
+			p, err = discovery.ProbeHost(ctx, row.Host, dopts)
 			if err != nil {
 				return fail(err)
 			}
@@ -397,4 +411,26 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 		res.Status = "enrolled"
 	}
 	return res
+}
+
+// withSubnets adds the subnet column's ranges of the rows that need
+// discovery to the discovery options.
+func withSubnets(opts *RegisterOptions, rows []Row) (discovery.Options, error) {
+	d := opts.Discovery
+	d.Sweep.Ranges = slices.Clone(d.Sweep.Ranges)
+	for _, r := range rows {
+		if r.Err != nil || r.Host != "" || r.Subnet == "" {
+			continue
+		}
+		rg, err := discovery.ParseRange(r.Subnet)
+		if err == nil && !slices.Contains(d.Sweep.Ranges, rg) {
+			d.Sweep.Ranges = append(d.Sweep.Ranges, rg)
+		}
+	}
+	if len(d.Sweep.Ranges) > 0 {
+		if err := d.Sweep.Validate(); err != nil {
+			return d, cmdutil.FlagErrorf("the file's subnet column: %v; give smaller ranges, or --allow-large-sweep", err)
+		}
+	}
+	return d, nil
 }

@@ -67,6 +67,11 @@ type RegisterOptions struct {
 	From        string
 	AllEligible bool
 	Concurrency int
+
+	// Search holds --subnet, --domain and the SNMP credentials;
+	// Discovery is what they ask for, set before runF.
+	Search    *cmdutil.SearchFlags
+	Discovery discovery.Options
 }
 
 // NewCmdRegister returns the register command. runF, when not nil, is
@@ -157,7 +162,11 @@ any failed. Running it again skips printers already enrolled.`,
 
   # a fleet from a CSV file (host,provider,label,model)
   arsctl register --from printers.csv --agree-terms --json
-  arsctl register --all-eligible --provider canon --agree-terms`,
+  arsctl register --all-eligible --provider canon --agree-terms
+
+  # printers on another subnet (mDNS does not cross routers), or in DNS
+  arsctl register --all-eligible --subnet 10.20.30.0/24 --provider canon --agree-terms
+  arsctl register --from printers.csv --domain corp.example.com --agree-terms`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -178,6 +187,14 @@ any failed. Running it again skips printers already enrolled.`,
 			if opts.Concurrency < 1 {
 				return cmdutil.FlagErrorf("--concurrency must be at least 1")
 			}
+			if len(opts.Hosts) > 0 && opts.Search.Any() {
+				return cmdutil.FlagErrorf("--host cannot be combined with --subnet or --domain")
+			}
+			d, err := opts.Search.DiscoveryOptions(f)
+			if err != nil {
+				return err
+			}
+			opts.Discovery = d
 			if opts.PasswordStdin && opts.Email == "" {
 				return cmdutil.FlagErrorf("--password-stdin needs --email")
 			}
@@ -209,9 +226,10 @@ any failed. Running it again skips printers already enrolled.`,
 	fl.BoolVar(&opts.CreateAccount, "create-account", false, "Create an account on the server first (opens its sign-up page, or uses --email)")
 	fl.StringVar(&opts.Email, "email", "", "With --create-account: the new account's `address`")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "With --create-account --email: read the password from standard input")
-	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label, model)")
+	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label, model, subnet)")
 	fl.BoolVar(&opts.AllEligible, "all-eligible", false, "Enroll every eligible printer found on the network")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "With --from or --all-eligible: printers enrolled at the same time")
+	opts.Search = cmdutil.AddSearchFlags(fl)
 	return cmd
 }
 
@@ -240,7 +258,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if len(hosts) == 0 && opts.Printer != "" && resolve.LooksLikeAddress(opts.Printer) {
 		hosts = []string{opts.Printer}
 	}
-	found, err := resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: hosts, Timeout: opts.Timeout, IPP: opts.IPP})
+	found, err := resolve.FindPrinters(ctx, ios, resolve.FindOptions{Hosts: hosts, Timeout: opts.Timeout, IPP: opts.IPP, Discovery: opts.Discovery})
 	if err != nil {
 		return err
 	}

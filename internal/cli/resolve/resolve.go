@@ -61,16 +61,21 @@ type FindOptions struct {
 	Timeout time.Duration
 	// IPP queries printers.
 	IPP discovery.IPPClient
+	// Discovery holds what else to search (Sweep ranges, Domains) and
+	// the SNMP credentials; FindPrinters sets its Timeout, Enrich and IPP.
+	Discovery discovery.Options
 }
 
 // portsHint is the seed's "security software blocking ports" step.
 const portsHint = "make sure the printer is on and on this network, and that UDP 5353 (mDNS), TCP 631 (IPP) and UDP 161 (SNMP) are not blocked; `arsctl doctor` tests each; or give its address with --host"
 
-// FindPrinters probes opts.Hosts, or discovers printers with mDNS.
+// FindPrinters probes opts.Hosts, or discovers printers with mDNS (and
+// the sweeps and domains of opts.Discovery, with a progress bar).
 // Printers that do not answer a probe are reported on io and skipped.
 // Finding none is a not-found error (exit 3) saying what to check.
 func FindPrinters(ctx context.Context, io *iostreams.IOStreams, opts FindOptions) ([]printer.Printer, error) {
-	dopts := discovery.Options{Timeout: opts.Timeout, Enrich: true, IPP: opts.IPP}
+	dopts := opts.Discovery
+	dopts.Timeout, dopts.Enrich, dopts.IPP = opts.Timeout, true, opts.IPP
 	var found []printer.Printer
 	if len(opts.Hosts) > 0 {
 		io.StartProgress("Asking the printer…")
@@ -103,8 +108,18 @@ func FindPrinters(ctx context.Context, io *iostreams.IOStreams, opts FindOptions
 		return found, nil
 	}
 	io.StartProgress("Looking for printers on the network…")
+	if len(dopts.Sweep.Ranges) > 0 {
+		dopts.Sweep.Progress = func(done, total int) {
+			io.UpdateProgress("Looking for printers on the network… sweep " + iostreams.ProgressBar(done, total, 24))
+		}
+	}
 	found, err := discovery.Discover(ctx, dopts, nil)
 	io.StopProgress()
+	if err != nil && len(found) > 0 && ctx.Err() == nil {
+		// Another way of searching found printers.
+		io.Warning("%v", err)
+		err = nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
