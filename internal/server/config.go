@@ -49,6 +49,10 @@ type Config struct {
 	// TrustProxy takes client addresses from X-Forwarded-For (only
 	// behind a trusted load balancer).
 	TrustProxy bool `json:"trust_proxy,omitempty"`
+	// CORSOrigins are the web origins (scheme://host[:port]) whose scripts
+	// may call the OpenID endpoints (discovery, token, userinfo, keys,
+	// revoke), without credentials. None by default.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// Catalogue overrides the terms, eligible models and cancel reasons.
 	Catalogue catalogue.Config `json:"catalogue,omitzero"`
 	// Amazon enables the amazon provider (Login with Amazon + Dash

@@ -220,6 +220,7 @@ func (s *Server) build(ctx context.Context) error {
 		LoginPath:      web.LoginPath,
 		AccessTokenTTL: time.Duration(cfg.AccessTokenTTL),
 		TrustProxy:     cfg.TrustProxy,
+		CORSOrigins:    cfg.CORSOrigins,
 	})
 	if err != nil {
 		return err

@@ -443,6 +443,7 @@ func TestLoadConfigFile(t *testing.T) {
 listen: 127.0.0.1:9999
 public_url: https://ars.example.com
 access_token_ttl: 5m
+cors_origins: [https://app.example.com]
 catalogue:
   default_threshold: 20
   models:
@@ -464,7 +465,7 @@ webhook:
 	if c.Addr != "127.0.0.1:9999" || c.PublicURL != "https://ars.example.com" || time.Duration(c.AccessTokenTTL) != 5*time.Minute ||
 		c.Catalogue.DefaultThreshold != 20 || len(c.Catalogue.Models) != 1 || c.Catalogue.Models[0].Aliases[0] != "X100a" ||
 		len(c.Catalogue.CancelReasons) != 2 || !c.Catalogue.CancelReasons[1].TakesComment ||
-		c.Amazon.Slots["black"] != "slot-1" || c.Webhook.URL == "" {
+		c.Amazon.Slots["black"] != "slot-1" || c.Webhook.URL == "" || len(c.CORSOrigins) != 1 {
 		t.Errorf("config = %+v", c)
 	}
 	js := filepath.Join(dir, "arsd.json")

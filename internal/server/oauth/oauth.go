@@ -9,14 +9,13 @@
 // authorization grant (RFC 8628), short-lived JWT access tokens signed
 // by the library with a key kept in the database, rotating refresh
 // tokens kept hashed (reuse revokes the sign-in), revocation (RFC 7009)
-// and introspection. For scripts and CI it issues named API tokens
+// For scripts and CI it issues named API tokens
 // (ARS_TOKEN), kept hashed and revocable. Authenticator validates both
 // kinds of bearer token for ARS API v1.
 //
 // Endpoints (discovery at /.well-known/openid-configuration):
 //
-//	/oauth/authorize, /oauth/token, /oauth/revoke, /oauth/introspect,
-//	/oauth/userinfo, /oauth/keys, /oauth/device_authorization,
+//	/oauth/authorize, /oauth/token, /oauth/revoke, /oauth/userinfo, /oauth/keys, /oauth/device_authorization,
 //	/oauth/login (the login and consent step of the code flow, bound to
 //	the browser that started it: see consent.go), /device (the page
 //	where a signed-in user approves a device code), /v1/tokens (API tokens).
@@ -41,6 +40,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -54,7 +54,6 @@ const (
 	AuthorizePath     = "/oauth/authorize"
 	TokenPath         = "/oauth/token"
 	RevokePath        = "/oauth/revoke"
-	IntrospectPath    = "/oauth/introspect"
 	UserinfoPath      = "/oauth/userinfo"
 	KeysPath          = "/oauth/keys"
 	EndSessionPath    = "/oauth/end_session"
@@ -101,6 +100,19 @@ type Config struct {
 	// TokenFailureEvery. Defaults 30 and 2s.
 	TokenFailures     int
 	TokenFailureEvery time.Duration
+	// DeviceStarts limits device authorizations per client address: a
+	// burst of DeviceStarts, then one per DeviceStartEvery. Defaults 10
+	// and 30s.
+	DeviceStarts     int
+	DeviceStartEvery time.Duration
+	// MaxLiveDeviceCodes caps the device codes alive at once (not yet
+	// expired, from every address); beyond it the device authorization
+	// endpoint answers 503 until some expire. Default 1000.
+	MaxLiveDeviceCodes int
+	// CORSOrigins are the web origins (scheme://host[:port]) whose
+	// scripts may call the OpenID endpoints (discovery, token, userinfo,
+	// ...). None by default; credentials (cookies) are never allowed.
+	CORSOrigins []string
 	// TrustProxy takes the client address from the first X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
@@ -134,6 +146,19 @@ func (c *Config) defaults() error {
 	if c.TokenFailures <= 0 {
 		c.TokenFailures = 30
 	}
+	set(&c.DeviceStartEvery, 30*time.Second)
+	if c.DeviceStarts <= 0 {
+		c.DeviceStarts = 10
+	}
+	if c.MaxLiveDeviceCodes <= 0 {
+		c.MaxLiveDeviceCodes = 1000
+	}
+	for _, o := range c.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("CORS origin %q must be scheme://host[:port]", o)
+		}
+	}
 	return nil
 }
 
@@ -148,6 +173,7 @@ type Server struct {
 	verifier *op.AccessTokenVerifier
 	csrfKey  []byte
 	limiter  *limiter
+	starts   *limiter
 	pages    *pages
 
 	codeLookups accountLimiter
@@ -223,7 +249,8 @@ func New(ctx context.Context, st *store.Store, sessions Sessions, log *slog.Logg
 		return nil, err
 	}
 	s := &Server{cfg: cfg, st: st, sessions: sessions, log: log, csrfKey: csrfKey.Material,
-		limiter: newLimiter(cfg.TokenFailures, cfg.TokenFailureEvery)}
+		limiter: newLimiter(cfg.TokenFailures, cfg.TokenFailureEvery),
+		starts:  newLimiter(cfg.DeviceStarts, cfg.DeviceStartEvery)}
 	s.storage = &storage{st: st, cfg: cfg, signer: signer}
 
 	var key [32]byte
@@ -246,12 +273,12 @@ func New(ctx context.Context, st *store.Store, sessions Sessions, log *slog.Logg
 		op.WithCustomAuthEndpoint(op.NewEndpoint(AuthorizePath)),
 		op.WithCustomTokenEndpoint(op.NewEndpoint(TokenPath)),
 		op.WithCustomRevocationEndpoint(op.NewEndpoint(RevokePath)),
-		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectPath)),
 		op.WithCustomUserinfoEndpoint(op.NewEndpoint(UserinfoPath)),
 		op.WithCustomKeysEndpoint(op.NewEndpoint(KeysPath)),
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint(EndSessionPath)),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(DeviceAuthPath)),
 		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms(string(jose.ES256))),
+		op.WithCORSOptions(corsOptions(cfg.CORSOrigins)),
 	}
 	if strings.HasPrefix(cfg.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
@@ -267,6 +294,40 @@ func New(ctx context.Context, st *store.Store, sessions Sessions, log *slog.Logg
 		return nil, err
 	}
 	return s, nil
+}
+
+// corsOptions allow scripts of the given origins, and no other, to call
+// the OpenID endpoints, without credentials: bearer tokens go in the
+// Authorization header, and no endpoint needs the browser's cookies.
+func corsOptions(origins []string) *cors.Options {
+	return &cors.Options{
+		AllowOriginFunc:  func(o string) bool { return slices.Contains(origins, o) },
+		AllowCredentials: false,
+		AllowedHeaders:   []string{"Accept", "Accept-Language", "Authorization", "Content-Type"},
+		AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
+		ExposedHeaders:   []string{"Content-Length"},
+	}
+}
+
+// discovery serves the OpenID configuration, advertising only what
+// arsd's one client can use: response type code, the authorization code
+// (PKCE S256), refresh token and device code grants, no client
+// authentication (a public client), and the claims arsd issues. There is
+// no introspection endpoint: it would need a confidential client.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	c := op.CreateDiscoveryConfig(op.ContextWithIssuer(r.Context(), s.cfg.Issuer), s.provider, s.storage)
+	c.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	c.GrantTypesSupported = cliClient{}.GrantTypes()
+	c.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone}
+	c.TokenEndpointAuthSigningAlgValuesSupported = nil
+	c.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone}
+	c.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	c.IntrospectionEndpoint = ""
+	c.IntrospectionEndpointAuthMethodsSupported = nil
+	c.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	c.RequestObjectSigningAlgValuesSupported = nil
+	c.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "client_id", "email", "name"}
+	op.Discover(w, c)
 }
 
 func randomKey() (kid, alg string, material []byte, err error) {
@@ -305,13 +366,14 @@ func loadSigningKey(ctx context.Context, st *store.Store) (*signingKey, error) {
 
 // Routes registers the authorization server's endpoints on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
-	for _, p := range []string{DiscoveryPath, RevokePath, IntrospectPath,
-		UserinfoPath, KeysPath, EndSessionPath, DeviceAuthPath} {
+	for _, p := range []string{RevokePath, UserinfoPath, KeysPath, EndSessionPath} {
 		mux.Handle(p, s.provider)
 	}
+	mux.Handle(DiscoveryPath, cors.New(*corsOptions(s.cfg.CORSOrigins)).Handler(http.HandlerFunc(s.discovery)))
 	mux.Handle(AuthorizePath, s.bindBrowser(s.provider))
 	mux.Handle(authorizeCallback, s.callbackGuard(s.provider))
 	mux.Handle(TokenPath, s.tokenGuard(s.provider))
+	mux.Handle(DeviceAuthPath, s.deviceAuthGuard(s.provider))
 	mux.HandleFunc("GET "+loginStepPath, s.loginStep)
 	mux.HandleFunc("POST "+loginStepPath, s.consentDecide)
 	mux.HandleFunc("GET "+DevicePath, s.deviceForm)

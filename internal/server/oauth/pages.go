@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/store"
 )
 
@@ -83,12 +84,7 @@ type pageData struct {
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, d pageData) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	pagehead.Set(w.Header(), "no-referrer")
 	w.WriteHeader(status)
 	_ = p.t.ExecuteTemplate(w, name, d)
 }

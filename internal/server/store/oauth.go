@@ -319,6 +319,15 @@ func (s *Store) StoreDeviceAuthorization(ctx context.Context, deviceCode string,
 	})
 }
 
+// CountLiveDeviceCodes counts the device codes not yet expired.
+func (s *Store) CountLiveDeviceCodes(ctx context.Context) (int, error) {
+	var n int
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM oauth_device_codes WHERE expires_at > ?`, oaNanos(s.Now())).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count device codes: %w", err)
+	}
+	return n, nil
+}
+
 const deviceCols = `user_code, client_id, scopes, state, account_id, auth_time, interval_ns, created_at, expires_at`
 
 func scanDevice(row interface{ Scan(...any) error }) (DeviceAuthorization, error) {

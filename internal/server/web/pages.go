@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -110,13 +111,7 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		http.Error(rw, "internal error", http.StatusInternalServerError)
 		return
 	}
-	h := rw.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	pagehead.Set(rw.Header(), "same-origin")
 	rw.WriteHeader(status)
 	_, _ = rw.Write(buf.Bytes())
 }

@@ -1,0 +1,238 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+)
+
+// oauthPost posts form to path, from client address xff (behind a
+// trusted proxy) and, when user is set, with HTTP Basic client
+// authentication. It returns the status, the headers and the JSON answer.
+func oauthPost(t *testing.T, e *env, path, xff, user string, form url.Values) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, "secret")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, resp.Header, m
+}
+
+// TestUnknownClient: a client_id other than arsctl's, at the token and
+// device authorization endpoints, answers invalid_client (401 with
+// WWW-Authenticate when the client authenticated with HTTP Basic, 400
+// otherwise) and counts as a failure of the address.
+func TestUnknownClient(t *testing.T) {
+	each(t, Config{TokenFailures: 4, TokenFailureEvery: time.Hour}, func(t *testing.T, e *env) {
+		for _, c := range []struct {
+			path string
+			form url.Values
+		}{
+			{TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {"evil"}}},
+			{DeviceAuthPath, url.Values{"client_id": {"evil"}, "scope": {"openid ars"}}},
+		} {
+			st, _, m := oauthPost(t, e, c.path, "", "", c.form)
+			if st != http.StatusBadRequest || m["error"] != "invalid_client" {
+				t.Errorf("%s with an unknown client_id: %d %v", c.path, st, m)
+			}
+			form := url.Values{}
+			for k, v := range c.form {
+				if k != "client_id" {
+					form[k] = v
+				}
+			}
+			st, h, m := oauthPost(t, e, c.path, "", "evil", form)
+			if st != http.StatusUnauthorized || m["error"] != "invalid_client" || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+				t.Errorf("%s with an unknown client in Basic auth: %d %v %v", c.path, st, h, m)
+			}
+		}
+		// Four failures: the address is now refused, arsctl included.
+		if st, _, m := oauthPost(t, e, DeviceAuthPath, "", "", url.Values{"client_id": {CLIClientID}}); st != http.StatusTooManyRequests {
+			t.Errorf("after 4 unknown clients, device authorization = %d %v", st, m)
+		}
+		if st, _ := refresh(t, e, "x"); st != http.StatusTooManyRequests {
+			t.Errorf("after 4 unknown clients, token request = %d", st)
+		}
+	})
+}
+
+// TestDeviceAuthorizationLimits: one address starts DeviceStarts device
+// sign-ins, then waits; all addresses together keep at most
+// MaxLiveDeviceCodes codes alive, and more can start once they expire.
+func TestDeviceAuthorizationLimits(t *testing.T) {
+	each(t, Config{DeviceStarts: 3, DeviceStartEvery: time.Hour, MaxLiveDeviceCodes: 5, TrustProxy: true}, func(t *testing.T, e *env) {
+		start := func(addr string) (int, http.Header, map[string]any) {
+			return oauthPost(t, e, DeviceAuthPath, addr, "", url.Values{"client_id": {CLIClientID}, "scope": {"openid ars"}})
+		}
+		for i := range 3 {
+			if st, _, m := start("192.0.2.1"); st != http.StatusOK {
+				t.Fatalf("start %d from one address: %d %v", i, st, m)
+			}
+		}
+		st, h, m := start("192.0.2.1")
+		if st != http.StatusTooManyRequests || m["error"] != "slow_down" || h.Get("Retry-After") != "3600" {
+			t.Fatalf("4th start from one address: %d %v %v", st, h, m)
+		}
+		// Other addresses: two more codes, then the cap.
+		for _, a := range []string{"192.0.2.2", "192.0.2.3"} {
+			if st, _, m := start(a); st != http.StatusOK {
+				t.Fatalf("start from %s: %d %v", a, st, m)
+			}
+		}
+		st, h, m = start("192.0.2.4")
+		if st != http.StatusServiceUnavailable || m["error"] != "temporarily_unavailable" || h.Get("Retry-After") == "" {
+			t.Fatalf("start beyond the cap: %d %v %v", st, h, m)
+		}
+		if n, err := e.st.CountLiveDeviceCodes(context.Background()); err != nil || n != 5 {
+			t.Fatalf("live device codes = %d, %v; want 5", n, err)
+		}
+		// Once they expire, device sign-ins start again.
+		e.clock.Add(11 * time.Minute)
+		if st, _, m := start("192.0.2.5"); st != http.StatusOK {
+			t.Fatalf("start after the codes expired: %d %v", st, m)
+		}
+	})
+}
+
+// TestCORS: the OpenID endpoints allow no web origin by default and only
+// the configured ones otherwise, never with credentials.
+func TestCORS(t *testing.T) {
+	probe := func(t *testing.T, e *env, origin string) map[string]http.Header {
+		t.Helper()
+		out := map[string]http.Header{}
+		for _, r := range []struct{ method, path string }{
+			{http.MethodGet, DiscoveryPath}, {http.MethodGet, KeysPath}, {http.MethodGet, UserinfoPath},
+			{http.MethodOptions, TokenPath}, {http.MethodOptions, RevokePath}, {http.MethodOptions, UserinfoPath},
+		} {
+			req, _ := http.NewRequest(r.method, e.srv.URL+r.path, nil)
+			req.Header.Set("Origin", origin)
+			if r.method == http.MethodOptions {
+				req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+				t.Errorf("%s %s from %s allows credentials", r.method, r.path, origin)
+			}
+			out[r.method+" "+r.path] = resp.Header
+		}
+		return out
+	}
+	e := newEnv(t, dbtest.SQLite(t), Config{})
+	for r, h := range probe(t, e, "https://evil.example") {
+		if v := h.Get("Access-Control-Allow-Origin"); v != "" {
+			t.Errorf("default: %s: Access-Control-Allow-Origin %q", r, v)
+		}
+	}
+	e = newEnv(t, dbtest.SQLite(t), Config{CORSOrigins: []string{"https://app.example"}})
+	for r, h := range probe(t, e, "https://evil.example") {
+		if v := h.Get("Access-Control-Allow-Origin"); v != "" {
+			t.Errorf("configured: %s: another origin got Access-Control-Allow-Origin %q", r, v)
+		}
+	}
+	for r, h := range probe(t, e, "https://app.example") {
+		if v := h.Get("Access-Control-Allow-Origin"); v != "https://app.example" {
+			t.Errorf("%s: the configured origin got Access-Control-Allow-Origin %q", r, v)
+		}
+	}
+	if _, err := New(context.Background(), e.st, nil, nil, Config{Issuer: e.srv.URL, CORSOrigins: []string{"https://app.example/path"}}); err == nil {
+		t.Error("an origin with a path was accepted")
+	}
+}
+
+// TestDiscoveryAdvertisesWhatWorks: discovery offers response type code,
+// public clients only, and grants each of which works here.
+func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), Config{})
+	ctx := context.Background()
+	resp, err := http.Get(e.srv.URL + DiscoveryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	list := func(k string) []string {
+		var out []string
+		for _, v := range doc[k].([]any) {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	if got := list("response_types_supported"); !slices.Equal(got, []string{"code"}) {
+		t.Errorf("response_types_supported = %v", got)
+	}
+	for _, k := range []string{"token_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"} {
+		if got := list(k); !slices.Equal(got, []string{"none"}) {
+			t.Errorf("%s = %v", k, got)
+		}
+	}
+	if _, ok := doc["introspection_endpoint"]; ok {
+		t.Error("introspection is advertised; it needs a confidential client, which arsd has none of")
+	}
+
+	// Each advertised grant, run here.
+	var refreshToken string
+	works := map[string]func() error{
+		"authorization_code": func() error {
+			b, _ := newBrowser(http.DefaultClient)
+			lb := newLoopback(t)
+			cfg := CLIConfig(e.srv.URL)
+			cfg.RedirectURL = lb.url
+			v := oauth2.GenerateVerifier()
+			q := codeFlow(t, e, b, lb, cfg, "s", oauth2.S256ChallengeOption(v))
+			tok, err := cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v))
+			if err == nil {
+				refreshToken = tok.RefreshToken
+			}
+			return err
+		},
+		"refresh_token": func() error {
+			if st, m := refresh(t, e, refreshToken); st != http.StatusOK {
+				return &oauth2.RetrieveError{ErrorCode: m["error"].(string)}
+			}
+			return nil
+		},
+		deviceGrant: func() error {
+			_, err := DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+			return err
+		},
+	}
+	// Run in this order: the code grant gives the refresh token.
+	order := []string{"authorization_code", "refresh_token", deviceGrant}
+	grants := list("grant_types_supported")
+	if !slices.Equal(slices.Sorted(slices.Values(grants)), slices.Sorted(slices.Values(order))) {
+		t.Errorf("grant_types_supported = %v, want exactly %v (the grants tested here)", grants, order)
+	}
+	for _, g := range order {
+		if err := works[g](); err != nil {
+			t.Errorf("advertised grant %q fails: %v", g, err)
+		}
+	}
+}
