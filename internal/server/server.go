@@ -37,6 +37,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/internal/server/webhook"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // Server is one arsd instance. Create it with New; serve with Run.
@@ -199,6 +200,14 @@ func (s *Server) build(ctx context.Context) error {
 		PlaceTimeout: time.Duration(cfg.DispatchTimeout),
 	})
 	s.st.OrdersPlaced = s.disp.Poke
+	offered := []string{string(arsapi.ProviderCanon)}
+	if s.amazon != nil {
+		offered = append(offered, string(arsapi.ProviderAmazon))
+	}
+	for _, p := range s.disp.Unfulfilled(offered) {
+		s.log.Warn("no fulfiller for "+p+" orders: they wait in each owner's order inbox (web page "+web.OrdersPath+", `arsctl orders list`) until marked bought; set webhook.url to hand them to a back office",
+			"provider", p)
+	}
 
 	webOpts := web.Options{
 		Store:        s.st,

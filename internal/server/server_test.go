@@ -507,3 +507,30 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("example catalogue: %v", err)
 	}
 }
+
+// TestWarnsProviderWithoutFulfiller: a default arsd (no webhook, no
+// Amazon) says at start that canon orders go to the order inbox; with a
+// webhook it says nothing of the kind.
+func TestWarnsProviderWithoutFulfiller(t *testing.T) {
+	for _, hook := range []string{"", "http://127.0.0.1:9/hook"} {
+		logs := &servertest.LogBuffer{}
+		_, stop, err := Start(context.Background(), Config{
+			Addr:     "127.0.0.1:0",
+			Database: "sqlite://" + filepath.Join(t.TempDir(), "arsd.db"),
+			DataDir:  t.TempDir(),
+			Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+			Webhook:  WebhookConfig{URL: hook, Secret: "0123456789abcdef-webhook"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = stop()
+		warned := strings.Contains(logs.String(), "no fulfiller for canon orders") && strings.Contains(logs.String(), "/subscriptions/orders")
+		if warned != (hook == "") {
+			t.Errorf("webhook %q: warned %v\n%s", hook, warned, logs.String())
+		}
+		if strings.Contains(logs.String(), "no fulfiller for amazon") {
+			t.Errorf("warned about amazon, which this server does not offer")
+		}
+	}
+}

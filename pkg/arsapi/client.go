@@ -494,6 +494,42 @@ func (c *Client) ListOrders(ctx context.Context, id string) ([]Order, error) {
 	}))
 }
 
+// AccountOrdersPage returns one page of the account's orders across its
+// enrollments, newest first (GET /v1/orders); state "" lists every state.
+func (c *Client) AccountOrdersPage(ctx context.Context, state OrderState, cursor string, limit int) (List[Order], error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", string(state))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l List[Order]
+	err := c.do(ctx, http.MethodGet, "/v1/orders", q, nil, &l, "")
+	return l, err
+}
+
+// AccountOrders returns the account's orders in state ("" for all),
+// newest first, all pages.
+func (c *Client) AccountOrders(ctx context.Context, state OrderState) ([]Order, error) {
+	return collect(pages("", func(cursor string) (List[Order], error) {
+		return c.AccountOrdersPage(ctx, state, cursor, 0)
+	}))
+}
+
+// MarkOrderBought records that the owner bought the ink of an unfulfilled
+// order (POST /v1/orders/{id}/bought) and returns the order. Marking an
+// order already bought returns it unchanged; any other state answers a
+// *Problem with code CodeOrderNotOpen.
+func (c *Client) MarkOrderBought(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/bought", nil, struct{}{}, &o, "")
+	return o, err
+}
+
 // pages yields the items of a paged list from the page at cursor on,
 // following NextCursor until it is empty or comes back unchanged.
 func pages[T any](cursor string, fetch func(cursor string) (List[T], error)) iter.Seq2[T, error] {

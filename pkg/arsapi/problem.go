@@ -17,6 +17,7 @@ const (
 	CodeNotActive        = "not_active"         // enrollment is cancelled or pending
 	CodeIdempotencyReuse = "idempotency_reused" // Idempotency-Key reused with another body
 	CodeEmailTaken       = "email_taken"        // sign-up with an email that has an account
+	CodeOrderNotOpen     = "order_not_open"     // the order's state does not allow the change
 	CodeRateLimited      = "rate_limited"
 	CodeInternal         = "internal"
 )

@@ -7,6 +7,7 @@
 package arsapi
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -57,14 +58,65 @@ const (
 // OrderState is the state of one replenishment order.
 type OrderState string
 
-// The order states.
+// The order states. An order starts placed; the dispatcher hands it to
+// the provider's fulfiller (then it is in_progress or shipped, or failed),
+// or, when the server has no fulfiller for the provider, leaves it
+// unfulfilled in the owner's order inbox until the owner marks it bought.
 const (
 	OrderPlaced     OrderState = "placed"
 	OrderInProgress OrderState = "in_progress"
 	OrderShipped    OrderState = "shipped"
 	OrderCancelled  OrderState = "cancelled"
 	OrderFailed     OrderState = "failed"
+	// OrderUnfulfilled: no fulfiller took the order; it waits in the
+	// order inbox for someone to buy the ink.
+	OrderUnfulfilled OrderState = "unfulfilled"
+	// OrderBought: the owner bought the ink of an unfulfilled order and
+	// marked it so.
+	OrderBought OrderState = "bought"
 )
+
+// OrderStates lists every order state, in the order of an order's life.
+var OrderStates = []OrderState{OrderPlaced, OrderUnfulfilled, OrderInProgress, OrderShipped, OrderBought, OrderCancelled, OrderFailed}
+
+// Valid reports whether s is one of OrderStates.
+func (s OrderState) Valid() bool { return slices.Contains(OrderStates, s) }
+
+// Open reports whether an order in state s still waits for something to
+// happen: placed (being handed over), unfulfilled (waiting in the inbox)
+// or in progress (on its way).
+func (s OrderState) Open() bool {
+	return s == OrderPlaced || s == OrderUnfulfilled || s == OrderInProgress
+}
+
+// AwaitsOwner reports whether an order in state s waits for its owner to
+// act: an unfulfilled order waits to be bought and marked so.
+func (s OrderState) AwaitsOwner() bool { return s == OrderUnfulfilled }
+
+// Title is the state as shown to people, e.g. "Waiting for you to buy".
+func (s OrderState) Title() string {
+	switch s {
+	case OrderPlaced:
+		return "Placed"
+	case OrderUnfulfilled:
+		return "Unfulfilled: waiting for you to buy"
+	case OrderInProgress:
+		return "In progress"
+	case OrderShipped:
+		return "Shipped"
+	case OrderBought:
+		return "Bought"
+	case OrderCancelled:
+		return "Cancelled"
+	case OrderFailed:
+		return "Failed"
+	}
+	return string(s)
+}
+
+// FulfilmentInbox is the Order.Fulfilment of an order no fulfiller takes:
+// it waits in the owner's order inbox.
+const FulfilmentInbox = "inbox"
 
 // Terms is the text the owner agrees to before enrolling.
 type Terms struct {
@@ -201,7 +253,9 @@ type Order struct {
 	Color        string     `json:"color,omitempty"`
 	LevelAtOrder int        `json:"level_at_order"`
 	State        OrderState `json:"state"`
-	// Fulfilment names who fulfils it: "amazon-drs", "webhook" or "none".
+	// Fulfilment names who fulfils it: "amazon-drs", "webhook",
+	// FulfilmentInbox (the owner, from the order inbox) or "none" (not
+	// handed over yet).
 	Fulfilment string       `json:"fulfilment"`
 	ExternalID string       `json:"external_id,omitempty"`
 	CreatedAt  time.Time    `json:"created_at"`

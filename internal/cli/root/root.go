@@ -16,6 +16,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/doctor"
 	"github.com/arsctl/arsctl/internal/cli/gendocs"
 	"github.com/arsctl/arsctl/internal/cli/monitor"
+	"github.com/arsctl/arsctl/internal/cli/orders"
 	"github.com/arsctl/arsctl/internal/cli/register"
 	"github.com/arsctl/arsctl/internal/cli/status"
 	"github.com/arsctl/arsctl/internal/cli/version"
@@ -79,7 +80,7 @@ Exit codes:
 	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
-	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f))
+	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f), orders.NewCmdOrders(f, nil))
 	usageArgs(cmd)
 	return cmd
 }

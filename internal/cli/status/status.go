@@ -68,7 +68,8 @@ orders); --json prints an array of enrollments, each with its "orders".
 Serial numbers in the table show only their last four characters; --json
 carries them in full, as the API returns them to you.
 
-Exits 3 when there is no enrollment to show.`,
+With nothing enrolled the list is empty (--json prints []) and the exit
+status is 0; a PRINTER that matches no enrollment exits 3.`,
 		Example: `  arsctl status
   arsctl status TS8320
   arsctl status 192.168.1.40
@@ -123,10 +124,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		es = live
 	}
 	if len(es) == 0 {
-		if total > 0 {
-			return cmdutil.NotFoundf("no active plans (%d cancelled: `arsctl status --all` shows them); enroll a printer with `arsctl register`", total)
-		}
-		return cmdutil.NotFoundf("no enrolled printers; enroll one with `arsctl register`")
+		// An empty list is an answer, not an error: [] for scripts.
+		return opts.Output.Print(ios, []Item{}, func(io.Writer) error {
+			if total > 0 {
+				fmt.Fprintf(ios.ErrOut, "No active plans (%d cancelled: `arsctl status --all` shows them); enroll a printer with `arsctl register`.\n", total)
+			} else {
+				fmt.Fprintln(ios.ErrOut, "No enrolled printers; enroll one with `arsctl register`.")
+			}
+			return nil
+		})
 	}
 	items := make([]Item, len(es))
 	for i, e := range es {
@@ -165,9 +171,7 @@ func recent(orders []arsapi.Order, n int) []arsapi.Order {
 	return out
 }
 
-func open(o arsapi.Order) bool {
-	return o.State == arsapi.OrderPlaced || o.State == arsapi.OrderInProgress
-}
+func open(o arsapi.Order) bool { return o.State.Open() }
 
 func level(l int) string {
 	switch {
@@ -259,6 +263,9 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 		fmt.Fprintf(w, "  orders\n")
 		for _, o := range it.Orders {
 			fmt.Fprintf(w, "    %-8s %-12s %s  %s\n", o.Supply, o.State, ago(o.CreatedAt, now), o.ID)
+			if o.State.AwaitsOwner() {
+				fmt.Fprintf(w, "             no one ships this order: buy the ink, then `arsctl orders bought %s`\n", o.ID)
+			}
 		}
 	}
 	return nil

@@ -61,9 +61,16 @@ func TestStatus(t *testing.T) {
 		Client: func(context.Context) (provider.Client, error) { return c, nil },
 		Now:    time.Now,
 	}
-	if err := statusRun(ctx, opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
-		t.Fatalf("no enrollments: err = %v, want exit 3", err)
+	// Nothing enrolled: an empty list, exit 0 ([] with --json).
+	if err := statusRun(ctx, opts); err != nil || out.Len() != 0 {
+		t.Fatalf("no enrollments: err = %v, stdout %q", err, out)
 	}
+	opts.Output.JSON = true
+	if err := statusRun(ctx, opts); err != nil || strings.TrimSpace(out.String()) != "[]" {
+		t.Fatalf("no enrollments --json: err = %v, stdout %q, want []", err, out)
+	}
+	opts.Output.JSON = false
+	out.Reset()
 
 	mk := func(serial string, prov arsapi.Provider) arsapi.Enrollment {
 		e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: prov, Printer: arsapi.Printer{Model: "TS8320", Serial: serial, Nickname: "n-" + serial}, TermsVersion: "2026-01"}, "")

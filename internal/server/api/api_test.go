@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -772,6 +773,65 @@ func FuzzDecodeEnrollment(f *testing.F) {
 		var rep arsapi.LevelReport
 		if decodeStrict(r, body, &rep) == nil {
 			_ = checkReport(&rep, time.Now())
+		}
+	})
+}
+
+// TestOrderInbox replays an owner's use of the order inbox: an order no
+// fulfiller took is listed under state=unfulfilled (for its account only),
+// marked bought (twice: the same answer), and an order that is not in the
+// inbox cannot be marked.
+func TestOrderInbox(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann, bob := e.account("ann@example.com"), e.account("bob@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "INBOX1"), 201, &en)
+		var res arsapi.LevelReportResult
+		e.mustDo("POST", "/v1/enrollments/"+en.ID+"/levels", ann, arsapi.LevelReport{Supplies: []printer.Supply{
+			{Name: "C", Level: 5, Type: "inkCartridge"}, {Name: "M", Level: 5, Type: "inkCartridge"}}}, 200, &res)
+		if len(res.Orders) != 2 {
+			t.Fatalf("orders = %+v", res.Orders)
+		}
+		inboxed, placed := res.Orders[0].ID, res.Orders[1].ID
+		if err := e.st.RecordDispatch(context.Background(), inboxed, arsapi.FulfilmentInbox,
+			fulfil.Result{State: string(arsapi.OrderUnfulfilled), Detail: "no fulfiller"}, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+
+		var l arsapi.List[arsapi.Order]
+		e.mustDo("GET", "/v1/orders?state=unfulfilled", ann, nil, 200, &l)
+		if len(l.Items) != 1 || l.Items[0].ID != inboxed || l.Items[0].State != arsapi.OrderUnfulfilled {
+			t.Fatalf("inbox = %+v", l.Items)
+		}
+		e.mustDo("GET", "/v1/orders", ann, nil, 200, &l)
+		if len(l.Items) != 2 {
+			t.Errorf("all orders = %+v", l.Items)
+		}
+		e.mustDo("GET", "/v1/orders", bob, nil, 200, &l)
+		if len(l.Items) != 0 {
+			t.Errorf("bob sees ann's orders: %+v", l.Items)
+		}
+		if r := e.do("GET", "/v1/orders?state=lost", ann, nil); r.status != 400 || r.problem(t).Code != arsapi.CodeInvalid {
+			t.Errorf("bad state: %d %s", r.status, r.body)
+		}
+
+		if r := e.do("POST", "/v1/orders/"+inboxed+"/bought", bob, nil); r.status != 404 {
+			t.Errorf("bob marks ann's order: %d %s", r.status, r.body)
+		}
+		for range 2 {
+			var o arsapi.Order
+			e.mustDo("POST", "/v1/orders/"+inboxed+"/bought", ann, nil, 200, &o)
+			if o.State != arsapi.OrderBought {
+				t.Fatalf("bought = %+v", o)
+			}
+		}
+		if r := e.do("POST", "/v1/orders/"+placed+"/bought", ann, struct{}{}); r.status != 409 || r.problem(t).Code != arsapi.CodeOrderNotOpen {
+			t.Errorf("mark a placed order: %d %s", r.status, r.body)
+		}
+		e.mustDo("GET", "/v1/orders?state=unfulfilled", ann, nil, 200, &l)
+		if len(l.Items) != 0 {
+			t.Errorf("inbox after bought = %+v", l.Items)
 		}
 	})
 }

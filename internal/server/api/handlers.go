@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -547,4 +548,64 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 		list.Items = []arsapi.Order{}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+func (a *API) listAccountOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	st := arsapi.OrderState(q.Get("state"))
+	if st != "" && !st.Valid() {
+		names := make([]string, len(arsapi.OrderStates))
+		for i, s := range arsapi.OrderStates {
+			names[i] = string(s)
+		}
+		writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid,
+			fmt.Sprintf("state %q is not one of %s", st, strings.Join(names, ", "))))
+		return
+	}
+	limit, p := limitParam(q)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	list, err := a.st.ListAccountOrders(r.Context(), account(r), st, q.Get("cursor"), limit)
+	if err != nil {
+		if p := a.cursorProblem(err); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+		a.internal(w, r, "list orders", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (a *API) markOrderBought(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		var req struct{}
+		if p := decodeStrict(r, body, &req); p != nil {
+			writeProblem(w, r, p)
+			return
+		}
+	}
+	acct := account(r)
+	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
+		o, err := a.st.MarkOrderBought(r.Context(), acct, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeProblem(w, r, problem(http.StatusNotFound, arsapi.CodeNotFound, fmt.Sprintf("no order %q in your account", id)))
+		case errors.Is(err, store.ErrOrderNotOpen):
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeOrderNotOpen, err.Error()))
+		case err != nil:
+			a.internal(w, r, "mark the order bought", err)
+		default:
+			a.log.InfoContext(r.Context(), "order marked bought", "account", acct, "order", id)
+			writeJSON(w, http.StatusOK, o)
+		}
+	})
 }

@@ -26,8 +26,8 @@ import (
 )
 
 // NoFulfiller is the fulfilment recorded on orders that no fulfiller
-// takes: they stay "placed".
-const NoFulfiller = "none"
+// takes: they become "unfulfilled" and wait in the owner's order inbox.
+const NoFulfiller = arsapi.FulfilmentInbox
 
 // Outbox is the store side of dispatching; *store.Store implements it.
 type Outbox interface {
@@ -40,7 +40,7 @@ type Config struct {
 	// Amazon takes the orders of enrollments with provider "amazon".
 	Amazon fulfil.Fulfiller
 	// Webhook takes every other order. With no fulfiller for an order it
-	// is recorded as fulfilled by "none" and stays "placed".
+	// becomes "unfulfilled" and waits in the owner's order inbox.
 	Webhook fulfil.Fulfiller
 	Logger  *slog.Logger
 	// Metrics, when set, counts hand-overs (see NewMetrics).
@@ -138,6 +138,18 @@ func (d *Dispatcher) FulfillerFor(provider string) fulfil.Fulfiller {
 	return d.cfg.Webhook
 }
 
+// Unfulfilled returns those of providers whose orders no fulfiller takes
+// (they end in the order inbox), for a warning at start.
+func (d *Dispatcher) Unfulfilled(providers []string) []string {
+	var out []string
+	for _, p := range providers {
+		if d.FulfillerFor(p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Run dispatches until ctx is done, then waits for hand-overs under way to
 // be recorded and returns nil. Store errors are logged and retried at the
 // next poll.
@@ -195,7 +207,8 @@ func (d *Dispatcher) handOver(ctx context.Context, c store.Claim) {
 		took time.Duration
 	)
 	if f == nil {
-		res = fulfil.Result{State: string(arsapi.OrderPlaced), Detail: "no fulfiller configured for provider " + o.Provider}
+		res = fulfil.Result{State: string(arsapi.OrderUnfulfilled),
+			Detail: "this server has no fulfiller for " + o.Provider + " orders; it waits in your order inbox until you buy the ink and mark it bought"}
 	} else {
 		name = f.Name()
 		pctx, cancel := context.WithTimeout(ctx, d.cfg.PlaceTimeout)

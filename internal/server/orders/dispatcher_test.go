@@ -325,22 +325,57 @@ func TestRetries(t *testing.T) {
 	})
 }
 
+// TestNoFulfiller replays a default arsd's order: no fulfiller takes
+// canon orders, so they become unfulfilled in the owner's order inbox
+// (not "placed"), are listed there, and the owner marks one bought.
 func TestNoFulfiller(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
 		s := store.New(d)
 		ids := placeOrders(t, s, arsapi.ProviderCanon, 1)
 		amazon := newRecorder("amazon-drs", "placed")
 		disp := New(s, Config{Amazon: amazon}) // no webhook: canon orders go nowhere
+		if got := disp.Unfulfilled([]string{"canon", "amazon"}); len(got) != 1 || got[0] != "canon" {
+			t.Errorf("Unfulfilled = %q, want [canon]", got)
+		}
 		drain(t, disp, d)
 		if c := amazon.callCounts(); len(c) != 0 {
 			t.Errorf("amazon got canon orders: %v", c)
 		}
 		for _, id := range ids {
 			o := orderByID(t, s, id)
-			if o.State != arsapi.OrderPlaced || o.Fulfilment != NoFulfiller || len(o.History) != 2 ||
-				!strings.Contains(o.History[1].Detail, "no fulfiller configured") {
+			if o.State != arsapi.OrderUnfulfilled || o.Fulfilment != arsapi.FulfilmentInbox || len(o.History) != 2 ||
+				!strings.Contains(o.History[1].Detail, "no fulfiller for canon orders") || strings.Contains(o.History[1].Detail, "handed to none") {
 				t.Errorf("order with no fulfiller = %+v", o)
 			}
+		}
+		inbox, err := s.ListAccountOrders(ctx, "acct", arsapi.OrderUnfulfilled, "", 0)
+		if err != nil || len(inbox.Items) != len(ids) {
+			t.Fatalf("inbox = %+v, %v", inbox, err)
+		}
+		if l, _ := s.ListAccountOrders(ctx, "someone-else", "", "", 0); len(l.Items) != 0 {
+			t.Errorf("another account sees %d orders", len(l.Items))
+		}
+
+		if _, err := s.MarkOrderBought(ctx, "someone-else", ids[0]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another account marks it: %v", err)
+		}
+		for range 2 { // the second time changes nothing
+			o, err := s.MarkOrderBought(ctx, "acct", ids[0])
+			if err != nil || o.State != arsapi.OrderBought || len(o.History) != 3 || o.History[2].State != arsapi.OrderBought {
+				t.Fatalf("MarkOrderBought = %+v, %v", o, err)
+			}
+		}
+		inbox, _ = s.ListAccountOrders(ctx, "acct", arsapi.OrderUnfulfilled, "", 0)
+		if len(inbox.Items) != len(ids)-1 {
+			t.Errorf("inbox after bought: %d orders", len(inbox.Items))
+		}
+
+		// An order a fulfiller took is not the owner's to mark.
+		shipped := placeOrders(t, s, arsapi.ProviderAmazon, 1)
+		drain(t, disp, d)
+		if _, err := s.MarkOrderBought(ctx, "acct", shipped[0]); !errors.Is(err, store.ErrOrderNotOpen) {
+			t.Errorf("mark a handed-over order: %v", err)
 		}
 	})
 }

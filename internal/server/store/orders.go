@@ -395,8 +395,24 @@ func (s *Store) ListOrders(ctx context.Context, accountID, enrollmentID string, 
 	if n == 0 {
 		return out, ErrNotFound
 	}
-	q := `SELECT ` + orderCols + ` FROM orders WHERE enrollment_id = ?`
-	args := []any{enrollmentID}
+	return s.listOrders(ctx, `enrollment_id = ?`, []any{enrollmentID}, cur, limit)
+}
+
+// ListAccountOrders implements Orders.
+func (s *Store) ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cur string, limit int) (arsapi.List[arsapi.Order], error) {
+	where, args := `account_id = ?`, []any{accountID}
+	if state != "" {
+		where += ` AND state = ?`
+		args = append(args, string(state))
+	}
+	return s.listOrders(ctx, where, args, cur, pageLimit(limit))
+}
+
+// listOrders reads one page of the orders matching where, newest first,
+// each with its history (oldest event first).
+func (s *Store) listOrders(ctx context.Context, where string, args []any, cur string, limit int) (arsapi.List[arsapi.Order], error) {
+	out := arsapi.List[arsapi.Order]{Items: []arsapi.Order{}}
+	q := `SELECT ` + orderCols + ` FROM orders WHERE ` + where
 	if cur != "" {
 		c, err := parseCursor(cur)
 		if err != nil {
@@ -432,6 +448,33 @@ func (s *Store) ListOrders(ctx context.Context, accountID, enrollmentID string, 
 		return out, err
 	}
 	return out, nil
+}
+
+// MarkOrderBought implements Orders.
+func (s *Store) MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
+	err := s.inTx(ctx, func(tx *db.Tx) error {
+		var cur arsapi.OrderState
+		err := tx.QueryRow(ctx, `SELECT state FROM orders WHERE id = ? AND account_id = ?`+s.forUpdate(), orderID, accountID).Scan(&cur)
+		if err != nil {
+			return readErr(err, "read order")
+		}
+		switch cur {
+		case arsapi.OrderBought:
+			return nil
+		case arsapi.OrderUnfulfilled:
+		default:
+			return fmt.Errorf("%w: order %s is %s, not waiting in the order inbox", ErrOrderNotOpen, orderID, cur)
+		}
+		now := s.now()
+		if _, err := tx.Exec(ctx, `UPDATE orders SET state = 'bought', updated_at = ? WHERE id = ?`, nanos(now), orderID); err != nil {
+			return fmt.Errorf("mark order bought: %w", err)
+		}
+		return addOrderEvent(ctx, tx, orderID, arsapi.OrderEvent{State: arsapi.OrderBought, At: now, Detail: "marked bought by the owner"})
+	})
+	if err != nil {
+		return arsapi.Order{}, err
+	}
+	return s.GetOrder(ctx, accountID, orderID)
 }
 
 func loadOrderHistory(ctx context.Context, q querier, os []arsapi.Order) error {
@@ -585,7 +628,8 @@ func truncate(s string, n int) string {
 }
 
 // RecordDispatch implements Orders. With dispatchErr nil the order takes
-// res.State ("placed" when empty; "placed", "in_progress" or "shipped")
+// res.State ("placed" when empty; "placed", "in_progress", "shipped", or
+// "unfulfilled" when no fulfiller took it)
 // and leaves the outbox. With an error and a non-zero retryAt it waits in
 // the outbox until retryAt; with a zero retryAt it fails for good. Every
 // outcome is written to the order's history. Recording an order that has
@@ -596,7 +640,7 @@ func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, r
 		switch st {
 		case "":
 			st = arsapi.OrderPlaced
-		case arsapi.OrderPlaced, arsapi.OrderInProgress, arsapi.OrderShipped:
+		case arsapi.OrderPlaced, arsapi.OrderInProgress, arsapi.OrderShipped, arsapi.OrderUnfulfilled:
 		default:
 			return fmt.Errorf("%w: fulfiller %s answered state %q", ErrInvalid, fulfiller, res.State)
 		}
@@ -622,6 +666,9 @@ func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, r
 				string(st), fulfiller, res.ExternalID, nanos(now), orderID)
 			ev.State = st
 			ev.Detail = "handed to " + fulfiller
+			if st == arsapi.OrderUnfulfilled {
+				ev.Detail = "handed to no one"
+			}
 			if res.Detail != "" {
 				ev.Detail += ": " + res.Detail
 			}

@@ -27,6 +27,9 @@ var (
 	ErrEmailTaken     = errors.New("an account with this email already exists")
 	ErrBadCredentials = errors.New("wrong email or password")
 	ErrIdemConflict   = errors.New("idempotency key reused with a different request")
+	// ErrOrderNotOpen: the order's state does not allow the change asked
+	// for (e.g. marking a shipped order bought).
+	ErrOrderNotOpen = errors.New("the order's state does not allow this change")
 )
 
 // readErr is the error of a single-row read that failed: ErrNotFound when
@@ -115,6 +118,13 @@ type Orders interface {
 	// under duplicate, out-of-order and concurrent reports.
 	ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error)
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+	// ListAccountOrders lists the account's orders across its
+	// enrollments, newest first; state "" lists every state.
+	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+	// MarkOrderBought records that the owner bought the ink of an
+	// unfulfilled order. An order already bought is returned unchanged;
+	// another state answers ErrOrderNotOpen.
+	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
 	// NextDispatch claims up to limit orders waiting to be handed to a
 	// fulfiller (outbox), leasing them for lease so that concurrent arsd
 	// replicas do not hand over the same order at the same time.

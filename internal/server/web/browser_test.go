@@ -208,11 +208,13 @@ func TestBrowser(t *testing.T) {
 		}
 		br.shoot("see-my-printers")
 
-		// View Printer Details.
+		// View Printer Details: this arsd ships no canon orders, so the
+		// order waits in the inbox.
+		e.waitOrder(en.ID, arsapi.OrderUnfulfilled)
 		br.load("View Printer Details", chromedp.Click(chromedp.CSS(`li[data-enrollment="`+en.ID+`"] a.button`)))
 		br.expectPage("TS8320 “Office”")
 		main := br.text("main")
-		for _, want := range []string{"Ink levels", "Read from the printer", "Y (yellow)", "10%", "Low", "level unknown", "Orders", "Placed", "Plan history", "Manage Plan"} {
+		for _, want := range []string{"Ink levels", "Read from the printer", "Y (yellow)", "10%", "Low", "level unknown", "Orders", "Unfulfilled: waiting for you to buy", "Order inbox", "Plan history", "Manage Plan"} {
 			if !strings.Contains(main, want) {
 				t.Errorf("View Printer Details lacks %q", want)
 			}

@@ -262,6 +262,27 @@ func (e *env) enroll(token, model, serial, nickname string) arsapi.Enrollment {
 	return en
 }
 
+// waitOrder waits until the enrollment's order is in state (the whole
+// arsd's dispatcher moves it). The long deadline only stops a hung test.
+func (e *env) waitOrder(enrollmentID string, state arsapi.OrderState) {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var n int
+		if err := e.d.QueryRow(context.Background(), `SELECT COUNT(*) FROM orders WHERE enrollment_id = ? AND state = ?`,
+			enrollmentID, string(state)).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no order of %s became %s", enrollmentID, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (e *env) enrollment(token, id string) arsapi.Enrollment {
 	e.t.Helper()
 	var en arsapi.Enrollment

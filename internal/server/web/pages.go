@@ -30,7 +30,7 @@ var funcs = template.FuncMap{
 	"lastFour":   lastFour,
 	"provider":   arsapi.Provider.Title,
 	"state":      stateName,
-	"orderState": orderStateName,
+	"orderState": arsapi.OrderState.Title,
 	"title":      printerTitle,
 	"printerURL": PrinterPath,
 	"when": func(t time.Time) string {
@@ -758,4 +758,71 @@ func (w *Web) about(rw http.ResponseWriter, r *http.Request) {
 		d.Printer = &e
 	}
 	w.renderFor(rw, req, http.StatusOK, "about", page{Title: "About this service", Nav: "about", Data: d})
+}
+
+// --- Order inbox ---
+
+type inboxData struct {
+	Waiting []inboxOrder
+	Bought  []inboxOrder
+}
+
+type inboxOrder struct {
+	arsapi.Order
+	Printer string // the printer's title, "" when its enrollment is unknown
+}
+
+// orderInbox lists the orders no fulfiller took (waiting for the owner
+// to buy the ink) and the last ones marked bought.
+func (w *Web) orderInbox(rw http.ResponseWriter, req *request) {
+	ctx := req.r.Context()
+	es, err := w.allEnrollments(ctx, req.account.ID)
+	if err != nil {
+		w.internal(rw, req, "list your printers", err)
+		return
+	}
+	titles := make(map[string]string, len(es))
+	for _, e := range es {
+		titles[e.ID] = printerTitle(e)
+	}
+	view := func(state arsapi.OrderState, limit int) ([]inboxOrder, error) {
+		l, err := w.st.ListAccountOrders(ctx, req.account.ID, state, "", limit)
+		var out []inboxOrder
+		for _, o := range l.Items {
+			out = append(out, inboxOrder{Order: o, Printer: titles[o.EnrollmentID]})
+		}
+		return out, err
+	}
+	var d inboxData
+	if d.Waiting, err = view(arsapi.OrderUnfulfilled, 200); err == nil {
+		d.Bought, err = view(arsapi.OrderBought, 10)
+	}
+	if err != nil {
+		w.internal(rw, req, "list your orders", err)
+		return
+	}
+	p := page{Title: "Order inbox", Nav: "orders", Data: d}
+	if req.r.URL.Query().Get("done") == "bought" {
+		p.Flash = "Marked as bought."
+	}
+	w.renderFor(rw, req, http.StatusOK, "orders", p)
+}
+
+func (w *Web) markBought(rw http.ResponseWriter, req *request) {
+	id := req.r.PathValue("id")
+	_, err := w.st.MarkOrderBought(req.r.Context(), req.account.ID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.notFound(rw, req)
+		return
+	case errors.Is(err, store.ErrOrderNotOpen):
+		w.renderError(rw, req, http.StatusConflict, "Order not in the inbox",
+			"This order is not waiting for you to buy it (it was shipped, failed or cancelled), so it cannot be marked bought.")
+		return
+	case err != nil:
+		w.internal(rw, req, "mark the order bought", err)
+		return
+	}
+	w.log.InfoContext(req.r.Context(), "web: order marked bought", "account", req.account.ID, "order", id)
+	http.Redirect(rw, req.r, OrdersPath+"?done=bought", http.StatusSeeOther)
 }

@@ -51,6 +51,8 @@ type Store interface {
 	store.Limits
 	store.Enrollments
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
 }
 
 // Catalogue gives the terms and the cancel reasons; *catalogue.Catalogue
@@ -158,7 +160,10 @@ const (
 	LogoutPath        = "/logout"
 	SubscriptionsPath = "/subscriptions"
 	PrintersPath      = "/subscriptions/printers"
-	AboutPath         = "/about"
+	// OrdersPath is the order inbox: orders no fulfiller took, waiting
+	// for the owner to buy the ink and mark them bought.
+	OrdersPath = "/subscriptions/orders"
+	AboutPath  = "/about"
 )
 
 // PrinterPath is the View Printer Details page of an enrollment.
@@ -183,6 +188,8 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PrintersPath+"/{id}/pause", w.signedInPost(w.setPaused))
 	mux.HandleFunc("POST "+PrintersPath+"/{id}/cancel", w.signedInPost(w.cancel))
 	mux.HandleFunc("GET "+PrintersPath+"/{id}/cancelled", w.signedIn(w.cancelled))
+	mux.HandleFunc("GET "+OrdersPath, w.signedIn(w.orderInbox))
+	mux.HandleFunc("POST "+OrdersPath+"/{id}/bought", w.signedInPost(w.markBought))
 }
 
 func cacheStatic(h http.Handler) http.Handler {
@@ -452,22 +459,6 @@ func stateName(s arsapi.EnrollmentState) string {
 		return "Paused"
 	case arsapi.StateCancelled:
 		return "Cancelled"
-	}
-	return string(s)
-}
-
-func orderStateName(s arsapi.OrderState) string {
-	switch s {
-	case arsapi.OrderPlaced:
-		return "Placed"
-	case arsapi.OrderInProgress:
-		return "In progress"
-	case arsapi.OrderShipped:
-		return "Shipped"
-	case arsapi.OrderCancelled:
-		return "Cancelled"
-	case arsapi.OrderFailed:
-		return "Failed"
 	}
 	return string(s)
 }

@@ -428,3 +428,47 @@ func TestSecureCookieOverTLS(t *testing.T) {
 		t.Errorf("session cookie over TLS is not Secure: %q", sc)
 	}
 }
+
+// TestOrderInboxPage replays a household's order on a default arsd (no
+// fulfiller for canon orders): View Printer Details says the order is
+// unfulfilled, not "Placed"; the Order inbox lists it; "Mark as bought"
+// takes it out of the inbox.
+func TestOrderInboxPage(t *testing.T) {
+	eachServer(t, func(t *testing.T, e *env) {
+		c := e.client()
+		c.register("inbox@example.com", pw)
+		token := e.token("inbox@example.com", pw)
+		en := e.enroll(token, "TS8320", "KMBA04321", "Kitchen")
+		e.waitOrder(en.ID, arsapi.OrderUnfulfilled)
+
+		r := c.get(web.PrinterPath(en.ID))
+		mustContain(t, "View Printer Details", r.body, "Unfulfilled: waiting for you to buy", `href="/subscriptions/orders"`)
+		if strings.Contains(r.body, ">Placed<") {
+			t.Error("the order that went nowhere is shown as Placed")
+		}
+		r = c.get(web.OrdersPath)
+		mustContain(t, "Order inbox", r.body, "Waiting for you to buy", "Y (yellow)", "Kitchen (TS8320)", "Mark as bought", `aria-current="page"`)
+		var id string
+		if err := e.d.QueryRow(context.Background(), `SELECT id FROM orders WHERE enrollment_id = ?`, en.ID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.post(web.OrdersPath+"/"+id+"/bought", url.Values{"csrf_token": {"forged"}}); r.status != http.StatusForbidden {
+			t.Errorf("mark bought without the CSRF token: HTTP %d", r.status)
+		}
+		tok := c.csrf(web.OrdersPath)
+		r = c.post(web.OrdersPath+"/"+id+"/bought", url.Values{"csrf_token": {tok}})
+		if r.status != http.StatusSeeOther || r.location() != web.OrdersPath+"?done=bought" {
+			t.Fatalf("mark bought: HTTP %d to %q: %s", r.status, r.location(), trim(r.body))
+		}
+		r = c.get(web.OrdersPath + "?done=bought")
+		mustContain(t, "inbox after bought", r.body, "Marked as bought.", "Nothing to buy", "Recently bought")
+		mustContain(t, "details after bought", c.get(web.PrinterPath(en.ID)).body, "Bought")
+
+		// Another account's order is not found.
+		c2 := e.client()
+		c2.register("other@example.com", pw)
+		if r := c2.post(web.OrdersPath+"/"+id+"/bought", url.Values{"csrf_token": {c2.csrf(web.OrdersPath)}}); r.status != http.StatusNotFound {
+			t.Errorf("another account marks it: HTTP %d", r.status)
+		}
+	})
+}

@@ -1,0 +1,240 @@
+// Package orders implements `arsctl orders`: the account's order inbox.
+// Orders that the server hands to no fulfiller (a self-hosted arsd with
+// no webhook for Canon orders) wait there, unfulfilled, until the owner
+// buys the ink and marks them bought.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arsctl/arsctl/internal/cli/resolve"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// Client is the part of ARS API v1 the orders commands use;
+// *arsapi.Client implements it.
+type Client interface {
+	AccountOrders(ctx context.Context, state arsapi.OrderState) ([]arsapi.Order, error)
+	MarkOrderBought(ctx context.Context, id string) (arsapi.Order, error)
+	ListEnrollments(ctx context.Context) ([]arsapi.Enrollment, error)
+}
+
+// Options are the inputs of the orders commands.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	Client func(ctx context.Context) (Client, error)
+	Now    func() time.Time
+
+	// States lists the states `orders list` shows (empty: the states
+	// that wait for the owner, arsapi.OrderState.AwaitsOwner).
+	States []string
+	All    bool
+	// IDs are the orders `orders bought` marks.
+	IDs []string
+}
+
+// NewCmdOrders returns the orders command group.
+func NewCmdOrders(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "orders <command>",
+		Short: "See ink orders and the order inbox, mark orders bought",
+		Long: `Ink is ordered automatically when a supply runs low. A server that hands an
+order to no one (a self-hosted arsd with no webhook for Canon orders: it
+warns at start) keeps it "unfulfilled" in your order inbox: buy the ink,
+then mark the order bought, here or on the Order inbox web page.`,
+	}
+	cmd.AddCommand(newCmdList(f, runF), newCmdBought(f, runF))
+	return cmd
+}
+
+func newOptions(f *cmdutil.Factory) *Options {
+	return &Options{
+		IO:     f.IOStreams,
+		Output: f.Output,
+		Client: func(ctx context.Context) (Client, error) { return f.APIClient(ctx) },
+		Now:    time.Now,
+	}
+}
+
+func stateNames() string {
+	names := make([]string, len(arsapi.OrderStates))
+	for i, s := range arsapi.OrderStates {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+func newCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	cmd := &cobra.Command{
+		Use:   "list [--state STATE]... [--all]",
+		Short: "List the orders waiting for you (the order inbox), or any orders",
+		Long: `List your orders, newest first. With no flag: the orders that wait for you
+(unfulfilled: no one ships them; buy the ink, then run ` + "`arsctl orders bought ID`" + `).
+--state picks states (` + stateNames() + `); --all lists every order.
+
+An empty list is not an error: nothing is printed (--json: []) and the exit
+status is 0.`,
+		Example: `  arsctl orders list
+  arsctl orders list --state bought --state shipped
+  arsctl orders list --all --json | jq -r '.[] | [.id, .supply, .state] | @tsv'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, s := range opts.States {
+				if !arsapi.OrderState(s).Valid() {
+					return cmdutil.FlagErrorf("--state: %q is not one of %s", s, stateNames())
+				}
+			}
+			if opts.All && len(opts.States) > 0 {
+				return cmdutil.FlagErrorf("--all and --state cannot be used together")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.States, "state", nil, "Only orders in this `state` (repeatable)")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "Every order, whatever its state")
+	return cmd
+}
+
+func newCmdBought(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	cmd := &cobra.Command{
+		Use:   "bought ID...",
+		Short: "Mark orders of the inbox as bought",
+		Long: `Say that you bought the ink of orders waiting in the order inbox
+(` + "`arsctl orders list`" + ` shows their IDs). Marking an order already bought
+again changes nothing; an order in another state (shipped, failed…) is an
+error. Exits 3 when an order is not found in your account.`,
+		Example: `  arsctl orders bought 0193a5c2e1f07d4e9b`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return boughtRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *Options) error {
+	c, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	var states []arsapi.OrderState
+	switch {
+	case opts.All:
+		states = []arsapi.OrderState{""}
+	case len(opts.States) > 0:
+		for _, s := range opts.States {
+			states = append(states, arsapi.OrderState(s))
+		}
+	default:
+		for _, s := range arsapi.OrderStates {
+			if s.AwaitsOwner() {
+				states = append(states, s)
+			}
+		}
+	}
+	all := []arsapi.Order{}
+	for _, s := range slices.Compact(states) {
+		os, err := c.AccountOrders(ctx, s)
+		if err != nil {
+			return err
+		}
+		all = append(all, os...)
+	}
+	slices.SortStableFunc(all, func(a, b arsapi.Order) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	es, err := c.ListEnrollments(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, e := range es {
+		names[e.ID] = resolve.EnrollmentLabel(e)
+	}
+	ios := opts.IO
+	return opts.Output.Print(ios, all, func(w io.Writer) error {
+		if len(all) == 0 {
+			if !opts.All && len(opts.States) == 0 {
+				fmt.Fprintln(ios.ErrOut, "No order waits for you.")
+			} else {
+				fmt.Fprintln(ios.ErrOut, "No orders.")
+			}
+			return nil
+		}
+		t := cmdutil.NewTable(ios, "ID", "PRINTER", "SUPPLY", "LEVEL", "STATE", "ORDERED")
+		for _, o := range all {
+			ordered := o.CreatedAt.Local().Format("2006-01-02 15:04")
+			if !ios.IsStdoutTTY() {
+				ordered = o.CreatedAt.UTC().Format(time.RFC3339)
+			}
+			t.AddRow(o.ID, resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), string(o.State), ordered)
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderUnfulfilled }) {
+			fmt.Fprintln(ios.ErrOut, "Unfulfilled orders are shipped by no one: buy the ink, then run `arsctl orders bought ID`.")
+		}
+		return nil
+	})
+}
+
+func boughtRun(ctx context.Context, opts *Options) error {
+	c, err := opts.Client(ctx)
+	if err != nil {
+		return err
+	}
+	ios := opts.IO
+	var done []arsapi.Order
+	var errs []error
+	for _, id := range opts.IDs {
+		o, err := c.MarkOrderBought(ctx, id)
+		if err != nil {
+			errs = append(errs, orderErr(id, err))
+			continue
+		}
+		done = append(done, o)
+		ios.Success("Order %s (%s) is marked bought", o.ID, o.Supply)
+	}
+	if opts.Output.Machine() {
+		if done == nil {
+			done = []arsapi.Order{}
+		}
+		if err := cmdutil.WriteJSON(ios.Out, done, opts.Output.JQ); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// orderErr says what went wrong with one order, keeping its exit code.
+func orderErr(id string, err error) error {
+	var p *arsapi.Problem
+	if errors.As(err, &p) {
+		switch p.Code {
+		case arsapi.CodeNotFound:
+			return cmdutil.NotFoundf("no order %s in your account; `arsctl orders list --all` lists them", id)
+		case arsapi.CodeOrderNotOpen:
+			return fmt.Errorf("order %s is not waiting in the order inbox: %s", id, p.Detail)
+		}
+	}
+	return err
+}

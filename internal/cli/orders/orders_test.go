@@ -1,0 +1,100 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// TestInbox replays an owner's day with a server that ships no canon
+// orders: `orders list` shows the unfulfilled order, `orders bought ID`
+// marks it, and the inbox is then empty ([] with --json, exit 0).
+func TestInbox(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	c := api.Client(api.Account(t, "owner@example.com"))
+	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Nickname: "study"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{{Name: "PGBK", Level: 3, Type: "inkCartridge"}}})
+	if err != nil || len(res.Orders) != 1 {
+		t.Fatalf("ReportLevels = %+v, %v", res, err)
+	}
+	id := res.Orders[0].ID
+	if err := api.Store.RecordDispatch(ctx, id, arsapi.FulfilmentInbox,
+		fulfil.Result{State: string(arsapi.OrderUnfulfilled)}, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
+	run := func(json bool, f func(*Options) error, mutate func(*Options)) (string, string, error) {
+		ios, _, out, errOut := iostreams.Test()
+		o := &Options{IO: ios, Output: &cmdutil.OutputOptions{JSON: json}, Now: time.Now,
+			Client: func(context.Context) (Client, error) { return c, nil }}
+		if mutate != nil {
+			mutate(o)
+		}
+		err := f(o)
+		return out.String(), errOut.String(), err
+	}
+	list := func(o *Options) error { return listRun(ctx, o) }
+	bought := func(o *Options) error { return boughtRun(ctx, o) }
+
+	out, _, err := run(false, list, nil)
+	if err != nil || !strings.HasPrefix(out, id+"\t") || !strings.Contains(out, "study") || !strings.Contains(out, "\tPGBK\t3%\tunfulfilled\t") {
+		t.Fatalf("orders list: %q, %v", out, err)
+	}
+	_, errOut, err := run(false, bought, func(o *Options) { o.IDs = []string{id} })
+	if err != nil || !strings.Contains(errOut, "marked bought") {
+		t.Fatalf("orders bought: %q, %v", errOut, err)
+	}
+	out, _, err = run(true, list, nil)
+	if err != nil || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("inbox after bought: %q, %v", out, err)
+	}
+	out, _, err = run(true, list, func(o *Options) { o.States = []string{"bought"} })
+	var got []arsapi.Order
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got) != 1 || got[0].State != arsapi.OrderBought {
+		t.Fatalf("--state bought: %q, %v", out, err)
+	}
+
+	// An unknown order exits 3; an order not in the inbox exits 1.
+	if _, _, err := run(false, bought, func(o *Options) { o.IDs = []string{"no-such-order"} }); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+		t.Errorf("unknown order: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+	res, _ = c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{{Name: "C", Level: 3, Type: "inkCartridge"}}})
+	if _, _, err := run(false, bought, func(o *Options) { o.IDs = []string{res.Orders[0].ID} }); cmdutil.ExitCode(err) != cmdutil.ExitFailure ||
+		!strings.Contains(err.Error(), "not waiting in the order inbox") {
+		t.Errorf("placed order: %v", err)
+	}
+}
+
+func TestNewCmdOrdersFlags(t *testing.T) {
+	for args, wantErr := range map[string]string{
+		"list --state lost":         "--state: \"lost\" is not one of",
+		"list --all --state bought": "cannot be used together",
+		"bought":                    "requires at least 1 arg",
+		"list --state bought":       "",
+	} {
+		ios, _, _, _ := iostreams.Test()
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}}
+		cmd := NewCmdOrders(f, func(*Options) error { return nil })
+		cmd.SetArgs(strings.Fields(args))
+		cmd.SetOut(&strings.Builder{})
+		cmd.SetErr(&strings.Builder{})
+		err := cmd.Execute()
+		if (wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), wantErr)) {
+			t.Errorf("%q: err = %v, want %q", args, err, wantErr)
+		}
+	}
+}
