@@ -516,7 +516,7 @@ func TestWarnsProviderWithoutFulfiller(t *testing.T) {
 		logs := &servertest.LogBuffer{}
 		_, stop, err := Start(context.Background(), Config{
 			Addr:     "127.0.0.1:0",
-			Database: "sqlite://" + filepath.Join(t.TempDir(), "arsd.db"),
+			Database: filepath.Join(t.TempDir(), "arsd.db"),
 			DataDir:  t.TempDir(),
 			Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
 			Webhook:  WebhookConfig{URL: hook, Secret: "0123456789abcdef-webhook"},
