@@ -32,6 +32,7 @@ fuzz:
 
 bench:
 	bench/discover.sh
+	bench/subnet.sh
 	bench/arsd.sh
 	bench/fleet.sh
 

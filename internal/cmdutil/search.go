@@ -35,7 +35,7 @@ func AddSearchFlags(fl *pflag.FlagSet) *SearchFlags {
 	s := &SearchFlags{}
 	fl.StringArrayVar(&s.Subnets, "subnet", nil, "Also probe every address of this `range` with SNMP and IPP: a CIDR prefix (10.1.2.0/24) or FIRST-LAST (repeatable)")
 	fl.BoolVar(&s.AllowLargeSweep, "allow-large-sweep", false, fmt.Sprintf("Allow --subnet ranges of more than %d addresses (a /16)", discovery.MaxSweep))
-	fl.Float64Var(&s.Rate, "sweep-rate", discovery.DefaultSweepRate, "With --subnet: addresses probed per `second`")
+	fl.Float64Var(&s.Rate, "sweep-rate", discovery.DefaultSweepRate, "With --subnet: addresses started each second")
 	fl.IntVar(&s.Concurrency, "sweep-concurrency", discovery.DefaultSweepConcurrency, "With --subnet: addresses probed at once")
 	fl.DurationVar(&s.ProbeTimeout, "probe-timeout", discovery.DefaultProbeTimeout, "With --subnet: how long an address has to answer")
 	fl.StringArrayVar(&s.Domains, "domain", nil, "Also look for printers published with DNS-SD in this DNS `domain` (repeatable)")

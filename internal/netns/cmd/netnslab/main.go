@@ -10,6 +10,11 @@
 // CLIENT_NS (a namespace with avahi-daemon, for running arsctl and
 // ippfind), CLIENT_DBUS (the D-Bus address ippfind needs there),
 // PRINTER_IP (one printer's address) and PRINTERS (the count).
+//
+// With --subnet CIDR the printers sit on that subnet behind a router
+// (netns.Lab.AddSubnet), where the client's mDNS does not reach, and
+// SUBNET (the prefix) is written too: for sweeping benchmarks
+// (bench/subnet.sh).
 package main
 
 import (
@@ -62,6 +67,7 @@ func main() {
 	n := flag.Int("printers", 20, "number of simulated printers, one namespace each")
 	sim := flag.String("printersim", "", "path of the printersim binary (required)")
 	env := flag.String("env", "", "write the lab's shell variables to this file when ready (required)")
+	subnet := flag.String("subnet", "", "put the printers on this IPv4 `prefix` behind a router (e.g. 10.67.0.0/24)")
 	flag.Parse()
 	if *sim == "" || *env == "" {
 		fmt.Fprintln(os.Stderr, "netnslab: --printersim and --env are required")
@@ -77,9 +83,15 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 
 	l := netns.NewLab(t)
+	addHost := l.AddHost
+	var sub *netns.Subnet
+	if *subnet != "" {
+		sub = l.AddSubnet("printers", *subnet)
+		addHost = sub.AddHost
+	}
 	var first *netns.Host
 	for i := range *n {
-		h := l.AddHost(fmt.Sprintf("p%02d", i))
+		h := addHost(fmt.Sprintf("p%02d", i))
 		h.StartSim(*sim, netns.Sim{Args: []string{
 			"--name", fmt.Sprintf("Canon TS8320 series %02d", i),
 			"--serial", fmt.Sprintf("KNMA%05d", i),
@@ -98,6 +110,9 @@ func main() {
 		fmt.Fprintf(&b, "PRINTER_IP=%s\n", first.IP4)
 	}
 	fmt.Fprintf(&b, "PRINTERS=%d\n", *n)
+	if sub != nil {
+		fmt.Fprintf(&b, "SUBNET=%s\n", sub.Prefix)
+	}
 	if err := atomicfile.Write(*env, []byte(b.String())); err != nil {
 		t.Fatalf("%v", err)
 	}
