@@ -61,10 +61,15 @@ var ErrCancel = errors.New("cancelled")
 // SilentExit exits with code without printing anything more.
 func SilentExit(code int) error { return &ExitError{Code: code} }
 
-// ExitCode maps an error to the process exit code.
+// ExitCode maps an error to the process exit code: a problem of the
+// Problems table has its code there; else an ExitError's code; else 5 for
+// a cancel, 4 and 3 for the server's 401/403 and 404, 1 for the rest.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	if code, ok := classify(err); ok {
+		return code
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {

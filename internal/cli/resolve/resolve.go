@@ -125,7 +125,7 @@ func FindPrinters(ctx context.Context, io *iostreams.IOStreams, opts FindOptions
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, discovery.ErrNoMulticast) {
-			return nil, cmdutil.NotFoundf("cannot search the network for printers (%v); give the printer's address with --host", err)
+			return nil, fmt.Errorf("cannot search the network for printers (%w); give the printer's address with --host", err)
 		}
 		return nil, fmt.Errorf("searching for printers: %w", err)
 	}
