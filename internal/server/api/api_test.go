@@ -319,6 +319,56 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// TestSignupIdempotencyKeyIsPerClient: two clients at different
+// addresses that use the same Idempotency-Key for their sign-ups each get
+// their own account, and each retry replays its own client's answer.
+// With one key space for every client, the second was refused with 422
+// (or, with the first one's body, handed the first one's account).
+func TestSignupIdempotencyKeyIsPerClient(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		st := store.New(d)
+		cat, _ := catalogue.New(catalogue.Config{}, "http://x")
+		a, err := New(Options{Store: st, Catalogue: cat, Auth: testAuth{st}, SignupRate: 1000, SignupBurst: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		a.Routes(mux)
+		signup := func(addr, email string) (int, arsapi.Account, http.Header) {
+			t.Helper()
+			req := httptest.NewRequest("POST", "/v1/accounts", strings.NewReader(`{"email":"`+email+`","password":"long enough password"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "signup-1")
+			req.RemoteAddr = addr + ":5555"
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			var acct arsapi.Account
+			if w.Code == http.StatusCreated {
+				if err := json.Unmarshal(w.Body.Bytes(), &acct); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return w.Code, acct, w.Header()
+		}
+		s1, a1, _ := signup("192.0.2.7", "one@example.com")
+		s2, a2, _ := signup("198.51.100.9", "two@example.com")
+		if s1 != http.StatusCreated || s2 != http.StatusCreated || a1.Email != "one@example.com" || a2.Email != "two@example.com" || a1.ID == a2.ID {
+			t.Fatalf("two clients with one key: HTTP %d %+v and HTTP %d %+v, want two accounts", s1, a1, s2, a2)
+		}
+		r1, b1, h1 := signup("192.0.2.7", "one@example.com")
+		r2, b2, h2 := signup("198.51.100.9", "two@example.com")
+		if r1 != http.StatusCreated || b1.ID != a1.ID || h1.Get("Idempotent-Replayed") != "true" ||
+			r2 != http.StatusCreated || b2.ID != a2.ID || h2.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retries: HTTP %d %+v (%v) and HTTP %d %+v (%v), want each client's own account replayed", r1, b1, h1, r2, b2, h2)
+		}
+		// Another address sending the first client's request is not
+		// handed the first client's answer.
+		if s, _, h := signup("203.0.113.5", "one@example.com"); s != http.StatusConflict || h.Get("Idempotent-Replayed") != "" {
+			t.Errorf("the first client's request from a third address: HTTP %d (%v), want 409 email_taken", s, h)
+		}
+	})
+}
+
 func TestSignupRateLimit(t *testing.T) {
 	d := dbtest.SQLite(t)
 	st := store.New(d)

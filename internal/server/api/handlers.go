@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -75,7 +76,10 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	// The idempotency record holds the answer (the account), never the
 	// request; its hash covers the password, which is fine.
-	a.idempotent(w, r, signupScope, body, func(w http.ResponseWriter) {
+	// Before there is an account, the client is its address: a key is
+	// the sign-up's own only from where it was sent, so two clients that
+	// happen to use one key each get their own account.
+	a.idempotent(w, r, signupScope+authn.ClientAddr(r, a.opt.TrustProxy), body, func(w http.ResponseWriter) {
 		acct, err := a.st.CreateAccount(r.Context(), req.Email, req.Password, req.Name)
 		var inv *store.InvalidAccountError
 		switch {
@@ -84,6 +88,10 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 			return
 		case errors.Is(err, store.ErrEmailTaken):
 			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeEmailTaken, "an account with this email already exists; sign in instead"))
+			return
+		case errors.Is(err, password.ErrBusy):
+			w.Header().Set("Retry-After", "2")
+			writeProblem(w, r, problem(http.StatusServiceUnavailable, arsapi.CodeRateLimited, "too many passwords are being checked at once; try again in a few seconds"))
 			return
 		case err != nil:
 			a.internal(w, r, "create the account", err)

@@ -17,8 +17,9 @@ import (
 // maxIdemKey is the longest Idempotency-Key accepted.
 const maxIdemKey = 255
 
-// signupScope is the idempotency scope of requests made before there is
-// an account (sign-up).
+// signupScope, followed by the client address, is the idempotency scope
+// of requests made before there is an account (sign-up). No account ID
+// starts with "-".
 const signupScope = "-signup-"
 
 // keyLocks serializes requests that carry the same idempotency key in
@@ -71,7 +72,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 // printer enrolled elsewhere, 401, 429, 5xx) is run again when repeated,
 // so that fixing the cause is enough for the same request to succeed.
 // body is the request body already read; scope is the account (or
-// signupScope).
+// signupScope and the client address).
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, body []byte, h func(w http.ResponseWriter)) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
