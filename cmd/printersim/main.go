@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		listen    = fs.String("listen", "127.0.0.1:0", "address to listen on")
 		mk        = fs.String("make", "Canon", "manufacturer")
-		model     = fs.String("model", "TS8320 series", "model without the make")
+		model     = fs.String("model", "TS8300 series", "model without the make, as printers report it (the series)")
 		serial    = fs.String("serial", "KNMA01234", "serial number (prefix in fleet mode)")
 		noPSE     = fs.Bool("no-pse", false, "leave the serial out of printer-device-id (a printer whose serial only SNMP tells)")
 		uuid      = fs.String("uuid", "", "printer UUID (default derived from the serial)")

@@ -157,9 +157,9 @@ func TestDiscoverRealPrinters(t *testing.T) {
 		}
 	}
 	check("Office Eve", "Canon", "TS5300 series", "EVE000123", "Toner Waste Tank=25,Black Toner=75")
-	check("Canon Sim One", "Canon", "TS8320 series", "KNMA00001", "PGBK=80,BK=70,C=10,M=50,Y=5,PB=30")
-	check("TLS Sim", "Canon", "TS8320 series", "KNMA00002", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
-	check("Slow Sim", "Canon", "TS8320 series", "SLOW00001", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
+	check("Canon Sim One", "Canon", "TS8300 series", "KNMA00001", "PGBK=80,BK=70,C=10,M=50,Y=5,PB=30")
+	check("TLS Sim", "Canon", "TS8300 series", "KNMA00002", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
+	check("Slow Sim", "Canon", "TS8300 series", "SLOW00001", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
 	check("Broken TXT", "Canon", "TS8350 series", "BADTXT001", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
 	check("No IPP Sim", "Canon", "TS6350 series", "NOIPP0001", "Black=30,Color=50")
 	check("Sleeping Sim", "Canon", "TS3350 series", "", "")
@@ -295,7 +295,7 @@ func TestDiscoverManyPrinters(t *testing.T) {
 		}
 		for _, p := range ps {
 			known := slices.ContainsFunc(p.Supplies, printer.Supply.Known)
-			if p.Model != "TS8320 series" || !strings.HasPrefix(p.Serial, "FLEET") || !known || len(p.Problems) > 0 {
+			if p.Model != "TS8300 series" || !strings.HasPrefix(p.Serial, "FLEET") || !known || len(p.Problems) > 0 {
 				t.Errorf("run %d: incomplete printer %+v", run, p)
 			}
 		}
@@ -310,7 +310,7 @@ func TestDoctor(t *testing.T) {
 	lab := netns.NewLab(t)
 	p := lab.AddHost("printer")
 	p.StartSim(sim, netns.Sim{Args: []string{"--name", "Doctor Sim"}})
-	p.StartSNMPD(netns.SNMPAgent{DeviceDescr: "Canon TS8320 series", Serial: "KNMA01234"})
+	p.StartSNMPD(netns.SNMPAgent{DeviceDescr: "Canon TS8300 series", Serial: "KNMA01234"})
 	bare := lab.AddHost("bare")
 	bare.StartSim(sim, netns.Sim{NoMDNS: true})
 	asleep := lab.AddHost("asleep")

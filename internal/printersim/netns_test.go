@@ -194,14 +194,14 @@ func TestAdvertiseInNetns(t *testing.T) {
 			continue
 		}
 		// zeroconf v1.0.0 leaves DNS escapes in instance names.
-		if inst := strings.ReplaceAll(r.Instance, `\ `, " "); inst != "Canon TS8320 series" || r.Port != 631 || len(r.IPv4) == 0 || r.IPv4[0] != "10.77.0.1" {
+		if inst := strings.ReplaceAll(r.Instance, `\ `, " "); inst != "Canon TS8300 series" || r.Port != 631 || len(r.IPv4) == 0 || r.IPv4[0] != "10.77.0.1" {
 			t.Errorf("%s: %+v", svc, r)
 		}
 		txt := printer.ParseTXT(r.Text)
-		if mk, model := txt.MakeModel(); mk != "Canon" || model != "TS8320 series" || txt.RP != "ipp/print" || txt.UUID == "" {
+		if mk, model := txt.MakeModel(); mk != "Canon" || model != "TS8300 series" || txt.RP != "ipp/print" || txt.UUID == "" {
 			t.Errorf("%s TXT: %q", svc, r.Text)
 		}
-		if r.Serial != "KNMA31337" || r.Model != "TS8320 series" {
+		if r.Serial != "KNMA31337" || r.Model != "TS8300 series" {
 			t.Errorf("%s IPP: serial %q model %q", svc, r.Serial, r.Model)
 		}
 		if (svc == "_ipps._tcp") != (r.TLS != "") {

@@ -126,7 +126,9 @@ func SuppliesFor(model string) []Supply {
 type Config struct {
 	// Make is the manufacturer; default "Canon".
 	Make string
-	// Model is the model without the make; default "TS8320 series".
+	// Model is the model without the make, as the printer reports it:
+	// the series, never the regional model number; default "TS8300
+	// series" (what a PIXMA TS8320 reports).
 	Model string
 	// Serial is the serial number sent as PSE in printer-device-id;
 	// default "KNMA01234".
@@ -191,7 +193,7 @@ func New(cfg Config) *Printer {
 		cfg.Make = "Canon"
 	}
 	if cfg.Model == "" {
-		cfg.Model = "TS8320 series"
+		cfg.Model = "TS8300 series"
 	}
 	if cfg.Serial == "" {
 		cfg.Serial = "KNMA01234"

@@ -79,9 +79,9 @@ func TestCanonAttributes(t *testing.T) {
 		t.Fatalf("status %v id %d", goipp.Status(m.Code), m.RequestID)
 	}
 	checks := map[string]string{
-		"printer-make-and-model": "Canon TS8320 series",
+		"printer-make-and-model": "Canon TS8300 series",
 		"printer-uuid":           "urn:uuid:8e4b1a2c-0000-4000-8000-000000000042",
-		"printer-info":           "Canon TS8320 series",
+		"printer-info":           "Canon TS8300 series",
 		"printer-state":          "3",
 		"marker-names":           "PGBK,BK,C,M,Y,PB",
 		"marker-types":           "inkCartridge,inkCartridge,inkCartridge,inkCartridge,inkCartridge,inkCartridge",
@@ -96,7 +96,7 @@ func TestCanonAttributes(t *testing.T) {
 		}
 	}
 	did := strings.Join(attr(m, "printer-device-id"), "")
-	for _, want := range []string{"MFG:Canon;", "MDL:TS8320 series;", "CLS:PRINTER;", "DES:Canon TS8320 series;", "PSE:KNMA00042;", "CMD:"} {
+	for _, want := range []string{"MFG:Canon;", "MDL:TS8300 series;", "CLS:PRINTER;", "DES:Canon TS8300 series;", "PSE:KNMA00042;", "CMD:"} {
 		if !strings.Contains(did, want) {
 			t.Errorf("device id %q lacks %q", did, want)
 		}
@@ -349,8 +349,8 @@ func TestAdvertiseRefusesAllInterfaces(t *testing.T) {
 func TestTXT(t *testing.T) {
 	p := simtest.Start(t, printersim.Config{UUID: "8e4b1a2c-0000-4000-8000-000000000042"})
 	txt := strings.Join(p.TXT(true), "\n")
-	for _, want := range []string{"txtvers=1", "qtotal=1", "rp=ipp/print", "ty=Canon TS8320 series",
-		"product=(Canon TS8320 series)", "usb_MFG=Canon", "usb_MDL=TS8320 series", "UUID=8e4b1a2c-0000-4000-8000-000000000042",
+	for _, want := range []string{"txtvers=1", "qtotal=1", "rp=ipp/print", "ty=Canon TS8300 series",
+		"product=(Canon TS8300 series)", "usb_MFG=Canon", "usb_MDL=TS8300 series", "UUID=8e4b1a2c-0000-4000-8000-000000000042",
 		"adminurl=http://", "Color=T", "Duplex=T", "TLS=1.2", "mopria-certified=", "kind=", "pdl="} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("TXT lacks %q:\n%s", want, txt)
@@ -373,5 +373,5 @@ func ExampleNew() {
 		panic(err)
 	}
 	fmt.Println(got.Make, got.Model, got.Serial, got.Supplies[2].Name, got.Supplies[2].Level)
-	// Output: Canon TS8320 series KNMA00001 C 10
+	// Output: Canon TS8300 series KNMA00001 C 10
 }

@@ -195,7 +195,7 @@ func (d *drive) kinds() []string {
 }
 
 func simTXT(p *printersim.Printer, uuid string) []string {
-	return []string{"ty=Canon TS8320 series", "rp=ipp/print", "UUID=" + uuid, "usb_MFG=Canon", "usb_MDL=TS8320 series"}
+	return []string{"ty=Canon TS8300 series", "rp=ipp/print", "UUID=" + uuid, "usb_MFG=Canon", "usb_MDL=TS8300 series"}
 }
 
 func TestRunMergesServicesAndFamilies(t *testing.T) {
@@ -237,7 +237,7 @@ func TestRunMergesServicesAndFamilies(t *testing.T) {
 		t.Fatalf("printers %d, want 1: %+v", len(ps), ps)
 	}
 	p := ps[0]
-	if p.Name != "Canon TS8320 series" || p.Serial != "KNMA00042" || p.Model != "TS8320 series" || p.UUID != uuid {
+	if p.Name != "Canon TS8320 series" || p.Serial != "KNMA00042" || p.Model != "TS8300 series" || p.UUID != uuid {
 		t.Errorf("printer %+v", p)
 	}
 	if want := fmt.Sprintf("ipp://127.0.0.1:%d/ipp/print", port); p.URI != want {

@@ -27,7 +27,7 @@ func ExampleClient_Probe() {
 		fmt.Printf("%s %s %d%%\n", s.Name, s.Colors[0], s.Level)
 	}
 	// Output:
-	// Canon TS8320 series KNMA00001
+	// Canon TS8300 series KNMA00001
 	// PGBK #000000 80%
 	// BK #000000 70%
 	// C #00FFFF 10%

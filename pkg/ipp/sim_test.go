@@ -22,13 +22,13 @@ func TestGetPrinterAttributesSim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Make != "Canon" || p.Model != "TS8320 series" || p.Serial != "KNMA05678" {
+	if p.Make != "Canon" || p.Model != "TS8300 series" || p.Serial != "KNMA05678" {
 		t.Errorf("identity = %q %q %q", p.Make, p.Model, p.Serial)
 	}
 	if p.UUID != sim.Config().UUID || p.UUID == "" {
 		t.Errorf("UUID = %q, want %q", p.UUID, sim.Config().UUID)
 	}
-	if p.Name != "Canon TS8320 series" || p.State != "idle" {
+	if p.Name != "Canon TS8300 series" || p.State != "idle" {
 		t.Errorf("name/state = %q %q", p.Name, p.State)
 	}
 	if p.URI != sim.URL() || p.Port != sim.Port() || len(p.Addrs) != 1 || p.Addrs[0] != "127.0.0.1" {

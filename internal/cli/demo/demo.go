@@ -58,8 +58,9 @@ func NewCmdDemo(f *cmdutil.Factory, root func(*cmdutil.Factory) *cobra.Command, 
   2. arsctl discover finds the printer (direct probe, no multicast);
   3. arsctl register enrolls it with the canon provider under a demo account;
   4. arsctl status shows the plan and the ink levels;
-  5. the cyan tank runs low; arsctl monitor --once reports the levels and
-     the service places exactly one order (a second report orders nothing);
+  5. the colour cartridge (cyan, magenta and yellow in one) runs low;
+     arsctl monitor --once reports the levels and the service places
+     exactly one order for it (a second report orders nothing);
   6. arsctl cancel cancels the plan with a reason.
 
 Every step is the real command, printed as you would type it. Nothing is sent
@@ -159,7 +160,9 @@ func Run(ctx context.Context, opts *Options) error {
 	defer stop()
 
 	serial := "KNMA" + strings.ToUpper(hex.EncodeToString(randomBytes(3)))
-	sim := printersim.New(printersim.Config{Serial: serial})
+	// A PIXMA TS5320 names itself "Canon TS5300 series", as the real one
+	// does, and has a black and a tri-colour cartridge.
+	sim := printersim.New(printersim.Config{Model: "TS5300 series", Serial: serial})
 	if err := sim.Start(ctx, "127.0.0.1:0"); err != nil {
 		return fmt.Errorf("start the simulated printer: %w", err)
 	}
@@ -168,7 +171,7 @@ func Run(ctx context.Context, opts *Options) error {
 
 	fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1", "arsctl demo: the Auto Replenishment Service journey, on this machine only"))
 	say("service (arsd)        %s  (SQLite in %s)", baseURL, dir)
-	say("simulated printer     ipp://%s/ipp/print  (Canon TS8320 series, serial %s)", host, serial)
+	say("simulated printer     ipp://%s/ipp/print  (%s %s, serial %s)", host, sim.Config().Make, sim.Config().Model, serial)
 	say("back office webhook   http://%s/orders", boLn.Addr())
 
 	// A demo account, signed in the way a person would be: the device
@@ -243,11 +246,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("demo step status: %w", err)
 	}
 
-	step(4, "Ink runs low: the cyan tank drops to 9%; the next report places an order")
-	if err := sim.SetLevel("C", 9); err != nil {
+	step(4, "Ink runs low: the colour cartridge drops to 9%; the next report places one order for it")
+	if err := sim.SetLevel("Color", 9); err != nil {
 		return err
 	}
-	say("(the printer now reports C at 9%%, below its low level of 15%%)\n")
+	say("(the printer now reports Color, its cyan-magenta-yellow cartridge, at 9%%, below its low level of 15%%)\n")
 	if err := arsctl("monitor", "--once", "--no-mdns", "--host", host); err != nil {
 		return fmt.Errorf("demo step low-ink report: %w", err)
 	}
@@ -259,15 +262,15 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: list orders: %w", err)
 	}
-	if len(orders) != 1 || orders[0].Supply != "C" {
-		return fmt.Errorf("demo: expected exactly one order, for C; got %d: %+v", len(orders), orders)
+	if len(orders) != 1 || orders[0].Supply != "Color" {
+		return fmt.Errorf("demo: expected exactly one order, for Color; got %d: %+v", len(orders), orders)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for bo.received() == 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if bo.received() == 1 {
-		say("back office received the signed order event for C (signature verified)\n")
+		say("back office received the signed order event for Color (signature verified)\n")
 	} else {
 		say("back office has not received the order event yet (%d received)\n", bo.received())
 	}
@@ -290,7 +293,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("demo step final status: %w", err)
 	}
 
-	ios.Success("Demo complete: printer found, enrolled, one order placed for the low cyan tank, plan cancelled.")
+	ios.Success("Demo complete: printer found, enrolled, one order placed for the low colour cartridge, plan cancelled.")
 	fmt.Fprintf(ios.ErrOut, "  Next: run `arsd` for a service of your own, then `arsctl discover` and `arsctl register`.\n")
 	return nil
 }

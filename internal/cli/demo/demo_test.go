@@ -35,15 +35,20 @@ func TestDemo(t *testing.T) {
 		"$ arsctl discover --host 127.0.0.1:",
 		"$ arsctl register --host 127.0.0.1:",
 		"$ arsctl cancel ",
-		"back office received the signed order event for C",
+		"(Canon TS5300 series, serial KNMA",
+		"back office received the signed order event for Color",
 		"Demo complete",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if n := strings.Count(stdout, "ordered: C"); n != 1 {
-		t.Errorf("stdout shows %d orders for C, want exactly 1:\n%s", n, stdout)
+	if n := strings.Count(stdout, "ordered: Color"); n != 1 {
+		t.Errorf("stdout shows %d orders for Color, want exactly 1:\n%s", n, stdout)
+	}
+	// The series the printer reports is enrolled as the model it stands for.
+	if !strings.Contains(stdout, "TS5320") {
+		t.Errorf("stdout never shows the TS5320:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "cancelled") {
 		t.Errorf("stdout never shows the plan cancelled:\n%s", stdout)

@@ -129,7 +129,7 @@ func TestRunHostOnly(t *testing.T) {
 		IO: ios, Output: &cmdutil.OutputOptions{JSON: true}, IPP: &ipp.Client{},
 		Host: p.Addr(), Timeout: 5 * time.Second, NoMDNS: true,
 		SNMP: func(context.Context, string) (*snmp.Info, error) {
-			return &snmp.Info{DeviceDescr: "Canon TS8320 series"}, nil
+			return &snmp.Info{DeviceDescr: "Canon TS8300 series"}, nil
 		},
 	}
 	if err := Run(context.Background(), opts); err != nil {
@@ -146,7 +146,7 @@ func TestRunHostOnly(t *testing.T) {
 			t.Errorf("--no-mdns ran %q", c.Name)
 		}
 	}
-	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[1].Detail, "TS8320") || !strings.Contains(rep.Checks[1].Detail, "serial ****0001") {
+	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[1].Detail, "TS8300 series") || !strings.Contains(rep.Checks[1].Detail, "serial ****0001") {
 		t.Errorf("report %+v (%q)", rep, names)
 	}
 

@@ -93,7 +93,7 @@ func main() {
 	for i := range *n {
 		h := addHost(fmt.Sprintf("p%02d", i))
 		h.StartSim(*sim, netns.Sim{Args: []string{
-			"--name", fmt.Sprintf("Canon TS8320 series %02d", i),
+			"--name", fmt.Sprintf("Canon TS8300 series %02d", i),
 			"--serial", fmt.Sprintf("KNMA%05d", i),
 			"--tls",
 		}})
