@@ -54,6 +54,10 @@ func TestDiscoverAcrossRouter(t *testing.T) {
 		DeviceDescr: "Canon MF740C Series", Serial: "V3ONLY001", NoCommunity: true, V3User: v3User, V3Password: v3Pass,
 		Supplies: []netns.SNMPSupply{{Description: "Black Toner", Colorant: "black", Type: 3, Level: 60, Max: 100}},
 	})
+	// A printer known only by its hrDeviceTable row (type hrDevicePrinter):
+	// no IPP, no serial, no supplies.
+	typeOnly := sub.AddHost("typeonly")
+	typeOnly.StartSNMPD(netns.SNMPAgent{DeviceDescr: "HP LaserJet 4250", V3User: v3User, V3Password: v3Pass})
 	// An SNMP agent that is not a printer's (a server): never listed.
 	server := sub.AddHost("server")
 	server.StartSNMPD(netns.SNMPAgent{SysDescr: "Linux fileserver", NotPrinter: true, V3User: v3User, V3Password: v3Pass})
@@ -119,15 +123,20 @@ func TestDiscoverAcrossRouter(t *testing.T) {
 	if p, ok := got["V3ONLY001"]; !ok || p.Model != "MF740C Series" || p.Addrs[0] != v3only.IP4 || !strings.Contains(levels(p.Supplies), "Black Toner=60") {
 		t.Errorf("SNMPv3-only printer: %+v\n%s", p, errOut)
 	}
-	if len(ps) != len(eves)+1 {
-		t.Errorf("--subnet found %d printers, want %d (the server is no printer): %+v", len(ps), len(eves)+1, ps)
+	if len(ps) != len(eves)+2 {
+		t.Errorf("--subnet found %d printers, want %d (the server is no printer): %+v", len(ps), len(eves)+2, ps)
+	}
+	if !slices.ContainsFunc(ps, func(p printer.Printer) bool {
+		return p.Make == "HP" && p.Model == "LaserJet 4250" && slices.Equal(p.Addrs, []string{typeOnly.IP4})
+	}) {
+		t.Errorf("the printer known by its hrDeviceType only is missing: %+v", ps)
 	}
 
 	// With v2c only, the SNMPv3-only printer stays silent.
 	ps, _ = sweep()
 	checkEves("--subnet (v2c)", ps)
-	if len(ps) != len(eves) {
-		t.Errorf("--subnet with v2c found %d printers, want %d: %+v", len(ps), len(eves), ps)
+	if len(ps) != len(eves)+1 {
+		t.Errorf("--subnet with v2c found %d printers, want %d: %+v", len(ps), len(eves)+1, ps)
 	}
 
 	// Unicast DNS-SD: a DNS server in a namespace on the lan publishes

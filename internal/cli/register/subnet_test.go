@@ -68,4 +68,10 @@ func TestRegisterAcrossRouterNetns(t *testing.T) {
 	if err != nil || !strings.Contains(out, "KNMR00001") || !strings.Contains(out, "KNMR00002") || strings.Contains(out, "KNMR00003") {
 		t.Fatalf("status: %v\n%s\n%s", err, out, errOut)
 	}
+	// monitor finds the enrolled printers by sweeping the subnet and
+	// reports their levels.
+	out, errOut, err = run("monitor", "--once", "--no-mdns", "--subnet", sub.Prefix.String(), "--json")
+	if err != nil || strings.Count(out, `"reported"`) != 2 {
+		t.Fatalf("monitor --subnet: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
 }
