@@ -1,0 +1,69 @@
+package iostreams
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestProgressBar(t *testing.T) {
+	for _, tc := range []struct {
+		done, total, width int
+		want               string
+	}{
+		{0, 254, 10, "[░░░░░░░░░░] 0/254"},
+		{127, 254, 10, "[█████░░░░░] 127/254"},
+		{254, 254, 10, "[██████████] 254/254"},
+		{300, 254, 4, "[████] 254/254"},
+		{1, 0, 10, ""},
+	} {
+		if got := ProgressBar(tc.done, tc.total, tc.width); got != tc.want {
+			t.Errorf("ProgressBar(%d, %d, %d) = %q, want %q", tc.done, tc.total, tc.width, got, tc.want)
+		}
+	}
+}
+
+// TestUpdateProgress: the spinner shows the latest label.
+func TestUpdateProgress(t *testing.T) {
+	ios, _, _, _ := Test()
+	errOut := &syncBuffer{}
+	ios.ErrOut = errOut
+	ios.stderrTTY = true
+	ios.StartProgress("first")
+	ios.UpdateProgress("second [█░] 1/2")
+	for range 1500 { // the spinner redraws every 100ms
+		if contains(errOut.String(), "second") {
+			break
+		}
+		sleep()
+	}
+	ios.StopProgress()
+	if !contains(errOut.String(), "second [█░] 1/2") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the spinner's goroutine and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func sleep() { time.Sleep(20 * time.Millisecond) }
