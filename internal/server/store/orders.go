@@ -291,15 +291,15 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 // replaces a stored one with an older reading.
 func upsertLevelsSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, colors, color_name, level, low, high,
+	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, class, colors, color_name, level, low, high,
 		read_at, armed, cycle, order_level) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
-	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type,
+	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type, class = excluded.class,
 		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
 		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
 		order_level = excluded.order_level
@@ -308,7 +308,7 @@ func upsertLevelsSQL(n int) string {
 }
 
 func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
-	args := make([]any, 0, len(rows)*13)
+	args := make([]any, 0, len(rows)*14)
 	for _, r := range rows {
 		armed := 0
 		if r.g.armed {
@@ -318,7 +318,7 @@ func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
 		if r.g.orderLevel.Valid {
 			ol = r.g.orderLevel.Int64
 		}
-		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
+		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.sp.Class, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
 			r.sp.Level, r.sp.Low, r.sp.High, r.g.readAt, armed, r.g.cycle, ol)
 	}
 	return args

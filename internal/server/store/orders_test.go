@@ -254,6 +254,10 @@ func TestReportLevelsOrdersOnlyInkAndToner(t *testing.T) {
 		if c := got2.Supplies[1]; !slices.Equal(c.Colors, tri) {
 			t.Errorf("stored tri-colour cartridge = %+v", c)
 		}
+		// A receptacle known by its class alone is still one when read back.
+		if r := got2.Supplies[5]; r.Class != printer.ClassReceptacle || r.Kind() != printer.KindWaste || r.LevelText() != "100% full" {
+			t.Errorf("stored receptacle = %+v", r)
+		}
 	})
 }
 
