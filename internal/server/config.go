@@ -71,7 +71,8 @@ type Config struct {
 	// load balancer's health-check interval times its failure count.
 	// Default 0 (cmd/arsd defaults to 5s).
 	DrainDelay Duration `json:"drain_delay,omitempty"`
-	// SignupPerMinute limits API sign-ups per client address. Default 10.
+	// SignupPerMinute limits API sign-ups per client address (across
+	// replicas sharing the database). Default 10.
 	SignupPerMinute int `json:"signup_per_minute,omitempty"`
 	// LogLevel (debug, info, warn, error) and LogFormat (text, json) are
 	// read by cmd/arsd to build Logger.

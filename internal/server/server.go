@@ -236,17 +236,16 @@ func (s *Server) build(ctx context.Context) error {
 	}
 
 	opts := api.Options{
-		Store:        s.st,
-		Catalogue:    cat,
-		Auth:         newAuthCache(s.oauth.Authenticator(), time.Duration(cfg.AuthCacheTTL)),
-		Logger:       s.log,
-		PublicURL:    cfg.PublicURL,
-		Deregisterer: s.disp,
-		Metrics:      api.NewMetrics(s.reg),
-		SignupRate:   float64(cfg.SignupPerMinute) / 60,
-		SignupBurst:  cfg.SignupPerMinute,
-		TrustProxy:   cfg.TrustProxy,
-		NoAmazon:     s.amazon == nil,
+		Store:            s.st,
+		Catalogue:        cat,
+		Auth:             newAuthCache(s.oauth.Authenticator(), time.Duration(cfg.AuthCacheTTL)),
+		Logger:           s.log,
+		PublicURL:        cfg.PublicURL,
+		Deregisterer:     s.disp,
+		Metrics:          api.NewMetrics(s.reg),
+		SignupsPerMinute: cfg.SignupPerMinute,
+		TrustProxy:       cfg.TrustProxy,
+		NoAmazon:         s.amazon == nil,
 	}
 	if s.amazon != nil {
 		opts.AmazonSignInURL = s.amazon.SignInURL

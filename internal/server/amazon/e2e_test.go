@@ -83,7 +83,7 @@ func TestEndToEnd(t *testing.T) {
 			MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 		st.OrdersPlaced = disp.Poke
 		a, err := api.New(api.Options{Store: st, Catalogue: cat, Auth: apiTokenAuth{st}, Logger: log, PublicURL: srv.URL,
-			Deregisterer: disp, AmazonSignInURL: amz.SignInURL, SignupRate: 1000, SignupBurst: 1000})
+			Deregisterer: disp, AmazonSignInURL: amz.SignInURL, SignupsPerMinute: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,6 +27,7 @@ type Store interface {
 	store.Orders
 	store.Idempotency
 	store.Accounts
+	store.Limits
 }
 
 // Options are the API's dependencies.
@@ -55,11 +56,11 @@ type Options struct {
 	LevelsReported func(enrollmentID string, readAt time.Time)
 	// Metrics, when set, counts level reports and orders.
 	Metrics *Metrics
-	// SignupRate and SignupBurst limit POST /v1/accounts per client
-	// address; zero means 10 per minute with a burst of 10.
-	SignupRate  float64 // per second
-	SignupBurst int
-	// TrustProxy makes the sign-up limiter key on the first
+	// SignupsPerMinute limits POST /v1/accounts per client address, in
+	// the database (so across replicas), counted before the account is
+	// made; zero means 10.
+	SignupsPerMinute int
+	// TrustProxy makes the sign-up limit key on the first
 	// X-Forwarded-For address (only behind a trusted load balancer).
 	TrustProxy bool
 }
@@ -70,7 +71,6 @@ type API struct {
 	st      Store
 	cat     *catalogue.Catalogue
 	log     *slog.Logger
-	signup  *ipLimiter
 	idem    keyLocks
 	metrics *Metrics
 }
@@ -83,18 +83,14 @@ func New(o Options) (*API, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.SignupRate <= 0 {
-		o.SignupRate = 10.0 / 60
-	}
-	if o.SignupBurst <= 0 {
-		o.SignupBurst = 10
+	if o.SignupsPerMinute <= 0 {
+		o.SignupsPerMinute = 10
 	}
 	a := &API{
 		opt:     o,
 		st:      o.Store,
 		cat:     o.Catalogue,
 		log:     o.Logger,
-		signup:  newIPLimiter(o.SignupRate, o.SignupBurst),
 		metrics: o.Metrics,
 	}
 	return a, nil

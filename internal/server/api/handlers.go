@@ -59,11 +59,7 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
-	if ok, wait := a.signup.allow(authn.ClientAddr(r, a.opt.TrustProxy)); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited, "too many sign-ups from this address; try again later"))
-		return
-	}
+	addr := authn.ClientAddr(r, a.opt.TrustProxy)
 	body, p := readBody(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
@@ -79,8 +75,27 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	// Before there is an account, the client is its address: a key is
 	// the sign-up's own only from where it was sent, so two clients that
 	// happen to use one key each get their own account.
-	a.idempotent(w, r, signupScope+authn.ClientAddr(r, a.opt.TrustProxy), body, func(w http.ResponseWriter) {
+	a.idempotent(w, r, signupScope+addr, body, func(w http.ResponseWriter) {
+		// The sign-up is counted before the account is made, in one atomic
+		// step, and given back when none is made.
+		signup := "signup-api:" + addr
+		err := a.st.TakeAttempt(r.Context(), store.Limit{Key: signup, Max: a.opt.SignupsPerMinute, Window: time.Minute})
+		var limited *store.LimitedError
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+			writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited, "too many sign-ups from this address; try again later"))
+			return
+		}
+		if err != nil {
+			a.internal(w, r, "count the sign-up", err)
+			return
+		}
 		acct, err := a.st.CreateAccount(r.Context(), req.Email, req.Password, req.Name)
+		if err != nil {
+			if rerr := a.st.ReturnAttempt(r.Context(), signup); rerr != nil {
+				a.log.WarnContext(r.Context(), "api: return sign-up", "err", rerr)
+			}
+		}
 		var inv *store.InvalidAccountError
 		switch {
 		case errors.As(err, &inv):
