@@ -94,3 +94,34 @@ func TestRunBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCapture answers as a captured real printer, its identity unless
+// flags give another.
+func TestRunCapture(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--capture", filepath.Join("..", "..", "testdata", "ipp", "epson-xp-6000.ipp"),
+			"--levels", "Cyan ink=7"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := strings.CutPrefix(strings.TrimSpace(line), "ready ")
+	var c ipp.Client
+	p, err := c.GetPrinterAttributes(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Make != "EPSON" || p.Model != "XP-6000 Series" || p.Serial != "583434593035343012" || len(p.Supplies) != 5 || p.Supplies[1].Level != 7 {
+		t.Errorf("got %+v", p)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}

@@ -125,9 +125,13 @@ func (p *Printer) answer(req *goipp.Message, r *http.Request) *goipp.Message {
 // idle; it never prints).
 const stateIdle = 3
 
-// attributes returns the printer attributes a Canon PIXMA sends.
+// attributes returns the printer attributes a Canon PIXMA sends, or those
+// of the captured printer.
 func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 	supplies := p.snapshot()
+	if p.captured != nil {
+		return p.capturedAttributes(r, supplies)
+	}
 	cfg := p.cfg
 	host := r.Host
 	if host == "" {
@@ -198,4 +202,34 @@ func (p *Printer) deviceID() string {
 		return id
 	}
 	return id + "PSE:" + c.Serial + ";"
+}
+
+// capturedAttributes are the captured printer's attributes with this
+// simulator's URI and the current marker levels.
+func (p *Printer) capturedAttributes(r *http.Request, supplies []Supply) goipp.Attributes {
+	scheme := "ipp"
+	if r.TLS != nil {
+		scheme = "ipps"
+	}
+	host := r.Host
+	if host == "" {
+		host = p.addr
+	}
+	out := make(goipp.Attributes, 0, len(p.captured))
+	for _, a := range p.captured {
+		switch a.Name {
+		case "printer-uri-supported":
+			a = goipp.MakeAttribute(a.Name, goipp.TagURI, goipp.String(scheme+"://"+host+p.cfg.Path))
+		case "marker-levels":
+			if len(supplies) > 0 {
+				vals := make([]goipp.Value, len(supplies))
+				for i, s := range supplies {
+					vals[i] = goipp.Integer(s.Level)
+				}
+				a = goipp.MakeAttr(a.Name, goipp.TagInteger, vals[0], vals[1:]...)
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }

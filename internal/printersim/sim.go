@@ -25,7 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/OpenPrinting/goipp"
 	"github.com/grandcat/zeroconf"
+
+	"github.com/arsctl/arsctl/pkg/ipp"
 )
 
 // Mode says how the simulated printer treats IPP requests.
@@ -146,6 +149,13 @@ type Config struct {
 	Supplies []Supply
 	// Levels overrides supply levels by supply name, e.g. {"C": 10}.
 	Levels map[string]int
+	// Capture is a Get-Printer-Attributes response of a real printer (the
+	// raw IPP body, e.g. a file of testdata/ipp). When set the simulator
+	// answers with that printer's attributes, as the hardware sent them,
+	// instead of a Canon's: only printer-uri-supported (this simulator's
+	// address) and marker-levels (Levels, SetLevel, by marker-names) change.
+	// Make, Model, Serial, UUID and Name default to the capture's.
+	Capture []byte
 	// Path is the IPP resource path; default "/ipp/print". Other paths
 	// get HTTP 404.
 	Path string
@@ -185,10 +195,19 @@ type Printer struct {
 
 	mdnsMu sync.Mutex
 	mdns   []*zeroconf.Server
+
+	captured   goipp.Attributes // Config.Capture's printer attributes
+	captureErr error
 }
 
-// New returns a simulated printer described by cfg. Call Start to serve.
+// New returns a simulated printer described by cfg. Call Start to serve;
+// it fails if cfg.Capture is not a Get-Printer-Attributes response.
 func New(cfg Config) *Printer {
+	var captured goipp.Attributes
+	var captureErr error
+	if cfg.Capture != nil {
+		captured, captureErr = fromCapture(&cfg)
+	}
 	if cfg.Make == "" {
 		cfg.Make = "Canon"
 	}
@@ -213,7 +232,8 @@ func New(cfg Config) *Printer {
 	if !strings.HasPrefix(cfg.Path, "/") {
 		cfg.Path = "/" + cfg.Path
 	}
-	p := &Printer{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), done: make(chan struct{})}
+	p := &Printer{cfg: cfg, log: cfg.Logger, closing: make(chan struct{}), done: make(chan struct{}),
+		captured: captured, captureErr: captureErr}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -257,6 +277,10 @@ func (p *Printer) Serve(ctx context.Context, ln net.Listener) error {
 	if p.ln != nil {
 		ln.Close()
 		return errors.New("printersim: already started")
+	}
+	if p.captureErr != nil {
+		ln.Close()
+		return p.captureErr
 	}
 	if p.cfg.TLS {
 		if err := p.RotateCertificate(); err != nil {
@@ -395,3 +419,56 @@ func (p *Printer) snapshot() []Supply {
 	defer p.mu.Unlock()
 	return append([]Supply(nil), p.supplies...)
 }
+
+// fromCapture decodes cfg.Capture, fills cfg's empty identity fields and
+// its supplies (names and levels of marker-*) from it, and returns its
+// printer attributes.
+func fromCapture(cfg *Config) (goipp.Attributes, error) {
+	var msg goipp.Message
+	if err := msg.DecodeBytesEx(cfg.Capture, goipp.DecoderOptions{EnableWorkarounds: true}); err != nil {
+		return nil, fmt.Errorf("printersim: capture: %w", err)
+	}
+	if len(msg.Printer) == 0 {
+		return nil, errors.New("printersim: capture: no printer attributes")
+	}
+	p := ipp.FromAttributes(msg.Printer)
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&cfg.Make, p.Make)
+	fill(&cfg.Model, p.Model)
+	fill(&cfg.Serial, p.Serial)
+	fill(&cfg.UUID, p.UUID)
+	fill(&cfg.Name, p.Name)
+	if cfg.Supplies == nil {
+		cfg.Supplies = []Supply{}
+		for _, a := range msg.Printer {
+			if a.Name != "marker-names" {
+				continue
+			}
+			for _, v := range a.Values {
+				name := v.V.String()
+				if t, ok := v.V.(goipp.TextWithLang); ok {
+					name = t.Text
+				}
+				cfg.Supplies = append(cfg.Supplies, Supply{Name: name, Level: printerLevelUnknown})
+			}
+		}
+		for _, a := range msg.Printer {
+			if a.Name != "marker-levels" {
+				continue
+			}
+			for i, v := range a.Values {
+				if n, ok := v.V.(goipp.Integer); ok && i < len(cfg.Supplies) {
+					cfg.Supplies[i].Level = int(n)
+				}
+			}
+		}
+	}
+	return msg.Printer, nil
+}
+
+// printerLevelUnknown is IPP's "unknown" marker level.
+const printerLevelUnknown = -2

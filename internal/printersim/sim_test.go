@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -265,6 +267,56 @@ func TestSeriesSupplies(t *testing.T) {
 		if !s.Reorderable() || s.Class != "supplyThatIsConsumed" {
 			t.Errorf("bottle %+v", s)
 		}
+	}
+}
+
+// TestCapture serves each real printer's captured attributes: a client
+// reads the same identity and supplies as from the capture itself, with
+// this simulator's URI and the levels it is told.
+func TestCapture(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "ipp", "*.ipp"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	var c ipp.Client
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ipp.DecodeResponse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := simtest.Start(t, printersim.Config{Capture: b})
+			got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Make != want.Make || got.Model != want.Model || got.Serial != want.Serial || got.UUID != want.UUID || len(got.Supplies) != len(want.Supplies) {
+				t.Fatalf("served %+v\nwant %+v", got, want)
+			}
+			for i := range got.Supplies {
+				g, w := got.Supplies[i], want.Supplies[i]
+				if g.Name != w.Name || g.Kind() != w.Kind() || g.Level != w.Level || len(g.Colors) != len(w.Colors) {
+					t.Errorf("supply %d = %+v, want %+v", i, g, w)
+				}
+			}
+			last := want.Supplies[len(want.Supplies)-1].Name
+			if err := p.SetLevel(last, 3); err != nil {
+				t.Fatal(err)
+			}
+			got, err = c.GetPrinterAttributes(t.Context(), p.URL())
+			if err != nil || got.Supplies[len(got.Supplies)-1].Level != 3 {
+				t.Errorf("after SetLevel(%q, 3): %v %+v", last, err, got)
+			}
+		})
+	}
+	bad := printersim.New(printersim.Config{Capture: []byte("not IPP")})
+	if err := bad.Start(t.Context(), "127.0.0.1:0"); err == nil {
+		bad.Close()
+		t.Error("a capture that is not IPP started")
 	}
 }
 
