@@ -5,6 +5,7 @@ package netns
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 )
@@ -130,4 +131,32 @@ func (s *Subnet) Hosts() []*Host {
 	s.Lab.mu.Lock()
 	defer s.Lab.mu.Unlock()
 	return slices.Clone(s.hosts)
+}
+
+// SetResolver makes server (an IPv4 or IPv6 address) the host's DNS
+// resolver: `ip netns exec` mounts /etc/netns/<NS>/resolv.conf over
+// /etc/resolv.conf for the host's commands. The file and the directory
+// named after the host's namespace (and /etc/netns, when this made it)
+// are removed when the test ends.
+func (h *Host) SetResolver(server string) {
+	t := h.Lab.t
+	t.Helper()
+	if _, err := netip.ParseAddr(server); err != nil {
+		t.Fatalf("SetResolver %q: not an address", server)
+	}
+	_, err := os.Stat("/etc/netns")
+	created := os.IsNotExist(err)
+	dir := filepath.Join("/etc/netns", h.NS)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		_ = os.RemoveAll(dir)
+		if created {
+			_ = os.Remove("/etc/netns") // only when empty
+		}
+	})
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+server+"\n"), 0o644); err != nil {
+		t.Fatalf("%v", err)
+	}
 }

@@ -170,4 +170,14 @@ func TestDiscoverAcrossRouter(t *testing.T) {
 			t.Errorf("--domain: %s = %+v", e.name, p)
 		}
 	}
+
+	// The same through the system's resolver (the client's resolv.conf).
+	client.SetResolver(dnsHost.IP4)
+	ps, stderr, err = discoverJSON(t, client, arsctl, "--timeout", "15s", "--domain", "corp.example")
+	if err != nil {
+		t.Fatalf("discover --domain with the system resolver: %v\n%s", err, stderr)
+	}
+	if checkEves("--domain (system resolver)", ps); len(ps) != len(eves) {
+		t.Errorf("--domain with the system resolver found %d printers, want %d: %+v", len(ps), len(eves), ps)
+	}
 }
