@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,8 +41,10 @@ type Prompter struct {
 	mu      sync.Mutex
 	Answers []Answer
 	Asked   []string
-	// Options records the labels offered by the last Select/MultiSelect.
+	// Options records the labels offered by the last Select/MultiSelect;
+	// Offered those of each, in order.
 	Options []string
+	Offered [][]string
 	// Descriptions records the description shown with each Select and
 	// Confirm, in order.
 	Descriptions []string
@@ -68,6 +71,7 @@ func (p *Prompter) record(options []prompt.Option) {
 	for _, o := range options {
 		p.Options = append(p.Options, o.Label)
 	}
+	p.Offered = append(p.Offered, slices.Clone(p.Options))
 }
 
 // Select implements prompt.Prompter; Value may be an option's value or,

@@ -11,12 +11,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/eligibility"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
+	"github.com/arsctl/arsctl/pkg/provider"
 )
+
+// DefaultEligibilityWait bounds how long after the search started a row
+// waits for the server's answer: a server on this machine or the LAN
+// answers long before the first printer does; one that does not answer
+// in time leaves the rows "unknown" rather than holding them back.
+const DefaultEligibilityWait = 2 * time.Second
 
 // Options are the inputs of `arsctl discover`.
 type Options struct {
@@ -34,6 +42,13 @@ type Options struct {
 	Getenv config.Env
 	Config func() (*config.Config, error)
 
+	// Eligibility reaches the server, which is asked while the network is
+	// searched what it says of each printer (see package eligibility);
+	// EligibilityWait is how long after the start a row may wait for that
+	// answer (default DefaultEligibilityWait).
+	Eligibility     eligibility.Clients
+	EligibilityWait time.Duration
+
 	// Discover and Probe default to the discovery package's functions.
 	Discover func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error)
 	Probe    func(context.Context, string, discovery.Options) (printer.Printer, error)
@@ -49,6 +64,22 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(context.Context, *Options) err
 		Config:   f.Config,
 		Discover: discovery.Discover,
 		Probe:    discovery.ProbeHost,
+		Eligibility: eligibility.Clients{
+			PublicClient: func() (provider.Client, error) {
+				c, err := f.PublicAPIClient()
+				if err != nil {
+					return nil, err
+				}
+				return c, nil
+			},
+			Client: func(ctx context.Context) (provider.Client, error) {
+				c, err := f.APIClient(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return c, nil
+			},
+		},
 	}
 	cmd := &cobra.Command{
 		Use:   "discover [--host ADDR[:PORT]]... [--subnet CIDR]... [--domain DOMAIN]... [--timeout D] [--stream]",
@@ -86,9 +117,20 @@ A printer that answers only in part (asleep, IPP switched off) is still
 listed with what is known; --json shows why the rest is missing under
 "problems".
 
+Each printer also shows what the service says of it, before you read any
+terms: "eligible (TS5320)" (the model its series stands for, or the models
+to choose from), "not eligible: why" (another make, a model not on the
+list), "enrolled (yours, canon)" when it is enrolled in your account (signed
+in), or "unknown" when no server answers. The server is asked while the
+network is searched, so the search is not slower; a server that has not
+answered within 2 seconds of the start leaves its rows "unknown". arsctl
+models lists the eligible models.
+
 Output: an aligned table on a terminal; one tab-separated line per printer
-when piped (name, addresses, make and model, serial, URI, levels); with
---json a JSON array of printers, or one JSON object per line with --stream.
+when piped (name, addresses, make and model, serial, URI, levels,
+eligibility); with --json a JSON array of printers, each with an
+"eligibility" object (state: eligible, not-eligible, enrolled or unknown;
+model or models; why), or one JSON object per line with --stream.
 
 Exits 3 when no printer is found.`,
 		Example: `  arsctl discover
@@ -101,7 +143,8 @@ Exits 3 when no printer is found.`,
   arsctl discover --domain corp.example.com --dns-server 10.0.0.53
   arsctl discover --json | jq -r '.[] | [.model, .serial] | @tsv'
   arsctl discover --json --stream          # NDJSON, one printer per line as found
-  arsctl discover --jq '.[] | select(.make == "Canon") | .uri'`,
+  arsctl discover --jq '.[] | select(.make == "Canon") | .uri'
+  arsctl discover --jq '.[] | select(.eligibility.state == "eligible") | .name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Timeout <= 0 {
@@ -173,10 +216,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	out := newPrinterWriter(ctx, opts)
 	if len(opts.Hosts) > 0 {
-		return runHosts(ctx, opts, dopts)
+		return runHosts(ctx, opts, dopts, out)
 	}
-	out := newPrinterWriter(opts)
 	opts.IO.StartProgress(out.label)
 	if len(dopts.Sweep.Ranges) > 0 {
 		dopts.Sweep.Progress = func(done, total int) {
@@ -216,8 +259,7 @@ func Run(ctx context.Context, opts *Options) error {
 
 // runHosts asks every --host at once and prints each printer as it
 // answers (in the order of the flags when the output is one document).
-func runHosts(ctx context.Context, opts *Options, dopts discovery.Options) error {
-	out := newPrinterWriter(opts)
+func runHosts(ctx context.Context, opts *Options, dopts discovery.Options, out *printerWriter) error {
 	found := make([]*printer.Printer, len(opts.Hosts))
 	errs := make([]error, len(opts.Hosts))
 	opts.IO.StartProgress("Asking " + strings.Join(opts.Hosts, ", ") + "…")
@@ -270,10 +312,46 @@ type printerWriter struct {
 	mu     sync.Mutex
 	header bool
 	label  string // the progress line's
+
+	lookup    *eligibility.Lookup
+	waitUntil time.Time
 }
 
-func newPrinterWriter(opts *Options) *printerWriter {
-	return &printerWriter{opts: opts, label: "Searching for printers…"}
+// newPrinterWriter starts asking the server about printers, in the
+// background, for the length of the search.
+func newPrinterWriter(ctx context.Context, opts *Options) *printerWriter {
+	wait := opts.EligibilityWait
+	if wait <= 0 {
+		wait = DefaultEligibilityWait
+	}
+	return &printerWriter{
+		opts: opts, label: "Searching for printers…",
+		lookup:    eligibility.Start(ctx, opts.Eligibility, max(opts.Timeout, wait)),
+		waitUntil: time.Now().Add(wait),
+	}
+}
+
+// Row is a printer as discover prints it in JSON: the printer's fields and
+// what the service says of it.
+type Row struct {
+	printer.Printer
+	Eligibility eligibility.Status `json:"eligibility"`
+}
+
+// status is the service's word on p: what the server has answered, once
+// it has, or by waitUntil at the latest.
+func (w *printerWriter) status(p printer.Printer) eligibility.Status {
+	select {
+	case <-w.lookup.Done():
+	default:
+		t := time.NewTimer(time.Until(w.waitUntil))
+		select {
+		case <-w.lookup.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return w.lookup.Of(p)
 }
 
 // setLabel changes the progress line.
@@ -288,21 +366,25 @@ func (w *printerWriter) machine() bool { return w.opts.Output.Machine() }
 
 // row prints one printer now, unless output is one JSON document.
 func (w *printerWriter) row(p printer.Printer) {
+	if w.machine() && !w.opts.Stream {
+		return
+	}
+	st := w.status(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	io := w.opts.IO
 	switch {
 	case w.machine() && w.opts.Stream:
-		_ = w.opts.Output.PrintLine(io.Out, p)
+		_ = w.opts.Output.PrintLine(io.Out, Row{Printer: p, Eligibility: st})
 	case w.machine():
 		return
 	case io.IsStdoutTTY():
 		io.StopProgress()
 		if !w.header {
 			w.header = true
-			fmt.Fprintln(io.Out, ttyLine([]string{"NAME", "ADDRESS", "MAKE AND MODEL", "SERIAL", "URI", "LEVELS"}))
+			fmt.Fprintln(io.Out, ttyLine([]string{"NAME", "ADDRESS", "MAKE AND MODEL", "SERIAL", "URI", "LEVELS", "ELIGIBILITY"}))
 		}
-		cols := Columns(p)
+		cols := append(Columns(p), st.String())
 		if len(p.Addrs) > 1 {
 			cols[1] = fmt.Sprintf("%s +%d", p.Addrs[0], len(p.Addrs)-1)
 		}
@@ -312,7 +394,7 @@ func (w *printerWriter) row(p printer.Printer) {
 		}
 		io.StartProgress(w.label)
 	default:
-		cols := Columns(p)
+		cols := append(Columns(p), st.String())
 		for i, c := range cols {
 			cols[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
 		}
@@ -328,14 +410,15 @@ func (w *printerWriter) finish(printers []printer.Printer) error {
 	if !w.machine() || w.opts.Stream {
 		return nil
 	}
-	if printers == nil {
-		printers = []printer.Printer{}
+	rows := make([]Row, len(printers))
+	for i, p := range printers {
+		rows[i] = Row{Printer: p, Eligibility: w.status(p)}
 	}
-	return cmdutil.WriteJSON(w.opts.IO.Out, printers, w.opts.Output.JQ)
+	return cmdutil.WriteJSON(w.opts.IO.Out, rows, w.opts.Output.JQ)
 }
 
 // widths of the terminal table's columns; the last one is not padded.
-var widths = []int{24, 18, 20, 12, 34}
+var widths = []int{24, 18, 20, 12, 34, 28}
 
 func ttyLine(cols []string) string {
 	var b strings.Builder

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/printersim/simtest"
@@ -105,8 +106,8 @@ func TestRunPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Canon TS8320 series\t10.0.0.7,fe80::1%eth0\tCanon TS8320 series\tKNMA01234\tipp://10.0.0.7:631/ipp/print\tPGBK 80% C 40% CL ok; waste tank ?\n" +
-		"Asleep\t10.0.0.8\tCanon TS3100 series\t\t\t\n"
+	want := "Canon TS8320 series\t10.0.0.7,fe80::1%eth0\tCanon TS8320 series\tKNMA01234\tipp://10.0.0.7:631/ipp/print\tPGBK 80% C 40% CL ok; waste tank ?\tunknown\n" +
+		"Asleep\t10.0.0.8\tCanon TS3100 series\t\t\t\tunknown\n"
 	if out != want {
 		t.Errorf("stdout:\n%q\nwant:\n%q", out, want)
 	}
@@ -228,7 +229,8 @@ func TestDiscoverTwoHosts(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--host", "127.0.0.1:1"}} {
 		ios, _, out, errOut := iostreams.Test()
 		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{JSON: true},
-			Getenv: func(k string) string { return map[string]string{"XDG_STATE_HOME": state, "HOME": state}[k] }}
+			Getenv: func(k string) string { return map[string]string{"XDG_STATE_HOME": state, "HOME": state}[k] },
+			Config: func() (*config.Config, error) { return &config.Config{Server: "http://127.0.0.1:1"}, nil }}
 		cmd := NewCmdDiscover(f, nil)
 		cmd.SetArgs(append([]string{"--host", a.Addr(), "--host", b.Addr(), "--timeout", "5s"}, extra...))
 		cmd.SetOut(&strings.Builder{})

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
+	"github.com/arsctl/arsctl/internal/cli/eligibility"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -252,8 +254,19 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		}
 	}
 
+	// The signed-in client is built once: for the picker's marks, the
+	// already-enrolled check and the enrollment.
+	client := sync.OnceValues(func() (provider.Client, error) { return opts.Client(ctx) })
+
 	// Steps 3 and 4: find and select the printer. A PRINTER that is an
-	// address is asked directly, without searching the network.
+	// address is asked directly, without searching the network. On a
+	// terminal the server is asked meanwhile which printers are eligible
+	// or enrolled, so that the picker can say so.
+	var lookup *eligibility.Lookup
+	if ios.CanPrompt() {
+		lookup = eligibility.Start(ctx, eligibility.Clients{PublicClient: opts.PublicClient,
+			Client: func(context.Context) (provider.Client, error) { return client() }}, max(opts.Timeout, 5*time.Second))
+	}
 	hosts := opts.Hosts
 	if len(hosts) == 0 && opts.Printer != "" && resolve.LooksLikeAddress(opts.Printer) {
 		hosts = []string{opts.Printer}
@@ -266,7 +279,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if len(opts.Hosts) == 0 && len(hosts) == 1 {
 		arg = "" // the printer that answered at that address
 	}
-	p, err := resolve.SelectPrinter(ios, opts.Prompter, found, arg)
+	p, err := resolve.SelectPrinter(ios, opts.Prompter, found, arg, pickerMarks(ctx, lookup))
 	if err != nil {
 		return err
 	}
@@ -277,7 +290,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 
 	// Already enrolled in this account? Then there is nothing to do. The
 	// client (or why there is none) is kept for the sign-in below.
-	c, cerr := opts.Client(ctx)
+	c, cerr := client()
 	if cerr == nil {
 		if es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: p.Serial}); err == nil {
 			for _, e := range es {
@@ -455,6 +468,27 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", enr.ID, enr.Provider, enr.State, enr.Printer.Model)
 		return err
 	})
+}
+
+// pickerMarks shows in the printer picker what the server says of each
+// printer, and refuses the ones that are not eligible: they would only be
+// turned away after the terms. An enrolled printer may be chosen: register
+// then shows its enrollment.
+func pickerMarks(ctx context.Context, lookup *eligibility.Lookup) resolve.Marker {
+	if lookup == nil {
+		return nil
+	}
+	return func(p printer.Printer) (string, string) {
+		lookup.Wait(ctx)
+		st := lookup.Of(p)
+		switch st.State {
+		case eligibility.Unknown:
+			return "", ""
+		case eligibility.NotEligible:
+			return st.String(), fmt.Sprintf("%s is %s; choose another printer", resolve.Label(p), st.String())
+		}
+		return st.String(), ""
+	}
 }
 
 // agreedNote tells, on stderr, which terms --agree-terms agreed to: the

@@ -447,6 +447,53 @@ func TestRegisterSeries(t *testing.T) {
 	})
 }
 
+// The picker shows what the server says of each printer before the
+// terms: a printer that is not eligible is marked and cannot be chosen
+// (the owner is asked again), an enrolled one is marked as yours.
+func TestRegisterPickerMarks(t *testing.T) {
+	fx := newFixture(t, true)
+	sim := func(mk, model string, n int) string {
+		return clitest.Printer(t, printersim.Config{Make: mk, Model: model, Name: mk + " " + model, Serial: clitest.Serial(n)}).Addr()
+	}
+	fx.opts.Hosts = []string{sim("Canon", "TS5300 series", 41), sim("EPSON", "ET-2850 Series", 42), sim("Canon", "TS8300 series", 43)}
+	if _, err := fx.api.Client(fx.token).CreateEnrollment(context.Background(), arsapi.CreateEnrollmentRequest{
+		Provider: arsapi.ProviderCanon, Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(43)}, TermsVersion: "2026-01"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	fx.pr.Answers = []clitest.Answer{
+		{Title: "Select your printer", Value: "label:EPSON"},
+		{Title: "Select your printer", Value: "label:TS5300"},
+		{Title: "agree", Yes: true},
+		{Title: "Amazon or Canon", Value: "canon"},
+		{Title: "Is this your printer", Yes: true},
+	}
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("%v\n%s", err, fx.errOut)
+	}
+	fx.pr.Done()
+	labels := strings.Join(fx.pr.Asked, "\n")
+	if strings.Count(labels, "select: Select your printer") != 2 {
+		t.Errorf("asked %q", fx.pr.Asked)
+	}
+	if !strings.Contains(fx.errOut.String(), "not eligible: this service does not serve EPSON printers") {
+		t.Errorf("no reason for refusing the EPSON:\n%s", fx.errOut)
+	}
+	picker := strings.Join(fx.pr.Offered[0], "\n")
+	for _, want := range []string{
+		"TS5300 series", "— eligible (TS5320)",
+		"EPSON ET-2850 Series", "— not eligible: this service does not serve EPSON printers",
+		"****0043 — enrolled (yours, canon)",
+	} {
+		if !strings.Contains(picker, want) {
+			t.Errorf("picker lacks %q:\n%s", want, picker)
+		}
+	}
+	es := fx.enrollments(t)
+	if len(es) != 2 {
+		t.Fatalf("enrollments = %+v", es)
+	}
+}
+
 func TestRegisterNoPrinter(t *testing.T) {
 	fx := newFixture(t, false)
 	fx.opts.Hosts = []string{"127.0.0.1:1"}

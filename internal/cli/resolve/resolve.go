@@ -199,7 +199,7 @@ func printerMatches(p printer.Printer, lq string) bool {
 // SelectPrinter picks the printer to work on: the one arg names, the only
 // one found, or the user's choice. With no terminal and several printers,
 // arg is required (exit 2).
-func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.Printer, arg string) (printer.Printer, error) {
+func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.Printer, arg string, mark Marker) (printer.Printer, error) {
 	if arg != "" {
 		m := MatchPrinter(found, arg)
 		switch len(m) {
@@ -217,16 +217,40 @@ func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.
 		return printer.Printer{}, cmdutil.FlagErrorf("several printers found (%s): name one with the PRINTER argument (name, address, serial or UUID) or --host", names(found))
 	}
 	opts := make([]prompt.Option, len(found))
+	refused := make([]string, len(found))
+	open := 0
 	for i, p := range found {
 		opts[i] = prompt.Option{Label: Label(p), Value: strconv.Itoa(i)}
+		if mark != nil {
+			note, refuse := mark(p)
+			if note != "" {
+				opts[i].Label += " — " + note
+			}
+			refused[i] = refuse
+		}
+		if refused[i] == "" {
+			open++
+		}
 	}
-	v, err := pr.Select("Select your printer", "model, name, address and serial (last digits)", opts)
-	if err != nil {
-		return printer.Printer{}, err
+	if open == 0 {
+		return printer.Printer{}, fmt.Errorf("none of the printers found can be enrolled: %s", strings.Join(refused, "; "))
 	}
-	i, _ := strconv.Atoi(v)
-	return found[i], nil
+	for {
+		v, err := pr.Select("Select your printer", "model, name, address and serial (last digits)", opts)
+		if err != nil {
+			return printer.Printer{}, err
+		}
+		i, _ := strconv.Atoi(v)
+		if refused[i] == "" {
+			return found[i], nil
+		}
+		io.Warning("%s", refused[i])
+	}
 }
+
+// Marker says what to show next to a printer in the picker (note) and,
+// when refuse is not empty, why it cannot be chosen.
+type Marker func(p printer.Printer) (note, refuse string)
 
 func names(ps []printer.Printer) string {
 	var s []string

@@ -15,6 +15,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/discover"
 	"github.com/arsctl/arsctl/internal/cli/doctor"
 	"github.com/arsctl/arsctl/internal/cli/gendocs"
+	"github.com/arsctl/arsctl/internal/cli/models"
 	"github.com/arsctl/arsctl/internal/cli/monitor"
 	"github.com/arsctl/arsctl/internal/cli/orders"
 	"github.com/arsctl/arsctl/internal/cli/register"
@@ -78,7 +79,7 @@ Exit codes:
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
 	cmd.AddCommand(version.NewCmdVersion(f), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
-	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil))
+	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f), orders.NewCmdOrders(f, nil))
 	usageArgs(cmd)
