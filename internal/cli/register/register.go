@@ -471,23 +471,19 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 }
 
 // pickerMarks shows in the printer picker what the server says of each
-// printer, and refuses the ones that are not eligible: they would only be
-// turned away after the terms. An enrolled printer may be chosen: register
-// then shows its enrollment.
+// printer: eligible (as which model), not eligible (why), enrolled in
+// this account. Choosing a printer that is not eligible ends with why,
+// before the terms; choosing an enrolled one shows its enrollment.
 func pickerMarks(ctx context.Context, lookup *eligibility.Lookup) resolve.Marker {
 	if lookup == nil {
 		return nil
 	}
-	return func(p printer.Printer) (string, string) {
+	return func(p printer.Printer) string {
 		lookup.Wait(ctx)
-		st := lookup.Of(p)
-		switch st.State {
-		case eligibility.Unknown:
-			return "", ""
-		case eligibility.NotEligible:
-			return st.String(), fmt.Sprintf("%s is %s; choose another printer", resolve.Label(p), st.String())
+		if st := lookup.Of(p); st.State != eligibility.Unknown {
+			return st.String()
 		}
-		return st.String(), ""
+		return ""
 	}
 }
 

@@ -448,8 +448,9 @@ func TestRegisterSeries(t *testing.T) {
 }
 
 // The picker shows what the server says of each printer before the
-// terms: a printer that is not eligible is marked and cannot be chosen
-// (the owner is asked again), an enrolled one is marked as yours.
+// terms: eligible (as which model), not eligible (why), enrolled (yours).
+// A printer that is not eligible, once chosen, ends with why before the
+// terms.
 func TestRegisterPickerMarks(t *testing.T) {
 	fx := newFixture(t, true)
 	sim := func(mk, model string, n int) string {
@@ -460,24 +461,12 @@ func TestRegisterPickerMarks(t *testing.T) {
 		Provider: arsapi.ProviderCanon, Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(43)}, TermsVersion: "2026-01"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	fx.pr.Answers = []clitest.Answer{
-		{Title: "Select your printer", Value: "label:EPSON"},
-		{Title: "Select your printer", Value: "label:TS5300"},
-		{Title: "agree", Yes: true},
-		{Title: "Amazon or Canon", Value: "canon"},
-		{Title: "Is this your printer", Yes: true},
-	}
-	if err := registerRun(context.Background(), fx.opts); err != nil {
-		t.Fatalf("%v\n%s", err, fx.errOut)
+	fx.pr.Answers = []clitest.Answer{{Title: "Select your printer", Value: "label:EPSON"}}
+	err := registerRun(context.Background(), fx.opts)
+	if err == nil || !strings.Contains(err.Error(), "does not serve EPSON printers") {
+		t.Fatalf("EPSON chosen: %v", err)
 	}
 	fx.pr.Done()
-	labels := strings.Join(fx.pr.Asked, "\n")
-	if strings.Count(labels, "select: Select your printer") != 2 {
-		t.Errorf("asked %q", fx.pr.Asked)
-	}
-	if !strings.Contains(fx.errOut.String(), "not eligible: this service does not serve EPSON printers") {
-		t.Errorf("no reason for refusing the EPSON:\n%s", fx.errOut)
-	}
 	picker := strings.Join(fx.pr.Offered[0], "\n")
 	for _, want := range []string{
 		"TS5300 series", "— eligible (TS5320)",
@@ -488,8 +477,23 @@ func TestRegisterPickerMarks(t *testing.T) {
 			t.Errorf("picker lacks %q:\n%s", want, picker)
 		}
 	}
-	es := fx.enrollments(t)
-	if len(es) != 2 {
+	for _, q := range fx.pr.Asked {
+		if strings.Contains(q, "agree") {
+			t.Errorf("the terms were shown for the EPSON: %q", fx.pr.Asked)
+		}
+	}
+
+	fx.pr.Answers = []clitest.Answer{
+		{Title: "Select your printer", Value: "label:TS5300"},
+		{Title: "agree", Yes: true},
+		{Title: "Amazon or Canon", Value: "canon"},
+		{Title: "Is this your printer", Yes: true},
+	}
+	if err := registerRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("%v\n%s", err, fx.errOut)
+	}
+	fx.pr.Done()
+	if es := fx.enrollments(t); len(es) != 2 {
 		t.Fatalf("enrollments = %+v", es)
 	}
 }

@@ -217,40 +217,25 @@ func SelectPrinter(io *iostreams.IOStreams, pr prompt.Prompter, found []printer.
 		return printer.Printer{}, cmdutil.FlagErrorf("several printers found (%s): name one with the PRINTER argument (name, address, serial or UUID) or --host", names(found))
 	}
 	opts := make([]prompt.Option, len(found))
-	refused := make([]string, len(found))
-	open := 0
 	for i, p := range found {
 		opts[i] = prompt.Option{Label: Label(p), Value: strconv.Itoa(i)}
 		if mark != nil {
-			note, refuse := mark(p)
-			if note != "" {
+			if note := mark(p); note != "" {
 				opts[i].Label += " — " + note
 			}
-			refused[i] = refuse
-		}
-		if refused[i] == "" {
-			open++
 		}
 	}
-	if open == 0 {
-		return printer.Printer{}, fmt.Errorf("none of the printers found can be enrolled: %s", strings.Join(refused, "; "))
+	v, err := pr.Select("Select your printer", "model, name, address and serial (last digits)", opts)
+	if err != nil {
+		return printer.Printer{}, err
 	}
-	for {
-		v, err := pr.Select("Select your printer", "model, name, address and serial (last digits)", opts)
-		if err != nil {
-			return printer.Printer{}, err
-		}
-		i, _ := strconv.Atoi(v)
-		if refused[i] == "" {
-			return found[i], nil
-		}
-		io.Warning("%s", refused[i])
-	}
+	i, _ := strconv.Atoi(v)
+	return found[i], nil
 }
 
-// Marker says what to show next to a printer in the picker (note) and,
-// when refuse is not empty, why it cannot be chosen.
-type Marker func(p printer.Printer) (note, refuse string)
+// Marker says what to show next to a printer in the picker, e.g.
+// "not eligible: …"; "" for nothing.
+type Marker func(p printer.Printer) string
 
 func names(ps []printer.Printer) string {
 	var s []string
