@@ -740,11 +740,14 @@ func (w *Web) cancelled(rw http.ResponseWriter, req *request) {
 type aboutData struct {
 	Terms   arsapi.Terms
 	Printer *arsapi.Enrollment
+	// Models are the eligible models, with the series their printers
+	// report.
+	Models []arsapi.Model
 }
 
 func (w *Web) about(rw http.ResponseWriter, r *http.Request) {
 	req := w.visitor(r)
-	d := aboutData{Terms: w.cat.Terms()}
+	d := aboutData{Terms: w.cat.Terms(), Models: w.cat.Models()}
 	if id := r.URL.Query().Get("printer"); id != "" && req.sess.AccountID != "" {
 		e, err := w.st.GetEnrollment(r.Context(), req.sess.AccountID, id)
 		switch {

@@ -59,6 +59,7 @@ type Store interface {
 // implements it.
 type Catalogue interface {
 	Terms() arsapi.Terms
+	Models() []arsapi.Model
 	CancelReasons() []arsapi.CancelReason
 	Reason(id string) (arsapi.CancelReason, bool)
 }

@@ -362,6 +362,10 @@ func TestAboutAndStatic(t *testing.T) {
 	c := e.client()
 	r := c.get(web.AboutPath)
 	mustContain(t, "about", r.body, "About this service", e.cat.Terms().Title, "Version "+e.cat.Terms().Version, "cancel at any time")
+	// The eligible models with the series their printers report, and how
+	// to enroll one.
+	mustContain(t, "about: models", r.body, `<table id="models">`, "Canon TS5320", "TS5300 series", "Canon TS9521C", "TS9500 series", "TS8320a",
+		"How to enroll a printer", "<code>arsctl discover</code>", "<code>arsctl register</code>", "<code>--model</code>", "<code>arsctl models</code>")
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP = %q", csp)
 	}
