@@ -113,7 +113,7 @@ type Config struct {
 	// scripts may call the OpenID endpoints (discovery, token, userinfo,
 	// ...). None by default; credentials (cookies) are never allowed.
 	CORSOrigins []string
-	// TrustProxy takes the client address from the first X-Forwarded-For
+	// TrustProxy takes the client address from the last X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
 }

@@ -636,7 +636,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 		return resp.StatusCode
 	}
 	for range 3 {
-		last = post("192.0.2.1, 10.0.0.1")
+		last = post("203.0.113.50, 192.0.2.1") // the first entry is the client's own
 	}
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("client 192.0.2.1 after 3 failures: %d", last)

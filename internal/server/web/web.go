@@ -97,7 +97,7 @@ type Options struct {
 	// SignupsPerAddress limits accounts created from one client address
 	// within LoginWindow. Default 10.
 	SignupsPerAddress int
-	// TrustProxy takes the client address from the first X-Forwarded-For
+	// TrustProxy takes the client address from the last X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
 	// Deregisterer, when set, is told about cancelled amazon enrollments.
