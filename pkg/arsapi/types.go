@@ -179,9 +179,15 @@ type Printer struct {
 	Model string `json:"model"`
 	// Series is the name the printer reports for itself, e.g.
 	// "TS5300 series"; it must cover Model.
-	Series   string `json:"series,omitempty"`
-	Serial   string `json:"serial"`
-	UUID     string `json:"uuid,omitempty"`
+	Series string `json:"series,omitempty"`
+	Serial string `json:"serial"`
+	UUID   string `json:"uuid,omitempty"`
+	// Label names the printer for people, e.g. "2nd floor" (arsctl
+	// register --label, the fleet CSV's label column).
+	Label string `json:"label,omitempty"`
+	// Nickname is Label's former name, still accepted in requests for
+	// compatibility (Label wins when both are given); answers carry Label
+	// only.
 	Nickname string `json:"nickname,omitempty"`
 }
 

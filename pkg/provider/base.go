@@ -104,11 +104,11 @@ func (b *Base) Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions
 	req := arsapi.CreateEnrollmentRequest{
 		Provider: b.Provider,
 		Printer: arsapi.Printer{
-			Model:    model,
-			Series:   p.Model,
-			Serial:   p.Serial,
-			UUID:     p.UUID,
-			Nickname: opts.Nickname,
+			Model:  model,
+			Series: p.Model,
+			Serial: p.Serial,
+			UUID:   p.UUID,
+			Label:  opts.Label,
 		},
 		TermsVersion: opts.TermsVersion,
 	}

@@ -84,8 +84,8 @@ type Provider interface {
 type EnrollOptions struct {
 	// TermsVersion is the version of the terms the owner agreed to.
 	TermsVersion string
-	// Nickname is an optional label for the printer (e.g. "2nd floor").
-	Nickname string
+	// Label is an optional label for the printer (e.g. "2nd floor").
+	Label string
 	// IdempotencyKey identifies this attempt; a caller that retries the
 	// same attempt passes the same key. Empty: Enroll takes a new one
 	// (NewIdempotencyKey).

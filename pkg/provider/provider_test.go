@@ -95,11 +95,11 @@ func TestCanonEnroll(t *testing.T) {
 		t.Fatalf("Eligible = %+v, %v", el, err)
 	}
 
-	enr, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version, Nickname: "office"})
+	enr, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version, Label: "office"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if enr.Existing || enr.State != arsapi.StateActive || enr.Provider != arsapi.ProviderCanon || enr.Printer.Model != "TS8320" || enr.Printer.Nickname != "office" {
+	if enr.Existing || enr.State != arsapi.StateActive || enr.Provider != arsapi.ProviderCanon || enr.Printer.Model != "TS8320" || enr.Printer.Label != "office" {
 		t.Fatalf("Enroll = %+v", enr)
 	}
 	if enr.NeedsSignIn() {

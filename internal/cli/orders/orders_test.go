@@ -23,7 +23,7 @@ func TestInbox(t *testing.T) {
 	api := clitest.StartAPI(t)
 	c := api.Client(api.Account(t, "owner@example.com"))
 	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Nickname: "study"}, TermsVersion: "2026-01"}, "")
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,8 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 		switch {
 		case row.Host == "" && row.Serial == "":
 			row.Err = errors.New("no host and no serial")
+		case row.Serial != "" && printer.CheckSerial(row.Serial) != nil:
+			row.Err = fmt.Errorf("serial column: %v", printer.CheckSerial(row.Serial))
 		case row.Provider != "" && !slices.Contains(registry.Names(), row.Provider):
 			row.Err = fmt.Errorf("unknown provider %q (%s)", row.Provider, providerChoices())
 		case len(row.Label) > 200:
@@ -314,13 +316,19 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	return nil
 }
 
+// printFleetLine prints one result: status, the printer's host (its
+// serial, or the CSV line, when there is no host), model, provider and
+// the enrollment or the error.
 func printFleetLine(w io.Writer, r FleetResult) error {
 	where := r.Host
-	if where == "" {
+	switch {
+	case where != "":
+	case r.Serial != "":
 		where = "serial " + r.Serial
-	}
-	if r.Line > 0 {
-		where = fmt.Sprintf("line %d: %s", r.Line, where)
+	case r.Line > 0:
+		where = fmt.Sprintf("line %d", r.Line)
+	default:
+		where = "-"
 	}
 	detail := r.EnrollmentID
 	switch r.Status {
@@ -337,7 +345,7 @@ func printFleetLine(w io.Writer, r FleetResult) error {
 func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]provider.Provider, row Row, p printer.Printer, havePrinter bool,
 	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms) FleetResult {
 	res := FleetResult{Line: row.Line, Host: row.Host, Provider: row.Provider, Label: row.Label}
-	if row.Serial != "" {
+	if row.Serial != "" && row.Err == nil {
 		res.Serial = resolve.Serial(row.Serial)
 	}
 	fail := func(err error) FleetResult {
@@ -394,14 +402,15 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	if model == "" {
 		model = opts.Model
 	}
-	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: row.Label, Model: model})
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: row.Label, Model: model})
 	if amb, ok := errors.AsType[*provider.AmbiguousModelError](err); ok {
 		return fail(fmt.Errorf("the printer reports %q, which may be the %s: add a model column (or --model)", amb.Reported, strings.Join(amb.Candidates, " or the ")))
 	}
 	if err != nil {
 		return fail(enrollErr(err))
 	}
-	res.EnrollmentID, res.Provider = enr.ID, string(enr.Provider)
+	// The model as the service enrolled it, as single register prints it.
+	res.EnrollmentID, res.Provider, res.Model = enr.ID, string(enr.Provider), enr.Printer.Model
 	switch {
 	case enr.NeedsSignIn():
 		res.Status, res.SignInURL = "pending", enr.SignInURL()

@@ -379,7 +379,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 	ios.StartProgress("Registering…")
-	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label, Model: model})
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: opts.Label, Model: model})
 	ios.StopProgress()
 	if isAuthErr(err) && ios.CanPrompt() && opts.SignIn != nil {
 		if err := opts.SignIn(ctx); err != nil {
@@ -389,7 +389,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 			return err
 		}
 		prov, _ = registry.Get(name, c)
-		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Nickname: opts.Label, Model: model})
+		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: opts.Label, Model: model})
 	}
 	if err != nil {
 		return enrollErr(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
 )
 
@@ -581,7 +582,8 @@ func TestFleetCSV(t *testing.T) {
 	if len(lines) != 7 {
 		t.Fatalf("%d lines:\n%s", len(lines), fx.out)
 	}
-	for i, want := range []string{"enrolled\tline 2", "failed\tline 3: " + hosts[1], "failed\tline 4", "failed\tline 5", "failed\tline 6", "failed\tline 7", "failed\tline 8"} {
+	for i, want := range []string{"enrolled\t" + hosts[0] + "\tTS8320\t", "failed\t" + hosts[1] + "\t", "failed\tline 4\t", "failed\t" + hosts[2] + "\t",
+		"failed\t" + bad + "\t", "failed\t127.0.0.1:1\t", "failed\t" + hosts[0] + "\t"} {
 		if !strings.HasPrefix(lines[i], want) {
 			t.Errorf("line %d = %q, want prefix %q", i, lines[i], want)
 		}
@@ -660,7 +662,7 @@ func TestFleetCSVNotSignedIn(t *testing.T) {
 }
 
 func TestParseFleetCSV(t *testing.T) {
-	rows, err := ParseFleetCSV(strings.NewReader("\ufeffAddress, Provider ,Nickname,extra\n# comment\n\n10.0.0.1,CANON,a\n\"10.0.0.2\",amazon\n10.0.0.3,canon,\"x\"y\n10.0.0.1\n"))
+	rows, err := ParseFleetCSV(strings.NewReader("\ufeffAddress, Provider ,Label,extra\n# comment\n\n10.0.0.1,CANON,a\n\"10.0.0.2\",amazon\n10.0.0.3,canon,\"x\"y\n10.0.0.1\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,6 +677,12 @@ func TestParseFleetCSV(t *testing.T) {
 	}
 	if rows[2].Err == nil || rows[3].Err == nil {
 		t.Errorf("bad rows accepted: %+v", rows[2:])
+	}
+
+	// A serial that is not one is refused on its row.
+	rows, err = ParseFleetCSV(strings.NewReader("serial,provider\nnot a serial!!,canon\nKNMA00001,canon\n"))
+	if err != nil || len(rows) != 2 || rows[0].Err == nil || !strings.Contains(rows[0].Err.Error(), `"not a serial!!" is not a serial number`) || rows[1].Err != nil {
+		t.Errorf("serials: %+v, %v", rows, err)
 	}
 
 	for _, in := range []string{"", "# only a comment\n", "provider,label\ncanon,x\n", "\"host\n"} {
@@ -701,6 +709,9 @@ func FuzzParseFleetCSV(f *testing.F) {
 		for _, r := range rows {
 			if r.Err == nil && r.Host == "" && r.Serial == "" {
 				t.Fatalf("row without host or serial accepted: %+v", r)
+			}
+			if r.Err == nil && r.Serial != "" && printer.CheckSerial(r.Serial) != nil {
+				t.Fatalf("bad serial accepted: %+v", r)
 			}
 			if r.Err == nil && r.Provider != "" && r.Provider != "canon" && r.Provider != "amazon" {
 				t.Fatalf("bad provider accepted: %+v", r)

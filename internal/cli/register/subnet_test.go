@@ -56,7 +56,7 @@ func TestRegisterAcrossRouterNetns(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, err := run("register", "--from", csv, "--agree-terms", "--timeout", "3s")
-	if err != nil || !strings.Contains(out, "enrolled\tline 2: 10.67.2.") {
+	if err != nil || !strings.Contains(out, "enrolled\t10.67.2.") {
 		t.Fatalf("--from with a subnet column: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	out, errOut, err = run("register", "--all-eligible", "--subnet", sub.Prefix.String(), "--provider", "canon", "--agree-terms", "--timeout", "3s")

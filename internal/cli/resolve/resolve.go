@@ -254,7 +254,7 @@ func OrDash(s string) string {
 }
 
 // MatchEnrollments returns the enrollments that q names: enrollment ID,
-// printer serial, UUID, nickname or model, ignoring case.
+// printer serial, UUID, label or model, ignoring case.
 func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
 	lq := strings.ToLower(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(q)), "urn:uuid:"))
 	if lq == "" {
@@ -267,7 +267,7 @@ func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
 	}
 	var out []arsapi.Enrollment
 	for _, e := range es {
-		for _, s := range []string{e.Printer.Serial, e.Printer.UUID, e.Printer.Nickname} {
+		for _, s := range []string{e.Printer.Serial, e.Printer.UUID, e.Printer.Label} {
 			if s != "" && strings.ToLower(s) == lq {
 				out = append(out, e)
 				break
@@ -340,8 +340,8 @@ func SortEnrollments(es []arsapi.Enrollment) {
 // EnrollmentLabel describes an enrollment's printer in one line.
 func EnrollmentLabel(e arsapi.Enrollment) string {
 	s := e.Printer.Model
-	if e.Printer.Nickname != "" {
-		s += " \"" + e.Printer.Nickname + "\""
+	if e.Printer.Label != "" {
+		s += " \"" + e.Printer.Label + "\""
 	}
 	return fmt.Sprintf("%s, serial %s", s, Serial(e.Printer.Serial))
 }

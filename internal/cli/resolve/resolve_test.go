@@ -42,7 +42,7 @@ func TestMatchPrinter(t *testing.T) {
 
 func TestMatchEnrollments(t *testing.T) {
 	es := []arsapi.Enrollment{
-		{ID: "e1", Printer: arsapi.Printer{Model: "TS8320", Serial: "S1", Nickname: "front"}},
+		{ID: "e1", Printer: arsapi.Printer{Model: "TS8320", Serial: "S1", Label: "front"}},
 		{ID: "e2", Printer: arsapi.Printer{Model: "TS8320", Serial: "S2", UUID: "u-2"}},
 		{ID: "e3", Printer: arsapi.Printer{Model: "PRO-200", Serial: "e1"}},
 	}

@@ -220,8 +220,8 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 	t := cmdutil.NewTable(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS")
 	for _, it := range items {
 		name := it.Printer.Model
-		if it.Printer.Nickname != "" {
-			name += " (" + it.Printer.Nickname + ")"
+		if it.Printer.Label != "" {
+			name += " (" + it.Printer.Label + ")"
 		}
 		read := readAt(it.Enrollment, now)
 		if !ios.IsStdoutTTY() && it.LevelsReadAt != nil {

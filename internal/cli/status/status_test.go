@@ -73,7 +73,7 @@ func TestStatus(t *testing.T) {
 	out.Reset()
 
 	mk := func(serial string, prov arsapi.Provider) arsapi.Enrollment {
-		e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: prov, Printer: arsapi.Printer{Model: "TS8320", Serial: serial, Nickname: "n-" + serial}, TermsVersion: "2026-01"}, "")
+		e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: prov, Printer: arsapi.Printer{Model: "TS8320", Serial: serial, Label: "n-" + serial}, TermsVersion: "2026-01"}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -210,7 +210,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "login with amazon completed; enrollment active", "enrollment", st.EnrollmentID)
-	name := e.Printer.Nickname
+	name := e.Printer.Label
 	if name == "" {
 		name = e.Printer.Model
 	}

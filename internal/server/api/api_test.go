@@ -930,3 +930,24 @@ func TestOrderInbox(t *testing.T) {
 		}
 	})
 }
+
+// TestLabelAndFormerNickname: the printer's label is "label" in requests
+// and answers; the former "nickname" is still accepted in requests.
+func TestLabelAndFormerNickname(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	ann := e.account("ann@example.com")
+	for serial, body := range map[string]string{
+		"LABEL1": `{"provider":"canon","printer":{"model":"TS8320","serial":"LABEL1","label":"2nd floor"},"terms_version":"` + catalogue.DefaultTermsVersion + `"}`,
+		"LABEL2": `{"provider":"canon","printer":{"model":"TS8320","serial":"LABEL2","nickname":"2nd floor"},"terms_version":"` + catalogue.DefaultTermsVersion + `"}`,
+	} {
+		r := e.do("POST", "/v1/enrollments", ann, json.RawMessage(body))
+		var got map[string]any
+		if r.status != 201 || json.Unmarshal(r.body, &got) != nil {
+			t.Fatalf("%s: %d %s", serial, r.status, r.body)
+		}
+		pr, _ := got["printer"].(map[string]any)
+		if pr["label"] != "2nd floor" || pr["nickname"] != nil {
+			t.Errorf("%s: printer = %v, want label only", serial, pr)
+		}
+	}
+}

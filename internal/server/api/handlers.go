@@ -24,12 +24,11 @@ import (
 
 // Input limits.
 const (
-	maxModelLen    = 128
-	maxSerialLen   = 64
-	maxUUIDLen     = 64
-	maxNicknameLen = 100
-	maxSupplyName  = 128
-	maxListLimit   = 200
+	maxModelLen   = 128
+	maxUUIDLen    = 64
+	maxLabelLen   = 100
+	maxSupplyName = 128
+	maxListLimit  = 200
 )
 
 func (a *API) getTerms(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +151,10 @@ func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Probl
 	pr.Model = strings.TrimSpace(pr.Model)
 	pr.Serial = strings.TrimSpace(pr.Serial)
 	pr.UUID = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(pr.UUID), "urn:uuid:"))
-	pr.Nickname = strings.TrimSpace(pr.Nickname)
+	if pr.Label == "" {
+		pr.Label = pr.Nickname // the field's former name
+	}
+	pr.Label, pr.Nickname = strings.TrimSpace(pr.Label), ""
 	switch {
 	case pr.Model == "":
 		return invalid("printer.model is required (the model the printer reports, e.g. \"TS8320 series\")")
@@ -160,12 +162,12 @@ func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Probl
 		return invalid(fmt.Sprintf("printer.model must be printable text of at most %d bytes", maxModelLen))
 	case pr.Serial == "":
 		return invalid("printer.serial is required (arsctl discover shows it)")
-	case !validText(pr.Serial, maxSerialLen) || strings.ContainsAny(pr.Serial, " \t"):
-		return invalid(fmt.Sprintf("printer.serial must be at most %d printable characters without spaces", maxSerialLen))
+	case printer.CheckSerial(pr.Serial) != nil:
+		return invalid("printer.serial: " + printer.CheckSerial(pr.Serial).Error())
 	case !validText(pr.UUID, maxUUIDLen):
 		return invalid(fmt.Sprintf("printer.uuid must be at most %d printable characters", maxUUIDLen))
-	case !validText(pr.Nickname, maxNicknameLen):
-		return invalid(fmt.Sprintf("printer.nickname must be printable text of at most %d bytes", maxNicknameLen))
+	case !validText(pr.Label, maxLabelLen):
+		return invalid(fmt.Sprintf("printer.label must be printable text of at most %d bytes", maxLabelLen))
 	}
 	terms := a.cat.Terms()
 	switch {

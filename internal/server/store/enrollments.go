@@ -105,7 +105,7 @@ func scanEnrollment(r scanner) (arsapi.Enrollment, string, error) {
 		reasons, comment    string
 	)
 	err := r.Scan(&e.ID, &account, &e.Provider, &e.State, &e.Printer.Model, &e.Printer.Series, &e.Printer.Serial,
-		&e.Printer.UUID, &e.Printer.Nickname, &e.TermsVersion, &e.Threshold, &created, &updated,
+		&e.Printer.UUID, &e.Printer.Label, &e.TermsVersion, &e.Threshold, &created, &updated,
 		&readAt, &cancelledAt, &reasons, &comment)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -206,11 +206,11 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 		Provider: req.Provider,
 		State:    state,
 		Printer: arsapi.Printer{
-			Model:    strings.TrimSpace(req.Printer.Model),
-			Series:   strings.TrimSpace(req.Printer.Series),
-			Serial:   strings.TrimSpace(req.Printer.Serial),
-			UUID:     strings.TrimSpace(req.Printer.UUID),
-			Nickname: strings.TrimSpace(req.Printer.Nickname),
+			Model:  strings.TrimSpace(req.Printer.Model),
+			Series: strings.TrimSpace(req.Printer.Series),
+			Serial: strings.TrimSpace(req.Printer.Serial),
+			UUID:   strings.TrimSpace(req.Printer.UUID),
+			Label:  strings.TrimSpace(req.Printer.Label),
 		},
 		TermsVersion: req.TermsVersion,
 		Threshold:    threshold,
@@ -232,7 +232,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (serial_key) WHERE state IN `+liveStates+` DO NOTHING`,
 				e.ID, accountID, string(e.Provider), string(e.State), e.Printer.Model, e.Printer.Series, e.Printer.Serial, key,
-				e.Printer.UUID, e.Printer.Nickname, e.TermsVersion, e.Threshold, nanos(now), nanos(now))
+				e.Printer.UUID, e.Printer.Label, e.TermsVersion, e.Threshold, nanos(now), nanos(now))
 			if err != nil {
 				return fmt.Errorf("insert enrollment: %w", err)
 			}

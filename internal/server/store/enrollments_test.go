@@ -16,7 +16,7 @@ import (
 func enrollReq(provider arsapi.Provider, serial string) arsapi.CreateEnrollmentRequest {
 	return arsapi.CreateEnrollmentRequest{
 		Provider:     provider,
-		Printer:      arsapi.Printer{Model: "TS8320", Serial: serial, UUID: "e3248000-80ce-11db-8000-30c9ab6f5b7d", Nickname: "office"},
+		Printer:      arsapi.Printer{Model: "TS8320", Serial: serial, UUID: "e3248000-80ce-11db-8000-30c9ab6f5b7d", Label: "office"},
 		TermsVersion: "2024-01",
 	}
 }

@@ -239,7 +239,7 @@ func (e *env) enroll(token, model, serial, nickname string) arsapi.Enrollment {
 	var en arsapi.Enrollment
 	st := e.api(http.MethodPost, "/v1/enrollments", token, arsapi.CreateEnrollmentRequest{
 		Provider: arsapi.ProviderCanon, TermsVersion: e.cat.Terms().Version,
-		Printer: arsapi.Printer{Model: model, Serial: serial, Nickname: nickname},
+		Printer: arsapi.Printer{Model: model, Serial: serial, Label: nickname},
 	}, &en)
 	if st != http.StatusCreated && st != http.StatusOK {
 		e.t.Fatalf("enroll: HTTP %d", st)

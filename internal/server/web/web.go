@@ -465,8 +465,8 @@ func stateName(s arsapi.EnrollmentState) string {
 }
 
 func printerTitle(e arsapi.Enrollment) string {
-	if e.Printer.Nickname != "" {
-		return fmt.Sprintf("%s (%s)", e.Printer.Nickname, e.Printer.Model)
+	if e.Printer.Label != "" {
+		return fmt.Sprintf("%s (%s)", e.Printer.Label, e.Printer.Model)
 	}
 	return e.Printer.Model
 }
