@@ -12,6 +12,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
@@ -168,6 +169,17 @@ func TestStatus(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("detail lacks %q:\n%s", want, out)
 		}
+	}
+
+	// An order no fulfiller took says so, and how to close it.
+	if err := api.Store.RecordDispatch(ctx, res.Orders[0].ID, arsapi.FulfilmentInbox,
+		fulfil.Result{State: string(arsapi.OrderUnfulfilled)}, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := statusRun(ctx, opts); err != nil || !strings.Contains(out.String(), "unfulfilled") ||
+		!strings.Contains(out.String(), "no one ships this order: buy the ink, then `arsctl orders bought "+res.Orders[0].ID+"`") {
+		t.Fatalf("unfulfilled order: %v\n%s", err, out)
 	}
 
 	// No levels yet: the detail says what reports them.

@@ -120,6 +120,23 @@ func open(dsn string) (*DB, error) {
 // tables and all but one failed.
 const migrateLockID int64 = 0x61727364_6d696772
 
+// migrations returns the goose provider of d's dialect's migrations.
+func (d *DB) migrations() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	if d.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, d.DB, sub)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
 func (d *DB) migrate(ctx context.Context) error {
 	if d.Dialect == Postgres {
 		unlock, err := d.Lock(ctx, migrateLockID)
@@ -128,17 +145,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 		defer unlock()
 	}
-	sub, err := fs.Sub(migrations, "migrations/"+string(d.Dialect))
+	p, err := d.migrations()
 	if err != nil {
 		return err
-	}
-	dialect := goose.DialectSQLite3
-	if d.Dialect == Postgres {
-		dialect = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(dialect, d.DB, sub)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
 	}
 	current, err := p.GetDBVersion(ctx)
 	if err != nil && !errors.Is(err, goose.ErrNoMigrations) {
