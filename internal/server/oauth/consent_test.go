@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -15,18 +16,18 @@ import (
 
 // signedInBrowser is a browser signed in to the web pages as the
 // environment's owner.
-func signedInBrowser(t *testing.T, e *env) *browser {
+func signedInBrowser(t *testing.T, e *env) *formbrowser.Browser {
 	t.Helper()
-	b, err := newBrowser(http.DefaultClient)
+	b, err := formbrowser.New(http.DefaultClient)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := b.signIn(context.Background(), e.srv.URL+DevicePath, e.email, e.password)
+	page, err := signIn(context.Background(), b, e.srv.URL+DevicePath, e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.form(func(f *htmlForm) bool { return f.has("user_code") }) == nil {
-		t.Fatalf("not signed in: %s", page.text())
+	if page.Form(func(f *formbrowser.Form) bool { return f.Has("user_code") }) == nil {
+		t.Fatalf("not signed in: %s", page.Text())
 	}
 	return b
 }
@@ -72,12 +73,12 @@ func TestCodeFlowTakeover(t *testing.T) {
 		// 2. The signed-in owner opens the login link: refused, no consent
 		// form, nothing completed.
 		victim := signedInBrowser(t, e)
-		page, err := victim.get(ctx, loginLink)
+		page, err := victim.Get(ctx, loginLink)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if page.status != http.StatusForbidden || page.form(func(f *htmlForm) bool { return f.has("authRequestID") }) != nil {
-			t.Fatalf("the owner's browser opening the attacker's login link got %s", page.text())
+		if page.Status != http.StatusForbidden || page.Form(func(f *formbrowser.Form) bool { return f.Has("authRequestID") }) != nil {
+			t.Fatalf("the owner's browser opening the attacker's login link got %s", page.Text())
 		}
 		// A page of the attacker's that posts Allow from the owner's
 		// browser is refused too, with or without a token.
@@ -85,12 +86,12 @@ func TestCodeFlowTakeover(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+loginStepPath, strings.NewReader(url.Values{
 				"authRequestID": {id}, "action": {"approve"}, "csrf_token": {tok}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			p, err := victim.do(req)
+			p, err := victim.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.status != http.StatusForbidden {
-				t.Fatalf("a forged Allow from the owner's browser answered %s", p.text())
+			if p.Status != http.StatusForbidden {
+				t.Fatalf("a forged Allow from the owner's browser answered %s", p.Text())
 			}
 		}
 		if a, err := e.st.GetAuthRequest(ctx, id); err != nil || a.Done || a.AccountID != "" {
@@ -125,11 +126,11 @@ func TestCodeFlowTakeover(t *testing.T) {
 // the client's state) to the redirect URI and drops the request.
 func TestConsentDeny(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), Config{})
-	b, _ := newBrowser(http.DefaultClient)
+	b, _ := formbrowser.New(http.DefaultClient)
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
-	if _, err := b.authorize(context.Background(), cfg.AuthCodeURL("st-deny", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+	if _, err := authorize(context.Background(), b, cfg.AuthCodeURL("st-deny", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 		e.email, e.password, false); err != nil {
 		t.Fatal(err)
 	}
@@ -149,29 +150,24 @@ func TestConsentDeny(t *testing.T) {
 func TestConsentPage(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), Config{})
 	ctx := context.Background()
-	b, _ := newBrowser(http.DefaultClient)
+	b, _ := formbrowser.New(http.DefaultClient)
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
-	page, err := b.signIn(ctx, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), e.email, e.password)
+	page, err := signIn(ctx, b, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(lb.url, "http://"), "/callback")
-	if txt := page.text(); page.status != http.StatusOK || !strings.Contains(txt, "arsctl") ||
+	if txt := page.Text(); page.Status != http.StatusOK || !strings.Contains(txt, "arsctl") ||
 		!strings.Contains(txt, host) || !strings.Contains(txt, e.email) {
 		t.Fatalf("consent page: %s", txt)
 	}
-	f := page.form(func(f *htmlForm) bool { return f.has("authRequestID") })
-	id := ""
-	for _, in := range f.inputs {
-		if in.name == "authRequestID" {
-			id = in.value
-		}
-	}
+	f := page.Form(func(f *formbrowser.Form) bool { return f.Has("authRequestID") })
+	id := f.Value("authRequestID")
 	// Reloading the consent page does not complete the request: only
 	// Allow does.
-	if _, err := b.get(ctx, e.srv.URL+loginStepPath+"?authRequestID="+url.QueryEscape(id)); err != nil {
+	if _, err := b.Get(ctx, e.srv.URL+loginStepPath+"?authRequestID="+url.QueryEscape(id)); err != nil {
 		t.Fatal(err)
 	}
 	if a, err := e.st.GetAuthRequest(ctx, id); err != nil || a.Done {

@@ -4,19 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
+
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 )
 
 // Endpoint returns arsd's OAuth endpoints under baseURL, for
@@ -68,31 +65,31 @@ func ApproveDevice(ctx context.Context, hc *http.Client, verificationURL, email,
 	if err != nil {
 		return err
 	}
-	f := page.form(func(f *htmlForm) bool { return f.has("user_code") && !f.hasButton("action") })
+	f := page.Form(func(f *formbrowser.Form) bool { return f.Has("user_code") && !f.HasButton("action") })
 	if f == nil {
-		return fmt.Errorf("no user code form at %s: %s", page.url, page.text())
+		return fmt.Errorf("no user code form at %s: %s", page.URL, page.Text())
 	}
-	if page, err = b.submit(ctx, page, f, nil, ""); err != nil {
+	if page, err = b.Submit(ctx, page, f, nil, ""); err != nil {
 		return fmt.Errorf("enter user code: %w", err)
 	}
-	f = page.form(func(f *htmlForm) bool { return f.hasButton("action") })
+	f = page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") })
 	if f == nil {
-		return fmt.Errorf("no approval form: %s", page.text())
+		return fmt.Errorf("no approval form: %s", page.Text())
 	}
 	action := "deny"
 	if approve {
 		action = "approve"
 	}
-	if page, err = b.submit(ctx, page, f, nil, action); err != nil {
+	if page, err = b.Submit(ctx, page, f, nil, action); err != nil {
 		return fmt.Errorf("approve: %w", err)
 	}
-	if page.status != http.StatusOK {
-		return fmt.Errorf("approval answered %d: %s", page.status, page.text())
+	if page.Status != http.StatusOK {
+		return fmt.Errorf("approval answered %d: %s", page.Status, page.Text())
 	}
 	return nil
 }
 
-// SignInBrowser plays the person at the browser for the authorization
+// SignInBrowser plays the person at the formbrowser.Browser for the authorization
 // code flow: it opens authURL (from oauth2.Config.AuthCodeURL) in a fresh
 // cookie jar, signs in with email/password through the web sign-in form
 // when asked, allows the client on the consent page, and follows the
@@ -102,36 +99,36 @@ func SignInBrowser(ctx context.Context, hc *http.Client, authURL, email, passwor
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	b, err := newBrowser(hc)
+	b, err := formbrowser.New(hc)
 	if err != nil {
 		return err
 	}
-	page, err := b.authorize(ctx, authURL, email, password, true)
+	page, err := authorize(ctx, b, authURL, email, password, true)
 	if err != nil {
 		return err
 	}
-	if page.status != http.StatusOK {
-		return fmt.Errorf("sign-in ended at %s://%s%s: %s", page.url.Scheme, page.url.Host, page.url.Path, page.text())
+	if page.Status != http.StatusOK {
+		return fmt.Errorf("sign-in ended at %s://%s%s: %s", page.URL.Scheme, page.URL.Host, page.URL.Path, page.Text())
 	}
 	return nil
 }
 
 // authorize opens authURL in b, signs in when asked, and allows (or
 // denies) the client on the consent page. It returns the last page.
-func (b *browser) authorize(ctx context.Context, authURL, email, password string, allow bool) (*htmlPage, error) {
-	page, err := b.signIn(ctx, authURL, email, password)
+func authorize(ctx context.Context, b *formbrowser.Browser, authURL, email, password string, allow bool) (*formbrowser.Page, error) {
+	page, err := signIn(ctx, b, authURL, email, password)
 	if err != nil {
 		return nil, err
 	}
-	f := page.form(func(f *htmlForm) bool { return f.has("authRequestID") && f.hasButton("action") })
+	f := page.Form(func(f *formbrowser.Form) bool { return f.Has("authRequestID") && f.HasButton("action") })
 	if f == nil {
-		return nil, fmt.Errorf("no consent form: %s", page.text())
+		return nil, fmt.Errorf("no consent form: %s", page.Text())
 	}
 	action := "deny"
 	if allow {
 		action = "approve"
 	}
-	if page, err = b.submit(ctx, page, f, nil, action); err != nil {
+	if page, err = b.Submit(ctx, page, f, nil, action); err != nil {
 		return nil, fmt.Errorf("consent: %w", err)
 	}
 	return page, nil
@@ -176,14 +173,14 @@ func ExchangeDeviceCode(ctx context.Context, hc *http.Client, baseURL, deviceCod
 	return tok.WithExtra(map[string]any{"id_token": tr.IDToken}), nil
 }
 
-func signInFields(f *htmlForm, email, password string) map[string]string {
+func signInFields(f *formbrowser.Form, email, password string) map[string]string {
 	m := map[string]string{}
-	for _, in := range f.inputs {
+	for _, in := range f.Inputs {
 		switch {
-		case in.typ == "password":
-			m[in.name] = password
-		case in.typ == "email" || strings.Contains(strings.ToLower(in.name), "email") || in.name == "username":
-			m[in.name] = email
+		case in.Type == "password":
+			m[in.Name] = password
+		case in.Type == "email" || strings.Contains(strings.ToLower(in.Name), "email") || in.Name == "username":
+			m[in.Name] = email
 		}
 	}
 	return m
@@ -191,304 +188,35 @@ func signInFields(f *htmlForm, email, password string) map[string]string {
 
 // openSignedIn opens u in a fresh cookie jar and, when the answer is the
 // web sign-in form, signs in with email/password there. It returns the
-// browser and the page reached.
-func openSignedIn(ctx context.Context, hc *http.Client, u, email, password string) (*browser, *htmlPage, error) {
+// formbrowser.Browser and the page reached.
+func openSignedIn(ctx context.Context, hc *http.Client, u, email, password string) (*formbrowser.Browser, *formbrowser.Page, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	b, err := newBrowser(hc)
+	b, err := formbrowser.New(hc)
 	if err != nil {
 		return nil, nil, err
 	}
-	page, err := b.signIn(ctx, u, email, password)
+	page, err := signIn(ctx, b, u, email, password)
 	return b, page, err
 }
 
 // signIn opens u in b and, when the answer is the web sign-in form, signs
 // in with email/password there. It returns the page reached.
-func (b *browser) signIn(ctx context.Context, u, email, password string) (*htmlPage, error) {
-	page, err := b.get(ctx, u)
+func signIn(ctx context.Context, b *formbrowser.Browser, u, email, password string) (*formbrowser.Page, error) {
+	page, err := b.Get(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-		if page, err = b.submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
+	if f := page.Form(func(f *formbrowser.Form) bool { return f.HasType("password") }); f != nil {
+		if page, err = b.Submit(ctx, page, f, signInFields(f, email, password), ""); err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
 		}
-		if f := page.form(func(f *htmlForm) bool { return f.hasType("password") }); f != nil {
-			return nil, fmt.Errorf("sign in as %s was refused: %s", email, page.text())
+		if f := page.Form(func(f *formbrowser.Form) bool { return f.HasType("password") }); f != nil {
+			return nil, fmt.Errorf("sign in as %s was refused: %s", email, page.Text())
 		}
 	}
 	return page, nil
-}
-
-// browser is a minimal form-following HTTP client with its own cookies.
-type browser struct{ c *http.Client }
-
-func newBrowser(hc *http.Client) (*browser, error) {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, err
-	}
-	c := *hc
-	c.Jar = jar
-	return &browser{c: &c}, nil
-}
-
-type htmlInput struct{ name, typ, value string }
-
-type htmlForm struct {
-	action, method string
-	inputs         []htmlInput
-	buttons        []htmlInput
-}
-
-func (f *htmlForm) has(name string) bool {
-	for _, in := range f.inputs {
-		if in.name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *htmlForm) hasType(typ string) bool {
-	for _, in := range f.inputs {
-		if in.typ == typ {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *htmlForm) hasButton(name string) bool {
-	for _, b := range f.buttons {
-		if b.name == name {
-			return true
-		}
-	}
-	return false
-}
-
-type htmlPage struct {
-	url    *url.URL
-	status int
-	body   []byte
-	forms  []*htmlForm
-}
-
-func (p *htmlPage) form(match func(*htmlForm) bool) *htmlForm {
-	for _, f := range p.forms {
-		if match(f) {
-			return f
-		}
-	}
-	return nil
-}
-
-// text is the page's visible text, shortened, for error messages.
-func (p *htmlPage) text() string {
-	doc, err := html.Parse(bytes.NewReader(p.body))
-	if err != nil {
-		return ""
-	}
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && (n.Data == "style" || n.Data == "script") {
-			return
-		}
-		if n.Type == html.TextNode {
-			b.WriteString(strings.Join(strings.Fields(n.Data), " "))
-			b.WriteByte(' ')
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	return fmt.Sprintf("HTTP %d %s", p.status, quoteShort(strings.TrimSpace(b.String()), 300))
-}
-
-// quoteShort is s as a Go string literal whose content (the escapes
-// included) is at most max bytes, ending in … where s was cut. It cuts
-// between characters, after escaping, so that neither a cut through a
-// UTF-8 sequence nor the four bytes an escaped invalid byte takes can
-// push the result past the bound.
-func quoteShort(s string, max int) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for s != "" {
-		_, n := utf8.DecodeRuneInString(s)
-		e := strconv.Quote(s[:n])
-		e = e[1 : len(e)-1]
-		if b.Len()-1+len(e) > max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteString(e)
-		s = s[n:]
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func attr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func parseForms(body []byte) ([]*htmlForm, error) {
-	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	var forms []*htmlForm
-	var walk func(n *html.Node, f *htmlForm)
-	walk = func(n *html.Node, f *htmlForm) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "form":
-				f = &htmlForm{action: attr(n, "action"), method: strings.ToUpper(attr(n, "method"))}
-				forms = append(forms, f)
-			case "input":
-				if f != nil && attr(n, "name") != "" {
-					typ := strings.ToLower(attr(n, "type"))
-					if typ == "" {
-						typ = "text"
-					}
-					in := htmlInput{name: attr(n, "name"), typ: typ, value: attr(n, "value")}
-					if typ == "submit" {
-						f.buttons = append(f.buttons, in)
-					} else {
-						f.inputs = append(f.inputs, in)
-					}
-				}
-			case "button":
-				if f != nil && attr(n, "name") != "" {
-					f.buttons = append(f.buttons, htmlInput{name: attr(n, "name"), typ: "submit", value: attr(n, "value")})
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c, f)
-		}
-	}
-	walk(doc, nil)
-	return forms, nil
-}
-
-func (b *browser) do(req *http.Request) (*htmlPage, error) {
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	forms, err := parseForms(body)
-	if err != nil {
-		return nil, err
-	}
-	page := &htmlPage{url: resp.Request.URL, status: resp.StatusCode, body: body, forms: forms}
-	if target, ok := metaRefresh(body); ok && resp.StatusCode == http.StatusOK && req.Context().Value(refreshDepth{}) == nil {
-		u, err := page.url.Parse(target)
-		if err != nil {
-			return nil, fmt.Errorf("meta refresh to %q: %w", target, err)
-		}
-		next, err := http.NewRequestWithContext(context.WithValue(req.Context(), refreshDepth{}, 1), http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, err
-		}
-		return b.do(next)
-	}
-	return page, nil
-}
-
-// refreshDepth marks a request made by following a meta refresh, which
-// is followed once.
-type refreshDepth struct{}
-
-func (b *browser) get(ctx context.Context, u string) (*htmlPage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	return b.do(req)
-}
-
-// metaRefresh returns the target of a <meta http-equiv="refresh"> page.
-func metaRefresh(body []byte) (string, bool) {
-	doc, err := html.Parse(bytes.NewReader(body))
-	if err != nil {
-		return "", false
-	}
-	var target string
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if target != "" {
-			return
-		}
-		if n.Type == html.ElementNode && n.Data == "meta" && strings.EqualFold(attr(n, "http-equiv"), "refresh") {
-			_, u, ok := strings.Cut(attr(n, "content"), ";")
-			if ok {
-				u = strings.TrimSpace(u)
-				if len(u) > 4 && strings.EqualFold(u[:4], "url=") {
-					target = strings.Trim(strings.TrimSpace(u[4:]), `'"`)
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	return target, target != ""
-}
-
-// submit posts form f of page with its own values, overridden by fill,
-// pressing the button whose value is button (if any).
-func (b *browser) submit(ctx context.Context, page *htmlPage, f *htmlForm, fill map[string]string, button string) (*htmlPage, error) {
-	if f.method != "" && f.method != http.MethodPost {
-		return nil, errors.New("only POST forms are supported")
-	}
-	v := url.Values{}
-	for _, in := range f.inputs {
-		if val, ok := fill[in.name]; ok {
-			v.Set(in.name, val)
-		} else {
-			v.Set(in.name, in.value)
-		}
-	}
-	for name, val := range fill {
-		if !v.Has(name) {
-			v.Set(name, val)
-		}
-	}
-	if button != "" {
-		for _, bt := range f.buttons {
-			if bt.value == button {
-				v.Set(bt.name, bt.value)
-			}
-		}
-	}
-	target, err := page.url.Parse(f.action)
-	if err != nil {
-		return nil, fmt.Errorf("form action %q: %w", f.action, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(v.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", page.url.Scheme+"://"+page.url.Host)
-	return b.do(req)
 }
 
 // CreateAPIToken creates a named API token through POST /v1/tokens with

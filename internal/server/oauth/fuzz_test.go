@@ -6,32 +6,6 @@ import (
 	"testing"
 )
 
-// FuzzParseForms feeds arbitrary bytes (a page from the network) to the
-// form reader that DeviceLogin and SignInBrowser use.
-func FuzzParseForms(f *testing.F) {
-	f.Add([]byte(`<form method="post" action="/login"><input type="hidden" name="csrf" value="x"><input type="password" name="password"><button name="action" value="approve">Go</button></form>`))
-	f.Add([]byte(`<form><form><input name=a value=b><input name=c type=submit value=d></form>`))
-	f.Add([]byte("<html><body>no forms</body></html>"))
-	f.Add([]byte("<input name=x><form action='\x00'>"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		forms, err := parseForms(body)
-		if err != nil {
-			return
-		}
-		for _, fm := range forms {
-			for _, in := range fm.inputs {
-				if in.name == "" {
-					t.Fatalf("input without a name: %+v", in)
-				}
-			}
-		}
-		p := &htmlPage{status: 200, body: body, forms: forms}
-		if s := p.text(); len(s) > 400 {
-			t.Fatalf("text() is %d bytes long", len(s))
-		}
-	})
-}
-
 // FuzzNormalizeUserCode feeds typed user codes.
 func FuzzNormalizeUserCode(f *testing.F) {
 	for _, s := range []string{"BCDF-GHJK", "bcdf ghjk", "", "ß-ǅ", "BCDFGHJKL", "\xff\xfe"} {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"net/http"
 	"net/url"
 	"slices"
@@ -201,7 +202,7 @@ func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
 	var refreshToken string
 	works := map[string]func() error{
 		"authorization_code": func() error {
-			b, _ := newBrowser(http.DefaultClient)
+			b, _ := formbrowser.New(http.DefaultClient)
 			lb := newLoopback(t)
 			cfg := CLIConfig(e.srv.URL)
 			cfg.RedirectURL = lb.url

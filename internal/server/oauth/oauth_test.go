@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"io"
 	"log/slog"
 	"net"
@@ -94,9 +95,9 @@ func newLoopback(t *testing.T) *loopback {
 
 // codeFlow runs the authorization code flow with PKCE through the
 // browser b and the loopback listener lb; it returns the callback query.
-func codeFlow(t *testing.T, e *env, b *browser, lb *loopback, cfg *oauth2.Config, state string, opts ...oauth2.AuthCodeOption) url.Values {
+func codeFlow(t *testing.T, e *env, b *formbrowser.Browser, lb *loopback, cfg *oauth2.Config, state string, opts ...oauth2.AuthCodeOption) url.Values {
 	t.Helper()
-	page, err := b.authorize(context.Background(), cfg.AuthCodeURL(state, opts...), e.email, e.password, true)
+	page, err := authorize(context.Background(), b, cfg.AuthCodeURL(state, opts...), e.email, e.password, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func codeFlow(t *testing.T, e *env, b *browser, lb *loopback, cfg *oauth2.Config
 	case q := <-lb.got:
 		return q
 	default:
-		t.Fatalf("the loopback redirect was not reached; last page %s", page.text())
+		t.Fatalf("the loopback redirect was not reached; last page %s", page.Text())
 		return nil
 	}
 }
@@ -112,7 +113,7 @@ func codeFlow(t *testing.T, e *env, b *browser, lb *loopback, cfg *oauth2.Config
 func TestAuthorizationCodePKCE(t *testing.T) {
 	each(t, Config{}, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		b, err := newBrowser(http.DefaultClient)
+		b, err := formbrowser.New(http.DefaultClient)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,13 +348,13 @@ func TestDevicePageCSRF(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), Config{})
 	ctx := context.Background()
 	da := deviceStart(t, e)
-	b, _ := newBrowser(http.DefaultClient)
-	page, err := b.get(ctx, da.VerificationURIComplete)
+	b, _ := formbrowser.New(http.DefaultClient)
+	page, err := b.Get(ctx, da.VerificationURIComplete)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := page.form(func(f *htmlForm) bool { return f.hasType("password") })
-	if _, err := b.submit(ctx, page, f, signInFields(f, e.email, e.password), ""); err != nil {
+	f := page.Form(func(f *formbrowser.Form) bool { return f.HasType("password") })
+	if _, err := b.Submit(ctx, page, f, signInFields(f, e.email, e.password), ""); err != nil {
 		t.Fatal(err)
 	}
 	// Signed in, but a forged form (no or wrong token) is refused.
@@ -361,7 +362,7 @@ func TestDevicePageCSRF(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+DevicePath+"/decide",
 			strings.NewReader(url.Values{"user_code": {da.UserCode}, "action": {"approve"}, "csrf_token": {tok}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := b.c.Do(req)
+		resp, err := b.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,20 +375,15 @@ func TestDevicePageCSRF(t *testing.T) {
 	// a token seen once (a shared screen, a log) is worth nothing in
 	// another browser.
 	other := signedInBrowser(t, e)
-	otherPage, err := other.get(ctx, da.VerificationURIComplete)
+	otherPage, err := other.Get(ctx, da.VerificationURIComplete)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var otherTok string
-	for _, in := range otherPage.form(func(f *htmlForm) bool { return f.has("user_code") }).inputs {
-		if in.name == "csrf_token" {
-			otherTok = in.value
-		}
-	}
+	otherTok := otherPage.Form(func(f *formbrowser.Form) bool { return f.Has("user_code") }).Value("csrf_token")
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+DevicePath+"/decide",
 		strings.NewReader(url.Values{"user_code": {da.UserCode}, "action": {"approve"}, "csrf_token": {otherTok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := b.c.Do(req)
+	resp, err := b.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -669,7 +665,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	poll(t, e, da.DeviceCode)
 	poll(t, e, da.DeviceCode)
 
-	b, _ := newBrowser(http.DefaultClient)
+	b, _ := formbrowser.New(http.DefaultClient)
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
