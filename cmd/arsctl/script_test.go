@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -30,6 +29,7 @@ import (
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/privatebus"
 	"github.com/arsctl/arsctl/internal/server"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -456,34 +456,42 @@ func (g *gateProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // followURL is the scripts' web browser (xdg-open): it follows the URL
-// and its redirects over HTTP with cookies, like a browser whose user
-// signs in, and fails unless the last page answers 200. With
-// $XDG_OPEN_SIGN_IN set to an email address, its user signs in to arsd as
-// that account and allows the client on the consent page.
+// and its redirects over HTTP with cookies, presses Continue where a page
+// asks to confirm (the Amazon sign-in link), and fails unless the last
+// page answers 200. With $XDG_OPEN_SIGN_IN set to an email address, its
+// user signs in to arsd as that account and allows the client on the
+// consent page.
 func followURL(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: xdg-open URL")
 		return 2
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if email := os.Getenv("XDG_OPEN_SIGN_IN"); email != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
 		if err := oauth.SignInBrowser(ctx, &http.Client{}, args[0], email, Password); err != nil {
 			fmt.Fprintln(os.Stderr, "xdg-open:", err)
 			return 1
 		}
 		return 0
 	}
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	resp, err := hc.Get(args[0])
+	b, err := formbrowser.New(&http.Client{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "xdg-open:", err)
 		return 1
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(os.Stderr, "xdg-open:", resp.Request.URL.Redacted(), resp.Status)
+	page, err := b.Get(ctx, args[0])
+	if err == nil && page.Status == http.StatusOK {
+		if f := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") }); f != nil {
+			page, err = b.Submit(ctx, page, f, nil, "continue")
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "xdg-open:", err)
+		return 1
+	}
+	if page.Status != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "xdg-open:", page.URL.Redacted(), page.Text())
 		return 1
 	}
 	return 0

@@ -23,6 +23,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -185,24 +186,22 @@ func testEndToEnd(t *testing.T, dsn string) {
 	if err != nil || amz.State != arsapi.StatePending || !strings.HasPrefix(amz.AmazonSignInURL, base+"/v1/amazon/start?") {
 		t.Fatalf("amazon enrollment = %+v, %v", amz, err)
 	}
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	next := amz.AmazonSignInURL
-	for range 2 { // start -> Amazon authorize -> callback
-		res, err := browser.Get(next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusFound {
-			t.Fatalf("GET %s: %d", next, res.StatusCode)
-		}
-		next = res.Header.Get("Location")
+	// start (confirmation page) -> Continue -> Amazon authorize -> callback
+	browser, err := formbrowser.New(&http.Client{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, err := browser.Get(next)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("callback: %v %v", res, err)
+	page, err := browser.Get(ctx, amz.AmazonSignInURL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res.Body.Close()
+	confirm := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") })
+	if confirm == nil {
+		t.Fatalf("no confirmation form: %s", page.Text())
+	}
+	if page, err = browser.Submit(ctx, page, confirm, nil, "continue"); err != nil || page.Status != http.StatusOK {
+		t.Fatalf("sign-in with Amazon: %v %v", page, err)
+	}
 	if amz, err = c.GetEnrollment(ctx, amz.ID); err != nil || amz.State != arsapi.StateActive || amz.AmazonSignInURL != "" {
 		t.Fatalf("after sign-in: %+v, %v", amz, err)
 	}
@@ -265,7 +264,7 @@ func testEndToEnd(t *testing.T, dsn string) {
 			t.Errorf("%s = %q", path, b)
 		}
 	}
-	res, err = checked.Get(base + "/metrics")
+	res, err := checked.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +334,7 @@ func TestRoutesDocumented(t *testing.T) {
 	var routes []string
 	routes = append(routes, s.APIRoutes()...)
 	routes = append(routes, OpsRoutes...)
-	routes = append(routes, "GET /v1/amazon/start", "GET /v1/amazon/callback", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}")
+	routes = append(routes, "GET /v1/amazon/start", "POST /v1/amazon/start", "GET /v1/amazon/callback", "GET /v1/tokens", "POST /v1/tokens", "DELETE /v1/tokens/{id}")
 	for _, r := range routes {
 		if !documented[r] {
 			t.Errorf("route %q is not in %s", r, openapitest.DocPath())

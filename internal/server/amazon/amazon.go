@@ -27,6 +27,8 @@ type Store interface {
 	store.AmazonLinks
 	LookupEnrollment(ctx context.Context, id string) (e arsapi.Enrollment, accountID string, err error)
 	ActivateEnrollment(ctx context.Context, id string) error
+	// GetAccount names the account on the sign-in confirmation page.
+	GetAccount(ctx context.Context, id string) (arsapi.Account, error)
 }
 
 // Service is the Amazon provider: HTTP handlers for the sign-in, the DRS
@@ -65,9 +67,11 @@ func New(st Store, log *slog.Logger, cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, st: st, log: log.With("component", "amazon"), seal: sl}, nil
 }
 
-// Routes registers GET /v1/amazon/start and GET /v1/amazon/callback.
+// Routes registers GET and POST /v1/amazon/start (the confirmation page
+// and its Continue) and GET /v1/amazon/callback.
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/amazon/start", s.handleStart)
+	mux.HandleFunc("POST /v1/amazon/start", s.handleConfirm)
 	mux.HandleFunc("GET /v1/amazon/callback", s.handleCallback)
 }
 

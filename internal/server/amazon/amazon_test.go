@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/amazon"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -96,7 +98,7 @@ func newEnv(t *testing.T, d *db.DB, ecfg amazonemu.Config, mod func(*amazon.Conf
 	}
 	svc.Routes(mux)
 	e.svc = svc
-	e.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	e.http = browserClient()
 	t.Cleanup(func() {
 		if l := e.logs.String(); strings.Contains(l, "Atza|") || strings.Contains(l, "Atzr|") {
 			t.Errorf("logs contain a token:\n%s", l)
@@ -121,7 +123,42 @@ func (e *env) createEnrollment(serial string) arsapi.Enrollment {
 
 func (e *env) get(u string) (*http.Response, string) {
 	e.t.Helper()
-	resp, err := e.http.Get(u)
+	return e.getWith(e.http, u)
+}
+
+func (e *env) getWith(hc *http.Client, u string) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := hc.Get(u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// browserClient is a browser that keeps cookies and does not follow
+// redirects (the tests look at each).
+func browserClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// start opens a sign-in link in the browser hc and presses Continue on
+// the confirmation page; it returns the answer to Continue (a redirect to
+// Amazon), or the link's page when it has no form.
+func (e *env) start(hc *http.Client, link string) (*http.Response, string) {
+	e.t.Helper()
+	resp, body := e.getWith(hc, link)
+	forms, _ := formbrowser.ParseForms([]byte(body))
+	if resp.StatusCode != http.StatusOK || len(forms) != 1 {
+		return resp, body
+	}
+	v := url.Values{}
+	for _, in := range forms[0].Inputs {
+		v.Set(in.Name, in.Value)
+	}
+	resp, err := hc.PostForm(e.arsd+forms[0].Action, v)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -134,7 +171,7 @@ func (e *env) get(u string) (*http.Response, string) {
 // the callback page.
 func (e *env) signIn(en arsapi.Enrollment) (*http.Response, string) {
 	e.t.Helper()
-	resp, body := e.get(e.svc.SignInURL(en.ID, account))
+	resp, body := e.start(e.http, e.svc.SignInURL(en.ID, account))
 	if resp.StatusCode != http.StatusFound {
 		e.t.Fatalf("start: %d %s", resp.StatusCode, body)
 	}
@@ -169,7 +206,7 @@ func TestSignInActivatesEnrollment(t *testing.T) {
 		e := newEnv(t, d, amazonemu.Config{AutoApprove: true}, nil)
 		en := e.createEnrollment("SN-1")
 
-		resp, body := e.get(e.svc.SignInURL(en.ID, account))
+		resp, body := e.start(e.http, e.svc.SignInURL(en.ID, account))
 		if resp.StatusCode != http.StatusFound {
 			t.Fatalf("start: %d %s", resp.StatusCode, body)
 		}
@@ -231,10 +268,10 @@ func TestStartLinkErrors(t *testing.T) {
 	en := e.createEnrollment("SN-2")
 	link := e.svc.SignInURL(en.ID, account)
 
-	if resp, body := e.get(link); resp.StatusCode != http.StatusFound {
+	if resp, body := e.start(e.http, link); resp.StatusCode != http.StatusFound {
 		t.Fatalf("first use: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := e.get(link); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already used") {
+	if resp, body := e.start(e.http, link); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already used") {
 		t.Errorf("second use: %d %s", resp.StatusCode, body)
 	}
 	// Another account's link (forged account in a valid token) finds nothing.
@@ -272,18 +309,21 @@ func TestStartLinkErrors(t *testing.T) {
 
 func TestCallbackStateErrors(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
-	for _, tc := range []struct{ query, want string }{
-		{"", "no state"},
-		{"state=nope&code=x", "does not belong"},
+	for _, tc := range []struct {
+		query, want string
+		status      int
+	}{
+		{"", "no state", http.StatusBadRequest},
+		{"state=nope&code=x", "not started in this browser", http.StatusForbidden},
 	} {
 		resp, body := e.get(e.arsd + "/v1/amazon/callback?" + tc.query)
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+		if resp.StatusCode != tc.status || !strings.Contains(body, tc.want) {
 			t.Errorf("%q: %d %s", tc.query, resp.StatusCode, body)
 		}
 	}
 	// An expired state.
 	en := e.createEnrollment("SN-4")
-	resp, _ := e.get(e.svc.SignInURL(en.ID, account))
+	resp, _ := e.start(e.http, e.svc.SignInURL(en.ID, account))
 	resp, _ = e.get(resp.Header.Get("Location"))
 	e.clock.Advance(16 * time.Minute)
 	resp, body := e.get(resp.Header.Get("Location"))
@@ -298,7 +338,7 @@ func TestCallbackStateErrors(t *testing.T) {
 func TestInteractiveSignInPage(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{}, nil)
 	en := e.createEnrollment("SN-5")
-	resp, _ := e.get(e.svc.SignInURL(en.ID, account))
+	resp, _ := e.start(e.http, e.svc.SignInURL(en.ID, account))
 	resp, body := e.get(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Sign in with Amazon") || !strings.Contains(body, `name="password"`) {
 		t.Fatalf("sign-in page: %d %s", resp.StatusCode, body)
@@ -323,7 +363,7 @@ func TestInteractiveSignInPage(t *testing.T) {
 func TestDeniedSignInLeavesEnrollmentPending(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{}, nil)
 	en := e.createEnrollment("SN-6")
-	resp, _ := e.get(e.svc.SignInURL(en.ID, account))
+	resp, _ := e.start(e.http, e.svc.SignInURL(en.ID, account))
 	_, body := e.get(resp.Header.Get("Location"))
 	i := strings.Index(body, `name="request" value="`)
 	reqID := body[i+len(`name="request" value="`):]
@@ -671,7 +711,7 @@ func TestCancelledWhileSigningIn(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
 	en := e.createEnrollment("SN-81")
-	resp, _ := e.get(e.svc.SignInURL(en.ID, account))
+	resp, _ := e.start(e.http, e.svc.SignInURL(en.ID, account))
 	resp, _ = e.get(resp.Header.Get("Location"))
 	if _, err := e.st.CancelEnrollment(ctx, account, en.ID, arsapi.CancelRequest{Reasons: []string{"other"}}); err != nil {
 		t.Fatal(err)
@@ -782,6 +822,80 @@ func BenchmarkPlace(b *testing.B) {
 	for b.Loop() {
 		if _, err := svc.Place(ctx, o); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSignInBoundToBrowser is the attack on the Amazon sign-in: someone
+// with a pending amazon enrollment of their own starts its sign-in and
+// sends Amazon's authorization URL (their state inside) to a victim
+// signed in to Amazon. Amazon sends the victim's browser back with the
+// victim's grant; it must not activate the other's enrollment.
+func TestSignInBoundToBrowser(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, amazonemu.Config{AutoApprove: true}, nil)
+		en := e.createEnrollment("SN-TAKEN")
+		attacker, victim := browserClient(), browserClient()
+		resp, body := e.start(attacker, e.svc.SignInURL(en.ID, account))
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("start: %d %s", resp.StatusCode, body)
+		}
+		resp, body = e.getWith(victim, resp.Header.Get("Location"))
+		back := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(back, e.arsd+"/v1/amazon/callback?") {
+			t.Fatalf("Amazon answered the victim %d %s %s", resp.StatusCode, back, body)
+		}
+		resp, body = e.getWith(victim, back)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "not started in this browser") {
+			t.Errorf("the victim's callback: %d %s", resp.StatusCode, body)
+		}
+		if got, _, _ := e.st.LookupEnrollment(context.Background(), en.ID); got.State != arsapi.StatePending {
+			t.Errorf("the enrollment is %s after the victim's callback", got.State)
+		}
+		if _, err := e.st.GetAmazonLink(context.Background(), en.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link was stored: %v", err)
+		}
+		if e.emu.Registered("SN-TAKEN") {
+			t.Error("the victim's Amazon grant was exchanged for the device")
+		}
+	})
+}
+
+// TestStartConfirmCSRF: Continue posted by another site (the link's
+// fields, no page cookie) starts nothing and leaves the link usable.
+func TestStartConfirmCSRF(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
+	en := e.createEnrollment("SN-CSRF")
+	link, _ := url.Parse(e.svc.SignInURL(en.ID, account))
+	for _, tok := range []string{"", "forged-token-forged-token-forged-token"} {
+		resp, err := browserClient().PostForm(e.arsd+"/v1/amazon/start", url.Values{"enrollment": {en.ID},
+			"token": {link.Query().Get("token")}, "csrf_token": {tok}, "action": {"continue"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("forged Continue with csrf_token %q: %d", tok, resp.StatusCode)
+		}
+	}
+	if resp, body := e.start(e.http, link.String()); resp.StatusCode != http.StatusFound {
+		t.Errorf("the link after forged posts: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestPageHeaders: the Amazon pages have the headers of every arsd page;
+// forms may lead only to arsd and to Amazon's authorization endpoint.
+func TestPageHeaders(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), amazonemu.Config{AutoApprove: true}, nil)
+	en := e.createEnrollment("SN-HDR")
+	for _, u := range []string{e.svc.SignInURL(en.ID, account), e.arsd + "/v1/amazon/callback", e.arsd + "/v1/amazon/start?enrollment=x"} {
+		resp, _ := e.get(u)
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-store" ||
+			h.Get("Referrer-Policy") != "no-referrer" || !strings.Contains(csp, "default-src 'none'") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "form-action 'self' "+e.emuURL+";") {
+			t.Errorf("%s: headers %v", u, h)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/orders"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -139,20 +140,30 @@ func TestEndToEnd(t *testing.T) {
 		}
 
 		// 2. The browser: start -> Amazon authorize (auto-approve) -> callback.
-		browser := &http.Client{}
+		// The confirmation page names the printer and the account; its
+		// Continue leads to Amazon.
 		var hops []string
-		browser.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		browser, err := formbrowser.New(&http.Client{CheckRedirect: func(r *http.Request, via []*http.Request) error {
 			hops = append(hops, r.URL.Scheme+"://"+r.URL.Host+r.URL.Path)
 			return nil
-		}
-		resp, err := browser.Get(en.AmazonSignInURL)
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "all set") {
-			t.Fatalf("sign-in ended with %d: %s", resp.StatusCode, page)
+		page, err := browser.Get(ctx, en.AmazonSignInURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		confirm := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") })
+		if txt := page.Text(); page.Status != http.StatusOK || confirm == nil || !strings.Contains(txt, "owner@example.com") ||
+			!strings.Contains(txt, "TS8320") || !strings.Contains(txt, "****AL-1") || strings.Contains(txt, "E2E-SERIAL-1") {
+			t.Fatalf("confirmation page: %s", txt)
+		}
+		if page, err = browser.Submit(ctx, page, confirm, nil, "continue"); err != nil {
+			t.Fatal(err)
+		}
+		if page.Status != http.StatusOK || !strings.Contains(page.Text(), "all set") {
+			t.Fatalf("sign-in ended with %s", page.Text())
 		}
 		if want := []string{emuSrv.URL + "/ap/oa", srv.URL + "/v1/amazon/callback"}; strings.Join(hops, " ") != strings.Join(want, " ") {
 			t.Errorf("redirects %v, want %v", hops, want)

@@ -20,6 +20,7 @@ import (
 type sealer struct {
 	aead    cipher.AEAD
 	signKey []byte // for start links, derived from the same key
+	bindKey []byte // for the browser binding of LWA states
 }
 
 func newSealer(key []byte) (*sealer, error) {
@@ -33,7 +34,15 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealer{aead: aead, signKey: derive(key, "ars amazon start link v1")}, nil
+	return &sealer{aead: aead, signKey: derive(key, "ars amazon start link v1"), bindKey: derive(key, "ars amazon state binding v1")}, nil
+}
+
+// bindState is the value of the cookie that binds an LWA state to the
+// browser that started it.
+func (s *sealer) bindState(state string) string {
+	m := hmac.New(sha256.New, s.bindKey)
+	m.Write([]byte(state))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func derive(key []byte, label string) []byte {

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 )
 
 // signedInBrowser is a browser signed in to the web pages as the
