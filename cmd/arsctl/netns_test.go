@@ -29,6 +29,7 @@ type labPrinter struct {
 	snmp                   *netns.SNMPAgent
 	serial                 string // what discover must read, from IPP or SNMP
 	h                      *netns.Host
+	wantEligible           string // what discover says of it before it is enrolled
 	wantRegister           int    // exit status of a non-interactive register
 	wantRegisterSays       string // what its stderr or stdout must say
 	wantLevels             string // the levels column discover prints
@@ -87,7 +88,7 @@ func TestRealPrintersNetns(t *testing.T) {
 				{Description: "Black", Colorant: "black", Type: 6, Class: 3, Level: 60, Max: 100},
 				{Description: "Color", Type: 6, Class: 3, Level: 40, Max: 100},
 			}},
-			serial: "KMAB05301", wantRegister: 0, wantRegisterSays: "TS5320",
+			serial: "KMAB05301", wantEligible: "eligible (TS5320)", wantRegister: 0, wantRegisterSays: "TS5320",
 			wantLevels: "Black 60% Color 40%", wantSupplyKinds: []printer.Kind{printer.KindInk, printer.KindInk},
 			wantTriColourCartridge: true,
 		},
@@ -99,7 +100,7 @@ func TestRealPrintersNetns(t *testing.T) {
 				[]string{"#000000", "#00FFFF", "#FF00FF", "#FFFF00", "#FF0000", "#808080", "none"},
 				[]string{"ink", "ink", "ink", "ink", "ink", "ink", "waste-ink"},
 				[]string{"80", "70", "60", "50", "40", "30", "34"}),
-			serial: "KMGA06201", wantRegister: 1, wantRegisterSays: "Canon G600 series is not eligible",
+			serial: "KMGA06201", wantEligible: "not eligible: ", wantRegister: 1, wantRegisterSays: "Canon G600 series is not eligible",
 			wantLevels: "BK 80% C 70% M 60% Y 50% R 40% GY 30%; maintenance box 34% full",
 			wantSupplyKinds: []printer.Kind{printer.KindInk, printer.KindInk, printer.KindInk, printer.KindInk,
 				printer.KindInk, printer.KindInk, printer.KindWaste},
@@ -110,7 +111,8 @@ func TestRealPrintersNetns(t *testing.T) {
 			markers: markerAttrs([]string{"Black ink", "Cyan ink", "Magenta ink", "Yellow ink"},
 				[]string{"#000000", "#00FFFF", "#FF00FF", "#FFFF00"},
 				[]string{"ink-cartridge", "ink-cartridge", "ink-cartridge", "ink-cartridge"}, []string{"90", "80", "70", "60"}),
-			serial: "X5EP28500", wantRegister: 1, wantRegisterSays: "EPSON ET-2850 Series: this service does not serve EPSON printers",
+			serial: "X5EP28500", wantEligible: "not eligible: this service does not serve EPSON printers",
+			wantRegister: 1, wantRegisterSays: "EPSON ET-2850 Series: this service does not serve EPSON printers",
 			wantLevels:      "BK 90% C 80% M 70% Y 60%",
 			wantSupplyKinds: []printer.Kind{printer.KindInk, printer.KindInk, printer.KindInk, printer.KindInk},
 		},
@@ -118,7 +120,7 @@ func TestRealPrintersNetns(t *testing.T) {
 			host: "mx490", name: "Canon MX490 series", make: "Canon", model: "MX490 series",
 			deviceID: "MFG:Canon;" + canonCMD + "MDL:MX490 series;CLS:PRINTER;DES:Canon MX490 series;VER:1.030;STA:10;PSE:KMXA04901;",
 			markers:  triColour,
-			serial:   "KMXA04901", wantRegister: 1, wantRegisterSays: "Canon MX490 series is not eligible",
+			serial:   "KMXA04901", wantEligible: "not eligible: ", wantRegister: 1, wantRegisterSays: "Canon MX490 series is not eligible",
 			wantLevels: "Black 60% Color 40%", wantSupplyKinds: []printer.Kind{printer.KindInk, printer.KindInk},
 			wantTriColourCartridge: true,
 		},
@@ -152,18 +154,38 @@ func TestRealPrintersNetns(t *testing.T) {
 	}
 
 	// discover: each printer as it names itself, its serial (over SNMP
-	// for the TS5300 series), and its supplies by kind.
+	// for the TS5300 series), its supplies by kind, and what the server
+	// says of it.
 	out, errOut, code := run("discover", "--json", "--timeout", "15s")
 	if code != 0 {
 		t.Fatalf("discover: exit %d\n%s", code, errOut)
 	}
-	var found []printer.Printer
+	type row struct {
+		printer.Printer
+		Eligibility struct{ State, Model, Why string } `json:"eligibility"`
+	}
+	var found []row
 	if err := json.Unmarshal([]byte(out), &found); err != nil {
 		t.Fatalf("discover --json: %v\n%s", err, out)
 	}
 	byName := map[string]printer.Printer{}
 	for _, f := range found {
-		byName[f.Name] = f
+		byName[f.Name] = f.Printer
+		el := f.Eligibility
+		switch f.Name {
+		case "Canon TS5300 series":
+			if el.State != "eligible" || el.Model != "TS5320" {
+				t.Errorf("%s: eligibility %+v, want eligible as the TS5320", f.Name, el)
+			}
+		case "EPSON ET-2850 Series":
+			if el.State != "not-eligible" || !strings.Contains(el.Why, "does not serve EPSON printers") {
+				t.Errorf("%s: eligibility %+v, want not eligible for its make", f.Name, el)
+			}
+		default:
+			if el.State != "not-eligible" || el.Why == "" {
+				t.Errorf("%s: eligibility %+v, want not eligible", f.Name, el)
+			}
+		}
 	}
 	for _, p := range printers {
 		f, ok := byName[p.name]
@@ -188,16 +210,6 @@ func TestRealPrintersNetns(t *testing.T) {
 	if p := byName["Canon TS5300 series"]; !slices.Contains(p.Sources, "snmp") {
 		t.Errorf("Canon TS5300 series: sources %q, want snmp (its serial)", p.Sources)
 	}
-	out, errOut, code = run("discover", "--timeout", "15s")
-	if code != 0 {
-		t.Fatalf("discover (table): exit %d\n%s", code, errOut)
-	}
-	for _, p := range printers {
-		if !strings.Contains(out, p.name+"\t") || !strings.Contains(out, "\t"+p.wantLevels) {
-			t.Errorf("discover's row of %s lacks %q:\n%s", p.name, p.wantLevels, out)
-		}
-	}
-
 	// Through the terminal: picking the EPSON is refused before the
 	// terms; picking the TS5300 series walks the prompts and enrolls a
 	// TS5320.
@@ -237,6 +249,28 @@ func TestRealPrintersNetns(t *testing.T) {
 				p.h.IP4, p.name, code, p.wantRegister, p.wantRegisterSays, out, errOut)
 		}
 	}
+	// discover again, as a table: the levels column names the maintenance
+	// cartridge for what it is, and the TS5300 series is now enrolled.
+	out, errOut, code = run("discover", "--timeout", "15s")
+	if code != 0 {
+		t.Fatalf("discover (table): exit %d\n%s", code, errOut)
+	}
+	for _, p := range printers {
+		want := p.wantEligible
+		if p.wantRegister == 0 {
+			want = "enrolled (yours"
+		}
+		var line string
+		for l := range strings.SplitSeq(out, "\n") {
+			if strings.HasPrefix(l, p.name+"\t") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, "\t"+p.wantLevels) || !strings.Contains(line, want) {
+			t.Errorf("discover's row of %s lacks %q or %q:\n%s", p.name, p.wantLevels, want, out)
+		}
+	}
+
 	out, errOut, code = run("status", "--json")
 	var es []arsapi.Enrollment
 	if code != 0 || json.Unmarshal([]byte(out), &es) != nil {
