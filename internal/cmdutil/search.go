@@ -34,7 +34,7 @@ type SearchFlags struct {
 func AddSearchFlags(fl *pflag.FlagSet) *SearchFlags {
 	s := &SearchFlags{}
 	fl.StringArrayVar(&s.Subnets, "subnet", nil, "Also probe every address of this `range` with SNMP and IPP: a CIDR prefix (10.1.2.0/24) or FIRST-LAST (repeatable)")
-	fl.BoolVar(&s.AllowLargeSweep, "allow-large-sweep", false, fmt.Sprintf("Allow --subnet ranges of more than %d addresses (a /16)", discovery.MaxSweep))
+	fl.BoolVar(&s.AllowLargeSweep, "allow-large-sweep", false, fmt.Sprintf("Allow --subnet ranges of more than %d addresses (a /16), up to %d (a /8)", discovery.MaxSweep, discovery.MaxLargeSweep))
 	fl.Float64Var(&s.Rate, "sweep-rate", discovery.DefaultSweepRate, "With --subnet: addresses started each second")
 	fl.IntVar(&s.Concurrency, "sweep-concurrency", discovery.DefaultSweepConcurrency, "With --subnet: addresses probed at once")
 	fl.DurationVar(&s.ProbeTimeout, "probe-timeout", discovery.DefaultProbeTimeout, "With --subnet: how long an address has to answer")

@@ -36,6 +36,9 @@ const (
 	// MaxSweep is the most addresses (a /16) a sweep probes unless
 	// SweepOptions.AllowLarge is set.
 	MaxSweep = 1 << 16
+	// MaxLargeSweep is the most addresses (a /8, a day at the default
+	// rate) a sweep probes even with SweepOptions.AllowLarge.
+	MaxLargeSweep = 1 << 24
 )
 
 // Range is an inclusive range of IP addresses of one family.
@@ -97,8 +100,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// Size returns the number of addresses in the range, or MaxSweep*2 when
-// there are more than that (an IPv6 prefix may hold 2^64).
+// Size returns the number of addresses in the range, or MaxLargeSweep+1
+// when there are more than MaxLargeSweep (an IPv6 prefix may hold 2^64).
 func (r Range) Size() uint64 {
 	from, to := new(big.Int).SetBytes(r.From.AsSlice()), new(big.Int).SetBytes(r.To.AsSlice())
 	n := new(big.Int).Sub(to, from)
@@ -106,8 +109,8 @@ func (r Range) Size() uint64 {
 	if n.Sign() <= 0 {
 		return 0
 	}
-	if !n.IsUint64() || n.Uint64() > 2*MaxSweep {
-		return 2 * MaxSweep
+	if !n.IsUint64() || n.Uint64() > MaxLargeSweep {
+		return MaxLargeSweep + 1
 	}
 	return n.Uint64()
 }
@@ -176,7 +179,8 @@ func (o *SweepOptions) defaults() {
 	}
 }
 
-// Validate checks the ranges' total size against MaxSweep and the SNMP
+// Validate checks the ranges' total size against MaxSweep (and
+// MaxLargeSweep) and the SNMP
 // credentials, so that a caller can refuse a sweep before starting it.
 func (o *SweepOptions) Validate() error {
 	if len(o.Ranges) == 0 {
@@ -185,6 +189,9 @@ func (o *SweepOptions) Validate() error {
 	var total uint64
 	for _, r := range o.Ranges {
 		total += r.Size()
+	}
+	if total > MaxLargeSweep {
+		return fmt.Errorf("%w: %s holds more than %d addresses (a /8), more than any sweep probes", ErrRangeTooLarge, rangesString(o.Ranges), MaxLargeSweep)
 	}
 	if total > MaxSweep && !o.AllowLarge {
 		return fmt.Errorf("%w: %s holds more than %d addresses (a /16)", ErrRangeTooLarge, rangesString(o.Ranges), MaxSweep)
@@ -223,7 +230,7 @@ func Sweep(ctx context.Context, opts SweepOptions, fn func(printer.Printer)) ([]
 	}
 	total := 0
 	for _, r := range opts.Ranges {
-		total += int(min(r.Size(), 2*MaxSweep))
+		total += int(r.Size())
 	}
 	addrs := make(chan netip.Addr)
 	go func() {

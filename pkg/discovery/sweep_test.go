@@ -30,7 +30,7 @@ func TestParseRange(t *testing.T) {
 		{in: " 10.1.2.10 - 10.1.2.60 ", from: "10.1.2.10", to: "10.1.2.60", size: 51},
 		{in: "10.1.2.9", from: "10.1.2.9", to: "10.1.2.9", size: 1},
 		{in: "fd00::/120", from: "fd00::", to: "fd00::ff", size: 256},
-		{in: "fd00::/64", from: "fd00::", to: "fd00::ffff:ffff:ffff:ffff", size: 2 * MaxSweep},
+		{in: "fd00::/64", from: "fd00::", to: "fd00::ffff:ffff:ffff:ffff", size: MaxLargeSweep + 1},
 		{in: "10.1.2.60-10.1.2.10", err: "comes after"},
 		{in: "10.1.2.1-fd00::1", err: "both ends"},
 		{in: "10.1.2.0/33", err: "invalid subnet"},
@@ -63,6 +63,10 @@ func TestSweepRefusesLargeRanges(t *testing.T) {
 	o.AllowLarge = true
 	if err := o.Validate(); err != nil {
 		t.Fatalf("AllowLarge: %v", err)
+	}
+	huge, _ := ParseRange("fd00::/64")
+	if err := (&SweepOptions{Ranges: []Range{huge}, AllowLarge: true}).Validate(); !errors.Is(err, ErrRangeTooLarge) {
+		t.Fatalf("a /64 with AllowLarge: %v", err)
 	}
 	if err := (&SweepOptions{}).Validate(); err == nil {
 		t.Fatal("no ranges: no error")
