@@ -36,6 +36,7 @@ func TestNewCmdRegisterFlags(t *testing.T) {
 			want: func(o *RegisterOptions) bool {
 				return o.Printer == "TS8320" && o.Provider == "amazon" && o.AgreeTerms && o.Yes && o.NoBrowser && o.Wait == 30*time.Second && o.Label == "office"
 			}},
+		{args: "--model TS9521C", want: func(o *RegisterOptions) bool { return o.Model == "TS9521C" }},
 		{args: "--host 127.0.0.1:631 --host 10.0.0.2", want: func(o *RegisterOptions) bool { return len(o.Hosts) == 2 && o.Hosts[1] == "10.0.0.2" }},
 		{args: "--from f.csv --concurrency 3 --agree-terms", want: func(o *RegisterOptions) bool { return o.From == "f.csv" && o.Concurrency == 3 }},
 		{args: "--provider ink", wantErr: "--provider: unknown provider"},

@@ -325,6 +325,19 @@ func TestManagePlanAndCancel(t *testing.T) {
 	})
 }
 
+// The printer's page names the model the owner confirmed and the series
+// the printer reported.
+func TestPrinterShowsSeries(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), web.Options{})
+	c := e.client()
+	c.register("series@example.com", pw)
+	en := e.enroll(e.token("series@example.com", pw), "Canon TS6300 series", "KMSE06320", "")
+	if en.Printer.Model != "TS6320" {
+		t.Fatalf("enrolled %+v", en.Printer)
+	}
+	mustContain(t, "printer page", c.get(web.PrinterPath(en.ID)).body, "<h1>TS6320", "Reports itself as", `<dd id="series">Canon TS6300 series</dd>`)
+}
+
 func TestOtherAccountsPrinterIsNotFound(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, web.Options{})
