@@ -247,7 +247,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 			ios.Warning("%d printer(s) found are not eligible models and were left out", skipped)
 		}
 		if len(rows) == 0 {
-			return cmdutil.NotFoundf("none of the %d printer(s) found is an eligible model", len(discovered))
+			return fmt.Errorf("none of the %d printer(s) found is an eligible model", len(discovered)) // not eligible: exit 1, as for one printer
 		}
 	}
 

@@ -48,7 +48,11 @@ Exit codes:
   2  bad usage, or a required flag missing when no prompt is possible
   3  not found (no printer, no enrollment)
   4  authentication needed or refused
-  5  cancelled by the user`,
+  5  cancelled by the user
+The same problem has the same code in every command: an empty list (status
+with nothing enrolled) is 0, no multicast interface or an ineligible model
+is 1, a printer that does not answer at --host is 3; README.md has the
+whole table.`,
 		Example: `  arsctl demo                              # try the whole journey locally
   arsctl discover                          # printers on this network
   arsctl register --provider canon         # enroll one, answering prompts
