@@ -209,8 +209,9 @@ func TestDiscoverRealPrinters(t *testing.T) {
 		t.Errorf("pipe output has %d lines, want %d:\n%s", len(lines), len(want), out)
 	}
 	for _, l := range lines {
-		if f := strings.Split(l, "\t"); len(f) != 6 {
-			t.Errorf("line %q has %d fields, want 6", l, len(f))
+		// name, addresses, make and model, serial, URI, levels, eligibility
+		if f := strings.Split(l, "\t"); len(f) != 7 {
+			t.Errorf("line %q has %d fields, want 7", l, len(f))
 		}
 	}
 	if !strings.Contains(out, "Canon Sim One\t"+one.IP4) || !strings.Contains(out, "C 10%") {
