@@ -2,17 +2,23 @@ package server
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // statusWriter remembers the status of an answer.
@@ -52,6 +58,53 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return h.Hijack()
 	}
 	return nil, nil, errors.New("hijacking not supported")
+}
+
+// refuseControlURLs answers 400 to a request whose decoded path, query
+// names or query values hold a control character (NUL included) or are
+// not UTF-8. No URL arsd serves has one, and PostgreSQL cannot compare
+// text holding NUL or invalid UTF-8: an id like that would fail there
+// where SQLite answers "not found". Refusing it before any handler runs
+// makes every door answer alike on both databases.
+func refuseControlURLs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cleanURLText(r.URL.Path) && cleanQuery(r.URL.RawQuery) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		const detail = "the URL holds a control character or bytes that are not UTF-8"
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			b, _ := json.Marshal(arsapi.Problem{Title: http.StatusText(http.StatusBadRequest), Status: http.StatusBadRequest,
+				Code: arsapi.CodeInvalid, Detail: detail})
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write(append(b, '\n'))
+			return
+		}
+		http.Error(w, "Bad Request: "+detail, http.StatusBadRequest)
+	})
+}
+
+func cleanQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	q, _ := url.ParseQuery(raw)
+	for k, vs := range q {
+		if !cleanURLText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !cleanURLText(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func cleanURLText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // methodLabel is the method as a metric label: one of the methods arsd

@@ -266,7 +266,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	s.handler = s.instrument(s.mux)
+	s.handler = s.instrument(refuseControlURLs(s.mux))
 	return nil
 }
 

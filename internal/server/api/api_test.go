@@ -20,6 +20,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/jsonbody"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -504,7 +505,7 @@ func TestEnrollments(t *testing.T) {
 				t.Errorf("unknown field detail = %q", p.Detail)
 			}
 		}
-		r = e.do("POST", "/v1/enrollments", ann, strings.Repeat(" ", maxBody+1))
+		r = e.do("POST", "/v1/enrollments", ann, strings.Repeat(" ", jsonbody.MaxBytes+1))
 		if r.status != 413 {
 			t.Errorf("huge body: %d", r.status)
 		}
@@ -858,7 +859,7 @@ func FuzzDecodeEnrollment(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/v1/enrollments", bytes.NewReader(body))
 		var req arsapi.CreateEnrollmentRequest
-		if p := decodeStrict(r, body, &req); p != nil {
+		if p := jsonbody.Decode(r, body, &req); p != nil {
 			if p.Status != 400 && p.Status != 415 {
 				t.Fatalf("status %d", p.Status)
 			}
@@ -866,7 +867,7 @@ func FuzzDecodeEnrollment(f *testing.F) {
 		}
 		_ = a.checkEnrollment(&req)
 		var rep arsapi.LevelReport
-		if decodeStrict(r, body, &rep) == nil {
+		if jsonbody.Decode(r, body, &rep) == nil {
 			_ = checkReport(&rep, time.Now())
 		}
 	})
@@ -950,4 +951,36 @@ func TestLabelAndFormerNickname(t *testing.T) {
 			t.Errorf("%s: printer = %v, want label only", serial, pr)
 		}
 	}
+}
+
+// TestBidiAndControlCharactersRefused sends labels and supply names
+// that would reorder or hide text on an owner's terminal (U+202E, the
+// right-to-left override, makes "Office\u202Etxt.exe" read
+// "Officeexe.txt") or that PostgreSQL cannot store (NUL): each is refused
+// with 422 saying which character, on both databases.
+func TestBidiAndControlCharactersRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		for _, nick := range []string{"Office\u202Etxt.exe", "Office\u2066x\u2069", "Office\u200F", "Office\x00", "Office\x1b[31m", "Off\u0085ice"} {
+			req := enrollReq("TS8320", "BIDI1")
+			req.Printer.Label = nick
+			r := e.do("POST", "/v1/enrollments", ann, req)
+			if p := r.problem(t); r.status != 422 || !strings.Contains(p.Detail, "printer.label contains the") {
+				t.Errorf("label %q: %d %q", nick, r.status, p.Detail)
+			}
+		}
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "BIDI1"), 201, &en)
+		for _, name := range []string{"BK\u202E", "BK\x00", "BK\u2028"} {
+			r := e.do("POST", "/v1/enrollments/"+en.ID+"/levels", ann, arsapi.LevelReport{Supplies: []printer.Supply{{Name: name, Level: 50}}})
+			if p := r.problem(t); r.status != 422 || !strings.Contains(p.Detail, "supplies[0].name contains the") {
+				t.Errorf("supply name %q: %d %q", name, r.status, p.Detail)
+			}
+		}
+		// Right-to-left text itself is welcome.
+		req := enrollReq("TS8320", "BIDI2")
+		req.Printer.Label = "מדפסת המשרד"
+		e.mustDo("POST", "/v1/enrollments", ann, req, 201, nil)
+	})
 }

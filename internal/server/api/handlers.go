@@ -12,10 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/jsonbody"
 	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -59,13 +58,13 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	addr := authn.ClientAddr(r, a.opt.TrustProxy)
-	body, p := readBody(w, r)
+	body, p := jsonbody.Read(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
 		return
 	}
 	var req arsapi.CreateAccountRequest
-	if p := decodeStrict(r, body, &req); p != nil {
+	if p := jsonbody.Decode(r, body, &req); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -117,18 +116,23 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// validText reports whether s is printable UTF-8 of at most max bytes
-// without control characters.
-func validText(s string, max int) bool {
-	if len(s) > max || !utf8.ValidString(s) {
-		return false
+// checkText applies the API's text rule (arsapi.CheckText, single line)
+// to the field named field.
+func checkText(field, s string, max int) *arsapi.Problem {
+	if err := arsapi.CheckText(s, max, false); err != nil {
+		return invalid(field + " " + err.Error())
 	}
-	for _, c := range s {
-		if unicode.IsControl(c) {
-			return false
+	return nil
+}
+
+// firstProblem is the first of ps that is not nil, or nil.
+func firstProblem(ps ...*arsapi.Problem) *arsapi.Problem {
+	for _, p := range ps {
+		if p != nil {
+			return p
 		}
 	}
-	return true
+	return nil
 }
 
 func invalid(detail string) *arsapi.Problem {
@@ -158,16 +162,14 @@ func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Probl
 	switch {
 	case pr.Model == "":
 		return invalid("printer.model is required (the model the printer reports, e.g. \"TS8320 series\")")
-	case !validText(pr.Model, maxModelLen):
-		return invalid(fmt.Sprintf("printer.model must be printable text of at most %d bytes", maxModelLen))
 	case pr.Serial == "":
 		return invalid("printer.serial is required (arsctl discover shows it)")
 	case printer.CheckSerial(pr.Serial) != nil:
 		return invalid("printer.serial: " + printer.CheckSerial(pr.Serial).Error())
-	case !validText(pr.UUID, maxUUIDLen):
-		return invalid(fmt.Sprintf("printer.uuid must be at most %d printable characters", maxUUIDLen))
-	case !validText(pr.Label, maxLabelLen):
-		return invalid(fmt.Sprintf("printer.label must be printable text of at most %d bytes", maxLabelLen))
+	}
+	if p := firstProblem(checkText("printer.model", pr.Model, maxModelLen), checkText("printer.uuid", pr.UUID, maxUUIDLen),
+		checkText("printer.label", pr.Label, maxLabelLen)); p != nil {
+		return p
 	}
 	terms := a.cat.Terms()
 	switch {
@@ -187,8 +189,8 @@ func (a *API) checkEnrollment(req *arsapi.CreateEnrollmentRequest) *arsapi.Probl
 // the canonical name, and series what the printer reports.
 func (a *API) checkModel(pr *arsapi.Printer) *arsapi.Problem {
 	pr.Series = strings.TrimSpace(pr.Series)
-	if !validText(pr.Series, maxModelLen) {
-		return invalid(fmt.Sprintf("printer.series must be printable text of at most %d bytes", maxModelLen))
+	if p := checkText("printer.series", pr.Series, maxModelLen); p != nil {
+		return p
 	}
 	models := a.cat.Models()
 	reported := pr.Series
@@ -225,13 +227,13 @@ func (a *API) checkModel(pr *arsapi.Printer) *arsapi.Problem {
 }
 
 func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
-	body, p := readBody(w, r)
+	body, p := jsonbody.Read(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
 		return
 	}
 	var req arsapi.CreateEnrollmentRequest
-	if p := decodeStrict(r, body, &req); p != nil {
+	if p := jsonbody.Decode(r, body, &req); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -368,13 +370,13 @@ func (a *API) getEnrollment(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := readBody(w, r)
+	body, p := jsonbody.Read(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
 		return
 	}
 	var req arsapi.CancelRequest
-	if p := decodeStrict(r, body, &req); p != nil {
+	if p := jsonbody.Decode(r, body, &req); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -430,10 +432,8 @@ func (a *API) checkCancel(req *arsapi.CancelRequest) *arsapi.Problem {
 		p.Reasons = ids
 		return p
 	}
+	// The store checks the comment's text (the rule the web page meets too).
 	req.Comment = strings.TrimSpace(req.Comment)
-	if len(req.Comment) > arsapi.MaxCancelComment || !utf8.ValidString(req.Comment) {
-		return invalid(fmt.Sprintf("comment must be text of at most %d bytes", arsapi.MaxCancelComment))
-	}
 	var uniq []string
 	needsComment := ""
 	for _, id := range req.Reasons {
@@ -471,25 +471,29 @@ func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 	}
 	seen := make(map[string]bool, len(rep.Supplies))
 	for i, s := range rep.Supplies {
+		field := fmt.Sprintf("supplies[%d]", i)
+		if strings.TrimSpace(s.Name) == "" {
+			return invalid(field + ".name is required")
+		}
+		if p := firstProblem(checkText(field+".name", s.Name, maxSupplyName),
+			checkText(field+".type", s.Type, 64), checkText(field+".color_name", s.ColorName, 64)); p != nil {
+			return p
+		}
 		switch {
-		case strings.TrimSpace(s.Name) == "":
-			return invalid(fmt.Sprintf("supplies[%d].name is required", i))
-		case !validText(s.Name, maxSupplyName):
-			return invalid(fmt.Sprintf("supplies[%d].name must be printable text of at most %d bytes", i, maxSupplyName))
 		case seen[s.Name]:
-			return invalid(fmt.Sprintf("supplies[%d]: supply %q is listed twice", i, s.Name))
+			return invalid(fmt.Sprintf("%s: supply %q is listed twice", field, s.Name))
 		case s.Level < printer.LevelSomeRemaining || s.Level > 100:
-			return invalid(fmt.Sprintf("supplies[%d].level %d must be 0-100 or -1 (other), -2 (unknown), -3 (some remaining)", i, s.Level))
+			return invalid(fmt.Sprintf("%s.level %d must be 0-100 or -1 (other), -2 (unknown), -3 (some remaining)", field, s.Level))
 		case s.Low < 0 || s.Low > 100 || s.High < 0 || s.High > 100:
-			return invalid(fmt.Sprintf("supplies[%d]: low and high must be 0-100", i))
-		case len(s.Colors) > 16 || !validText(s.Type, 64) || !validText(s.ColorName, 64):
-			return invalid(fmt.Sprintf("supplies[%d]: type, color_name or colors are too long", i))
+			return invalid(field + ": low and high must be 0-100")
+		case len(s.Colors) > 16:
+			return invalid(field + ": at most 16 colors")
 		case s.Class != "" && s.Class != printer.ClassConsumed && s.Class != printer.ClassReceptacle:
-			return invalid(fmt.Sprintf("supplies[%d].class must be %s or %s", i, printer.ClassConsumed, printer.ClassReceptacle))
+			return invalid(fmt.Sprintf("%s.class must be %s or %s", field, printer.ClassConsumed, printer.ClassReceptacle))
 		}
 		for _, c := range s.Colors {
-			if !validText(c, 16) {
-				return invalid(fmt.Sprintf("supplies[%d]: colors must be like \"#00FFFF\"", i))
+			if checkText("", c, 16) != nil {
+				return invalid(field + `: colors must be like "#00FFFF"`)
 			}
 		}
 		seen[s.Name] = true
@@ -499,13 +503,13 @@ func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 
 func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := readBody(w, r)
+	body, p := jsonbody.Read(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
 		return
 	}
 	var rep arsapi.LevelReport
-	if p := decodeStrict(r, body, &rep); p != nil {
+	if p := jsonbody.Decode(r, body, &rep); p != nil {
 		writeProblem(w, r, p)
 		return
 	}
@@ -606,14 +610,14 @@ func (a *API) listAccountOrders(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) markOrderBought(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := readBody(w, r)
+	body, p := jsonbody.Read(w, r)
 	if p != nil {
 		writeProblem(w, r, p)
 		return
 	}
 	if len(bytes.TrimSpace(body)) > 0 {
 		var req struct{}
-		if p := decodeStrict(r, body, &req); p != nil {
+		if p := jsonbody.Decode(r, body, &req); p != nil {
 			writeProblem(w, r, p)
 			return
 		}

@@ -3,9 +3,11 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/jsonbody"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -16,6 +18,9 @@ type CreateAPITokenRequest struct {
 	// ExpiresInDays is the token's life; 0 keeps it until revoked.
 	ExpiresInDays int `json:"expires_in_days,omitempty"`
 }
+
+// MaxAPITokenDays is the longest life of an API token, in days.
+const MaxAPITokenDays = 3650
 
 // CreatedAPIToken is the answer to POST /v1/tokens. Token is shown once.
 type CreatedAPIToken struct {
@@ -72,20 +77,22 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req CreateAPITokenRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, "body must be JSON like {\"name\":\"fleet script\",\"expires_in_days\":90}")
+	body, p := jsonbody.Read(w, r)
+	if p == nil {
+		p = jsonbody.Decode(r, body, &req)
+	}
+	if p != nil {
+		writeProblem(w, r, p.Status, p.Code, p.Detail+`; send JSON like {"name":"fleet script","expires_in_days":90}`)
 		return
 	}
-	if req.ExpiresInDays < 0 || req.ExpiresInDays > 3650 {
-		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, "expires_in_days must be between 0 (never) and 3650")
+	if req.ExpiresInDays < 0 || req.ExpiresInDays > MaxAPITokenDays {
+		writeProblem(w, r, http.StatusUnprocessableEntity, arsapi.CodeInvalid, fmt.Sprintf("expires_in_days must be between 0 (never) and %d", MaxAPITokenDays))
 		return
 	}
 	raw, t, err := s.st.CreateAPIToken(r.Context(), acct, req.Name, time.Duration(req.ExpiresInDays)*24*time.Hour)
 	var inv *store.InvalidAccountError
 	if errors.As(err, &inv) {
-		writeProblem(w, r, http.StatusBadRequest, arsapi.CodeInvalid, inv.Reason)
+		writeProblem(w, r, http.StatusUnprocessableEntity, arsapi.CodeInvalid, inv.Reason)
 		return
 	}
 	if err != nil {

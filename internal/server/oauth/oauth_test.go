@@ -599,7 +599,7 @@ func TestAPITokens(t *testing.T) {
 		if st, _ := apiCall(t, e, "DELETE", tokensPath+"/nope", tok.AccessToken, ""); st != 404 {
 			t.Fatalf("revoke unknown = %d", st)
 		}
-		if st, _ := apiCall(t, e, "POST", tokensPath, tok.AccessToken, `{"name":""}`); st != 400 {
+		if st, _ := apiCall(t, e, "POST", tokensPath, tok.AccessToken, `{"name":""}`); st != 422 {
 			t.Fatalf("empty name = %d", st)
 		}
 	})

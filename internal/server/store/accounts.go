@@ -42,6 +42,9 @@ func NormalizeEmail(email string) (string, error) {
 	if len(e) > maxEmailLen {
 		return "", &InvalidAccountError{Field: "email", Reason: fmt.Sprintf("an email address has at most %d characters", maxEmailLen)}
 	}
+	if err := arsapi.CheckText(e, maxEmailLen, false); err != nil {
+		return "", &InvalidAccountError{Field: "email", Reason: "the address " + err.Error()}
+	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || a.Name != "" {
 		return "", &InvalidAccountError{Field: "email", Reason: "enter an email address like name@example.com"}
@@ -79,8 +82,11 @@ func (s *Store) CreateAccount(ctx context.Context, email, password, name string)
 		return arsapi.Account{}, err
 	}
 	name = strings.TrimSpace(name)
-	if utf8.RuneCountInString(name) > maxNameLen || !utf8.ValidString(name) {
+	if utf8.RuneCountInString(name) > maxNameLen {
 		return arsapi.Account{}, &InvalidAccountError{Field: "name", Reason: fmt.Sprintf("a name has at most %d characters", maxNameLen)}
+	}
+	if err := arsapi.CheckText(name, utf8.UTFMax*maxNameLen, false); err != nil {
+		return arsapi.Account{}, &InvalidAccountError{Field: "name", Reason: "the name " + err.Error()}
 	}
 	hash, err := s.Passwords.Hash(ctx, password)
 	if err != nil {

@@ -421,7 +421,13 @@ func (s *Store) changeEnrollment(ctx context.Context, accountID, id string, scop
 }
 
 // CancelEnrollment implements Enrollments.
+// The comment is trimmed, its line ends become "\n", and it must pass
+// arsapi.CheckText (multi-line) or ErrInvalid is returned.
 func (s *Store) CancelEnrollment(ctx context.Context, accountID, id string, req arsapi.CancelRequest) (arsapi.Enrollment, error) {
+	comment := strings.TrimSpace(strings.ReplaceAll(req.Comment, "\r\n", "\n"))
+	if err := arsapi.CheckText(comment, arsapi.MaxCancelComment, true); err != nil {
+		return arsapi.Enrollment{}, fmt.Errorf("%w: comment %v", ErrInvalid, err)
+	}
 	reasons := req.Reasons
 	if reasons == nil {
 		reasons = []string{}
@@ -436,7 +442,7 @@ func (s *Store) CancelEnrollment(ctx context.Context, accountID, id string, req 
 		}
 		if _, err := tx.Exec(ctx, `UPDATE enrollments SET state = 'cancelled', cancelled_at = ?, updated_at = ?,
 			cancel_reasons = ?, cancel_comment = ? WHERE id = ?`,
-			nanos(now), nanos(now), string(rj), req.Comment, id); err != nil {
+			nanos(now), nanos(now), string(rj), comment, id); err != nil {
 			return fmt.Errorf("cancel enrollment: %w", err)
 		}
 		return addEnrollmentEvent(ctx, tx, id, now, "cancelled", "reasons: "+strings.Join(reasons, ", "))

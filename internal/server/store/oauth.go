@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // Errors of the OAuth state.
@@ -775,13 +776,19 @@ type APIToken struct {
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
 }
 
+// MaxAPITokenName is the longest API token name, in bytes.
+const MaxAPITokenName = 100
+
 // CreateAPIToken creates a named API token for an account, lasting ttl
 // (0: until revoked). The raw token is returned once; only its hash is
 // stored.
 func (s *Store) CreateAPIToken(ctx context.Context, accountID, name string, ttl time.Duration) (string, APIToken, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", APIToken{}, &InvalidAccountError{Field: "name", Reason: "give the token a name of 1 to 100 characters"}
+	if name == "" || len(name) > MaxAPITokenName {
+		return "", APIToken{}, &InvalidAccountError{Field: "name", Reason: fmt.Sprintf("give the token a name of 1 to %d bytes", MaxAPITokenName)}
+	}
+	if err := arsapi.CheckText(name, MaxAPITokenName, false); err != nil {
+		return "", APIToken{}, &InvalidAccountError{Field: "name", Reason: "the token name " + err.Error()}
 	}
 	secret, err := RandomToken(32)
 	if err != nil {

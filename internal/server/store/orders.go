@@ -97,8 +97,8 @@ func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
 	seen := make(map[string]bool, len(in))
 	for i, sp := range in {
 		sp.Name = strings.TrimSpace(sp.Name)
-		if len(sp.Name) > MaxSupplyNameLen || !utf8.ValidString(sp.Name) {
-			return nil, fmt.Errorf("%w: supply %d: name is longer than %d bytes or not UTF-8", ErrInvalid, i+1, MaxSupplyNameLen)
+		if err := arsapi.CheckText(sp.Name, MaxSupplyNameLen, false); err != nil {
+			return nil, fmt.Errorf("%w: supply %d: the name %v", ErrInvalid, i+1, err)
 		}
 		if sp.Name == "" {
 			sp.Name = fmt.Sprintf("supply %d", i+1)

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/pagehead"
@@ -689,12 +688,6 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 	if needsComment && comment == "" {
 		errs = append(errs, "You chose Other: tell us your reason in the comment box.")
 	}
-	switch {
-	case len(comment) > arsapi.MaxCancelComment:
-		errs = append(errs, fmt.Sprintf("The comment is too long: use at most %d characters.", arsapi.MaxCancelComment))
-	case !utf8.ValidString(comment):
-		errs = append(errs, "The comment is not valid text. Type it again.")
-	}
 	if len(errs) > 0 {
 		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, errs)
 		return
@@ -705,7 +698,7 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
 		return
 	case errors.Is(err, store.ErrInvalid):
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, []string{err.Error()})
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, []string{invalidText(err)})
 		return
 	case w.changeFailed(rw, req, e, err):
 		return
@@ -720,6 +713,17 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 		stop()
 	}
 	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/cancelled", http.StatusSeeOther)
+}
+
+// invalidText is a store.ErrInvalid error as a sentence for a form:
+// "comment is longer than 2000 bytes" becomes "Comment is longer than
+// 2000 bytes."
+func invalidText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")
+	if msg == "" {
+		return "The form is not valid."
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
 
 func (w *Web) cancelled(rw http.ResponseWriter, req *request) {

@@ -300,7 +300,7 @@ func TestManagePlanAndCancel(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("cancel with a non-UTF-8 comment: HTTP %d", r.status)
 		}
-		mustContain(t, "cancel with a non-UTF-8 comment", r.body, "The comment is not valid text.")
+		mustContain(t, "cancel with a non-UTF-8 comment", r.body, "Comment is not valid UTF-8 text.")
 		if got := e.enrollment(token, en.ID); got.State != arsapi.StateActive {
 			t.Fatalf("after refused cancels the state is %s", got.State)
 		}

@@ -1,0 +1,56 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+// TestAPITokenBodyChecks sends POST /v1/tokens the bodies every other API
+// route refuses: it answers as they do (the shared JSON body decoder),
+// and creates no token.
+func TestAPITokenBodyChecks(t *testing.T) {
+	each(t, Config{}, func(t *testing.T, e *env) {
+		tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			what, ctype string
+			body        io.Reader
+			status      int
+		}{
+			{"10 MB", "application/json", strings.NewReader(`{"name":"` + strings.Repeat("a", 10<<20) + `"}`), http.StatusRequestEntityTooLarge},
+			{"text/plain", "text/plain", strings.NewReader(`{"name":"plain"}`), http.StatusUnsupportedMediaType},
+			{"trailing garbage", "application/json", strings.NewReader(`{"name":"trailing"} garbage`), http.StatusBadRequest},
+			{"two objects", "application/json", strings.NewReader(`{"name":"one"}{"name":"two"}`), http.StatusBadRequest},
+			{"unknown field", "application/json", strings.NewReader(`{"name":"x","scope":"admin"}`), http.StatusBadRequest},
+			{"NUL in the name", "application/json", strings.NewReader(`{"name":"ci\u0000"}`), http.StatusUnprocessableEntity},
+			{"bidi in the name", "application/json", strings.NewReader(`{"name":"ci\u202etxt.exe"}`), http.StatusUnprocessableEntity},
+			{"empty name", "application/json", strings.NewReader(`{"name":""}`), http.StatusUnprocessableEntity},
+		} {
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+tokensPath, tc.body)
+			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+			req.Header.Set("Content-Type", tc.ctype)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			var p arsapi.Problem
+			if res.StatusCode != tc.status || json.Unmarshal(b, &p) != nil || p.Code != arsapi.CodeInvalid {
+				t.Errorf("%s: HTTP %d %s, want %d and a problem", tc.what, res.StatusCode, b, tc.status)
+			}
+		}
+		list, err := e.st.ListAPITokens(context.Background(), e.acct)
+		if err != nil || len(list) != 0 {
+			t.Errorf("tokens after refused requests: %+v, %v", list, err)
+		}
+	})
+}
