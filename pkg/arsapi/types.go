@@ -245,6 +245,15 @@ type LevelReport struct {
 	Supplies []printer.Supply `json:"supplies"`
 }
 
+// The window of a level report's ReadAt that arsd accepts, around the
+// time it receives the report: readings older than MaxReadAtAge or more
+// than MaxReadAtAhead in the future (a printer's clock may run a little
+// fast) are refused with 422.
+const (
+	MaxReadAtAge   = 30 * 24 * time.Hour
+	MaxReadAtAhead = 5 * time.Minute
+)
+
 // LevelReportResult is the answer to a level report.
 type LevelReportResult struct {
 	// Orders are the orders this report placed (usually none).

@@ -984,3 +984,60 @@ func TestBidiAndControlCharactersRefused(t *testing.T) {
 		e.mustDo("POST", "/v1/enrollments", ann, req, 201, nil)
 	})
 }
+
+// TestReadAtWindow reports levels read far in the past (1600, which
+// nanoseconds since 1970 cannot hold, and just over 30 days ago) and in
+// the future (just over 5 minutes ahead, 9999): each answers 422 and
+// stores nothing, on both databases; readings at both ends of the window
+// are taken, and later reports still place orders.
+func TestReadAtWindow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "WINDOW1"), 201, &en)
+		levels := "/v1/enrollments/" + en.ID + "/levels"
+		report := func(at time.Time, level int) arsapi.LevelReport {
+			return arsapi.LevelReport{ReadAt: at, Supplies: []printer.Supply{{Name: "C", Type: "inkCartridge", ColorName: "cyan", Level: level}}}
+		}
+		now := time.Now().UTC()
+		for _, at := range []time.Time{
+			time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC),
+			now.Add(-arsapi.MaxReadAtAge - time.Minute),
+			now.Add(arsapi.MaxReadAtAhead + time.Minute),
+			time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+		} {
+			r := e.do("POST", levels, ann, report(at, 1))
+			if p := r.problem(t); r.status != 422 || p.Code != arsapi.CodeInvalid || !strings.Contains(p.Detail, "read_at "+at.Format(time.RFC3339)+" is outside the accepted window") {
+				t.Errorf("read_at %s: %d %q", at, r.status, p.Detail)
+			}
+		}
+		var got arsapi.Enrollment
+		e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+		if got.LevelsReadAt != nil || len(got.Supplies) != 0 {
+			t.Fatalf("refused reports were stored: %+v", got)
+		}
+
+		// The oldest reading taken, then a newer low one orders, then the
+		// newest reading taken: each one is stored.
+		var res arsapi.LevelReportResult
+		for _, step := range []struct {
+			at     time.Time
+			level  int
+			orders int
+		}{
+			{now.Add(-arsapi.MaxReadAtAge + time.Minute), 60, 0},
+			{now.Add(-time.Minute), 5, 1},
+			{now.Add(arsapi.MaxReadAtAhead - time.Minute), 100, 0},
+		} {
+			e.mustDo("POST", levels, ann, report(step.at, step.level), 200, &res)
+			if len(res.Orders) != step.orders {
+				t.Errorf("report at %s placed %d orders, want %d", step.at, len(res.Orders), step.orders)
+			}
+			e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+			if got.LevelsReadAt == nil || !got.LevelsReadAt.Equal(step.at.Truncate(time.Nanosecond)) || got.Supplies[0].Level != step.level {
+				t.Errorf("after the report at %s: levels read at %v, %+v", step.at, got.LevelsReadAt, got.Supplies)
+			}
+		}
+	})
+}

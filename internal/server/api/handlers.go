@@ -463,6 +463,11 @@ func checkReport(rep *arsapi.LevelReport, now time.Time) *arsapi.Problem {
 		rep.ReadAt = now
 	}
 	rep.ReadAt = rep.ReadAt.UTC()
+	if from, to := now.Add(-arsapi.MaxReadAtAge), now.Add(arsapi.MaxReadAtAhead); rep.ReadAt.Before(from) || rep.ReadAt.After(to) {
+		return invalid(fmt.Sprintf("read_at %s is outside the accepted window, %s to %s (%d days back to %s ahead): send the time the levels were read, or leave it out for now",
+			rep.ReadAt.Format(time.RFC3339), from.Format(time.RFC3339), to.Format(time.RFC3339),
+			int(arsapi.MaxReadAtAge.Hours()/24), arsapi.MaxReadAtAhead))
+	}
 	if len(rep.Supplies) == 0 {
 		return invalid("supplies is empty: report every supply of the printer")
 	}

@@ -17,10 +17,9 @@ import (
 
 // Limits on a level report.
 const (
-	MaxSupplies       = 64
-	MaxSupplyNameLen  = 200
-	maxFutureReadSkew = 5 * time.Minute
-	maxErrorLen       = 500
+	MaxSupplies      = 64
+	MaxSupplyNameLen = 200
+	maxErrorLen      = 500
 )
 
 // stmtCache holds statements prepared once per Store and reused by
@@ -136,13 +135,21 @@ func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
 // key (enrollment_id, supply, cycle) makes the database refuse a second
 // order in the same cycle whatever happens above it.
 //
-// A zero ReadAt means now; one more than five minutes in the future is
-// taken as now. A cancelled enrollment answers ErrNotActive.
+// A zero ReadAt means now; one more than arsapi.MaxReadAtAhead in the
+// future is taken as now; one that nanoseconds since 1970 cannot hold
+// (before 1678 or after 2261) is ErrInvalid. The API refuses readings
+// outside arsapi.MaxReadAtAge too. A cancelled enrollment answers
+// ErrNotActive.
 func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error) {
 	res := arsapi.LevelReportResult{Orders: []arsapi.Order{}}
 	supplies, err := normalizeSupplies(r.Supplies)
 	if err != nil {
 		return res, err
+	}
+	if at := r.ReadAt; !fromNanos(nanos(at)).Equal(at) {
+		// Stored as nanoseconds since 1970, it would wrap around to
+		// another century and hide every later report.
+		return res, fmt.Errorf("%w: read_at %s is out of range", ErrInvalid, at.Format(time.RFC3339))
 	}
 	// On PostgreSQL the enrollment row is locked by a statement of its own
 	// before the supplies are read: under READ COMMITTED a statement that
@@ -178,7 +185,7 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		res.Orders = res.Orders[:0]
 		now := s.now()
 		readAt := r.ReadAt.UTC()
-		if readAt.IsZero() || readAt.After(now.Add(maxFutureReadSkew)) {
+		if readAt.IsZero() || readAt.After(now.Add(arsapi.MaxReadAtAhead)) {
 			readAt = now
 		}
 		ra := nanos(readAt)

@@ -57,6 +57,12 @@ func TestReportLevelsEngine(t *testing.T) {
 		provider arsapi.Provider
 		steps    []step
 	}{
+		{"a reading time nanoseconds cannot hold is refused and hides nothing", arsapi.ProviderCanon, []step{
+			report(rep(0, "C=50")),
+			{report: ptr(readAt(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), rep(1, "C=5"))), wantErr: ErrInvalid},
+			{report: ptr(readAt(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), rep(1, "C=5"))), wantErr: ErrInvalid},
+			report(rep(1, "C=5"), "C"),
+		}},
 		{"above threshold never orders", arsapi.ProviderCanon, []step{
 			report(rep(0, "C=80", "M=16", "Y=100")),
 			report(rep(1, "C=79", "M=16", "Y=99")),
@@ -192,6 +198,12 @@ func TestReportLevelsEngine(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// readAt is r read at t.
+func readAt(t time.Time, r arsapi.LevelReport) arsapi.LevelReport {
+	r.ReadAt = t
+	return r
+}
 
 // TestReportLevelsOrdersOnlyInkAndToner reports, all below the threshold,
 // an ink, a toner, a supply of no type, a tri-colour cartridge and the
