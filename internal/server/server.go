@@ -79,6 +79,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("database %s: %w", redactDSN(cfg.Database), err)
 	}
 	s.db = d
+	for _, f := range d.ExposedFiles() {
+		s.log.WarnContext(ctx, "the database file is open to other users of this machine; it holds the token signing key and password hashes: run chmod 600 on it",
+			"file", f.Path, "mode", fmt.Sprintf("%04o", f.Mode))
+	}
 	if err := s.build(ctx); err != nil {
 		d.Close()
 		return nil, err

@@ -59,6 +59,8 @@ type DB struct {
 	locksOnce sync.Once
 	locks     *sql.DB
 	locksErr  error
+
+	path string // the SQLite file, "" for PostgreSQL and ":memory:"
 }
 
 // maxLockSessions bounds the sessions of a DB's lock pool: at most this
@@ -99,6 +101,9 @@ func open(dsn string) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
 	}
 	q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", "file:"+path+q)
@@ -110,7 +115,56 @@ func open(dsn string) (*DB, error) {
 	} else {
 		sqldb.SetMaxOpenConns(8)
 	}
-	return &DB{DB: sqldb, Dialect: SQLite}, nil
+	d := &DB{DB: sqldb, Dialect: SQLite}
+	if path != ":memory:" {
+		d.path = path
+	}
+	return d, nil
+}
+
+// createPrivate creates the SQLite file path, empty and readable by its
+// owner only (0600, whatever the umask), unless it exists. SQLite gives
+// the -wal and -shm files it creates the database file's mode, so they
+// are 0600 too; left to itself it would create all three 0644 (less the
+// umask), open to every user of the machine, and the database holds the
+// token signing key, password hashes and owners' addresses.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// ExposedFiles lists the files of a SQLite database (the database, its
+// -wal and -shm) that users other than the owner may read or write, with
+// their modes, for a warning at start. It is empty for PostgreSQL and
+// ":memory:".
+func (d *DB) ExposedFiles() []ExposedFile {
+	if d.path == "" {
+		return nil
+	}
+	var out []ExposedFile
+	for _, p := range []string{d.path, d.path + "-wal", d.path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, ExposedFile{Path: p, Mode: fi.Mode().Perm()})
+		}
+	}
+	return out
+}
+
+// ExposedFile is a database file others may read or write.
+type ExposedFile struct {
+	Path string
+	Mode fs.FileMode
 }
 
 // migrateLockID is the PostgreSQL advisory lock that migrations run under
