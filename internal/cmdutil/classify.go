@@ -35,7 +35,7 @@ var Problems = []Problem{
 	{"no network interface can send multicast, so the network cannot be searched (use --host)", ExitFailure, is(discovery.ErrNoMulticast)},
 	{"no printer answered at an address given with --host", ExitNotFound, is(discovery.ErrNoPrinter)},
 	{"the printer's model is not eligible for the service", ExitFailure, as[*provider.IneligibleError]()},
-	{"the printer is enrolled in another account", ExitFailure, as[*provider.EnrolledElsewhereError]()},
+	{"this account cannot enroll the printer (another account may hold it)", ExitFailure, as[*provider.NotEnrollableError]()},
 	{"the printer reports no serial number", ExitFailure, is(provider.ErrNoSerial)},
 }
 

@@ -23,7 +23,7 @@ func TestProblemsSameCodeEverywhere(t *testing.T) {
 		{&ExitError{Code: ExitNotFound, Err: fmt.Errorf("cannot search (%w)", discovery.ErrNoMulticast)}, ExitFailure},
 		{fmt.Errorf("asking 10.0.0.9: %w", discovery.ErrNoPrinter), ExitNotFound},
 		{fmt.Errorf("enroll: %w", &provider.IneligibleError{Model: "MG2500"}), ExitFailure},
-		{&provider.EnrolledElsewhereError{}, ExitFailure},
+		{&provider.NotEnrollableError{}, ExitFailure},
 		{FlagErrorf("--from: %v", os.ErrNotExist), ExitUsage},
 	} {
 		if got := ExitCode(tt.err); got != tt.want {

@@ -10,7 +10,8 @@ const (
 	CodeNotFound         = "not_found"          // no such resource for this account
 	CodeIneligibleModel  = "ineligible_model"   // printer model not in /v1/models
 	CodeAmbiguousModel   = "ambiguous_model"    // the reported series covers several eligible models
-	CodeAlreadyEnrolled  = "already_enrolled"   // printer has an active enrollment (another account)
+	CodeAlreadyEnrolled  = "already_enrolled"   // printer is already enrolled in this account (EnrollmentID)
+	CodeNotEnrollable    = "not_enrollable"     // printer cannot be enrolled by this account (says no more)
 	CodeTermsOutdated    = "terms_outdated"     // terms_version is not the current one
 	CodeNoReason         = "reason_required"    // cancel without a reason
 	CodeUnknownReason    = "unknown_reason"     // cancel with an unknown reason ID

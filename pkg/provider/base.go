@@ -151,7 +151,10 @@ func (b *Base) enrollError(ctx context.Context, req arsapi.CreateEnrollmentReque
 				return &existingError{e: e}
 			}
 		}
-		return &EnrolledElsewhereError{Serial: req.Printer.Serial}
+		// An older arsd said "already_enrolled" for another account's too.
+		return &NotEnrollableError{Serial: req.Printer.Serial}
+	case arsapi.CodeNotEnrollable:
+		return &NotEnrollableError{Serial: req.Printer.Serial}
 	}
 	return err
 }

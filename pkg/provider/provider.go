@@ -286,16 +286,20 @@ func (e *IneligibleError) Error() string {
 	return why + "; eligible models: " + strings.Join(e.Eligible, ", ")
 }
 
-// EnrolledElsewhereError is returned by Enroll when the printer is enrolled
-// in another account.
-type EnrolledElsewhereError struct {
+// NotEnrollableError is returned by Enroll when the server answers that
+// this account cannot enroll the printer. The server says no more, on
+// purpose: usually another account (perhaps the owner's own second one,
+// or a previous owner's) has a live plan for the printer's serial.
+type NotEnrollableError struct {
 	// Serial is the printer's serial number.
 	Serial string
 }
 
-// Error says what to do: cancel the plan in the other account first.
-func (e *EnrolledElsewhereError) Error() string {
-	return "this printer is already enrolled in another account; cancel that plan first (sign in to that account and run `arsctl cancel`)"
+// Error says what the owner can do.
+func (e *NotEnrollableError) Error() string {
+	return "this printer cannot be enrolled by this account. If you enrolled it with another account, " +
+		"sign in to that one and run `arsctl cancel` first; if it is yours and you did not, " +
+		"see \"Someone else enrolled my printer\" in docs/security.md"
 }
 
 // NewIdempotencyKey returns a fresh Idempotency-Key for one enrollment

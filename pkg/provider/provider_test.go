@@ -117,9 +117,9 @@ func TestCanonEnroll(t *testing.T) {
 	// The same printer from another account.
 	other, _ := registry.Get("canon", e.clients[1])
 	_, err = other.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version})
-	var elsewhere *provider.EnrolledElsewhereError
-	if !errors.As(err, &elsewhere) {
-		t.Fatalf("other account: err = %v, want EnrolledElsewhereError", err)
+	var refused *provider.NotEnrollableError
+	if !errors.As(err, &refused) {
+		t.Fatalf("other account: err = %v, want NotEnrollableError", err)
 	}
 
 	list, err := p.List(ctx)

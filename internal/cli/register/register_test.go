@@ -286,7 +286,7 @@ func TestRegisterAgainAfterConflict(t *testing.T) {
 
 	fx.token = b
 	err := registerRun(context.Background(), fx.opts)
-	if err == nil || !strings.Contains(err.Error(), "another account") {
+	if err == nil || !strings.Contains(err.Error(), "cannot be enrolled by this account") {
 		t.Fatalf("B's register while A has it: %v", err)
 	}
 	if _, err := fx.api.Client(aTok).CancelEnrollment(context.Background(), a.ID,

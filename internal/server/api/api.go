@@ -60,10 +60,23 @@ type Options struct {
 	// the database (so across replicas), counted before the account is
 	// made; zero means 10.
 	SignupsPerMinute int
+	// NotEnrollablePerHour limits, per account, the enrollments refused
+	// because the account cannot enroll the printer (its serial has a
+	// live enrollment in another account), in the database: each
+	// enrollment takes an attempt before the store is asked and gives it
+	// back unless it was such a refusal, and once they are spent every
+	// new enrollment of the account answers 429 until the hour is over,
+	// so that an account cannot test serial after serial. Zero means
+	// NotEnrollablePerHourDefault.
+	NotEnrollablePerHour int
 	// TrustProxy makes the sign-up limit key on the first
 	// X-Forwarded-For address (only behind a trusted load balancer).
 	TrustProxy bool
 }
+
+// NotEnrollablePerHourDefault is how many "cannot be enrolled by this
+// account" answers an account gets per hour by default.
+const NotEnrollablePerHourDefault = 5
 
 // API is the /v1 JSON API.
 type API struct {
@@ -85,6 +98,9 @@ func New(o Options) (*API, error) {
 	}
 	if o.SignupsPerMinute <= 0 {
 		o.SignupsPerMinute = 10
+	}
+	if o.NotEnrollablePerHour <= 0 {
+		o.NotEnrollablePerHour = NotEnrollablePerHourDefault
 	}
 	a := &API{
 		opt:     o,

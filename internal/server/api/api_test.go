@@ -465,9 +465,9 @@ func TestEnrollments(t *testing.T) {
 		if p := r.problem(t); r.status != 409 || p.Code != arsapi.CodeAlreadyEnrolled || p.EnrollmentID != en.ID {
 			t.Errorf("re-enroll own: %d %+v", r.status, p)
 		}
-		// Another account: 409 without the ID.
+		// Another account: 409 not_enrollable, telling nothing more.
 		r = e.do("POST", "/v1/enrollments", bob, enrollReq("TS8320", "kmzx00001"))
-		if p := r.problem(t); r.status != 409 || p.Code != arsapi.CodeAlreadyEnrolled || p.EnrollmentID != "" || strings.Contains(string(r.body), en.ID) {
+		if p := r.problem(t); r.status != 409 || p.Code != arsapi.CodeNotEnrollable || p.EnrollmentID != "" || strings.Contains(string(r.body), en.ID) {
 			t.Errorf("re-enroll other: %d %s", r.status, r.body)
 		}
 
@@ -669,7 +669,7 @@ func TestIdempotencyKeepsNoRefusals(t *testing.T) {
 		var anns arsapi.Enrollment
 		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "REFUSE1"), 201, &anns)
 		r := e.do("POST", "/v1/enrollments", bob, enrollReq("TS8320", "REFUSE1"), "Idempotency-Key", "bob-1")
-		if r.status != 409 || r.problem(t).Code != arsapi.CodeAlreadyEnrolled {
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeNotEnrollable {
 			t.Fatalf("bob while ann's is active: %d %s", r.status, r.body)
 		}
 		e.mustDo("POST", "/v1/enrollments/"+anns.ID+"/cancel", ann, arsapi.CancelRequest{Reasons: []string{"other"}, Comment: "sold it"}, 200, nil)
@@ -1038,6 +1038,55 @@ func TestReadAtWindow(t *testing.T) {
 			if got.LevelsReadAt == nil || !got.LevelsReadAt.Equal(step.at.Truncate(time.Nanosecond)) || got.Supplies[0].Level != step.level {
 				t.Errorf("after the report at %s: levels read at %v, %+v", step.at, got.LevelsReadAt, got.Supplies)
 			}
+		}
+	})
+}
+
+// TestNotEnrollableTellsNothing plays an account that tries the serials
+// of printers another account enrolled, to learn which exist (a Canon
+// serial is also the printer's admin password): the answer names neither
+// the other account nor its enrollment nor that one exists elsewhere,
+// and after NotEnrollablePerHourDefault such answers every new enrollment of the
+// prober, even of a free serial, answers 429 and creates nothing; other
+// accounts are not held back.
+func TestNotEnrollableTellsNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann, mallory, carol := e.account("ann@example.com"), e.account("mallory@example.com"), e.account("carol@example.com")
+		var anns []arsapi.Enrollment
+		for i := range NotEnrollablePerHourDefault + 1 {
+			var en arsapi.Enrollment
+			e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", fmt.Sprintf("KMPR%05d", i)), 201, &en)
+			anns = append(anns, en)
+		}
+		annID := strings.TrimPrefix(ann, "test-")
+		for i := range NotEnrollablePerHourDefault {
+			r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", fmt.Sprintf("kmpr%05d", i)))
+			p := r.problem(t)
+			if r.status != 409 || p.Code != arsapi.CodeNotEnrollable || p.EnrollmentID != "" {
+				t.Fatalf("try %d: %d %s", i, r.status, r.body)
+			}
+			for _, secret := range []string{anns[i].ID, annID, "ann@example.com", "another account", "already"} {
+				if strings.Contains(string(r.body), secret) {
+					t.Errorf("the answer tells %q: %s", secret, r.body)
+				}
+			}
+		}
+		for _, serial := range []string{fmt.Sprintf("KMPR%05d", NotEnrollablePerHourDefault), "KMFREE0001"} {
+			r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", serial))
+			if p := r.problem(t); r.status != 429 || p.Code != arsapi.CodeRateLimited || r.header.Get("Retry-After") == "" {
+				t.Errorf("%s after %d refusals: %d %s", serial, NotEnrollablePerHourDefault, r.status, r.body)
+			}
+		}
+		var list arsapi.List[arsapi.Enrollment]
+		e.mustDo("GET", "/v1/enrollments", mallory, nil, 200, &list)
+		if len(list.Items) != 0 {
+			t.Errorf("the prober has enrollments: %+v", list.Items)
+		}
+		e.mustDo("POST", "/v1/enrollments", carol, enrollReq("TS8320", "KMFREE0001"), 201, nil)
+		r := e.do("POST", "/v1/enrollments", carol, enrollReq("TS8320", "KMPR00000"))
+		if r.status != 409 || r.problem(t).Code != arsapi.CodeNotEnrollable {
+			t.Errorf("another account after the prober: %d %s", r.status, r.body)
 		}
 	})
 }

@@ -116,6 +116,12 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// notEnrollable is the whole answer to an enrollment of a printer another
+// account has enrolled: it does not say so, nor anything about that
+// account, so that it tells no more than that this account cannot enroll
+// this serial.
+const notEnrollable = "this printer cannot be enrolled by this account; if it is your printer, see \"Someone else enrolled my printer\" in docs/security.md"
+
 // checkText applies the API's text rule (arsapi.CheckText, single line)
 // to the field named field.
 func checkText(field, s string, max int) *arsapi.Problem {
@@ -243,18 +249,42 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, p)
 			return
 		}
+		// An attempt is taken from the account's budget of refusals before
+		// the store is asked, and given back unless the printer turns out
+		// to be another account's: serial by serial, an account could
+		// otherwise learn which printers are enrolled somewhere (a Canon
+		// serial is also the printer's admin password).
+		refusals := "not-enrollable:" + acct
+		err := a.st.TakeAttempt(r.Context(), store.Limit{Key: refusals, Max: a.opt.NotEnrollablePerHour, Window: time.Hour})
+		var limited *store.LimitedError
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+			writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited,
+				"too many printers this account cannot enroll were tried in the last hour; try again later"))
+			return
+		}
+		if err != nil {
+			a.internal(w, r, "count the enrollment", err)
+			return
+		}
 		e, err := a.st.CreateEnrollment(r.Context(), acct, req, a.cat.DefaultThreshold())
 		var already *store.AlreadyEnrolledError
-		switch {
-		case errors.As(err, &already):
-			p := problem(http.StatusConflict, arsapi.CodeAlreadyEnrolled, "")
-			if already.SameAccount {
-				p.EnrollmentID = already.ID
-				p.Detail = "this printer is already enrolled in your account as " + already.ID
-			} else {
-				p.Detail = "this printer is enrolled by another account; that account must cancel its plan before the printer can be enrolled again"
+		if !errors.As(err, &already) || already.SameAccount {
+			if rerr := a.st.ReturnAttempt(r.Context(), refusals); rerr != nil {
+				a.log.WarnContext(r.Context(), "api: return enrollment attempt", "err", rerr)
 			}
+		}
+		switch {
+		case errors.As(err, &already) && already.SameAccount:
+			p := problem(http.StatusConflict, arsapi.CodeAlreadyEnrolled, "this printer is already enrolled in your account as "+already.ID)
+			p.EnrollmentID = already.ID
 			writeProblem(w, r, p)
+			return
+		case errors.As(err, &already):
+			// Nothing about the other enrollment or its account is told.
+			a.log.WarnContext(r.Context(), "enrollment refused: the printer has a live enrollment in another account",
+				"account", acct, "enrollment", already.ID)
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotEnrollable, notEnrollable))
 			return
 		case storeInvalid(err) != nil:
 			writeProblem(w, r, storeInvalid(err))

@@ -146,7 +146,7 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 	if err != nil {
 		return res, err
 	}
-	if at := r.ReadAt; !fromNanos(nanos(at)).Equal(at) {
+	if at := r.ReadAt; !at.IsZero() && !fromNanos(nanos(at)).Equal(at) {
 		// Stored as nanoseconds since 1970, it would wrap around to
 		// another century and hide every later report.
 		return res, fmt.Errorf("%w: read_at %s is out of range", ErrInvalid, at.Format(time.RFC3339))
