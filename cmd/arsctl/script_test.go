@@ -61,6 +61,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "home", ".config"))
 			env.Setenv("ARS_STATE_DIR", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("ARS_KEYRING", "off")
+			// discover waits for the server's word on each printer this
+			// long at most; generous, as the machine may be loaded.
+			env.Setenv("ARS_ELIGIBILITY_WAIT", "30s")
 			env.Setenv("NO_COLOR", "1")
 			// A browser "exists" (xdg-open in PATH follows the URL over HTTP).
 			env.Setenv("BROWSER", "xdg-open")

@@ -23,8 +23,14 @@ import (
 // DefaultEligibilityWait bounds how long after the search started a row
 // waits for the server's answer: a server on this machine or the LAN
 // answers long before the first printer does; one that does not answer
-// in time leaves the rows "unknown" rather than holding them back.
-const DefaultEligibilityWait = 2 * time.Second
+// in time leaves the rows "unknown" rather than holding them back. A
+// server that is down (refused) costs nothing. EligibilityWaitEnv
+// overrides it (a Go duration, e.g. "2s" for a slow link).
+const DefaultEligibilityWait = 500 * time.Millisecond
+
+// EligibilityWaitEnv names the environment variable that overrides
+// DefaultEligibilityWait.
+const EligibilityWaitEnv = "ARS_ELIGIBILITY_WAIT"
 
 // Options are the inputs of `arsctl discover`.
 type Options struct {
@@ -122,9 +128,10 @@ terms: "eligible (TS5320)" (the model its series stands for, or the models
 to choose from), "not eligible: why" (another make, a model not on the
 list), "enrolled (yours, canon)" when it is enrolled in your account (signed
 in), or "unknown" when no server answers. The server is asked while the
-network is searched, so the search is not slower; a server that has not
-answered within 2 seconds of the start leaves its rows "unknown". arsctl
-models lists the eligible models.
+network is searched, so the search is not slower: a server that is down
+costs nothing, and one that has not answered within half a second of the
+start leaves its rows "unknown" (ARS_ELIGIBILITY_WAIT=2s waits longer, for
+a slow link). arsctl models lists the eligible models.
 
 Output: an aligned table on a terminal; one tab-separated line per printer
 when piped (name, addresses, make and model, serial, URI, levels,
@@ -149,6 +156,13 @@ Exits 3 when no printer is found.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Timeout <= 0 {
 				return cmdutil.FlagErrorf("--timeout must be positive")
+			}
+			if v := getenv(f, EligibilityWaitEnv); v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return cmdutil.FlagErrorf("%s=%q: want a positive duration such as 2s", EligibilityWaitEnv, v)
+				}
+				opts.EligibilityWait = d
 			}
 			if opts.Stream && !opts.Output.Machine() {
 				return cmdutil.FlagErrorf("--stream needs --json (or --jq)")
@@ -441,4 +455,13 @@ func ttyLine(cols []string) string {
 func Columns(p printer.Printer) []string {
 	mm := strings.TrimSpace(p.Make + " " + p.Model)
 	return []string{p.Name, strings.Join(p.Addrs, ","), mm, p.Serial, p.URI, cmdutil.Levels(p.Supplies)}
+}
+
+// getenv reads an environment variable through the factory ("" when it
+// has no environment).
+func getenv(f *cmdutil.Factory, k string) string {
+	if f.Getenv == nil {
+		return ""
+	}
+	return f.Getenv(k)
 }

@@ -26,6 +26,8 @@ func TestNewCmdDiscoverFlags(t *testing.T) {
 		wantHost []string
 		wantTO   time.Duration
 		stream   bool
+		env      string // ARS_ELIGIBILITY_WAIT
+		wait     time.Duration
 	}{
 		{args: "", wantTO: discovery.DefaultTimeout},
 		{args: "--host 10.0.0.7:631 --timeout 2s", wantHost: []string{"10.0.0.7:631"}, wantTO: 2 * time.Second},
@@ -33,12 +35,15 @@ func TestNewCmdDiscoverFlags(t *testing.T) {
 		{args: "--stream", json: true, wantTO: discovery.DefaultTimeout, stream: true},
 		{args: "--stream", wantErr: "--stream needs --json"},
 		{args: "--timeout 0s", wantErr: "--timeout must be positive"},
+		{args: "", env: "1m", wantTO: discovery.DefaultTimeout, wait: time.Minute},
+		{args: "", env: "soon", wantErr: "ARS_ELIGIBILITY_WAIT=\"soon\": want a positive duration"},
 		{args: "extra", wantErr: "unknown command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{JSON: tt.json}}
+			f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{JSON: tt.json},
+				Getenv: func(k string) string { return map[string]string{EligibilityWaitEnv: tt.env}[k] }}
 			var got *Options
 			cmd := NewCmdDiscover(f, func(_ context.Context, o *Options) error { got = o; return nil })
 			cmd.SetArgs(strings.Fields(tt.args))
@@ -54,7 +59,7 @@ func TestNewCmdDiscoverFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got.Hosts, tt.wantHost) || got.Timeout != tt.wantTO || got.Stream != tt.stream {
+			if !slices.Equal(got.Hosts, tt.wantHost) || got.Timeout != tt.wantTO || got.Stream != tt.stream || got.EligibilityWait != tt.wait {
 				t.Errorf("options %+v", got)
 			}
 		})
