@@ -151,78 +151,169 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		// another century and hide every later report.
 		return res, fmt.Errorf("%w: read_at %s is out of range", ErrInvalid, at.Format(time.RFC3339))
 	}
-	// On PostgreSQL the enrollment row is locked by a statement of its own
-	// before the supplies are read: under READ COMMITTED a statement that
-	// waited for a row lock re-reads only the locked row, so a join in
-	// the locking statement would see supply rows as they were before the
-	// transaction it waited for committed, and write stale cycles back.
-	// The next statement takes a fresh snapshot. SQLite needs no lock: its
-	// writers are serialised from the transaction's start.
-	var lockStmt *sql.Stmt
+	now := s.now()
+	readAt := r.ReadAt.UTC()
+	if readAt.IsZero() || readAt.After(now.Add(arsapi.MaxReadAtAhead)) {
+		readAt = now
+	}
+	rep := levelReport{accountID: accountID, enrollmentID: enrollmentID, supplies: supplies, readAt: nanos(readAt), now: now}
 	if s.DB.Dialect == db.Postgres {
-		if lockStmt, err = s.prepared(ctx, `SELECT 1 FROM enrollments WHERE id = ? AND account_id = ? FOR UPDATE`); err != nil {
-			return res, fmt.Errorf("prepare: %w", err)
-		}
+		res.Orders, err = s.reportLevelsPostgres(ctx, rep)
+	} else {
+		res.Orders, err = s.reportLevelsSQLite(ctx, rep)
 	}
-	selStmt, err := s.prepared(ctx, `SELECT e.state, e.threshold, l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level
-		FROM enrollments e LEFT JOIN supply_levels l ON l.enrollment_id = e.id
-		WHERE e.id = ? AND e.account_id = ?`)
-	if err != nil {
-		return res, fmt.Errorf("prepare: %w", err)
+	if err == nil && len(res.Orders) > 0 && s.OrdersPlaced != nil {
+		s.OrdersPlaced()
 	}
-	var upStmt *sql.Stmt // nil for an empty report, which writes nothing
-	if len(supplies) > 0 {
-		if upStmt, err = s.prepared(ctx, upsertLevelsSQL(len(supplies))); err != nil {
-			return res, fmt.Errorf("prepare: %w", err)
-		}
-	}
-	readAtStmt, err := s.prepared(ctx, `UPDATE enrollments SET levels_read_at = ?
-		WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`)
-	if err != nil {
-		return res, fmt.Errorf("prepare: %w", err)
-	}
-	err = s.inTx(ctx, func(tx *db.Tx) error {
-		res.Orders = res.Orders[:0]
-		now := s.now()
-		readAt := r.ReadAt.UTC()
-		if readAt.IsZero() || readAt.After(now.Add(arsapi.MaxReadAtAhead)) {
-			readAt = now
-		}
-		ra := nanos(readAt)
+	return res, err
+}
 
-		if lockStmt != nil {
-			var one int
-			err := tx.Tx.StmtContext(ctx, lockStmt).QueryRowContext(ctx, enrollmentID, accountID).Scan(&one)
-			if err != nil {
-				return readErr(err, "lock enrollment")
+// levelReport is a checked level report on its way to the database.
+type levelReport struct {
+	accountID, enrollmentID string
+	supplies                []printer.Supply
+	readAt                  int64 // nanos
+	now                     time.Time
+}
+
+// The statements of a level report. On PostgreSQL the enrollment row is
+// locked by a statement of its own (lockEnrollmentSQL) before the supplies
+// are read: under READ COMMITTED a statement that waited for a row lock
+// re-reads only the locked row, so a join in the locking statement would
+// see supply rows as they were before the transaction it waited for
+// committed, and write stale cycles back. The next statement takes a
+// fresh snapshot. SQLite needs no lock: its writers are serialised from
+// the transaction's start. The lock is FOR NO KEY UPDATE, the one the
+// UPDATE of levels_read_at takes anyway: it keeps concurrent reports of
+// one printer apart but not the foreign-key checks of other transactions
+// (orders and supply levels referencing the enrollment), which FOR UPDATE
+// would make wait.
+const (
+	lockEnrollmentSQL = `SELECT 1 FROM enrollments WHERE id = ? AND account_id = ? FOR NO KEY UPDATE`
+	// One statement reads the enrollment and its supplies' stored state.
+	readLevelsSQL = `SELECT e.state, e.threshold, l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level
+		FROM enrollments e LEFT JOIN supply_levels l ON l.enrollment_id = e.id
+		WHERE e.id = ? AND e.account_id = ?`
+	levelsReadAtSQL = `UPDATE enrollments SET levels_read_at = ?
+		WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`
+)
+
+// storedLevels is an enrollment's state and its supplies' stored state,
+// as readLevelsSQL returns them.
+type storedLevels struct {
+	found     bool
+	state     arsapi.EnrollmentState
+	threshold int
+	supplies  map[string]guard
+}
+
+// scan reads one row of readLevelsSQL.
+func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
+	var (
+		name          sql.NullString
+		readAt, cycle sql.NullInt64
+		level, armed  sql.NullInt64
+		g             guard
+	)
+	if err := row.Scan(&sl.state, &sl.threshold, &name, &readAt, &level, &armed, &cycle, &g.orderLevel); err != nil {
+		return fmt.Errorf("read enrollment: %w", err)
+	}
+	sl.found = true
+	if name.Valid {
+		g.readAt, g.level, g.armed, g.cycle = readAt.Int64, int(level.Int64), armed.Int64 == 1, cycle.Int64
+		sl.supplies[name.String] = g
+	}
+	return nil
+}
+
+// placeFunc places the order of a supply for a cycle (see placeOrder).
+type placeFunc func(sp printer.Supply, cycle int64, threshold int) (arsapi.Order, bool, error)
+
+// plan compares each supply of rep with its stored state. A supply whose
+// stored reading is as new or newer than the report is left alone.
+// Otherwise its level is to be stored and, on an active enrollment, a
+// known level at or below the threshold places one order (through place)
+// if the supply is armed, and disarms it. It is re-armed when a newer
+// report shows the level above the threshold and above the level it was
+// ordered at (the supply was replaced). It returns the rows to write
+// (every supply: rows not newer are no-ops in upsertLevelsSQL), whether
+// any is newer, and the orders placed.
+func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow, newer bool, orders []arsapi.Order, err error) {
+	if !sl.found {
+		return nil, false, nil, ErrNotFound
+	}
+	if sl.state == arsapi.StateCancelled {
+		return nil, false, nil, ErrNotActive
+	}
+	ra := rep.readAt
+	write = make([]levelRow, 0, len(rep.supplies))
+	orders = []arsapi.Order{}
+	for i, sp := range rep.supplies {
+		g, ok := sl.supplies[sp.Name]
+		if ok && g.readAt >= ra {
+			// Not newer than what we know: left alone.
+			write = append(write, levelRow{sp: sp, pos: i, g: guard{readAt: ra}})
+			continue
+		}
+		newer = true
+		if !ok {
+			g = guard{armed: true}
+		}
+		g.readAt, g.level = ra, sp.Level
+		th := supplyThreshold(sp, sl.threshold)
+		// Only ink and toner are ordered: a waste tank's level rises
+		// as it fills, and drums and other parts are not sold here.
+		if sp.Known() && sp.Reorderable() {
+			if !g.armed && sp.Level > th && (!g.orderLevel.Valid || int64(sp.Level) > g.orderLevel.Int64) {
+				// Seen replaced: a new cycle may order again.
+				g.armed, g.cycle, g.orderLevel = true, g.cycle+1, sql.NullInt64{}
+			}
+			if g.armed && sp.Level <= th && sl.state == arsapi.StateActive {
+				o, placed, err := place(sp, g.cycle, th)
+				if err != nil {
+					return nil, false, nil, err
+				}
+				// Placed now, or already placed in this cycle: either
+				// way the supply is disarmed.
+				g.armed, g.orderLevel = false, sql.NullInt64{Int64: int64(sp.Level), Valid: true}
+				if placed {
+					orders = append(orders, o)
+				}
 			}
 		}
-		// One statement reads the enrollment and its supplies' stored state.
-		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, enrollmentID, accountID)
+		write = append(write, levelRow{sp: sp, pos: i, g: g})
+	}
+	return write, newer, orders, nil
+}
+
+// reportLevelsSQLite runs a report in one transaction holding the
+// database write lock, with statements prepared once per Store.
+func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsapi.Order, error) {
+	selStmt, err := s.prepared(ctx, readLevelsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	var upStmt *sql.Stmt // nil for an empty report, which writes nothing
+	if len(rep.supplies) > 0 {
+		if upStmt, err = s.prepared(ctx, upsertLevelsSQL(len(rep.supplies))); err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	readAtStmt, err := s.prepared(ctx, levelsReadAtSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	var orders []arsapi.Order
+	err = s.inTx(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, rep.enrollmentID, rep.accountID)
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		var (
-			found     bool
-			state     arsapi.EnrollmentState
-			threshold int
-			stored    = make(map[string]guard, len(supplies))
-		)
+		sl := storedLevels{supplies: make(map[string]guard, len(rep.supplies))}
 		for rows.Next() {
-			var (
-				name          sql.NullString
-				readAt, cycle sql.NullInt64
-				level, armed  sql.NullInt64
-				g             guard
-			)
-			if err := rows.Scan(&state, &threshold, &name, &readAt, &level, &armed, &cycle, &g.orderLevel); err != nil {
+			if err := sl.scan(rows); err != nil {
 				rows.Close()
-				return fmt.Errorf("read enrollment: %w", err)
-			}
-			found = true
-			if name.Valid {
-				g.readAt, g.level, g.armed, g.cycle = readAt.Int64, int(level.Int64), armed.Int64 == 1, cycle.Int64
-				stored[name.String] = g
+				return err
 			}
 		}
 		if err := rows.Close(); err != nil {
@@ -231,67 +322,25 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		if !found {
-			return ErrNotFound
+		write, newer, placed, err := rep.plan(sl, func(sp printer.Supply, cycle int64, th int) (arsapi.Order, bool, error) {
+			return s.placeOrder(ctx, tx, rep.accountID, rep.enrollmentID, sp, cycle, th, rep.now)
+		})
+		if err != nil {
+			return err
 		}
-		if state == arsapi.StateCancelled {
-			return ErrNotActive
-		}
-
-		// Every supply of the report is written in one statement; the rows
-		// of supplies not newer than what is stored are no-ops there.
-		write := make([]levelRow, 0, len(supplies))
-		newer := false
-		for i, sp := range supplies {
-			g, ok := stored[sp.Name]
-			if ok && g.readAt >= ra {
-				// Not newer than what we know: left alone.
-				write = append(write, levelRow{sp: sp, pos: i, g: guard{readAt: ra}})
-				continue
-			}
-			newer = true
-			if !ok {
-				g = guard{armed: true}
-			}
-			g.readAt, g.level = ra, sp.Level
-			th := supplyThreshold(sp, threshold)
-			// Only ink and toner are ordered: a waste tank's level rises
-			// as it fills, and drums and other parts are not sold here.
-			if sp.Known() && sp.Reorderable() {
-				if !g.armed && sp.Level > th && (!g.orderLevel.Valid || int64(sp.Level) > g.orderLevel.Int64) {
-					// Seen replaced: a new cycle may order again.
-					g.armed, g.cycle, g.orderLevel = true, g.cycle+1, sql.NullInt64{}
-				}
-				if g.armed && sp.Level <= th && state == arsapi.StateActive {
-					o, placed, err := s.placeOrder(ctx, tx, accountID, enrollmentID, sp, g.cycle, th, now)
-					if err != nil {
-						return err
-					}
-					// Placed now, or already placed in this cycle: either
-					// way the supply is disarmed.
-					g.armed, g.orderLevel = false, sql.NullInt64{Int64: int64(sp.Level), Valid: true}
-					if placed {
-						res.Orders = append(res.Orders, o)
-					}
-				}
-			}
-			write = append(write, levelRow{sp: sp, pos: i, g: g})
-		}
+		orders = placed
 		if !newer {
 			return nil
 		}
-		if _, err := tx.Tx.StmtContext(ctx, upStmt).ExecContext(ctx, upsertLevelsArgs(enrollmentID, write)...); err != nil {
+		if _, err := tx.Tx.StmtContext(ctx, upStmt).ExecContext(ctx, upsertLevelsArgs(rep.enrollmentID, write)...); err != nil {
 			return fmt.Errorf("store supply levels: %w", err)
 		}
-		if _, err := tx.Tx.StmtContext(ctx, readAtStmt).ExecContext(ctx, ra, enrollmentID, ra); err != nil {
+		if _, err := tx.Tx.StmtContext(ctx, readAtStmt).ExecContext(ctx, rep.readAt, rep.enrollmentID, rep.readAt); err != nil {
 			return fmt.Errorf("update enrollment: %w", err)
 		}
 		return nil
 	})
-	if err == nil && len(res.Orders) > 0 && s.OrdersPlaced != nil {
-		s.OrdersPlaced()
-	}
-	return res, err
+	return orders, err
 }
 
 // upsertLevelsSQL is the statement writing n supply rows; a row only
@@ -333,7 +382,7 @@ func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
 
 // placeOrder inserts the order of one supply for one cycle unless the
 // cycle already has one; placed says whether this call inserted it.
-func (s *Store) placeOrder(ctx context.Context, tx *db.Tx, accountID, enrollmentID string, sp printer.Supply,
+func (s *Store) placeOrder(ctx context.Context, tx execer, accountID, enrollmentID string, sp printer.Supply,
 	cycle int64, threshold int, now time.Time) (arsapi.Order, bool, error) {
 	o := arsapi.Order{
 		ID:           newID(),
@@ -366,7 +415,7 @@ func (s *Store) placeOrder(ctx context.Context, tx *db.Tx, accountID, enrollment
 	return o, true, nil
 }
 
-func addOrderEvent(ctx context.Context, q querier, orderID string, ev arsapi.OrderEvent) error {
+func addOrderEvent(ctx context.Context, q execer, orderID string, ev arsapi.OrderEvent) error {
 	if _, err := q.Exec(ctx, `INSERT INTO order_events (order_id, at, state, detail) VALUES (?, ?, ?, ?)`,
 		orderID, nanos(ev.At), string(ev.State), ev.Detail); err != nil {
 		return fmt.Errorf("record order event: %w", err)

@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// execer runs a statement with "?" placeholders: a *db.Tx, or pgxTx.
+type execer interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// pgxTx runs statements on a pgx connection inside the transaction that
+// reportLevelsPostgres opened on it.
+type pgxTx struct {
+	c *pgx.Conn
+	d *db.DB
+}
+
+func (t pgxTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tag, err := t.c.Exec(ctx, t.d.Rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// reportLevelsPostgres runs a report in one transaction in two round
+// trips to PostgreSQL instead of six: BEGIN, the enrollment's row lock and
+// the read of its stored levels go in one pipeline; the levels, the
+// enrollment's reading time and COMMIT in another. A report that places
+// orders inserts them in between, one statement each (a supply orders at
+// most once a cycle, so that is rare). The row lock is thus held for one
+// round trip and the time to plan, which is what concurrent reports of
+// one printer wait for. Deadlocks and serialization failures are retried
+// as by inTx.
+func (s *Store) reportLevelsPostgres(ctx context.Context, rep levelReport) ([]arsapi.Order, error) {
+	var (
+		orders []arsapi.Order
+		err    error
+	)
+	for attempt := 0; attempt < 8; attempt++ {
+		orders, err = s.reportLevelsPipelined(ctx, rep)
+		if err == nil || !retryable(err) {
+			return orders, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return orders, err
+}
+
+func (s *Store) reportLevelsPipelined(ctx context.Context, rep levelReport) ([]arsapi.Order, error) {
+	conn, err := s.DB.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var (
+		orders []arsapi.Order
+		repErr error
+	)
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("report levels: PostgreSQL connection is a %T", dc)
+		}
+		c := sc.Conn()
+		orders, repErr = s.reportLevelsOn(ctx, c, rep)
+		// Never hand the connection back inside a transaction.
+		if c.PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := c.Exec(rctx, "ROLLBACK"); err != nil {
+				return driver.ErrBadConn // database/sql drops the connection
+			}
+		}
+		return nil
+	})
+	if repErr != nil {
+		return nil, repErr
+	}
+	if err != nil && !errors.Is(err, driver.ErrBadConn) {
+		return nil, err
+	}
+	return orders, nil
+}
+
+func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport) ([]arsapi.Order, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(s.DB.Rebind(lockEnrollmentSQL), rep.enrollmentID, rep.accountID)
+	b.Queue(s.DB.Rebind(readLevelsSQL), rep.enrollmentID, rep.accountID)
+	br := c.SendBatch(ctx, b)
+	sl := storedLevels{supplies: make(map[string]guard, len(rep.supplies))}
+	err := func() error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		var one int
+		if err := br.QueryRow().Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("lock enrollment: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("read enrollment: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := sl.scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("read enrollment: %w", cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	tx := pgxTx{c: c, d: s.DB}
+	write, newer, orders, err := rep.plan(sl, func(sp printer.Supply, cycle int64, th int) (arsapi.Order, bool, error) {
+		return s.placeOrder(ctx, tx, rep.accountID, rep.enrollmentID, sp, cycle, th, rep.now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	b = &pgx.Batch{}
+	if newer {
+		b.Queue(s.DB.Rebind(upsertLevelsSQL(len(write))), upsertLevelsArgs(rep.enrollmentID, write)...)
+		b.Queue(s.DB.Rebind(levelsReadAtSQL), rep.readAt, rep.enrollmentID, rep.readAt)
+	}
+	b.Queue("COMMIT")
+	br = c.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store supply levels: %w", err)
+	}
+	return orders, nil
+}
