@@ -1,60 +1,61 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/time/rate"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
 )
 
-// limiter counts failed token requests per client address.
-type limiter struct {
-	mu    sync.Mutex
-	burst int
-	every time.Duration
-	m     map[string]*rate.Limiter
+// Failed requests at the token and device authorization endpoints, and
+// device authorizations started, are counted per client address in the
+// database (store.Limits), so that the budgets hold across replicas. A
+// request takes one failure before it runs and gives it back when it did
+// not fail, so concurrent failures cannot all see room for one more.
+
+// failures is an address's budget of failed requests.
+func (s *Server) failures(addr string) store.Limit {
+	return store.Burst("oauth-failures:"+addr, s.cfg.TokenFailures, s.cfg.TokenFailureEvery)
 }
 
-func newLimiter(burst int, every time.Duration) *limiter {
-	return &limiter{burst: burst, every: every, m: map[string]*rate.Limiter{}}
+// takeFailure takes one failure from addr's budget, or answers 429 (or
+// 500 when the database fails) and returns false when it is spent.
+func (s *Server) takeFailure(w http.ResponseWriter, r *http.Request, addr, what string) bool {
+	return s.take(w, r, s.failures(addr), oidc.ErrInvalidRequest().
+		WithDescription("too many failed %s from this address; try again later", what))
 }
 
-func (l *limiter) get(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.m[key]
-	if !ok {
-		if len(l.m) >= 10000 {
-			// Forget addresses whose bucket is full again.
-			for k, v := range l.m {
-				if v.Tokens() >= float64(l.burst) {
-					delete(l.m, k)
-				}
-			}
-		}
-		lim = rate.NewLimiter(rate.Every(l.every), l.burst)
-		l.m[key] = lim
+// take takes an attempt under l, or answers 429 with e (500 when the
+// database fails) and returns false.
+func (s *Server) take(w http.ResponseWriter, r *http.Request, l store.Limit, e *oidc.Error) bool {
+	err := s.st.TakeAttempt(r.Context(), l)
+	var limited *store.LimitedError
+	switch {
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+		writeOAuthError(w, r, http.StatusTooManyRequests, e)
+		return false
+	case err != nil:
+		s.log.ErrorContext(r.Context(), "take an attempt", "err", err)
+		writeOAuthError(w, r, http.StatusInternalServerError, oidc.ErrServerError())
+		return false
 	}
-	return lim
+	return true
 }
 
-// blocked reports whether key has no failures left.
-func (l *limiter) blocked(key string) bool { return l.get(key).Tokens() < 1 }
-
-// fail records a failure under key.
-func (l *limiter) fail(key string) { l.get(key).Allow() }
-
-// take spends one of key's requests; false when none is left.
-func (l *limiter) take(key string) bool { return l.get(key).Allow() }
+// notFailed gives back the failure a request took: it did not fail.
+func (s *Server) notFailed(r *http.Request, addr string) {
+	if err := s.st.ReturnAttempt(context.WithoutCancel(r.Context()), s.failures(addr).Key); err != nil {
+		s.log.WarnContext(r.Context(), "give back an attempt", "err", err)
+	}
+}
 
 type statusRecorder struct {
 	http.ResponseWriter
@@ -94,13 +95,10 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			return
 		}
 		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if s.limiter.blocked(addr) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.TokenFailureEvery.Seconds()+0.5)))
-			writeOAuthError(w, r, http.StatusTooManyRequests, oidc.ErrInvalidRequest().
-				WithDescription("too many failed token requests from this address; try again later"))
+		if !s.takeFailure(w, r, addr, "token requests") {
 			return
 		}
-		if !s.clientForm(w, r, addr) {
+		if !s.clientForm(w, r) {
 			return
 		}
 		grant := r.PostForm.Get("grant_type")
@@ -109,25 +107,27 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			slow, _, err := s.st.PollDevice(r.Context(), code)
 			switch {
 			case errors.Is(err, store.ErrNotFound) || code == "":
-				s.limiter.fail(addr)
 				writeOAuthError(w, r, http.StatusBadRequest, oidc.ErrInvalidGrant().WithDescription("unknown device_code"))
 				return
 			case err != nil:
+				s.notFailed(r, addr)
 				s.log.ErrorContext(r.Context(), "device poll", "err", err)
 				writeOAuthError(w, r, http.StatusInternalServerError, oidc.ErrServerError())
 				return
 			case slow:
+				s.notFailed(r, addr)
 				writeOAuthError(w, r, http.StatusBadRequest, oidc.ErrSlowDown().
 					WithDescription("polling too fast; wait the interval, now 5 seconds longer"))
 				return
 			}
+			s.notFailed(r, addr)
 			next.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == http.StatusBadRequest || rec.status == http.StatusUnauthorized {
-			s.limiter.fail(addr)
+		if rec.status != http.StatusBadRequest && rec.status != http.StatusUnauthorized {
+			s.notFailed(r, addr)
 		}
 	})
 }
@@ -136,11 +136,11 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 // and checks that it names arsd's one client: another client_id (or none)
 // answers invalid_client (RFC 6749, section 5.2: 401 with
 // WWW-Authenticate when the client authenticated with the Authorization
-// header, else 400) and counts as a failure of the address.
-func (s *Server) clientForm(w http.ResponseWriter, r *http.Request, addr string) bool {
+// header, else 400) and counts as a failure of the address (the caller
+// took it with takeFailure and gives it back only when clientForm passes).
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		s.limiter.fail(addr)
 		writeOAuthError(w, r, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("cannot parse form"))
 		return false
 	}
@@ -152,7 +152,6 @@ func (s *Server) clientForm(w http.ResponseWriter, r *http.Request, addr string)
 	if id == CLIClientID {
 		return true
 	}
-	s.limiter.fail(addr)
 	status := http.StatusBadRequest
 	if basic {
 		status = http.StatusUnauthorized
@@ -180,19 +179,15 @@ func (s *Server) deviceAuthGuard(next http.Handler) http.Handler {
 			return
 		}
 		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if s.limiter.blocked(addr) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.TokenFailureEvery.Seconds()+0.5)))
-			writeOAuthError(w, r, http.StatusTooManyRequests, oidc.ErrInvalidRequest().
-				WithDescription("too many failed requests from this address; try again later"))
+		if !s.takeFailure(w, r, addr, "requests") {
 			return
 		}
-		if !s.clientForm(w, r, addr) {
+		if !s.clientForm(w, r) {
 			return
 		}
-		if !s.starts.take(addr) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.DeviceStartEvery.Seconds()+0.5)))
-			writeOAuthError(w, r, http.StatusTooManyRequests, oidc.ErrSlowDown().
-				WithDescription("too many device sign-ins started from this address; try again later"))
+		s.notFailed(r, addr)
+		if !s.take(w, r, store.Burst("device-starts:"+addr, s.cfg.DeviceStarts, s.cfg.DeviceStartEvery), oidc.ErrSlowDown().
+			WithDescription("too many device sign-ins started from this address; try again later")) {
 			return
 		}
 		n, err := s.st.CountLiveDeviceCodes(r.Context())

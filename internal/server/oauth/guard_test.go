@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
+	"github.com/arsctl/arsctl/internal/server/web/webtest"
 )
 
 // oauthPost posts form to path, from client address xff (behind a
@@ -235,5 +237,56 @@ func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
 		if err := works[g](); err != nil {
 			t.Errorf("advertised grant %q fails: %v", g, err)
 		}
+	}
+}
+
+// replicaOf starts a second authorization server on e's database: another
+// arsd replica.
+func replicaOf(t *testing.T, e *env, cfg Config) *env {
+	t.Helper()
+	r := *e
+	mux := http.NewServeMux()
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(r.srv.Close)
+	cfg.Issuer = r.srv.URL
+	web := &webtest.Login{Store: e.st}
+	oa, err := New(context.Background(), e.st, web, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.oa = oa
+	web.Routes(mux)
+	oa.Routes(mux)
+	return &r
+}
+
+// TestLimitsAcrossReplicas: failed token requests and device sign-ins
+// started from one address are counted once over every replica, as the
+// budgets are kept in the database; each replica's own count let an
+// address have the budget once per replica.
+func TestLimitsAcrossReplicas(t *testing.T) {
+	cfg := Config{TokenFailures: 4, TokenFailureEvery: time.Hour, DeviceStarts: 2, DeviceStartEvery: time.Hour, TrustProxy: true}
+	a := newEnv(t, dbtest.Postgres(t), cfg)
+	b := replicaOf(t, a, cfg)
+	replicas := []*env{a, b}
+	guess := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {CLIClientID}}
+	for i := range 4 {
+		if st, _, m := oauthPost(t, replicas[i%2], TokenPath, "192.0.2.7", "", guess); st != http.StatusBadRequest {
+			t.Fatalf("failure %d: %d %v", i+1, st, m)
+		}
+	}
+	for i, r := range replicas {
+		if st, h, _ := oauthPost(t, r, TokenPath, "192.0.2.7", "", guess); st != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+			t.Errorf("replica %d after 4 failures over two replicas: %d, want 429 with Retry-After", i, st)
+		}
+	}
+	start := url.Values{"client_id": {CLIClientID}, "scope": {"openid ars"}}
+	for i, r := range replicas {
+		if st, _, m := oauthPost(t, r, DeviceAuthPath, "192.0.2.8", "", start); st != http.StatusOK {
+			t.Fatalf("device start %d: %d %v", i+1, st, m)
+		}
+	}
+	if st, _, m := oauthPost(t, a, DeviceAuthPath, "192.0.2.8", "", start); st != http.StatusTooManyRequests || m["error"] != "slow_down" {
+		t.Errorf("third device start over two replicas: %d %v, want 429 slow_down", st, m)
 	}
 }

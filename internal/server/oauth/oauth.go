@@ -172,12 +172,9 @@ type Server struct {
 	storage  *storage
 	verifier *op.AccessTokenVerifier
 	csrfKey  []byte
-	limiter  *limiter
-	starts   *limiter
 	pages    *pages
 
-	codeLookups accountLimiter
-	verified    verifiedCache
+	verified verifiedCache
 }
 
 // verifiedClaims are what Authenticate needs from a JWT whose signature,
@@ -248,9 +245,7 @@ func New(ctx context.Context, st *store.Store, sessions Sessions, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, st: st, sessions: sessions, log: log, csrfKey: csrfKey.Material,
-		limiter: newLimiter(cfg.TokenFailures, cfg.TokenFailureEvery),
-		starts:  newLimiter(cfg.DeviceStarts, cfg.DeviceStartEvery)}
+	s := &Server{cfg: cfg, st: st, sessions: sessions, log: log, csrfKey: csrfKey.Material}
 	s.storage = &storage{st: st, cfg: cfg, signer: signer}
 
 	var key [32]byte

@@ -10,10 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -170,24 +167,11 @@ func NormalizeUserCode(in string) string {
 	return s[:4] + "-" + s[4:]
 }
 
-// accountLimiter limits user code lookups per account (guessing codes).
-type accountLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
-}
-
-func (l *accountLimiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 10000 {
-		l.m = map[string]*rate.Limiter{}
-	}
-	lim, ok := l.m[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(6*time.Second), 10)
-		l.m[key] = lim
-	}
-	return lim.Allow()
+// codeLookups is an account's budget of user code lookups (against
+// guessing codes): 10, then one every 6 seconds, in the database so that
+// it holds across replicas.
+func codeLookups(accountID string) store.Limit {
+	return store.Burst("device-code-lookups:"+accountID, 10, 6*time.Second)
 }
 
 // deviceForm shows the user code form (pre-filled from
@@ -236,9 +220,14 @@ func (s *Server) deviceConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	code := NormalizeUserCode(r.PostForm.Get("user_code"))
 	form := pageData{Title: "Connect a device", CSRF: s.formToken(sid, devicePurpose), UserCode: code}
-	if !s.codeLookups.allow(acct) {
+	if err := s.st.TakeAttempt(r.Context(), codeLookups(acct)); errors.As(err, new(*store.LimitedError)) {
 		form.Error = "Too many attempts. Wait a minute and try again."
 		s.pages.render(w, http.StatusTooManyRequests, "code", form)
+		return
+	} else if err != nil {
+		s.log.ErrorContext(r.Context(), "take a code lookup", "err", err)
+		form.Error = "Something went wrong on our side. Try again in a moment."
+		s.pages.render(w, http.StatusInternalServerError, "code", form)
 		return
 	}
 	d, err := s.st.DeviceByUserCode(r.Context(), code)

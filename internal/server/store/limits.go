@@ -25,6 +25,19 @@ type Limit struct {
 	Spacing time.Duration
 }
 
+// Burst is the Limit under key that lets a burst of n attempts through,
+// then one per every: n attempts in a window of n × every (at most a
+// day), and past them one attempt every interval.
+func Burst(key string, n int, every time.Duration) Limit {
+	return Limit{Key: key, Max: max(n, 1), Window: min(time.Duration(max(n, 1))*every, attemptTTL), Spacing: every}
+}
+
+// RetryAfterSeconds is a LimitedError's RetryAfter in whole seconds,
+// rounded up, for a Retry-After header.
+func (e *LimitedError) RetryAfterSeconds() int {
+	return int(math.Ceil(e.RetryAfter.Seconds()))
+}
+
 // LimitedError is TakeAttempt's answer when a budget is spent.
 type LimitedError struct {
 	Key        string        // the spent budget
