@@ -233,8 +233,11 @@ func (d *DB) Lock(ctx context.Context, id int64) (unlock func(), err error) {
 	d.locksOnce.Do(func() {
 		d.locks, d.locksErr = sql.Open("pgx", d.dsn)
 		if d.locksErr == nil {
+			// Locks are taken now and then (migrations, keyed writes): an
+			// idle session is kept a little while, not one per slot.
 			d.locks.SetMaxOpenConns(maxLockSessions)
-			d.locks.SetMaxIdleConns(maxLockSessions)
+			d.locks.SetMaxIdleConns(1)
+			d.locks.SetConnMaxIdleTime(30 * time.Second)
 		}
 	})
 	if d.locksErr != nil {
