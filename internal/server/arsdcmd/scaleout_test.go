@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/arsctl/arsctl/internal/server/api"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/servertest"
@@ -261,7 +262,9 @@ webhook:
 	const printers, reports = 300, 30
 	ids := make([]string, printers)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
+	// Fewer enrollments at once than the account's budget of refusals
+	// (api.NotEnrollablePerHourDefault), which each takes while it runs.
+	g.SetLimit(api.NotEnrollablePerHourDefault - 1)
 	for i := range printers {
 		g.Go(func() error {
 			serial := fmt.Sprintf("SCALE%04d", i)
