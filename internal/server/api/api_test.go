@@ -1049,6 +1049,30 @@ func TestReadAtWindow(t *testing.T) {
 // and after NotEnrollablePerHourDefault such answers every new enrollment of the
 // prober, even of a free serial, answers 429 and creates nothing; other
 // accounts are not held back.
+// TestConcurrentEnrollmentsTakeNoRefusals: an account enrolling many
+// printers at once (register --from with a fleet file) is not refused
+// for the budget of refused enrollments, which only refusals count. With
+// an attempt held by every enrollment while it ran, the sixth at once got
+// 429.
+func TestConcurrentEnrollmentsTakeNoRefusals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 10 * NotEnrollablePerHourDefault {
+			wg.Go(func() {
+				<-start
+				if r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS8320", fmt.Sprintf("KMCC%05d", i))); r.status != 201 {
+					t.Errorf("enrollment %d of many at once: %d %s", i, r.status, r.body)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+	})
+}
+
 func TestNotEnrollableTellsNothing(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,7 +79,7 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 		err := a.st.TakeAttempt(r.Context(), store.Limit{Key: signup, Max: a.opt.SignupsPerMinute, Window: time.Minute})
 		var limited *store.LimitedError
 		if errors.As(err, &limited) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+			w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
 			writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited, "too many sign-ups from this address; try again later"))
 			return
 		}
@@ -249,16 +248,17 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, p)
 			return
 		}
-		// An attempt is taken from the account's budget of refusals before
-		// the store is asked, and given back unless the printer turns out
-		// to be another account's: serial by serial, an account could
-		// otherwise learn which printers are enrolled somewhere (a Canon
-		// serial is also the printer's admin password).
-		refusals := "not-enrollable:" + acct
-		err := a.st.TakeAttempt(r.Context(), store.Limit{Key: refusals, Max: a.opt.NotEnrollablePerHour, Window: time.Hour})
+		// The account's budget of refusals is checked before the store is
+		// asked, and a refusal (the printer is another account's) is
+		// counted: serial by serial, an account could otherwise learn
+		// which printers are enrolled somewhere (a Canon serial is also
+		// the printer's admin password). Enrollments that are not refused
+		// take nothing from it, however many run at once.
+		refusals := store.Limit{Key: "not-enrollable:" + acct, Max: a.opt.NotEnrollablePerHour, Window: time.Hour}
+		err := a.st.CheckAttempt(r.Context(), refusals)
 		var limited *store.LimitedError
 		if errors.As(err, &limited) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+			w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
 			writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited,
 				"too many printers this account cannot enroll were tried in the last hour; try again later"))
 			return
@@ -269,9 +269,9 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 		}
 		e, err := a.st.CreateEnrollment(r.Context(), acct, req, a.cat.DefaultThreshold())
 		var already *store.AlreadyEnrolledError
-		if !errors.As(err, &already) || already.SameAccount {
-			if rerr := a.st.ReturnAttempt(r.Context(), refusals); rerr != nil {
-				a.log.WarnContext(r.Context(), "api: return enrollment attempt", "err", rerr)
+		if errors.As(err, &already) && !already.SameAccount {
+			if terr := a.st.TakeAttempt(r.Context(), refusals); terr != nil && !errors.As(terr, &limited) {
+				a.log.WarnContext(r.Context(), "api: count a refused enrollment", "err", terr)
 			}
 		}
 		switch {

@@ -17,25 +17,32 @@ import (
 // Failed requests at the token and device authorization endpoints, and
 // device authorizations started, are counted per client address in the
 // database (store.Limits), so that the budgets hold across replicas. A
-// request takes one failure before it runs and gives it back when it did
-// not fail, so concurrent failures cannot all see room for one more.
+// request is refused when its address's failures are spent, and a failed
+// request is counted once it failed: requests that do not fail hold no
+// part of the budget, however many run at once.
 
 // failures is an address's budget of failed requests.
 func (s *Server) failures(addr string) store.Limit {
 	return store.Burst("oauth-failures:"+addr, s.cfg.TokenFailures, s.cfg.TokenFailureEvery)
 }
 
-// takeFailure takes one failure from addr's budget, or answers 429 (or
-// 500 when the database fails) and returns false when it is spent.
-func (s *Server) takeFailure(w http.ResponseWriter, r *http.Request, addr, what string) bool {
-	return s.take(w, r, s.failures(addr), oidc.ErrInvalidRequest().
+// checkFailures answers 429 (or 500 when the database fails) and returns
+// false when addr's failures are spent.
+func (s *Server) checkFailures(w http.ResponseWriter, r *http.Request, addr, what string) bool {
+	return s.answerLimited(w, r, s.st.CheckAttempt(r.Context(), s.failures(addr)), oidc.ErrInvalidRequest().
 		WithDescription("too many failed %s from this address; try again later", what))
 }
 
 // take takes an attempt under l, or answers 429 with e (500 when the
 // database fails) and returns false.
 func (s *Server) take(w http.ResponseWriter, r *http.Request, l store.Limit, e *oidc.Error) bool {
-	err := s.st.TakeAttempt(r.Context(), l)
+	return s.answerLimited(w, r, s.st.TakeAttempt(r.Context(), l), e)
+}
+
+// answerLimited answers 429 with e and a Retry-After for a
+// *store.LimitedError, 500 for another error, and returns whether err
+// was nil.
+func (s *Server) answerLimited(w http.ResponseWriter, r *http.Request, err error, e *oidc.Error) bool {
 	var limited *store.LimitedError
 	switch {
 	case errors.As(err, &limited):
@@ -43,17 +50,18 @@ func (s *Server) take(w http.ResponseWriter, r *http.Request, l store.Limit, e *
 		writeOAuthError(w, r, http.StatusTooManyRequests, e)
 		return false
 	case err != nil:
-		s.log.ErrorContext(r.Context(), "take an attempt", "err", err)
+		s.log.ErrorContext(r.Context(), "read an attempt budget", "err", err)
 		writeOAuthError(w, r, http.StatusInternalServerError, oidc.ErrServerError())
 		return false
 	}
 	return true
 }
 
-// notFailed gives back the failure a request took: it did not fail.
-func (s *Server) notFailed(r *http.Request, addr string) {
-	if err := s.st.ReturnAttempt(context.WithoutCancel(r.Context()), s.failures(addr).Key); err != nil {
-		s.log.WarnContext(r.Context(), "give back an attempt", "err", err)
+// failed counts a failed request of addr.
+func (s *Server) failed(r *http.Request, addr string) {
+	err := s.st.TakeAttempt(context.WithoutCancel(r.Context()), s.failures(addr))
+	if err != nil && !errors.As(err, new(*store.LimitedError)) {
+		s.log.WarnContext(r.Context(), "count a failed request", "err", err)
 	}
 }
 
@@ -95,10 +103,11 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			return
 		}
 		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if !s.takeFailure(w, r, addr, "token requests") {
+		if !s.checkFailures(w, r, addr, "token requests") {
 			return
 		}
 		if !s.clientForm(w, r) {
+			s.failed(r, addr)
 			return
 		}
 		grant := r.PostForm.Get("grant_type")
@@ -107,27 +116,25 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			slow, _, err := s.st.PollDevice(r.Context(), code)
 			switch {
 			case errors.Is(err, store.ErrNotFound) || code == "":
+				s.failed(r, addr)
 				writeOAuthError(w, r, http.StatusBadRequest, oidc.ErrInvalidGrant().WithDescription("unknown device_code"))
 				return
 			case err != nil:
-				s.notFailed(r, addr)
 				s.log.ErrorContext(r.Context(), "device poll", "err", err)
 				writeOAuthError(w, r, http.StatusInternalServerError, oidc.ErrServerError())
 				return
 			case slow:
-				s.notFailed(r, addr)
 				writeOAuthError(w, r, http.StatusBadRequest, oidc.ErrSlowDown().
 					WithDescription("polling too fast; wait the interval, now 5 seconds longer"))
 				return
 			}
-			s.notFailed(r, addr)
 			next.ServeHTTP(w, r)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status != http.StatusBadRequest && rec.status != http.StatusUnauthorized {
-			s.notFailed(r, addr)
+		if rec.status == http.StatusBadRequest || rec.status == http.StatusUnauthorized {
+			s.failed(r, addr)
 		}
 	})
 }
@@ -136,8 +143,7 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 // and checks that it names arsd's one client: another client_id (or none)
 // answers invalid_client (RFC 6749, section 5.2: 401 with
 // WWW-Authenticate when the client authenticated with the Authorization
-// header, else 400) and counts as a failure of the address (the caller
-// took it with takeFailure and gives it back only when clientForm passes).
+// header, else 400), which the caller counts as a failure of the address.
 func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -179,13 +185,13 @@ func (s *Server) deviceAuthGuard(next http.Handler) http.Handler {
 			return
 		}
 		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if !s.takeFailure(w, r, addr, "requests") {
+		if !s.checkFailures(w, r, addr, "requests") {
 			return
 		}
 		if !s.clientForm(w, r) {
+			s.failed(r, addr)
 			return
 		}
-		s.notFailed(r, addr)
 		if !s.take(w, r, store.Burst("device-starts:"+addr, s.cfg.DeviceStarts, s.cfg.DeviceStartEvery), oidc.ErrSlowDown().
 			WithDescription("too many device sign-ins started from this address; try again later")) {
 			return

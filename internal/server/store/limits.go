@@ -62,6 +62,12 @@ type Limits interface {
 	ReturnAttempt(ctx context.Context, keys ...string) error
 	// ResetAttempts forgets every attempt under each key.
 	ResetAttempts(ctx context.Context, keys ...string) error
+	// CheckAttempt returns a *LimitedError when l's budget is spent now,
+	// and takes nothing. It is for budgets of outcomes (failures,
+	// refusals) counted with TakeAttempt once they happen: concurrent
+	// requests may then overshoot the budget by as many as run at once,
+	// but a request that does not fail never holds any of it.
+	CheckAttempt(ctx context.Context, l Limit) error
 }
 
 var _ Limits = (*Store)(nil)
@@ -119,6 +125,29 @@ func (s *Store) limited(ctx context.Context, tx *db.Tx, l Limit, now time.Time) 
 	if err := tx.QueryRow(ctx, `SELECT since, last_at FROM attempt_limits WHERE key = ?`, l.Key).Scan(&since, &last); err != nil {
 		return fmt.Errorf("read attempt limit: %w", err)
 	}
+	return spent(l, since, last, now)
+}
+
+// CheckAttempt implements Limits with the conditions of takeAttempt.
+func (s *Store) CheckAttempt(ctx context.Context, l Limit) error {
+	now := s.now()
+	var n, since, last int64
+	err := s.DB.QueryRow(ctx, `SELECT n, since, last_at FROM attempt_limits WHERE key = ?`, l.Key).Scan(&n, &since, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read attempt limit: %w", err)
+	}
+	if since <= nanos(now.Add(-l.Window)) || n < int64(l.Max) || (l.Spacing > 0 && last <= nanos(now.Add(-l.Spacing))) {
+		return nil
+	}
+	return spent(l, since, last, now)
+}
+
+// spent is the LimitedError of l's spent budget, whose window began at
+// since and whose last attempt was at last (unix nanoseconds).
+func spent(l Limit, since, last int64, now time.Time) *LimitedError {
 	wait := time.Unix(0, since).Add(l.Window).Sub(now)
 	if l.Spacing > 0 {
 		wait = min(wait, time.Unix(0, last).Add(l.Spacing).Sub(now))
