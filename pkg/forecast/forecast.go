@@ -1,0 +1,291 @@
+// Package forecast estimates, from a supply's level history, how fast the
+// supply is used and when it will be empty, and decides when to order a
+// replacement.
+//
+// # Method
+//
+// Levels come from printers that differ a lot: some report whole percents
+// with a point or two of noise, some only steps of 10, some only "some
+// remaining" (printer.LevelSomeRemaining). Use is bursty: idle weeks,
+// holidays, a heavy month. A least-squares line is pulled far off by one
+// bad reading or one burst, so Estimate uses a Theil–Sen estimator instead:
+// the slope is a weighted median of the slopes between every pair of
+// points, which ignores up to about 29 % of wild points and needs no
+// distribution assumption. The points are the change points of the current
+// cycle only: the first reading of each new level after the last refill (a
+// rise of more than the reporting step is a new cartridge, so older
+// readings say nothing of this one). Change points and not every reading,
+// because a printer that reports in steps of 10 keeps repeating a level that
+// is only a bound, while the moment a level first appears is when the true
+// level crossed the step. A pair's weight is its time span (a slope over
+// ten days is ten times less disturbed by a reading's rounding than one over
+// a day) times how recent its later point is (half-weight at 30 days), so
+// the rate follows a change of habit within weeks without being thrown by
+// one busy day.
+//
+// The uncertainty range comes from the same pairs: the weighted 10th and
+// 90th percentiles of the pair slopes give a low and a high rate, and the
+// current level is widened by the reporting step. DaysLow (the soonest the
+// supply can be expected to be empty) is the low level at the high rate,
+// DaysHigh the high level at the low rate.
+//
+// A supply used so little that its level has not changed since the last
+// refill, or one whose levels are not percentages, has no rate: Known is
+// false and only the printer's own low level can trigger an order.
+package forecast
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// Reading is one level of one supply as a printer reported it.
+type Reading struct {
+	// At is when the printer was read.
+	At time.Time `json:"at"`
+	// Level is the level in percent (0-100) or one of the printer package's
+	// special values (printer.LevelOther, printer.LevelUnknown,
+	// printer.LevelSomeRemaining).
+	Level int `json:"level"`
+}
+
+// Forecast is what Estimate says of one supply at one moment.
+type Forecast struct {
+	// AsOf is the moment the forecast is for.
+	AsOf time.Time `json:"as_of"`
+	// Level is the last level the printer reported, with the printer
+	// package's special values; printer.LevelUnknown with no reading.
+	Level int `json:"level"`
+	// Known reports whether a consumption rate could be estimated; when it
+	// is false the rate and day fields are zero.
+	Known bool `json:"known"`
+	// Step is the granularity of the levels of the current cycle in
+	// percent: 10 for a printer that reports only multiples of 10, else 1.
+	Step int `json:"step"`
+	// CycleStart is the first reading of the current cartridge.
+	CycleStart time.Time `json:"cycle_start"`
+	// Points is the number of change points the rate rests on.
+	Points int `json:"points"`
+	// Estimated is the estimated level at AsOf, in percent.
+	Estimated float64 `json:"estimated,omitempty"`
+	// Rate is the consumption in percent per day; RateLow and RateHigh
+	// bound it (10th and 90th weighted percentiles).
+	Rate     float64 `json:"rate,omitempty"`
+	RateLow  float64 `json:"rate_low,omitempty"`
+	RateHigh float64 `json:"rate_high,omitempty"`
+	// DaysToEmpty is the expected number of days from AsOf until the supply
+	// is empty; DaysLow and DaysHigh bound it. A supply not being used has
+	// +Inf days, which JSON carries as null.
+	DaysToEmpty float64 `json:"days_to_empty,omitempty"`
+	DaysLow     float64 `json:"days_low,omitempty"`
+	DaysHigh    float64 `json:"days_high,omitempty"`
+}
+
+// recencyHalfLife is the age at which a pair of points weighs half.
+const recencyHalfLife = 30 * 24 * time.Hour
+
+// Estimate forecasts a supply from its readings (in any order) as of now.
+// Readings after now are ignored.
+func Estimate(readings []Reading, now time.Time) Forecast {
+	f := Forecast{AsOf: now, Level: printer.LevelUnknown, Step: 1}
+	rs := make([]Reading, 0, len(readings))
+	for _, r := range readings {
+		if !r.At.After(now) {
+			rs = append(rs, r)
+		}
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].At.Before(rs[j].At) })
+	if len(rs) == 0 {
+		return f
+	}
+	f.Level = rs[len(rs)-1].Level
+	cycle := currentCycle(rs)
+	if len(cycle) == 0 {
+		return f
+	}
+	f.CycleStart = cycle[0].At
+	f.Step = step(cycle)
+	pts := changePoints(cycle)
+	f.Points = len(pts)
+	last := cycle[len(cycle)-1]
+	if !(f.Level >= 0 && f.Level <= 100) {
+		// The last reading is not a percentage: nothing to extrapolate from.
+		return f
+	}
+	if len(pts) < 2 {
+		return f
+	}
+	slopes := pairSlopes(pts, now)
+	if len(slopes) == 0 {
+		return f
+	}
+	rate := -weightedQuantile(slopes, 0.5)
+	// A higher slope percentile is a slower consumption.
+	rateLow := -weightedQuantile(slopes, 0.9)
+	rateHigh := -weightedQuantile(slopes, 0.1)
+	// Use comes in bursts (weekdays, a busy week) that the long pairs
+	// average away, while an order has to last out the next few days: the
+	// high rate is also at least the 90th percentile over the pairs that
+	// span a few days to a week.
+	if short := spanning(slopes); len(short) >= 3 {
+		rateHigh = math.Max(rateHigh, -weightedQuantile(short, 0.1))
+	}
+	rate, rateLow, rateHigh = math.Max(rate, 0), math.Max(rateLow, 0), math.Max(rateHigh, 0)
+
+	// The line through the change points with the median slope passes
+	// through the median of their intercepts (Theil–Sen).
+	ints := make([]float64, len(pts))
+	for i, p := range pts {
+		ints[i] = float64(p.Level) - rate*days(now.Sub(p.At))
+	}
+	sort.Float64s(ints)
+	est := ints[len(ints)/2]
+	// The printer says the level is the last value it reported, give or take
+	// its step: the line may not stray further.
+	lastV := float64(last.Level)
+	s := float64(f.Step)
+	est = math.Min(math.Max(est, lastV-s), lastV+s)
+	est = math.Max(est, 0)
+	lo, hi := math.Max(est-s, 0), math.Min(est+s, 100)
+	if lastV == 0 {
+		est, lo, hi = 0, 0, 0
+	}
+
+	f.Known = true
+	f.Estimated, f.Rate, f.RateLow, f.RateHigh = est, rate, rateLow, rateHigh
+	f.DaysToEmpty = daysAt(est, rate)
+	f.DaysLow = daysAt(lo, rateHigh)
+	f.DaysHigh = daysAt(hi, rateLow)
+	return f
+}
+
+// daysAt is how long level lasts at rate, +Inf at rate 0.
+func daysAt(level, rate float64) float64 {
+	if level <= 0 {
+		return 0
+	}
+	if rate <= 0 {
+		return math.Inf(1)
+	}
+	return level / rate
+}
+
+func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+// currentCycle returns the readings with a percentage level since the last
+// refill: a rise of more than the reporting step (and more than the few
+// points of noise a printer shows) above both of the two readings before it
+// starts a new cycle.
+func currentCycle(rs []Reading) []Reading {
+	known := make([]Reading, 0, len(rs))
+	for _, r := range rs {
+		if r.Level >= 0 && r.Level <= 100 {
+			known = append(known, r)
+		}
+	}
+	if len(known) == 0 {
+		return nil
+	}
+	tol := refillRise(step(known))
+	start := 0
+	for i := 1; i < len(known); i++ {
+		prev := known[i-1].Level
+		if i-2 >= start {
+			// One wild low reading followed by the true level is no refill.
+			prev = max(prev, known[i-2].Level)
+		}
+		if known[i].Level-prev > tol {
+			start = i
+		}
+	}
+	return known[start:]
+}
+
+// refillRise is the rise above the cycle's lowest level that means a new
+// cartridge: more than a step of a coarse printer, more than 5 points of a
+// noisy one.
+func refillRise(step int) int { return max(step, 5) }
+
+// step is 10 when every level is a multiple of 10 and there are at least
+// two distinct levels, else 1.
+func step(rs []Reading) int {
+	distinct := map[int]bool{}
+	for _, r := range rs {
+		if r.Level%10 != 0 {
+			return 1
+		}
+		distinct[r.Level] = true
+	}
+	if len(distinct) < 2 {
+		return 1
+	}
+	return 10
+}
+
+// changePoints returns the first reading of each new level. A reading
+// that goes back up a little (noise) is a new level too: the robust slope
+// absorbs it.
+func changePoints(rs []Reading) []Reading {
+	var pts []Reading
+	for i, r := range rs {
+		if i == 0 || r.Level != rs[i-1].Level {
+			pts = append(pts, r)
+		}
+	}
+	return pts
+}
+
+type weighted struct{ v, w, span float64 }
+
+// Short pairs are those spanning shortMin to shortMax days.
+const shortMin, shortMax = 3, 7
+
+// spanning returns the slopes of the pairs that span shortMin to shortMax
+// days.
+func spanning(xs []weighted) []weighted {
+	var out []weighted
+	for _, x := range xs {
+		if x.span >= shortMin && x.span <= shortMax {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pairSlopes is the slope (percent per day) of every pair of points with
+// its weight: the pair's time span times the recency of its later point.
+func pairSlopes(pts []Reading, now time.Time) []weighted {
+	var out []weighted
+	for j := 1; j < len(pts); j++ {
+		rec := math.Exp2(-float64(now.Sub(pts[j].At)) / float64(recencyHalfLife))
+		for i := 0; i < j; i++ {
+			dt := days(pts[j].At.Sub(pts[i].At))
+			if dt <= 0 {
+				continue
+			}
+			out = append(out, weighted{float64(pts[j].Level-pts[i].Level) / dt, dt * rec, dt})
+		}
+	}
+	return out
+}
+
+// weightedQuantile returns the q-quantile of the values by weight.
+func weightedQuantile(xs []weighted, q float64) float64 {
+	sort.Slice(xs, func(i, j int) bool { return xs[i].v < xs[j].v })
+	var total float64
+	for _, x := range xs {
+		total += x.w
+	}
+	target := q * total
+	var acc float64
+	for _, x := range xs {
+		acc += x.w
+		if acc >= target {
+			return x.v
+		}
+	}
+	return xs[len(xs)-1].v
+}

@@ -1,0 +1,153 @@
+package forecast
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// daily returns one reading a day, day 0 first.
+func daily(levels ...int) []Reading {
+	rs := make([]Reading, len(levels))
+	for i, l := range levels {
+		rs[i] = Reading{At: t0.Add(time.Duration(i) * 24 * time.Hour), Level: l}
+	}
+	return rs
+}
+
+// linear returns n daily readings from start going down by rate a day,
+// rounded, plus the noise pattern repeated.
+func linear(start, rate float64, n int, noise ...int) []int {
+	out := make([]int, n)
+	for i := range out {
+		v := start - rate*float64(i)
+		if len(noise) > 0 {
+			v += float64(noise[i%len(noise)])
+		}
+		out[i] = int(math.Round(math.Max(v, 0)))
+	}
+	return out
+}
+
+func day(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
+
+func TestEstimate(t *testing.T) {
+	steady := linear(90, 2, 20)
+	noisy := linear(90, 2, 20, 2, -1, 0, -2, 1)
+	noisy[7] = 40 // one wild reading
+	refill := append(linear(30, 3, 8), linear(100, 1, 10)...)
+	idle := append(linear(80, 2, 10), linear(62, 0, 14)...)
+	steps := []int{}
+	for i := 0; i < 30; i++ { // true level 95 - 1.5 a day, rounded up to 10
+		steps = append(steps, int(math.Ceil((95-1.5*float64(i))/10))*10)
+	}
+	tests := []struct {
+		name           string
+		rs             []Reading
+		now            time.Time
+		known          bool
+		rate, rateTol  float64
+		days, daysTol  float64
+		step, points   int
+		cycleStartDays int
+	}{
+		{name: "steady 2 a day", rs: daily(steady...), now: day(19), known: true, rate: 2, rateTol: 0.01, days: 26, daysTol: 0.5, step: 1, points: 20},
+		{name: "noise and a wild reading", rs: daily(noisy...), now: day(19), known: true, rate: 2, rateTol: 0.3, days: 26, daysTol: 4, step: 1, points: 20},
+		{name: "a refill starts a new cycle", rs: daily(refill...), now: day(17), known: true, rate: 1, rateTol: 0.01, days: 91, daysTol: 1, step: 1, points: 10, cycleStartDays: 8},
+		{name: "idle days slow the rate", rs: daily(idle...), now: day(23), known: true, rate: 2, rateTol: 0.01, days: 31, daysTol: 1, step: 1, points: 10},
+		{name: "steps of 10", rs: daily(steps...), now: day(29), known: true, rate: 1.5, rateTol: 0.3, days: 40, daysTol: 10, step: 10, points: 5},
+		{name: "one level only", rs: daily(100, 100, 100), now: day(2), step: 1, points: 1},
+		{name: "ok/low only", rs: daily(printer.LevelSomeRemaining, printer.LevelSomeRemaining, 15), now: day(2), step: 1, points: 1, cycleStartDays: 2},
+		{name: "nothing", now: day(0), step: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Estimate(tc.rs, tc.now)
+			if f.Known != tc.known || f.Step != tc.step || f.Points != tc.points {
+				t.Fatalf("known %v step %d points %d, want %v %d %d (%+v)", f.Known, f.Step, f.Points, tc.known, tc.step, tc.points, f)
+			}
+			if len(tc.rs) > 0 && !f.CycleStart.Equal(day(tc.cycleStartDays)) {
+				t.Errorf("cycle starts %v, want day %d", f.CycleStart, tc.cycleStartDays)
+			}
+			if !tc.known {
+				return
+			}
+			if math.Abs(f.Rate-tc.rate) > tc.rateTol {
+				t.Errorf("rate %.3f, want %.2f±%.2f", f.Rate, tc.rate, tc.rateTol)
+			}
+			if math.Abs(f.DaysToEmpty-tc.days) > tc.daysTol {
+				t.Errorf("days to empty %.2f, want %.1f±%.1f", f.DaysToEmpty, tc.days, tc.daysTol)
+			}
+			if !(f.DaysLow <= f.DaysToEmpty && f.DaysToEmpty <= f.DaysHigh) || !(f.RateLow <= f.Rate && f.Rate <= f.RateHigh) {
+				t.Errorf("range does not hold the estimate: %+v", f)
+			}
+		})
+	}
+}
+
+func TestEstimateIdleSinceRefill(t *testing.T) {
+	// A cartridge used a little then left: rate known, range wide but finite.
+	f := Estimate(daily(100, 99, 99, 98, 98, 98, 98), day(6))
+	if !f.Known || f.Rate <= 0 || math.IsInf(f.DaysToEmpty, 1) {
+		t.Fatalf("%+v", f)
+	}
+	// Readings after now are ignored.
+	g := Estimate(daily(100, 99, 98, 10), day(2))
+	if g.Level != 98 || g.Rate != 1 {
+		t.Fatalf("future reading used: %+v", g)
+	}
+}
+
+func TestPolicies(t *testing.T) {
+	lead := DefaultLeadTime
+	fast := Estimate(daily(linear(60, 5, 8)...), day(7))   // 25% left at 5 a day: 5 days
+	slow := Estimate(daily(linear(40, 1, 15)...), day(14)) // 26% left at 1 a day: 26 days
+	low := Estimate(daily(30, 20, 14), day(2))
+	okLow := Estimate(daily(printer.LevelSomeRemaining, printer.LevelSomeRemaining), day(1))
+	tests := []struct {
+		name      string
+		f         Forecast
+		low       int
+		forecast  bool
+		threshold bool
+	}{
+		{"fast user orders early", fast, 15, true, false},
+		{"slow user waits", slow, 15, false, false},
+		{"low level orders under both", low, 15, true, true},
+		{"ok/low without a level waits", okLow, 15, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := Forecasted(tc.f, lead, tc.low); d.Order != tc.forecast || d.Reason == "" {
+				t.Errorf("forecast policy: %+v, want order %v", d, tc.forecast)
+			}
+			if d := Threshold(tc.f, lead, tc.low); d.Order != tc.threshold || d.Reason == "" {
+				t.Errorf("threshold policy: %+v, want order %v", d, tc.threshold)
+			}
+		})
+	}
+	if Policies["forecast"] == nil || Policies["threshold"] == nil {
+		t.Fatal("policies not registered by name")
+	}
+}
+
+func TestForecastJSON(t *testing.T) {
+	idle := Estimate(daily(50, 49, 49, 49, 48), day(4))
+	idle.DaysHigh = math.Inf(1)
+	b, err := json.Marshal(idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"days_high":null`) || !strings.Contains(string(b), `"days_to_empty":`) {
+		t.Fatalf("JSON %s", b)
+	}
+	if DaysText(math.Inf(1)) != "never" || DaysText(4.25) != "4.2" || DaysText(12.4) != "12" {
+		t.Fatal("DaysText")
+	}
+}

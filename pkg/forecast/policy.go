@@ -1,0 +1,104 @@
+package forecast
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// DefaultLeadTime is how long ink ordered now takes to arrive when the
+// provider does not say.
+const DefaultLeadTime = 5 * 24 * time.Hour
+
+// Decision is a policy's answer for one supply at one report.
+type Decision struct {
+	// Order reports whether to order the supply now.
+	Order bool `json:"order"`
+	// Reason says why, in a few words, e.g. "empty in 4.2 days (3.1-6.0),
+	// delivery in 5 days".
+	Reason string `json:"reason"`
+}
+
+// Policy decides from a forecast whether to order a supply now. lead is how
+// long an order takes to arrive; low is the level at or below which the
+// printer reports the supply as low (or the enrollment's threshold when the
+// printer does not say), in percent. Both policies of this package have
+// this signature so that the order engine can use either.
+type Policy func(f Forecast, lead time.Duration, low int) Decision
+
+// Threshold orders when the last reported level is a percentage at or
+// below low: the fixed rule most replenishment services use.
+func Threshold(f Forecast, _ time.Duration, low int) Decision {
+	if f.Level >= 0 && f.Level <= 100 && f.Level <= low {
+		return Decision{true, fmt.Sprintf("level %d%% at or below %d%%", f.Level, low)}
+	}
+	return Decision{false, fmt.Sprintf("level above %d%%", low)}
+}
+
+// Forecasted orders when the supply may run out before ink ordered now
+// would arrive, and never later than Threshold would.
+//
+// "May run out" uses the soonest end of the forecast's range (DaysLow, the
+// level's low bound at the high rate): that is the margin the forecast's
+// uncertainty calls for, wide for an erratic user and narrow for a steady
+// one. The next report may come only a day or so later, and the order must
+// not wait for it, so the lead time is lengthened by one reporting
+// interval (a day), and by horizonMargin. A supply without a known rate is
+// ordered at low.
+func Forecasted(f Forecast, lead time.Duration, low int) Decision {
+	if d := Threshold(f, lead, low); d.Order {
+		return d
+	}
+	if !f.Known {
+		return Decision{false, fmt.Sprintf("no rate yet; ordered at %d%%", low)}
+	}
+	horizon := (days(lead) + 1) * horizonMargin
+	if f.DaysLow <= horizon {
+		return Decision{true, fmt.Sprintf("may be empty in %.1f days (expected %s), delivery in %s days",
+			f.DaysLow, DaysText(f.DaysToEmpty), DaysText(days(lead)))}
+	}
+	return Decision{false, fmt.Sprintf("empty in %s days (%s-%s)",
+		DaysText(f.DaysToEmpty), DaysText(f.DaysLow), DaysText(f.DaysHigh))}
+}
+
+// horizonMargin lengthens the horizon by a tenth beyond what the forecast's
+// range already covers: bursts longer than a week (a heavy month starting)
+// outrun the range. bench/forecast measured it on a year of 200 printers:
+// 269 dry printer-days instead of 305, for a median of 9.7 % ink left on
+// arrival instead of 8.3 % (1.2 left more than 10 %).
+const horizonMargin = 1.1
+
+// Policies maps a policy's name to the policy.
+var Policies = map[string]Policy{"forecast": Forecasted, "threshold": Threshold}
+
+// DaysText says a number of days for people: "4.2", "12", "never" for +Inf.
+func DaysText(d float64) string {
+	switch {
+	case math.IsInf(d, 1):
+		return "never"
+	case d < 10:
+		return fmt.Sprintf("%.1f", d)
+	default:
+		return fmt.Sprintf("%.0f", d)
+	}
+}
+
+// MarshalJSON encodes f with a day count of +Inf (a supply not in use) as
+// null, which JSON numbers cannot hold, and the day counts of a forecast
+// without a rate as null too.
+func (f Forecast) MarshalJSON() ([]byte, error) {
+	type plain Forecast
+	num := func(v float64) *float64 {
+		if !f.Known || math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		plain
+		DaysToEmpty *float64 `json:"days_to_empty"`
+		DaysLow     *float64 `json:"days_low"`
+		DaysHigh    *float64 `json:"days_high"`
+	}{plain(f), num(f.DaysToEmpty), num(f.DaysLow), num(f.DaysHigh)})
+}
