@@ -95,6 +95,7 @@ type trace struct {
 	kind     reporting
 	low      int
 	coverage []float64 // per-day ink per page factor
+	heavy    int
 }
 
 func newTrace(rng *rand.Rand, days int) trace {
@@ -123,6 +124,7 @@ func newTrace(rng *rand.Rand, days int) trace {
 	}
 	office := rng.Float64() < 0.6
 	heavy := rng.IntN(12)
+	t.heavy = heavy
 	idle := -1
 	if rng.Float64() < 0.5 {
 		idle = rng.IntN(max(days-7, 1))
@@ -184,6 +186,10 @@ func (t trace) read(level float64, d int) int {
 
 // simulate runs one printer's trace under one policy.
 func simulate(t trace, pol forecast.Policy, lead time.Duration, start time.Time, r *result) {
+	simulateHook(t, pol, lead, start, r, func(int) {})
+}
+
+func simulateHook(t trace, pol forecast.Policy, lead time.Duration, start time.Time, r *result, onDry func(int)) {
 	level := 100.0
 	spare := false
 	armed := true
@@ -221,7 +227,6 @@ func simulate(t trace, pol forecast.Policy, lead time.Duration, start time.Time,
 				r.skipped++
 			}
 			level, armed = 100, !spare
-			readings = nil
 			dry = false
 		}
 		at := start.Add(time.Duration(float64(d)+t.hour) * 24 * time.Hour)
@@ -255,6 +260,7 @@ func simulate(t trace, pol forecast.Policy, lead time.Duration, start time.Time,
 			dry = true
 		}
 		if dry {
+			onDry(d)
 			empty++
 		}
 	}

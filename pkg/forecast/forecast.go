@@ -19,19 +19,25 @@
 // is only a bound, while the moment a level first appears is when the true
 // level crossed the step. A pair's weight is its time span (a slope over
 // ten days is ten times less disturbed by a reading's rounding than one over
-// a day) times how recent its later point is (half-weight at 30 days), so
+// a day) times how recent its later point is (half-weight at 14 days), so
 // the rate follows a change of habit within weeks without being thrown by
 // one busy day.
 //
 // The uncertainty range comes from the same pairs: the weighted 10th and
 // 90th percentiles of the pair slopes give a low and a high rate, and the
-// current level is widened by the reporting step. DaysLow (the soonest the
+// current level is widened by the reporting step. Use comes in bursts
+// (busy weekdays, a busy month) that long pairs average away, while an
+// order must last out the next few days, so the high rate is raised to the
+// 90th percentile of the pairs spanning 3 to 7 days and to the rate of the
+// last week when those are higher. DaysLow (the soonest the
 // supply can be expected to be empty) is the low level at the high rate,
 // DaysHigh the high level at the low rate.
 //
-// A supply used so little that its level has not changed since the last
-// refill, or one whose levels are not percentages, has no rate: Known is
-// false and only the printer's own low level can trigger an order.
+// A printer that says only "some remaining" until the supply is low gives
+// no slope; its rate comes from the length of its past cycles (see
+// fromPastCycles). A supply used so little that its level has not changed
+// since the last refill, or one with no complete past cycle, has no rate:
+// Known is false and only the printer's own low level can trigger an order.
 package forecast
 
 import (
@@ -85,7 +91,7 @@ type Forecast struct {
 }
 
 // recencyHalfLife is the age at which a pair of points weighs half.
-const recencyHalfLife = 30 * 24 * time.Hour
+const recencyHalfLife = 14 * 24 * time.Hour
 
 // Estimate forecasts a supply from its readings (in any order) as of now.
 // Readings after now are ignored.
@@ -102,6 +108,9 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 		return f
 	}
 	f.Level = rs[len(rs)-1].Level
+	if f.Level == printer.LevelSomeRemaining {
+		return fromPastCycles(f, rs, now)
+	}
 	cycle := currentCycle(rs)
 	if len(cycle) == 0 {
 		return f
@@ -126,12 +135,16 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	// A higher slope percentile is a slower consumption.
 	rateLow := -weightedQuantile(slopes, 0.9)
 	rateHigh := -weightedQuantile(slopes, 0.1)
-	// Use comes in bursts (weekdays, a busy week) that the long pairs
-	// average away, while an order has to last out the next few days: the
-	// high rate is also at least the 90th percentile over the pairs that
-	// span a few days to a week.
+	// Bursts that long pairs average away (see the package comment).
 	if short := spanning(slopes); len(short) >= 3 {
 		rateHigh = math.Max(rateHigh, -weightedQuantile(short, 0.1))
+	}
+	// A change of habit (a busy month starting) shows first in the last
+	// week: its rate, by the same estimator, also bounds the high rate.
+	if week := since(pts, now.Add(-shortMax*24*time.Hour)); len(week) >= 3 {
+		if ws := pairSlopes(week, now); len(ws) > 0 {
+			rateHigh = math.Max(rateHigh, -weightedQuantile(ws, 0.5))
+		}
 	}
 	rate, rateLow, rateHigh = math.Max(rate, 0), math.Max(rateLow, 0), math.Max(rateHigh, 0)
 
@@ -159,6 +172,68 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	f.DaysToEmpty = daysAt(est, rate)
 	f.DaysLow = daysAt(lo, rateHigh)
 	f.DaysHigh = daysAt(hi, rateLow)
+	return f
+}
+
+// fromPastCycles forecasts a supply whose printer says only "some
+// remaining" until the supply is low. Such a cycle starts with the first
+// "some remaining" after a percentage (the low or empty level the printer
+// reported before the new cartridge) and its rate is known only once it
+// ends: (100 - the first percentage reported) over the cycle's length up to
+// that report. The rate of the current cycle is taken as the median of the
+// last three complete cycles', bounded by their least and greatest (and by
+// a quarter either way when there is only one); the level is extrapolated
+// from 100 at the cycle's start, but never below the level that ended the
+// last cycle, which the printer has not reported yet.
+func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
+	type cycle struct {
+		start, low time.Time
+		lowLevel   int
+	}
+	var cycles []cycle
+	inCycle := false
+	for i, r := range rs {
+		switch {
+		case r.Level == printer.LevelSomeRemaining && !inCycle && i > 0 && rs[i-1].Level >= 0 && rs[i-1].Level <= 100:
+			cycles = append(cycles, cycle{start: r.At})
+			inCycle = true
+		case r.Level >= 0 && r.Level <= 100 && inCycle:
+			cycles[len(cycles)-1].low = r.At
+			cycles[len(cycles)-1].lowLevel = r.Level
+			inCycle = false
+		}
+	}
+	if len(cycles) < 2 || !inCycle {
+		return f
+	}
+	cur := cycles[len(cycles)-1]
+	past := cycles[:len(cycles)-1]
+	if len(past) > 3 {
+		past = past[len(past)-3:]
+	}
+	var rates []float64
+	lowLevel := 0
+	for _, c := range past {
+		if d := days(c.low.Sub(c.start)); d > 0 && c.lowLevel < 100 {
+			rates = append(rates, float64(100-c.lowLevel)/d)
+			lowLevel = c.lowLevel
+		}
+	}
+	if len(rates) == 0 {
+		return f
+	}
+	sort.Float64s(rates)
+	rate, rateLow, rateHigh := rates[len(rates)/2], rates[0], rates[len(rates)-1]
+	if len(rates) == 1 {
+		rateLow, rateHigh = rate*0.75, rate*1.25
+	}
+	elapsed := days(now.Sub(cur.start))
+	est := math.Max(100-rate*elapsed, float64(lowLevel))
+	f.Known, f.CycleStart, f.Points = true, cur.start, len(rates)
+	f.Estimated, f.Rate, f.RateLow, f.RateHigh = est, rate, rateLow, rateHigh
+	f.DaysToEmpty = daysAt(est, rate)
+	f.DaysLow = daysAt(math.Max(100-rateHigh*elapsed, float64(lowLevel)), rateHigh)
+	f.DaysHigh = daysAt(math.Max(100-rateLow*elapsed, float64(lowLevel)), rateLow)
 	return f
 }
 
@@ -242,6 +317,12 @@ type weighted struct{ v, w, span float64 }
 
 // Short pairs are those spanning shortMin to shortMax days.
 const shortMin, shortMax = 3, 7
+
+// since returns the points at or after t.
+func since(pts []Reading, t time.Time) []Reading {
+	i := sort.Search(len(pts), func(i int) bool { return !pts[i].At.Before(t) })
+	return pts[i:]
+}
 
 // spanning returns the slopes of the pairs that span shortMin to shortMax
 // days.

@@ -151,3 +151,36 @@ func TestForecastJSON(t *testing.T) {
 		t.Fatal("DaysText")
 	}
 }
+
+func TestEstimateOkLowFromPastCycles(t *testing.T) {
+	sr := printer.LevelSomeRemaining
+	// Days 0-1: the end of an unknown cartridge. Day 2: a new one, low
+	// (15) on day 19, so 85 points in 17 days: 5 a day. Day 20: new
+	// cartridge; day 24 is now.
+	var lv []int
+	lv = append(lv, 15, 0)
+	for i := 2; i < 19; i++ {
+		lv = append(lv, sr)
+	}
+	lv = append(lv, 15)
+	for i := 20; i <= 24; i++ {
+		lv = append(lv, sr)
+	}
+	f := Estimate(daily(lv...), day(24))
+	if !f.Known || math.Abs(f.Rate-5) > 1e-9 || !f.CycleStart.Equal(day(20)) {
+		t.Fatalf("%+v", f)
+	}
+	// 100 - 4 days at 5 = 80 left: 16 days.
+	if math.Abs(f.Estimated-80) > 1e-9 || math.Abs(f.DaysToEmpty-16) > 1e-9 || !(f.DaysLow < 16 && f.DaysHigh > 16) {
+		t.Fatalf("%+v", f)
+	}
+	// The level never goes below the low mark the printer has yet to report.
+	g := Estimate(daily(lv...), day(40))
+	if g.Estimated != 15 {
+		t.Fatalf("estimated %.1f, want 15", g.Estimated)
+	}
+	// With no complete past cycle there is no rate.
+	if h := Estimate(daily(sr, sr, sr), day(2)); h.Known {
+		t.Fatalf("%+v", h)
+	}
+}
