@@ -145,13 +145,18 @@ func (t *Table) AddRow(fields ...string) { t.rows = append(t.rows, fields) }
 
 // Render writes the table to stdout.
 func (t *Table) Render() error {
+	// Cells hold text from servers and printers: each goes through
+	// iostreams.Safe (tabs and newlines become spaces first).
+	safe := func(r []string) string {
+		clean := make([]string, len(r))
+		for i, f := range r {
+			clean[i] = iostreams.Safe(strings.NewReplacer("\t", " ", "\n", " ").Replace(f))
+		}
+		return strings.Join(clean, "\t")
+	}
 	if !t.io.IsStdoutTTY() {
 		for _, r := range t.rows {
-			clean := make([]string, len(r))
-			for i, f := range r {
-				clean[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(f)
-			}
-			if _, err := fmt.Fprintln(t.io.Out, strings.Join(clean, "\t")); err != nil {
+			if _, err := fmt.Fprintln(t.io.Out, safe(r)); err != nil {
 				return err
 			}
 		}
@@ -162,7 +167,7 @@ func (t *Table) Render() error {
 		fmt.Fprintln(tw, strings.Join(t.header, "\t"))
 	}
 	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		fmt.Fprintln(tw, safe(r))
 	}
 	return tw.Flush()
 }

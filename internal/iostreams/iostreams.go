@@ -12,8 +12,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // IOStreams is stdin, stdout and stderr plus terminal facts.
@@ -74,19 +77,20 @@ func (s *IOStreams) Colorize(code, text string) string {
 	return "\x1b[" + code + "m" + text + "\x1b[0m"
 }
 
-// Success, Warning and Failure prefix human messages with a mark.
+// Success, Warning and Failure prefix human messages with a mark; the
+// message goes through SafeLines, as it may quote a server or a printer.
 func (s *IOStreams) Success(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), SafeLines(fmt.Sprintf(format, a...)))
 }
 
 // Warning prints a warning line on stderr.
 func (s *IOStreams) Warning(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), SafeLines(fmt.Sprintf(format, a...)))
 }
 
 // Failure prints a failure line on stderr.
 func (s *IOStreams) Failure(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), fmt.Sprintf(format, a...))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), SafeLines(fmt.Sprintf(format, a...)))
 }
 
 // StartProgress shows a spinner with label on stderr when stderr is a
@@ -151,4 +155,45 @@ func (s *IOStreams) StopProgress() {
 		close(stop)
 		<-done
 	}
+}
+
+// Safe returns s ready for a terminal: every character that would act on
+// the terminal instead of being shown (arsapi.UnsafeRune: control
+// characters such as ESC, CR, newline and tab, bidirectional formatting
+// characters such as U+202E, line separators) and every byte that is not
+// UTF-8 is replaced by a visible escape: \x1b, \u202e, \xff. Text from a
+// server or a printer (nicknames, supply names, models, problem details)
+// goes through it before arsctl prints it, so that it cannot move the
+// cursor, recolour the screen or reorder a line. Safe(Safe(s)) == Safe(s).
+func Safe(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || arsapi.UnsafeRune(r) })
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for s = s[i:]; s != ""; {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case r < 0x80 && arsapi.UnsafeRune(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case arsapi.UnsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// SafeLines is Safe for text of several lines: the newlines stay.
+func SafeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Safe(l)
+	}
+	return strings.Join(lines, "\n")
 }

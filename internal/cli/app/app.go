@@ -56,7 +56,7 @@ func Main(version string) int {
 	case code == cmdutil.ExitCancelled && cmdutil.IsCancel(err):
 		fmt.Fprintln(f.IOStreams.ErrOut, "cancelled")
 	default:
-		fmt.Fprintf(f.IOStreams.ErrOut, "error: %v\n", err)
+		fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", iostreams.SafeLines(err.Error()))
 	}
 	return code
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -383,7 +384,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if failure != nil {
 		return failure
 	}
-	fmt.Fprintf(f.IOStreams.Out, "%s\n  account: %s (%s)\n  token:   %s\n", server, st.Account.Email, st.Account.ID, st.Source)
+	fmt.Fprintf(f.IOStreams.Out, "%s\n  account: %s (%s)\n  token:   %s\n", server, iostreams.Safe(st.Account.Email), iostreams.Safe(st.Account.ID), st.Source)
 	return nil
 }
 

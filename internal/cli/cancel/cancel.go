@@ -196,7 +196,7 @@ func printEnrollment(opts *CancelOptions, e arsapi.Enrollment) error {
 		if opts.IO.IsStdoutTTY() {
 			return nil // the success line on stderr says it all
 		}
-		_, err := fmt.Fprintf(w, "%s\t%s\t%s\n", e.ID, e.State, e.Printer.Model)
+		_, err := fmt.Fprintf(w, "%s\t%s\t%s\n", iostreams.Safe(e.ID), iostreams.Safe(string(e.State)), iostreams.Safe(e.Printer.Model))
 		return err
 	})
 }

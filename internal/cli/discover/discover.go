@@ -402,19 +402,22 @@ func (w *printerWriter) row(p printer.Printer) {
 		if len(p.Addrs) > 1 {
 			cols[1] = fmt.Sprintf("%s +%d", p.Addrs[0], len(p.Addrs)-1)
 		}
+		for i, c := range cols {
+			cols[i] = iostreams.Safe(c)
+		}
 		fmt.Fprintln(io.Out, ttyLine(cols))
 		for _, pr := range p.Problems {
-			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), p.Name, pr)
+			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), iostreams.Safe(p.Name), iostreams.Safe(pr))
 		}
 		io.StartProgress(w.label)
 	default:
 		cols := append(Columns(p), st.String())
 		for i, c := range cols {
-			cols[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+			cols[i] = iostreams.Safe(c)
 		}
 		fmt.Fprintln(io.Out, strings.Join(cols, "\t"))
 		for _, pr := range p.Problems {
-			fmt.Fprintf(io.ErrOut, "%s: %s\n", p.Name, pr)
+			fmt.Fprintf(io.ErrOut, "%s: %s\n", iostreams.Safe(p.Name), iostreams.Safe(pr))
 		}
 	}
 }

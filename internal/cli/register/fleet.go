@@ -14,6 +14,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -337,7 +338,7 @@ func printFleetLine(w io.Writer, r FleetResult) error {
 	case "pending":
 		detail = r.EnrollmentID + " sign in at " + r.SignInURL
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Status, where, resolve.OrDash(r.Model), resolve.OrDash(r.Provider), detail)
+	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Status, iostreams.Safe(where), iostreams.Safe(resolve.OrDash(r.Model)), iostreams.Safe(resolve.OrDash(r.Provider)), iostreams.Safe(detail))
 	return err
 }
 

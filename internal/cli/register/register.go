@@ -327,7 +327,8 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if opts.AgreeTerms {
 		agreedNote(ios, terms)
 	} else {
-		fmt.Fprintf(ios.ErrOut, "\n%s (version %s)\n\n%s\n\nAbout this service: %s\n\n", terms.Title, terms.Version, wrap(terms.Text, 78), terms.AboutURL)
+		fmt.Fprintf(ios.ErrOut, "\n%s (version %s)\n\n%s\n\nAbout this service: %s\n\n",
+			iostreams.Safe(terms.Title), iostreams.Safe(terms.Version), iostreams.SafeLines(wrap(terms.Text, 78)), iostreams.Safe(terms.AboutURL))
 		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "About this service: "+terms.AboutURL, "Agree", "Decline", false)
 		if err != nil {
 			return err
@@ -465,7 +466,7 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		if ios.IsStdoutTTY() {
 			return nil // the line above on stderr says it all
 		}
-		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", enr.ID, enr.Provider, enr.State, enr.Printer.Model)
+		_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", iostreams.Safe(enr.ID), iostreams.Safe(string(enr.Provider)), iostreams.Safe(string(enr.State)), iostreams.Safe(enr.Printer.Model))
 		return err
 	})
 }
@@ -491,7 +492,7 @@ func pickerMarks(ctx context.Context, lookup *eligibility.Lookup) resolve.Marker
 // seed's step 5 shows them before "Agree", and a script's log should say
 // the same.
 func agreedNote(ios *iostreams.IOStreams, terms arsapi.Terms) {
-	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", terms.Title, terms.Version, terms.AboutURL)
+	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", iostreams.Safe(terms.Title), iostreams.Safe(terms.Version), iostreams.Safe(terms.AboutURL))
 }
 
 // checkPrinter rejects a printer the service cannot identify.

@@ -160,7 +160,7 @@ func Label(p printer.Printer) string {
 	if p.Name != "" && p.Name != model {
 		s += " \"" + p.Name + "\""
 	}
-	return fmt.Sprintf("%s at %s, serial %s", s, Address(p), Serial(p.Serial))
+	return iostreams.Safe(fmt.Sprintf("%s at %s, serial %s", s, Address(p), Serial(p.Serial)))
 }
 
 // MatchPrinter returns the printers that q names: by name, host, address
@@ -343,7 +343,7 @@ func EnrollmentLabel(e arsapi.Enrollment) string {
 	if e.Printer.Label != "" {
 		s += " \"" + e.Printer.Label + "\""
 	}
-	return fmt.Sprintf("%s, serial %s", s, Serial(e.Printer.Serial))
+	return iostreams.Safe(fmt.Sprintf("%s, serial %s", s, Serial(e.Printer.Serial)))
 }
 
 // Prober reads one printer at "addr[:port]" (discovery.ProbeHost).

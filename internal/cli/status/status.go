@@ -239,9 +239,9 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 		}
 		fmt.Fprintf(w, "%s\n", resolve.EnrollmentLabel(it.Enrollment))
 		fmt.Fprintf(w, "  enrollment  %s\n  provider    %s\n  state       %s\n  since       %s\n",
-			it.ID, it.Provider, it.State, it.CreatedAt.Local().Format("2006-01-02 15:04"))
+			iostreams.Safe(it.ID), iostreams.Safe(string(it.Provider)), iostreams.Safe(string(it.State)), it.CreatedAt.Local().Format("2006-01-02 15:04"))
 		if it.Cancellation != nil {
-			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), strings.Join(it.Cancellation.Reasons, ", "))
+			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), iostreams.Safe(strings.Join(it.Cancellation.Reasons, ", ")))
 		}
 		if it.LevelsReadAt == nil {
 			fmt.Fprintf(w, "  levels      none reported yet: run `arsctl monitor` where the printer is\n")
@@ -254,7 +254,7 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 				// Not ink or toner: say what it is and that it is not ordered.
 				l = s.LevelText() + " (" + k + ", not ordered)"
 			}
-			fmt.Fprintf(w, "    %-8s %s\n", s.Name, l)
+			fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(s.Name), l)
 		}
 		if len(it.Orders) == 0 {
 			fmt.Fprintf(w, "  orders      none\n")
@@ -262,9 +262,9 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 		}
 		fmt.Fprintf(w, "  orders\n")
 		for _, o := range it.Orders {
-			fmt.Fprintf(w, "    %-8s %-12s %s  %s\n", o.Supply, o.State, ago(o.CreatedAt, now), o.ID)
+			fmt.Fprintf(w, "    %-8s %-12s %s  %s\n", iostreams.Safe(o.Supply), iostreams.Safe(string(o.State)), ago(o.CreatedAt, now), iostreams.Safe(o.ID))
 			if o.State.AwaitsOwner() {
-				fmt.Fprintf(w, "             no one ships this order: buy the ink, then `arsctl orders bought %s`\n", o.ID)
+				fmt.Fprintf(w, "             no one ships this order: buy the ink, then `arsctl orders bought %s`\n", iostreams.Safe(o.ID))
 			}
 		}
 	}
