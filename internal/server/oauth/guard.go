@@ -93,21 +93,8 @@ const deviceGrant = string(oidc.GrantTypeDeviceCode)
 // replicas.
 func (s *Server) tokenGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions { // a CORS preflight: the provider answers it
-			next.ServeHTTP(w, r)
-			return
-		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "the token endpoint takes POST", http.StatusMethodNotAllowed)
-			return
-		}
-		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if !s.checkFailures(w, r, addr, "token requests") {
-			return
-		}
-		if !s.clientForm(w, r) {
-			s.failed(r, addr)
+		addr, ok := s.clientPost(w, r, next, "the token endpoint", "token requests")
+		if !ok {
 			return
 		}
 		grant := r.PostForm.Get("grant_type")
@@ -137,6 +124,33 @@ func (s *Server) tokenGuard(next http.Handler) http.Handler {
 			s.failed(r, addr)
 		}
 	})
+}
+
+// clientPost is the front the token and device authorization endpoints
+// share: a CORS preflight goes on to the provider, any method but POST is
+// refused, an address over its failure budget is refused, and the form
+// must name arsd's client (a failure of the address when it does not). It
+// returns the client address, and false when the request was answered or
+// handed to next already.
+func (s *Server) clientPost(w http.ResponseWriter, r *http.Request, next http.Handler, endpoint, what string) (string, bool) {
+	if r.Method == http.MethodOptions { // a CORS preflight: the provider answers it
+		next.ServeHTTP(w, r)
+		return "", false
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, endpoint+" takes POST", http.StatusMethodNotAllowed)
+		return "", false
+	}
+	addr := authn.ClientAddr(r, s.cfg.TrustProxy)
+	if !s.checkFailures(w, r, addr, what) {
+		return "", false
+	}
+	if !s.clientForm(w, r) {
+		s.failed(r, addr)
+		return "", false
+	}
+	return addr, true
 }
 
 // clientForm reads the form of a token or device authorization request
@@ -175,21 +189,8 @@ func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) bool {
 // pass it by as many as arrive at once.
 func (s *Server) deviceAuthGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions { // a CORS preflight: the provider answers it
-			next.ServeHTTP(w, r)
-			return
-		}
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "the device authorization endpoint takes POST", http.StatusMethodNotAllowed)
-			return
-		}
-		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
-		if !s.checkFailures(w, r, addr, "requests") {
-			return
-		}
-		if !s.clientForm(w, r) {
-			s.failed(r, addr)
+		addr, ok := s.clientPost(w, r, next, "the device authorization endpoint", "requests")
+		if !ok {
 			return
 		}
 		if !s.take(w, r, store.Burst("device-starts:"+addr, s.cfg.DeviceStarts, s.cfg.DeviceStartEvery), oidc.ErrSlowDown().
