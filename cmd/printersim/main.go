@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/internal/printersim"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 )
 
 func main() {

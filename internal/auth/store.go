@@ -16,7 +16,7 @@ import (
 	"github.com/zalando/go-keyring"
 	"golang.org/x/oauth2"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 )
 
 // ErrNoToken means no token is stored for the server.

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 )
 
 // Config is the user's configuration. Empty fields mean "default".

@@ -21,8 +21,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
 )

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 )
 
 // Fingerprint returns the SHA-256 fingerprint of a certificate's DER bytes

@@ -1,5 +1,5 @@
-// Package cancel implements `arsctl cancel`: the seed's "Cancel Plan" from
-// the shell, with one or more reasons from the server.
+// Package cancel implements `arsctl cancel`: "Cancel Plan" of the account
+// pages from the shell, with one or more reasons from the server.
 package cancel
 
 import (

@@ -1,4 +1,4 @@
-// Package register implements `arsctl register`: the seed's steps 3 to 6
+// Package register implements `arsctl register`: the registration steps
 // (find the printer, select it, agree to the terms, choose Canon or
 // Amazon, confirm or sign in) for one printer, and fleet enrollment from a
 // CSV file or every eligible printer found.
@@ -489,7 +489,7 @@ func pickerMarks(ctx context.Context, lookup *eligibility.Lookup) resolve.Marker
 }
 
 // agreedNote tells, on stderr, which terms --agree-terms agreed to: the
-// seed's step 5 shows them before "Agree", and a script's log should say
+// registration shows them before "Agree", and a script's log should say
 // the same.
 func agreedNote(ios *iostreams.IOStreams, terms arsapi.Terms) {
 	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", iostreams.Safe(terms.Title), iostreams.Safe(terms.Version), iostreams.Safe(terms.AboutURL))

@@ -66,7 +66,8 @@ type FindOptions struct {
 	Discovery discovery.Options
 }
 
-// portsHint is the seed's "security software blocking ports" step.
+// portsHint names the ports that firewalls and security software must let
+// through for a printer to be found.
 const portsHint = "make sure the printer is on and on this network, and that UDP 5353 (mDNS), TCP 631 (IPP) and UDP 161 (SNMP) are not blocked; `arsctl doctor` tests each; or give its address with --host"
 
 // FindPrinters probes opts.Hosts, or discovers printers with mDNS (and

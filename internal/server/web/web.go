@@ -1,5 +1,5 @@
 // Package web serves arsd's account pages: sign in, register, and the
-// seed's path to cancelling a plan (My Subscriptions → See My Printers →
+// path to cancelling a plan (My Subscriptions → See My Printers →
 // View Printer Details → Manage Plan → Cancel Plan), plus "About this
 // service". Pages are server-rendered with html/template from embedded
 // files and work without JavaScript.

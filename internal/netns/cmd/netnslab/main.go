@@ -25,8 +25,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/arsctl/arsctl/internal/atomicfile"
 	"github.com/arsctl/arsctl/internal/netns"
+	"github.com/arsctl/arsctl/pkg/atomicfile"
 )
 
 // lab implements netns.TB outside `go test`.
