@@ -93,7 +93,7 @@ func TestProblems(t *testing.T) {
 
 	_, err := c.CreateEnrollment(ctx, CreateEnrollmentRequest{Provider: ProviderCanon}, "key-1")
 	var p *Problem
-	if !errors.As(err, &p) || p.Code != CodeAlreadyEnrolled || p.EnrollmentID != "e1" || p.Status != 409 || err.Error() != "Conflict: already" {
+	if !errors.As(err, &p) || p.Code != CodeAlreadyEnrolled || p.EnrollmentID != "e1" || p.Status != 409 || err.Error() != "already" {
 		t.Errorf("409: %v %+v", err, p)
 	}
 	_, err = c.Terms(ctx)
@@ -150,5 +150,25 @@ func TestPagination(t *testing.T) {
 	os, err := c.ListOrders(context.Background(), "e/1")
 	if err != nil || len(os) != 3 || !strings.HasPrefix(seen[len(seen)-1], "/v1/enrollments/e/1/orders") {
 		t.Errorf("orders = %v %v %v", os, err, seen)
+	}
+}
+
+// A problem's message is what the person can act on: the detail, after a
+// title of the server's own, never after a bare HTTP status text.
+func TestProblemError(t *testing.T) {
+	tests := []struct {
+		p    Problem
+		want string
+	}{
+		{Problem{Status: 422, Title: "Unprocessable Entity", Detail: "read_at is more than 30 days ago"}, "read_at is more than 30 days ago"},
+		{Problem{Status: 409, Title: "Conflict", Detail: "already"}, "already"},
+		{Problem{Status: 422, Title: "Invalid level report", Detail: "supply 2 has no name"}, "Invalid level report: supply 2 has no name"},
+		{Problem{Status: 422, Detail: "no title"}, "no title"},
+		{Problem{Status: 500, Title: "Internal Server Error"}, "Internal Server Error"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.Error(); got != tt.want {
+			t.Errorf("%+v.Error() = %q, want %q", tt.p, got, tt.want)
+		}
 	}
 }

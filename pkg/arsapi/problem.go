@@ -1,6 +1,9 @@
 package arsapi
 
-import "fmt"
+import (
+	"fmt"
+	"net/http"
+)
 
 // Problem codes: the "code" member of problem documents, stable for programs.
 const (
@@ -44,10 +47,16 @@ type Problem struct {
 	EnrollmentID string `json:"enrollment_id,omitempty"`
 }
 
-// Error implements error.
+// Error implements error. A title that is only the HTTP status text
+// ("Unprocessable Entity") says nothing a person can act on, so with a
+// detail the message is the detail alone; a title of its own is kept
+// before it.
 func (p *Problem) Error() string {
-	if p.Detail != "" {
-		return fmt.Sprintf("%s: %s", p.Title, p.Detail)
+	switch {
+	case p.Detail == "":
+		return p.Title
+	case p.Title == "" || p.Title == http.StatusText(p.Status):
+		return p.Detail
 	}
-	return p.Title
+	return fmt.Sprintf("%s: %s", p.Title, p.Detail)
 }
