@@ -215,6 +215,9 @@ func TestRegisterInteractivePTY(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	if n := strings.Count(out, "About this service"); n != 1 {
+		t.Errorf("About this service shown %d times before the Agree prompt, want once:\n%s", n, out)
+	}
 	es := e.enrollments(t)
 	if len(es) != 1 || es[0].Printer.Serial != "KNMA00082" || es[0].Provider != arsapi.ProviderCanon || es[0].State != arsapi.StateActive {
 		t.Fatalf("enrollments = %+v", es)

@@ -329,7 +329,9 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	} else {
 		fmt.Fprintf(ios.ErrOut, "\n%s (version %s)\n\n%s\n\nAbout this service: %s\n\n",
 			iostreams.Safe(terms.Title), iostreams.Safe(terms.Version), iostreams.SafeLines(wrap(terms.Text, 78)), iostreams.Safe(terms.AboutURL))
-		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "About this service: "+terms.AboutURL, "Agree", "Decline", false)
+		// The About this service line just above is the prompt's context; the
+		// prompt does not repeat it.
+		ok, err := opts.Prompter.Confirm("Do you agree to these terms?", "", "Agree", "Decline", false)
 		if err != nil {
 			return err
 		}
