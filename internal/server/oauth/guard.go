@@ -214,6 +214,55 @@ func (s *Server) deviceAuthGuard(next http.Handler) http.Handler {
 	})
 }
 
+// maxAuthorizeRequest bounds the query (or form) of an authorization
+// request, which is stored until it expires: arsctl's is about 400 bytes.
+const maxAuthorizeRequest = 4 << 10
+
+// authorizeGuard fronts the authorize endpoint, where anyone may start an
+// authorization request that is stored until it expires (AuthRequestTTL):
+// it refuses a query or form larger than maxAuthorizeRequest, limits
+// requests per client address (AuthorizeStarts, then one per
+// AuthorizeStartEvery) and caps the requests alive at once
+// (MaxLiveAuthRequests), so that no one can fill the database with
+// requests. The cap is checked before a request is stored, so concurrent
+// requests may pass it by as many as arrive at once.
+func (s *Server) authorizeGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.RawQuery) > maxAuthorizeRequest || r.ContentLength > maxAuthorizeRequest {
+			s.pages.render(w, http.StatusRequestEntityTooLarge, "done", pageData{Title: "Sign-in request too large",
+				Message: "This sign-in request is larger than any arsctl makes. Start again from arsctl (arsctl auth login)."})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeRequest)
+		addr := authn.ClientAddr(r, s.cfg.TrustProxy)
+		err := s.st.TakeAttempt(r.Context(), store.Burst("authorize:"+addr, s.cfg.AuthorizeStarts, s.cfg.AuthorizeStartEvery))
+		var limited *store.LimitedError
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+			s.pages.render(w, http.StatusTooManyRequests, "done", pageData{Title: "Too many sign-ins",
+				Message: "Too many sign-ins were started from this address just now. Wait a minute and run arsctl auth login again."})
+			return
+		}
+		n := 0
+		if err == nil {
+			n, err = s.st.CountLiveAuthRequests(r.Context())
+		}
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "authorize: check limits", "err", err)
+			s.pages.render(w, http.StatusInternalServerError, "done", pageData{Title: "Something went wrong", Message: "Please try again."})
+			return
+		}
+		if n >= s.cfg.MaxLiveAuthRequests {
+			s.log.WarnContext(r.Context(), "authorization refused: too many live authorization requests", "live", n)
+			w.Header().Set("Retry-After", "60")
+			s.pages.render(w, http.StatusServiceUnavailable, "done", pageData{Title: "Too many sign-ins in progress",
+				Message: "Too many sign-ins are in progress. Try again in a minute, or sign in with a code (arsctl auth login --device)."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func writeOAuthError(w http.ResponseWriter, r *http.Request, status int, e *oidc.Error) {
 	op.WriteError(w, r, op.NewStatusError(e, status), nil)
 }

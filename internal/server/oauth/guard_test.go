@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -289,4 +290,72 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 	if st, _, m := oauthPost(t, a, DeviceAuthPath, "192.0.2.8", "", start); st != http.StatusTooManyRequests || m["error"] != "slow_down" {
 		t.Errorf("third device start over two replicas: %d %v, want 429 slow_down", st, m)
 	}
+}
+
+// TestAuthorizeFlood: anyone may start authorization requests, each kept
+// until it expires. A request larger than any arsctl makes is refused
+// and nothing is stored; one address starts AuthorizeStarts requests,
+// then waits; all addresses together keep at most MaxLiveAuthRequests
+// alive, and more can start once they expire.
+func TestAuthorizeFlood(t *testing.T) {
+	each(t, Config{AuthorizeStarts: 3, AuthorizeStartEvery: time.Hour, MaxLiveAuthRequests: 5, TrustProxy: true}, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		cfg := CLIConfig(e.srv.URL)
+		cfg.RedirectURL = "http://127.0.0.1:45678/callback"
+		start := func(addr, state string) (*http.Response, string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+			req.Header.Set("X-Forwarded-For", addr)
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp, string(b)
+		}
+		live := func() int {
+			t.Helper()
+			n, err := e.st.CountLiveAuthRequests(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// 30 KB of state (and a nonce alike) were stored as given: a few
+		// thousand such requests filled the database with hundreds of MB.
+		big := strings.Repeat("a", 30<<10)
+		if resp, body := start("192.0.2.9", big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("an authorization request with 30 KB of state: %d %s", resp.StatusCode, body)
+		}
+		if n := live(); n != 0 {
+			t.Fatalf("after an oversized request, %d requests are stored", n)
+		}
+		for i := range 3 {
+			if resp, body := start("192.0.2.1", "s"); resp.StatusCode != http.StatusFound {
+				t.Fatalf("start %d from one address: %d %s", i, resp.StatusCode, body)
+			}
+		}
+		resp, body := start("192.0.2.1", "s")
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3600" {
+			t.Fatalf("4th start from one address: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		for _, a := range []string{"192.0.2.2", "192.0.2.3"} {
+			if resp, body := start(a, "s"); resp.StatusCode != http.StatusFound {
+				t.Fatalf("start from %s: %d %s", a, resp.StatusCode, body)
+			}
+		}
+		resp, body = start("192.0.2.4", "s")
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("start beyond the cap: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		if n := live(); n != 5 {
+			t.Fatalf("live authorization requests = %d, want 5", n)
+		}
+		// Once they expire, sign-ins start again.
+		e.clock.Add(11 * time.Minute)
+		if resp, body := start("192.0.2.5", "s"); resp.StatusCode != http.StatusFound {
+			t.Fatalf("start after the requests expired: %d %s", resp.StatusCode, body)
+		}
+	})
 }

@@ -109,6 +109,16 @@ type Config struct {
 	// expired, from every address); beyond it the device authorization
 	// endpoint answers 503 until some expire. Default 1000.
 	MaxLiveDeviceCodes int
+	// AuthorizeStarts limits authorization requests (the browser sign-in
+	// of the code flow, each stored until it expires) per client address:
+	// a burst of AuthorizeStarts, then one per AuthorizeStartEvery.
+	// Defaults 20 and 30s.
+	AuthorizeStarts     int
+	AuthorizeStartEvery time.Duration
+	// MaxLiveAuthRequests caps the authorization requests alive at once
+	// (not yet expired, from every address); beyond it the authorize
+	// endpoint answers 503 until some expire. Default 5000.
+	MaxLiveAuthRequests int
 	// CORSOrigins are the web origins (scheme://host[:port]) whose
 	// scripts may call the OpenID endpoints (discovery, token, userinfo,
 	// ...). None by default; credentials (cookies) are never allowed.
@@ -149,6 +159,13 @@ func (c *Config) defaults() error {
 	set(&c.DeviceStartEvery, 30*time.Second)
 	if c.DeviceStarts <= 0 {
 		c.DeviceStarts = 10
+	}
+	set(&c.AuthorizeStartEvery, 30*time.Second)
+	if c.AuthorizeStarts <= 0 {
+		c.AuthorizeStarts = 20
+	}
+	if c.MaxLiveAuthRequests <= 0 {
+		c.MaxLiveAuthRequests = 5000
 	}
 	if c.MaxLiveDeviceCodes <= 0 {
 		c.MaxLiveDeviceCodes = 1000
@@ -365,7 +382,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		mux.Handle(p, s.provider)
 	}
 	mux.Handle(DiscoveryPath, cors.New(*corsOptions(s.cfg.CORSOrigins)).Handler(http.HandlerFunc(s.discovery)))
-	mux.Handle(AuthorizePath, s.bindBrowser(s.provider))
+	mux.Handle(AuthorizePath, s.authorizeGuard(s.bindBrowser(s.provider)))
 	mux.Handle(authorizeCallback, s.callbackGuard(s.provider))
 	mux.Handle(TokenPath, s.tokenGuard(s.provider))
 	mux.Handle(DeviceAuthPath, s.deviceAuthGuard(s.provider))

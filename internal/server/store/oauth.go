@@ -182,6 +182,15 @@ func (s *Store) GetAuthRequest(ctx context.Context, id string) (AuthRequest, err
 	return a, nil
 }
 
+// CountLiveAuthRequests counts the authorization requests not yet expired.
+func (s *Store) CountLiveAuthRequests(ctx context.Context) (int, error) {
+	var n int
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM oauth_auth_requests WHERE expires_at > ?`, oaNanos(s.Now())).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count auth requests: %w", err)
+	}
+	return n, nil
+}
+
 // CompleteAuthRequest records that accountID signed in for the live
 // authorization request id and allowed it; it is completed once.
 func (s *Store) CompleteAuthRequest(ctx context.Context, id, accountID string) error {
