@@ -1114,3 +1114,53 @@ func TestNotEnrollableTellsNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyKeyBytes: an Idempotency-Key with bytes that are not
+// printable ASCII (here not UTF-8, which PostgreSQL cannot store as text)
+// answers 400 on every route that takes one, alike on both databases,
+// and nothing is done; a printable key still works.
+func TestIdempotencyKeyBytes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "KEYBYTES1"), 201, &en)
+		send := func(path, token, body, key string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			req.Header.Set("Idempotency-Key", key)
+			res, err := e.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, string(b)
+		}
+		enroll, _ := json.Marshal(enrollReq("TS8320", "KEYBYTES2"))
+		for _, c := range []struct{ path, token, body string }{
+			{"/v1/accounts", "", `{"email":"keybytes@example.com","password":"correct horse battery"}`},
+			{"/v1/enrollments", ann, string(enroll)},
+			{"/v1/enrollments/" + en.ID + "/levels", ann, `{"supplies":[{"name":"PGBK","level":50}]}`},
+			{"/v1/enrollments/" + en.ID + "/cancel", ann, `{"reasons":["other"]}`},
+		} {
+			for _, key := range []string{"\xff\xfe", "caf\xc3\xa9"} {
+				if st, body := send(c.path, c.token, c.body, key); st != http.StatusBadRequest {
+					t.Errorf("POST %s with Idempotency-Key %q: %d %s", c.path, key, st, body)
+				}
+			}
+		}
+		var got arsapi.Enrollment
+		e.mustDo("GET", "/v1/enrollments/"+en.ID, ann, nil, 200, &got)
+		if got.State != arsapi.StateActive {
+			t.Errorf("after refused requests the enrollment is %s", got.State)
+		}
+		if st, body := send("/v1/enrollments", ann, string(enroll), "0b7c-4f1e good key"); st != http.StatusCreated {
+			t.Errorf("a printable key: %d %s", st, body)
+		}
+	})
+}

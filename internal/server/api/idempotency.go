@@ -84,6 +84,13 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 			"Idempotency-Key is longer than "+strconv.Itoa(maxIdemKey)+" characters"))
 		return
 	}
+	if !printableASCII(key) {
+		// The key is stored as text: PostgreSQL refuses bytes that are
+		// not UTF-8 where SQLite keeps them, so both refuse them here.
+		writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid,
+			"Idempotency-Key must be printable ASCII characters (a UUID is a good key)"))
+		return
+	}
 	sum := sha256.New()
 	sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 	sum.Write(body)
@@ -130,4 +137,16 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 		// The answer was sent; a retry will simply run the request again.
 		a.log.WarnContext(r.Context(), "api: storing idempotency record failed", "route", r.Pattern, "err", err)
 	}
+}
+
+// printableASCII reports whether s is made of the characters of a
+// structured field string (RFC 8941), as the Idempotency-Key header is
+// defined: ASCII from space to tilde.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
