@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -89,6 +90,9 @@ func (e Endpoints) Config() *oauth2.Config {
 // LoginBrowser runs the authorization code flow with PKCE (S256) on a
 // loopback redirect (http://127.0.0.1:<port>/callback, RFC 8252). open is
 // called with the URL to visit (it opens a browser or prints the URL).
+// Only an answer carrying the request's state ends the wait: requests
+// to the loopback port with another state (a local process, a web page)
+// are refused and ignored.
 func LoginBrowser(ctx context.Context, hc *http.Client, e Endpoints, open func(url string) error) (*oauth2.Token, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,10 +113,17 @@ func LoginBrowser(ctx context.Context, hc *http.Client, e Endpoints, open func(u
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+			// Not the answer to this sign-in: any local process, or a page
+			// in the browser, can reach this port. It must not end the
+			// sign-in, or anyone could stop arsctl auth login at will.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, "<!doctype html><title>arsctl</title><p>This is not the answer to the sign-in arsctl is waiting for.</p>")
+			return
+		}
 		var res result
 		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("sign-in answered with a wrong state; try again")
 		case q.Get("error") != "":
 			res.err = fmt.Errorf("sign-in refused: %s %s", q.Get("error"), q.Get("error_description"))
 		case q.Get("code") == "":
