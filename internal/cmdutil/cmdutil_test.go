@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/arsctl/arsctl/internal/config"
-	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -57,25 +56,6 @@ func TestWriteJSONWithJQ(t *testing.T) {
 	}
 	if err := WriteJSON(&b, v, `.[`); ExitCode(err) != ExitUsage {
 		t.Errorf("bad jq expression: %v (exit %d), want usage error", err, ExitCode(err))
-	}
-}
-
-func TestTableTSVWhenPiped(t *testing.T) {
-	ios, _, out, _ := iostreams.Test()
-	tb := NewTable(ios, "NAME", "STATE")
-	tb.AddRow("Canon TS8320\tseries", "active")
-	if err := tb.Render(); err != nil {
-		t.Fatal(err)
-	}
-	if got := out.String(); got != "Canon TS8320 series\tactive\n" {
-		t.Errorf("piped table = %q", got)
-	}
-	ios.SetTTY(true)
-	out.Reset()
-	tb.AddRow("x", "y")
-	_ = tb.Render()
-	if !strings.HasPrefix(out.String(), "NAME") {
-		t.Errorf("TTY table has no header: %q", out.String())
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/itchyny/gojq"
 
@@ -125,49 +123,4 @@ func normalizeNumbers(v any) any {
 		}
 	}
 	return v
-}
-
-// Table prints rows aligned in columns on a terminal, and as
-// tab-separated values (no header) when stdout is piped.
-type Table struct {
-	io     *iostreams.IOStreams
-	header []string
-	rows   [][]string
-}
-
-// NewTable starts a table with the given column headers.
-func NewTable(io *iostreams.IOStreams, header ...string) *Table {
-	return &Table{io: io, header: header}
-}
-
-// AddRow adds one row; it should have as many fields as the header.
-func (t *Table) AddRow(fields ...string) { t.rows = append(t.rows, fields) }
-
-// Render writes the table to stdout.
-func (t *Table) Render() error {
-	// Cells hold text from servers and printers: each goes through
-	// iostreams.Safe (tabs and newlines become spaces first).
-	safe := func(r []string) string {
-		clean := make([]string, len(r))
-		for i, f := range r {
-			clean[i] = iostreams.Safe(strings.NewReplacer("\t", " ", "\n", " ").Replace(f))
-		}
-		return strings.Join(clean, "\t")
-	}
-	if !t.io.IsStdoutTTY() {
-		for _, r := range t.rows {
-			if _, err := fmt.Fprintln(t.io.Out, safe(r)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(t.io.Out, 0, 4, 2, ' ', 0)
-	if len(t.header) > 0 {
-		fmt.Fprintln(tw, strings.Join(t.header, "\t"))
-	}
-	for _, r := range t.rows {
-		fmt.Fprintln(tw, safe(r))
-	}
-	return tw.Flush()
 }

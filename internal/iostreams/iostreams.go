@@ -31,6 +31,11 @@ type IOStreams struct {
 	noColor   bool
 	neverTTY  bool // set by --json and friends: no prompts, no spinners
 
+	// width is the terminal's width when known (COLUMNS or set by a
+	// test); termWidth asks the terminal.
+	width     int
+	termWidth func() int
+
 	mu        sync.Mutex
 	spinStop  chan struct{}
 	spinDone  chan struct{}
@@ -42,12 +47,36 @@ type IOStreams struct {
 func System() *IOStreams {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	isTTY := func(f *os.File) bool { return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()) }
+	columns, _ := strconv.Atoi(os.Getenv("COLUMNS"))
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		stdinTTY: isTTY(os.Stdin), stdoutTTY: isTTY(os.Stdout), stderrTTY: isTTY(os.Stderr),
-		noColor: noColor || os.Getenv("TERM") == "dumb",
+		noColor:   noColor || os.Getenv("TERM") == "dumb",
+		width:     max(columns, 0),
+		termWidth: func() int { return terminalWidth(os.Stdout) },
 	}
 }
+
+// DefaultWidth is the terminal width assumed when it cannot be known.
+const DefaultWidth = 80
+
+// TerminalWidth is the width, in cells, of the terminal stdout writes to:
+// COLUMNS when it is set to a number, else the terminal's own, else
+// DefaultWidth.
+func (s *IOStreams) TerminalWidth() int {
+	if s.width > 0 {
+		return s.width
+	}
+	if s.termWidth != nil {
+		if w := s.termWidth(); w > 0 {
+			return w
+		}
+	}
+	return DefaultWidth
+}
+
+// SetTerminalWidth sets the terminal's width (tests).
+func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
 
 // Test returns streams backed by buffers, none of them a terminal.
 func Test() (ios *IOStreams, in, out, errOut *bytes.Buffer) {

@@ -15,6 +15,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
@@ -133,9 +134,11 @@ costs nothing, and one that has not answered within half a second of the
 start leaves its rows "unknown" (ARS_ELIGIBILITY_WAIT=2s waits longer, for
 a slow link). arsctl models lists the eligible models.
 
-Output: an aligned table on a terminal; one tab-separated line per printer
-when piped (name, addresses, make and model, serial, URI, levels,
-eligibility); with --json a JSON array of printers, each with an
+Output: on a terminal, a table as wide as the terminal (COLUMNS overrides
+its width): long values end in "…", and a narrow terminal leaves out the
+URI, then the make and model; when piped, one tab-separated line per
+printer with every value whole (name, addresses, make and model, serial,
+URI, levels, eligibility); with --json a JSON array of printers, each with an
 "eligibility" object (state: eligible, not-eligible, enrolled or unknown;
 model or models; why), or one JSON object per line with --stream.
 
@@ -322,10 +325,10 @@ func runHosts(ctx context.Context, opts *Options, dopts discovery.Options, out *
 // printerWriter prints printers as they become ready, in the format the
 // options and the terminal call for.
 type printerWriter struct {
-	opts   *Options
-	mu     sync.Mutex
-	header bool
-	label  string // the progress line's
+	opts  *Options
+	mu    sync.Mutex
+	table *tableprinter.Stream
+	label string // the progress line's
 
 	lookup    *eligibility.Lookup
 	waitUntil time.Time
@@ -340,6 +343,7 @@ func newPrinterWriter(ctx context.Context, opts *Options) *printerWriter {
 	}
 	return &printerWriter{
 		opts: opts, label: "Searching for printers…",
+		table:     tableprinter.NewStream(opts.IO, columns...),
 		lookup:    eligibility.Start(ctx, opts.Eligibility, max(opts.Timeout, wait)),
 		waitUntil: time.Now().Add(wait),
 	}
@@ -394,28 +398,17 @@ func (w *printerWriter) row(p printer.Printer) {
 		return
 	case io.IsStdoutTTY():
 		io.StopProgress()
-		if !w.header {
-			w.header = true
-			fmt.Fprintln(io.Out, ttyLine([]string{"NAME", "ADDRESS", "MAKE AND MODEL", "SERIAL", "URI", "LEVELS", "ELIGIBILITY"}))
-		}
 		cols := append(Columns(p), st.String())
 		if len(p.Addrs) > 1 {
 			cols[1] = fmt.Sprintf("%s +%d", p.Addrs[0], len(p.Addrs)-1)
 		}
-		for i, c := range cols {
-			cols[i] = iostreams.Safe(c)
-		}
-		fmt.Fprintln(io.Out, ttyLine(cols))
+		_ = w.table.Row(cols...)
 		for _, pr := range p.Problems {
 			fmt.Fprintf(io.ErrOut, "  %s %s: %s\n", io.Colorize("33", "!"), iostreams.Safe(p.Name), iostreams.Safe(pr))
 		}
 		io.StartProgress(w.label)
 	default:
-		cols := append(Columns(p), st.String())
-		for i, c := range cols {
-			cols[i] = iostreams.Safe(c)
-		}
-		fmt.Fprintln(io.Out, strings.Join(cols, "\t"))
+		_ = w.table.Row(append(Columns(p), st.String())...)
 		for _, pr := range p.Problems {
 			fmt.Fprintf(io.ErrOut, "%s: %s\n", iostreams.Safe(p.Name), iostreams.Safe(pr))
 		}
@@ -434,23 +427,20 @@ func (w *printerWriter) finish(printers []printer.Printer) error {
 	return cmdutil.WriteJSON(w.opts.IO.Out, rows, w.opts.Output.JQ)
 }
 
-// widths of the terminal table's columns; the last one is not padded.
-var widths = []int{24, 18, 20, 12, 34, 28}
-
-func ttyLine(cols []string) string {
-	var b strings.Builder
-	for i, c := range cols {
-		if i < len(widths) {
-			r := []rune(c)
-			if len(r) > widths[i] {
-				r = append(r[:widths[i]-1], '…')
-			}
-			fmt.Fprintf(&b, "%-*s  ", widths[i], string(r))
-			continue
-		}
-		b.WriteString(c)
-	}
-	return strings.TrimRight(b.String(), " ")
+// columns are the terminal table's, with the width each gets when the
+// terminal is wide enough (a printer's address: an IPv4 address and a
+// count of the others; six inks' levels). The serial, to pick a printer
+// by, is never cut; the URI (the address says where the printer is) and
+// then the make and model (the name usually says it) are left out of a
+// narrow terminal.
+var columns = []tableprinter.Column{
+	{Header: "NAME", Width: 24},
+	{Header: "ADDRESS", Width: 18},
+	{Header: "MAKE AND MODEL", Width: 22, Spare: 2},
+	{Header: "SERIAL", Width: 12, Whole: true},
+	{Header: "URI", Width: 34, Spare: 1},
+	{Header: "LEVELS", Width: 40},
+	{Header: "ELIGIBILITY", Width: 24},
 }
 
 // Columns returns a printer's row: name, addresses, make and model,

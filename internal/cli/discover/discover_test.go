@@ -14,6 +14,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/printersim/simtest"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -137,6 +138,51 @@ func TestRunTTY(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "IPP: no answer") {
 		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestRunTTYFitsWidth: the table is as wide as the terminal at most
+// (a wider line wraps, mid-URI, in a 110-column terminal), cut values end
+// in "…", the serial stays whole, and at 200 columns nothing is cut (the
+// rows are printed as printers answer, in columns of usual widths).
+func TestRunTTYFitsWidth(t *testing.T) {
+	for _, width := range []int{80, 110, 200} {
+		ios, _, o, _ := iostreams.Test()
+		ios.SetTTY(true)
+		ios.SetTerminalWidth(width)
+		long := pixma
+		if width < 200 {
+			long.URI = "ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print"
+		}
+		opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Timeout: time.Second, Discover: fakeDiscover(long, asleep)}
+		if err := Run(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		out := o.String()
+		for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			if w := tableprinter.Width(l); w > width {
+				t.Errorf("width %d: a line of %d cells:\n%s", width, w, out)
+			}
+		}
+		if !strings.Contains(out, "KNMA01234") {
+			t.Errorf("width %d: the serial was cut:\n%s", width, out)
+		}
+		switch cut := strings.Contains(out, "…"); {
+		case width < 200 && !cut:
+			t.Errorf("width %d: nothing cut:\n%s", width, out)
+		case width == 200 && (cut || !strings.Contains(out, long.URI)):
+			t.Errorf("width %d: values cut:\n%s", width, out)
+		}
+	}
+	// Piped, the URI is whole however narrow the terminal.
+	ios, _, o, _ := iostreams.Test()
+	ios.SetTerminalWidth(40)
+	opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Timeout: time.Second, Discover: fakeDiscover(pixma)}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o.String(), "\t"+pixma.URI+"\t") {
+		t.Errorf("piped: %q", o.String())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/provider"
 )
@@ -79,7 +80,7 @@ func Run(ctx context.Context, opts *Options) error {
 		models = []arsapi.Model{}
 	}
 	return opts.Output.Print(opts.IO, models, func(io.Writer) error {
-		t := cmdutil.NewTable(opts.IO, "MODEL", "SERIES", "MAKE", "ALIASES")
+		t := tableprinter.New(opts.IO, "MODEL", "SERIES", "MAKE", "ALIASES").KeepWhole(0).Spare(3)
 		for _, m := range models {
 			t.AddRow(m.Name, resolve.OrDash(strings.Join(m.Series, ", ")), resolve.OrDash(m.Make), resolve.OrDash(strings.Join(m.Aliases, ", ")))
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	agent "github.com/arsctl/arsctl/internal/monitor"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -162,7 +163,7 @@ func nextWake(interval time.Duration, results []agent.Result) time.Duration {
 
 func printResults(f *cmdutil.Factory, results []agent.Result) (failed int, err error) {
 	ios := f.IOStreams
-	tb := cmdutil.NewTable(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE")
+	tb := tableprinter.New(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE").KeepWhole(0, 2)
 	for _, r := range results {
 		if r.Status != agent.StatusReported {
 			failed++

@@ -18,6 +18,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -179,7 +180,7 @@ func listRun(ctx context.Context, opts *Options) error {
 			}
 			return nil
 		}
-		t := cmdutil.NewTable(ios, "ID", "PRINTER", "SUPPLY", "LEVEL", "STATE", "ORDERED")
+		t := tableprinter.New(ios, "ID", "PRINTER", "SUPPLY", "LEVEL", "STATE", "ORDERED").KeepWhole(0, 4).Spare(3)
 		for _, o := range all {
 			ordered := o.CreatedAt.Local().Format("2006-01-02 15:04")
 			if !ios.IsStdoutTTY() {

@@ -48,6 +48,7 @@ func TestStatusEscapesServerText(t *testing.T) {
 	}{{"table", true, ""}, {"piped", false, ""}, {"detail", true, "e1"}} {
 		ios, _, out, _ := iostreams.Test()
 		ios.SetTTY(tc.tty)
+		ios.SetTerminalWidth(300) // wide enough for every value whole
 		opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: tc.printer,
 			Client: func(context.Context) (provider.Client, error) { return c, nil }, Now: time.Now}
 		if err := statusRun(context.Background(), opts); err != nil {

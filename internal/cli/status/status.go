@@ -15,6 +15,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
@@ -217,7 +218,8 @@ func ordersSummary(it Item) string {
 }
 
 func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
-	t := cmdutil.NewTable(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS")
+	t := tableprinter.New(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS").
+		KeepWhole(0, 2, 4).Spare(3, 6)
 	for _, it := range items {
 		name := it.Printer.Model
 		if it.Printer.Label != "" {
