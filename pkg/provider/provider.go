@@ -7,9 +7,10 @@
 // as soon as it is created, an amazon enrollment waits until the owner has
 // signed in with Amazon in a browser (Enrollment.SignInURL, Enrollment.Wait).
 //
-// Implementations live in the canon and amazon subpackages; the registry
-// (Get, Names) lives in package provider/registry so that this package
-// imports neither.
+// The providers are data (a name and a description, see Get and Names)
+// over one implementation; the service's catalogue, terms and cancel
+// reasons are the same for every provider and are read from the server
+// with the Client (arsapi.Client) directly.
 package provider
 
 import (
@@ -28,14 +29,10 @@ import (
 var _ Client = (*arsapi.Client)(nil)
 
 // Client is the part of ARS API v1 that providers use; *arsapi.Client
-// implements it.
+// implements it. The terms, the eligible models and the cancel reasons,
+// which are the same for every provider, are read with *arsapi.Client
+// itself.
 type Client interface {
-	// Terms returns the current terms (GET /v1/terms).
-	Terms(ctx context.Context) (arsapi.Terms, error)
-	// Models returns the eligible models (GET /v1/models).
-	Models(ctx context.Context) ([]arsapi.Model, error)
-	// CancelReasons returns the reasons an owner can give (GET /v1/cancel-reasons).
-	CancelReasons(ctx context.Context) ([]arsapi.CancelReason, error)
 	// CreateEnrollment creates an enrollment (POST /v1/enrollments) under
 	// the given Idempotency-Key.
 	CreateEnrollment(ctx context.Context, req arsapi.CreateEnrollmentRequest, idempotencyKey string) (arsapi.Enrollment, error)
@@ -58,15 +55,10 @@ type Provider interface {
 	Title() string
 	// Description says in one line who fulfils the orders.
 	Description() string
-	// Terms returns the terms the owner must agree to.
-	Terms(ctx context.Context) (arsapi.Terms, error)
-	// Eligible reports whether a printer of make mk ("" when not known
-	// apart) that reports model (e.g. "TS5300 series") can be enrolled,
-	// and as which eligible model(s).
-	Eligible(ctx context.Context, mk, model string) (Eligibility, error)
 	// Enroll enrolls a printer. The printer needs a model and a serial.
 	// An enrollment that already exists for this printer in this account is
-	// returned with Existing set, not as an error.
+	// returned with Existing set, not as an error. Enroll sends one request
+	// (two when the printer is enrolled already).
 	Enroll(ctx context.Context, p printer.Printer, opts EnrollOptions) (*Enrollment, error)
 	// Get reads one enrollment.
 	Get(ctx context.Context, id string) (arsapi.Enrollment, error)
@@ -74,8 +66,6 @@ type Provider interface {
 	List(ctx context.Context) ([]arsapi.Enrollment, error)
 	// Orders returns an enrollment's orders.
 	Orders(ctx context.Context, enrollmentID string) ([]arsapi.Order, error)
-	// CancelReasons returns the reasons an owner can give for cancelling.
-	CancelReasons(ctx context.Context) ([]arsapi.CancelReason, error)
 	// Cancel cancels an enrollment with at least one reason.
 	Cancel(ctx context.Context, enrollmentID string, req arsapi.CancelRequest) (arsapi.Enrollment, error)
 }
@@ -94,6 +84,11 @@ type EnrollOptions struct {
 	// the series it reports covers several (e.g. "TS9521C" for a printer
 	// reporting "TS9500 series"); empty otherwise.
 	Model string
+	// Models are the eligible models as the caller read them
+	// (Client.Models). When set, Enroll checks the printer against them
+	// before sending anything, with the printer's make in its messages;
+	// when nil, the server's answer decides.
+	Models []arsapi.Model
 }
 
 // Eligibility is the answer to "can this printer be enrolled?", by the
@@ -306,8 +301,9 @@ func (e *NotEnrollableError) Error() string {
 // attempt: one invocation and the retries of its request. A later attempt
 // (the same command run again once its cause is fixed) takes a new key, so
 // that it is answered anew rather than with the first attempt's answer; a
-// re-run after an attempt whose answer was lost finds the enrollment that
-// attempt created through FindEnrollments.
+// re-run after an attempt whose answer was lost is answered with the
+// enrollment that attempt created (the server says the printer is enrolled
+// in this account already).
 func NewIdempotencyKey() string {
 	b := make([]byte, 20)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // tokens authenticates "Bearer <account id>" for accounts created by the
@@ -31,9 +31,14 @@ func (t tokens) Authenticate(r *http.Request) (string, error) {
 	return id, nil
 }
 
-type bearer struct{ tok string }
+// bearer signs requests in as one account and counts them.
+type bearer struct {
+	tok string
+	n   *atomic.Int64
+}
 
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	b.n.Add(1)
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.tok)
 	return http.DefaultTransport.RoundTrip(r)
@@ -43,6 +48,8 @@ type env struct {
 	st      *store.Store
 	srv     *httptest.Server
 	clients []*arsapi.Client
+	// requests counts each client's requests.
+	requests []*atomic.Int64
 }
 
 func newEnv(t *testing.T, accounts int) *env {
@@ -70,7 +77,9 @@ func newEnv(t *testing.T, accounts int) *env {
 			t.Fatal(err)
 		}
 		auth.ids[acct.ID] = true
-		e.clients = append(e.clients, arsapi.New(srv.URL, arsapi.WithHTTPClient(&http.Client{Transport: bearer{acct.ID}})))
+		n := new(atomic.Int64)
+		e.requests = append(e.requests, n)
+		e.clients = append(e.clients, arsapi.New(srv.URL, arsapi.WithHTTPClient(&http.Client{Transport: bearer{acct.ID, n}})))
 	}
 	return e
 }
@@ -82,22 +91,22 @@ func pixma(serial string) printer.Printer {
 func TestCanonEnroll(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 2)
-	p, err := registry.Get("canon", e.clients[0])
+	p, err := provider.Get("canon", e.clients[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	terms, err := p.Terms(ctx)
+	terms, err := e.clients[0].Terms(ctx)
 	if err != nil || terms.Version == "" {
 		t.Fatalf("Terms = %+v, %v", terms, err)
 	}
-	el, err := p.Eligible(ctx, "", "Canon PIXMA TS8320 series")
-	if err != nil || !el.OK || el.Model != "TS8320" {
-		t.Fatalf("Eligible = %+v, %v", el, err)
-	}
 
+	before := e.requests[0].Load()
 	enr, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version, Label: "office"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := e.requests[0].Load() - before; n != 1 {
+		t.Errorf("Enroll sent %d requests, want 1", n)
 	}
 	if enr.Existing || enr.State != arsapi.StateActive || enr.Provider != arsapi.ProviderCanon || enr.Printer.Model != "TS8320" || enr.Printer.Label != "office" {
 		t.Fatalf("Enroll = %+v", enr)
@@ -106,16 +115,20 @@ func TestCanonEnroll(t *testing.T) {
 		t.Error("a canon enrollment needs no sign-in")
 	}
 
+	before = e.requests[0].Load()
 	again, err := p.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := e.requests[0].Load() - before; n != 2 {
+		t.Errorf("Enroll of an enrolled printer sent %d requests, want 2 (create, then read the existing one)", n)
 	}
 	if !again.Existing || again.ID != enr.ID {
 		t.Fatalf("second Enroll = %+v, want existing %s", again, enr.ID)
 	}
 
 	// The same printer from another account.
-	other, _ := registry.Get("canon", e.clients[1])
+	other, _ := provider.Get("canon", e.clients[1])
 	_, err = other.Enroll(ctx, pixma("KNMA01234"), provider.EnrollOptions{TermsVersion: terms.Version})
 	var refused *provider.NotEnrollableError
 	if !errors.As(err, &refused) {
@@ -126,7 +139,7 @@ func TestCanonEnroll(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != enr.ID {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	amz, _ := registry.Get("amazon", e.clients[0])
+	amz, _ := provider.Get("amazon", e.clients[0])
 	if l, err := amz.List(ctx); err != nil || len(l) != 0 {
 		t.Fatalf("amazon List = %+v, %v; want none", l, err)
 	}
@@ -138,15 +151,46 @@ func TestCanonEnroll(t *testing.T) {
 func TestEnrollRejects(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 1)
-	p, _ := registry.Get("canon", e.clients[0])
+	p, _ := provider.Get("canon", e.clients[0])
 	opts := provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion}
 
 	bad := pixma("KNMA00001")
 	bad.Model = "MG2500 series"
 	_, err := p.Enroll(ctx, bad, opts)
 	var inel *provider.IneligibleError
-	if !errors.As(err, &inel) || len(inel.Eligible) == 0 || !strings.Contains(err.Error(), "TS8320") {
+	if !errors.As(err, &inel) || len(inel.Eligible) == 0 || strings.Count(err.Error(), "TS8320") != 1 {
 		t.Fatalf("ineligible: err = %v", err)
+	}
+
+	// The server's answer and the check against models read beforehand
+	// give the same error; the local one also names another make.
+	models, err := e.clients[0].Models(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withModels := opts
+	withModels.Models = models
+	before := e.requests[0].Load()
+	_, err = p.Enroll(ctx, bad, withModels)
+	if !errors.As(err, &inel) || len(inel.Eligible) == 0 || strings.Count(err.Error(), "TS8320") != 1 {
+		t.Fatalf("ineligible, checked locally: err = %v", err)
+	}
+	if n := e.requests[0].Load() - before; n != 0 {
+		t.Errorf("an ineligible printer checked against the models sent %d requests", n)
+	}
+	epson := pixma("X8KK00001")
+	epson.Make, epson.Model = "EPSON", "ET-2850 Series"
+	if _, err := p.Enroll(ctx, epson, withModels); !errors.As(err, &inel) || inel.OtherMake != "EPSON" {
+		t.Fatalf("another make: err = %v", err)
+	}
+	ambiguous := pixma("KNMA00003")
+	ambiguous.Model = "TS9500 series"
+	var amb *provider.AmbiguousModelError
+	if _, err := p.Enroll(ctx, ambiguous, opts); !errors.As(err, &amb) || len(amb.Candidates) < 2 {
+		t.Fatalf("ambiguous series, server's answer: err = %v", err)
+	}
+	if _, err := p.Enroll(ctx, ambiguous, withModels); !errors.As(err, &amb) || len(amb.Candidates) < 2 {
+		t.Fatalf("ambiguous series, checked locally: err = %v", err)
 	}
 
 	_, err = p.Enroll(ctx, pixma(""), opts)
@@ -167,7 +211,7 @@ func TestEnrollRejects(t *testing.T) {
 func TestCancelAndEnrollAgain(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 1)
-	p, _ := registry.Get("canon", e.clients[0])
+	p, _ := provider.Get("canon", e.clients[0])
 	opts := provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion}
 	first, err := p.Enroll(ctx, pixma("KNMA01111"), opts)
 	if err != nil {
@@ -176,7 +220,7 @@ func TestCancelAndEnrollAgain(t *testing.T) {
 	if _, err := p.Cancel(ctx, first.ID, arsapi.CancelRequest{}); err == nil {
 		t.Fatal("Cancel with no reason succeeded")
 	}
-	reasons, err := p.CancelReasons(ctx)
+	reasons, err := e.clients[0].CancelReasons(ctx)
 	if err != nil || len(reasons) == 0 {
 		t.Fatalf("CancelReasons = %v, %v", reasons, err)
 	}
@@ -216,7 +260,7 @@ func TestEnrollAfterInterruptedRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := registry.Get("canon", e.clients[0])
+	p, _ := provider.Get("canon", e.clients[0])
 	enr, err := p.Enroll(ctx, pr, provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +277,7 @@ func TestEnrollAfterInterruptedRun(t *testing.T) {
 func TestAmazonWait(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 1)
-	p, _ := registry.Get("amazon", e.clients[0])
+	p, _ := provider.Get("amazon", e.clients[0])
 	enr, err := p.Enroll(ctx, pixma("KNMA03333"), provider.EnrollOptions{TermsVersion: catalogue.DefaultTermsVersion})
 	if err != nil {
 		t.Fatal(err)
@@ -324,5 +368,30 @@ func TestCheckAndChoose(t *testing.T) {
 	mx := provider.Check(models, "Canon", "MX490 series")
 	if mx.OK || mx.OtherMake != "" || len(mx.Eligible) != 3 {
 		t.Errorf("MX490: %+v", mx)
+	}
+}
+
+func TestGet(t *testing.T) {
+	c := arsapi.New("http://127.0.0.1:1")
+	for _, name := range []string{"canon", "AMAZON", " canon "} {
+		p, err := provider.Get(name, c)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", name, err)
+		}
+		if !strings.EqualFold(string(p.Name()), strings.TrimSpace(name)) || p.Title() == "" || p.Description() == "" {
+			t.Errorf("Get(%q) = %s, %q, %q", name, p.Name(), p.Title(), p.Description())
+		}
+	}
+	if _, err := provider.Get("ink-r-us", c); err == nil || !strings.Contains(err.Error(), "canon, amazon") {
+		t.Errorf("Get of an unknown provider: %v", err)
+	}
+	all := provider.All(c)
+	if len(all) != len(provider.Names()) {
+		t.Fatalf("All = %d providers, Names = %v", len(all), provider.Names())
+	}
+	for i, p := range all {
+		if string(p.Name()) != provider.Names()[i] {
+			t.Errorf("All()[%d] = %s, want %s", i, p.Name(), provider.Names()[i])
+		}
 	}
 }

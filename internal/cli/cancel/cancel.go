@@ -19,7 +19,6 @@ import (
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // CancelOptions are cancel's inputs.
@@ -27,7 +26,7 @@ type CancelOptions struct {
 	IO       *iostreams.IOStreams
 	Prompter prompt.Prompter
 	Output   *cmdutil.OutputOptions
-	Client   func(ctx context.Context) (provider.Client, error)
+	Client   func(ctx context.Context) (*arsapi.Client, error)
 	// Probe reads a printer given by address.
 	Probe resolve.Prober
 
@@ -43,7 +42,7 @@ func NewCmdCancel(f *cmdutil.Factory, runF func(*CancelOptions) error) *cobra.Co
 		IO:       f.IOStreams,
 		Prompter: f.Prompter,
 		Output:   f.Output,
-		Client:   func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
+		Client:   func(ctx context.Context) (*arsapi.Client, error) { return resolve.Client(ctx, f) },
 		Probe:    resolve.NewProber(f.IPPClient(), 5*time.Second),
 	}
 	cmd := &cobra.Command{
@@ -97,8 +96,7 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 	if err != nil {
 		return err
 	}
-	cat, _ := registry.Get("canon", c)
-	reasons, err := cat.CancelReasons(ctx)
+	reasons, err := c.CancelReasons(ctx)
 	if err != nil {
 		return err
 	}
@@ -170,7 +168,7 @@ func cancelRun(ctx context.Context, opts *CancelOptions) error {
 			return cmdutil.SilentExit(cmdutil.ExitCancelled)
 		}
 	}
-	prov, err := registry.Get(string(e.Provider), c)
+	prov, err := provider.Get(string(e.Provider), c)
 	if err != nil {
 		return err
 	}
@@ -202,7 +200,7 @@ func printEnrollment(opts *CancelOptions, e arsapi.Enrollment) error {
 }
 
 // target finds the enrollment to cancel.
-func target(ctx context.Context, opts *CancelOptions, c provider.Client) (arsapi.Enrollment, error) {
+func target(ctx context.Context, opts *CancelOptions, c *arsapi.Client) (arsapi.Enrollment, error) {
 	ios := opts.IO
 	all, err := resolve.ListEnrollments(ctx, c)
 	if err != nil {

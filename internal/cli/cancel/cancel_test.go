@@ -12,7 +12,6 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 func TestNewCmdCancelFlags(t *testing.T) {
@@ -48,7 +47,7 @@ func newFixture(t *testing.T, tty bool) *fixture {
 	pr := &clitest.Prompter{T: t}
 	return &fixture{c: c, pr: pr, out: out, err: errOut, opts: &CancelOptions{
 		IO: ios, Prompter: pr, Output: &cmdutil.OutputOptions{},
-		Client: func(context.Context) (provider.Client, error) { return c, nil },
+		Client: func(context.Context) (*arsapi.Client, error) { return c, nil },
 	}}
 }
 

@@ -139,6 +139,19 @@ type API struct {
 	URL   string
 	Store *store.Store
 	auth  *tokens
+
+	mu       sync.Mutex
+	requests []string
+}
+
+// Requests returns the requests the server has answered since the last
+// call, as "GET /v1/models" (with the query, if any), in order.
+func (a *API) Requests() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r := a.requests
+	a.requests = nil
+	return r
 }
 
 type tokens struct {
@@ -173,10 +186,17 @@ func StartAPI(t testing.TB) *API {
 	}
 	mux := http.NewServeMux()
 	a.Routes(mux)
-	srv.Config.Handler = mux
+	out := &API{Store: st, auth: auth}
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out.mu.Lock()
+		out.requests = append(out.requests, r.Method+" "+r.URL.RequestURI())
+		out.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &API{URL: srv.URL, Store: st, auth: auth}
+	out.URL = srv.URL
+	return out
 }
 
 // Account creates an account and returns a bearer token for it.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
+	"github.com/arsctl/arsctl/pkg/provider"
 	"github.com/arsctl/arsctl/pkg/snmp"
 )
 
@@ -86,7 +86,7 @@ var keys = map[string]key{
 		get:  func(c *config.Config) string { return c.Provider },
 		set:  func(c *config.Config, v string) { c.Provider = v },
 		validate: func(v string) error {
-			if v != "" && !slices.Contains(registry.Names(), v) {
+			if v != "" && !slices.Contains(provider.Names(), v) {
 				return fmt.Errorf("provider must be %s", providerChoices())
 			}
 			return nil
@@ -106,7 +106,7 @@ var keys = map[string]key{
 }
 
 // providerChoices lists the provider names for messages: "canon or amazon".
-func providerChoices() string { return strings.Join(registry.Names(), " or ") }
+func providerChoices() string { return strings.Join(provider.Names(), " or ") }
 
 func names() []string {
 	var ns []string

@@ -18,7 +18,6 @@ import (
 	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // DefaultEligibilityWait bounds how long after the search started a row
@@ -72,14 +71,14 @@ func NewCmdDiscover(f *cmdutil.Factory, runF func(context.Context, *Options) err
 		Discover: discovery.Discover,
 		Probe:    discovery.ProbeHost,
 		Eligibility: eligibility.Clients{
-			PublicClient: func() (provider.Client, error) {
+			PublicClient: func() (eligibility.Catalogue, error) {
 				c, err := f.PublicAPIClient()
 				if err != nil {
 					return nil, err
 				}
 				return c, nil
 			},
-			Client: func(ctx context.Context) (provider.Client, error) {
+			Client: func(ctx context.Context) (eligibility.Account, error) {
 				c, err := f.APIClient(ctx)
 				if err != nil {
 					return nil, err

@@ -17,7 +17,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/ipp"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // sim starts a simulated printer that names itself as given (whatever the
@@ -27,9 +26,9 @@ func sim(t *testing.T, mk, model string, serial string) string {
 }
 
 func clients(c *arsapi.Client, signed *arsapi.Client) eligibility.Clients {
-	cl := eligibility.Clients{PublicClient: func() (provider.Client, error) { return c, nil }}
+	cl := eligibility.Clients{PublicClient: func() (eligibility.Catalogue, error) { return c, nil }}
 	if signed != nil {
-		cl.Client = func(context.Context) (provider.Client, error) { return signed, nil }
+		cl.Client = func(context.Context) (eligibility.Account, error) { return signed, nil }
 	}
 	return cl
 }

@@ -88,12 +88,23 @@ type Lookup struct {
 	signedIn    bool
 }
 
+// Catalogue reads the eligible models; *arsapi.Client is one.
+type Catalogue interface {
+	Models(ctx context.Context) ([]arsapi.Model, error)
+}
+
+// Account reads the signed-in account's enrollments; *arsapi.Client is
+// one.
+type Account interface {
+	FindEnrollments(ctx context.Context, opts arsapi.ListOptions) ([]arsapi.Enrollment, error)
+}
+
 // Clients are how the lookup reaches the server: PublicClient for the
 // catalogue, Client (signed in) for the account's enrollments. Either may
 // be nil or fail; what they answer is used.
 type Clients struct {
-	PublicClient func() (provider.Client, error)
-	Client       func(ctx context.Context) (provider.Client, error)
+	PublicClient func() (Catalogue, error)
+	Client       func(ctx context.Context) (Account, error)
 }
 
 // Start asks the server for the eligible models and the account's
@@ -151,6 +162,28 @@ func (l *Lookup) Wait(ctx context.Context) {
 	select {
 	case <-l.done:
 	case <-ctx.Done():
+	}
+}
+
+// Models returns the eligible models the server answered, once Done;
+// before, or when no server answered, the error says so.
+func (l *Lookup) Models() ([]arsapi.Model, error) {
+	select {
+	case <-l.done:
+		return l.models, l.modelsErr
+	default:
+		return nil, errNoServer
+	}
+}
+
+// Enrollments returns the signed-in account's enrollments, once Done, and
+// whether the account answered.
+func (l *Lookup) Enrollments() ([]arsapi.Enrollment, bool) {
+	select {
+	case <-l.done:
+		return l.enrollments, l.signedIn
+	default:
+		return nil, false
 	}
 }
 

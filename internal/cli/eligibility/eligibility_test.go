@@ -59,8 +59,8 @@ func TestLookup(t *testing.T) {
 	p2 := printer.Printer{Make: "Canon", Model: "TS5300 series", Serial: "KNMA00002"}
 
 	l := Start(ctx, Clients{
-		PublicClient: func() (provider.Client, error) { return pub, nil },
-		Client:       func(context.Context) (provider.Client, error) { return signed, nil },
+		PublicClient: func() (Catalogue, error) { return pub, nil },
+		Client:       func(context.Context) (Account, error) { return signed, nil },
 	}, time.Minute)
 	l.Wait(ctx)
 	if st := l.Of(p1); st.State != Enrolled || st.EnrollmentID != "e1" || st.String() != "enrolled (yours, amazon)" {
@@ -72,8 +72,8 @@ func TestLookup(t *testing.T) {
 
 	// Not signed in: eligibility alone.
 	l = Start(ctx, Clients{
-		PublicClient: func() (provider.Client, error) { return pub, nil },
-		Client:       func(context.Context) (provider.Client, error) { return nil, errors.New("not signed in") },
+		PublicClient: func() (Catalogue, error) { return pub, nil },
+		Client:       func(context.Context) (Account, error) { return nil, errors.New("not signed in") },
 	}, time.Minute)
 	l.Wait(ctx)
 	if st := l.Of(p1); st.String() != "eligible (TS5320)" {
@@ -81,7 +81,7 @@ func TestLookup(t *testing.T) {
 	}
 
 	// The server fails: unknown.
-	l = Start(ctx, Clients{PublicClient: func() (provider.Client, error) { return fakeClient{err: errors.New("refused")}, nil }}, time.Minute)
+	l = Start(ctx, Clients{PublicClient: func() (Catalogue, error) { return fakeClient{err: errors.New("refused")}, nil }}, time.Minute)
 	l.Wait(ctx)
 	if st := l.Of(p1); st.State != Unknown || st.String() != "unknown" || st.Blocks() {
 		t.Errorf("server down: %+v", st)

@@ -14,14 +14,13 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // Options are the inputs of `arsctl models`.
 type Options struct {
 	IO           *iostreams.IOStreams
 	Output       *cmdutil.OutputOptions
-	PublicClient func() (provider.Client, error)
+	PublicClient func() (*arsapi.Client, error)
 }
 
 // NewCmdModels returns the models command. runF replaces its behaviour in
@@ -30,7 +29,7 @@ func NewCmdModels(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{
 		IO:           f.IOStreams,
 		Output:       f.Output,
-		PublicClient: func() (provider.Client, error) { return resolve.PublicClient(f) },
+		PublicClient: func() (*arsapi.Client, error) { return resolve.PublicClient(f) },
 	}
 	cmd := &cobra.Command{
 		Use:   "models",

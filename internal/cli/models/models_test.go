@@ -10,14 +10,13 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
-func run(t *testing.T, tty bool, out cmdutil.OutputOptions, c provider.Client) (string, error) {
+func run(t *testing.T, tty bool, out cmdutil.OutputOptions, c *arsapi.Client) (string, error) {
 	t.Helper()
 	ios, _, o, _ := iostreams.Test()
 	ios.SetTTY(tty)
-	err := Run(context.Background(), &Options{IO: ios, Output: &out, PublicClient: func() (provider.Client, error) { return c, nil }})
+	err := Run(context.Background(), &Options{IO: ios, Output: &out, PublicClient: func() (*arsapi.Client, error) { return c, nil }})
 	return o.String(), err
 }
 

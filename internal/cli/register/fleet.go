@@ -19,7 +19,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // Row is one printer of a fleet CSV file.
@@ -113,7 +112,7 @@ func ParseFleetCSV(r io.Reader) ([]Row, error) {
 			row.Err = errors.New("no host and no serial")
 		case row.Serial != "" && printer.CheckSerial(row.Serial) != nil:
 			row.Err = fmt.Errorf("serial column: %v", printer.CheckSerial(row.Serial))
-		case row.Provider != "" && !slices.Contains(registry.Names(), row.Provider):
+		case row.Provider != "" && !slices.Contains(provider.Names(), row.Provider):
 			row.Err = fmt.Errorf("unknown provider %q (%s)", row.Provider, providerChoices())
 		case len(row.Label) > 200:
 			row.Err = errors.New("label longer than 200 characters")
@@ -202,6 +201,11 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 		return err
 	}
 	agreedNote(opts.IO, terms)
+	// The catalogue is read once, for every row.
+	models, err := pub.Models(ctx)
+	if err != nil {
+		return err
+	}
 	c, err := opts.Client(ctx)
 	if err != nil {
 		return err
@@ -232,12 +236,9 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 	known := map[int]printer.Printer{}
 	if opts.AllEligible {
-		cat, _ := registry.Get("canon", pub)
 		skipped := 0
 		for _, p := range discovered {
-			if el, err := cat.Eligible(ctx, p.Make, p.Model); err != nil {
-				return err
-			} else if !el.OK {
+			if !provider.Check(models, p.Make, p.Model).OK {
 				skipped++
 				continue
 			}
@@ -252,10 +253,10 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 		}
 	}
 
-	// One provider of each kind for all rows, so the catalogue is read once.
+	// One provider of each kind for all rows.
 	provs := map[string]provider.Provider{}
-	for _, name := range registry.Names() {
-		provs[name], _ = registry.Get(name, c)
+	for _, name := range provider.Names() {
+		provs[name], _ = provider.Get(name, c)
 	}
 
 	results := make([]FleetResult, len(rows))
@@ -279,7 +280,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 			}
 			defer func() { <-sem }()
 			p, havePrinter := known[i]
-			results[i] = enrollRow(ctx, opts, provs, row, p, havePrinter, discovered, discoverErr, defProvider, terms)
+			results[i] = enrollRow(ctx, opts, provs, row, p, havePrinter, discovered, discoverErr, defProvider, terms, models)
 		}()
 	}
 
@@ -344,7 +345,7 @@ func printFleetLine(w io.Writer, r FleetResult) error {
 
 // enrollRow enrolls the printer of one row.
 func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]provider.Provider, row Row, p printer.Printer, havePrinter bool,
-	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms) FleetResult {
+	discovered []printer.Printer, discoverErr error, defProvider string, terms arsapi.Terms, models []arsapi.Model) FleetResult {
 	res := FleetResult{Line: row.Line, Host: row.Host, Provider: row.Provider, Label: row.Label}
 	if row.Serial != "" && row.Err == nil {
 		res.Serial = resolve.Serial(row.Serial)
@@ -403,7 +404,7 @@ func enrollRow(ctx context.Context, opts *RegisterOptions, provs map[string]prov
 	if model == "" {
 		model = opts.Model
 	}
-	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: row.Label, Model: model})
+	enr, err := prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: row.Label, Model: model, Models: models})
 	if amb, ok := errors.AsType[*provider.AmbiguousModelError](err); ok {
 		return fail(fmt.Errorf("the printer reports %q, which may be the %s: add a model column (or --model)", amb.Reported, strings.Join(amb.Candidates, " or the ")))
 	}

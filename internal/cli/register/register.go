@@ -26,7 +26,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // RegisterOptions are register's inputs.
@@ -38,8 +37,8 @@ type RegisterOptions struct {
 
 	// Client returns the signed-in API client (exit-4 error when not
 	// signed in); PublicClient one without credentials.
-	Client       func(ctx context.Context) (provider.Client, error)
-	PublicClient func() (provider.Client, error)
+	Client       func(ctx context.Context) (*arsapi.Client, error)
+	PublicClient func() (*arsapi.Client, error)
 	// SignIn runs the interactive sign-in and stores the token; nil when
 	// signing in here is not possible.
 	SignIn func(ctx context.Context) error
@@ -84,10 +83,10 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
 		Prompter: f.Prompter,
 		Browser:  f.Browser,
 		Output:   f.Output,
-		Client: func(ctx context.Context) (provider.Client, error) {
+		Client: func(ctx context.Context) (*arsapi.Client, error) {
 			return resolve.Client(ctx, f)
 		},
-		PublicClient: func() (provider.Client, error) { return resolve.PublicClient(f) },
+		PublicClient: func() (*arsapi.Client, error) { return resolve.PublicClient(f) },
 		ServerURL:    f.ServerURL,
 		DefaultProvider: func() string {
 			if cfg, err := f.Config(); err == nil && cfg != nil {
@@ -176,7 +175,7 @@ any failed. Running it again skips printers already enrolled.`,
 			}
 			opts.IPP = f.IPPClient()
 			if opts.Provider != "" {
-				if _, err := registry.Get(opts.Provider, nil); err != nil {
+				if _, err := provider.Get(opts.Provider, nil); err != nil {
 					return cmdutil.FlagErrorf("--provider: %v", err)
 				}
 			}
@@ -256,7 +255,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 
 	// The signed-in client is built once: for the picker's marks, the
 	// already-enrolled check and the enrollment.
-	client := sync.OnceValues(func() (provider.Client, error) { return opts.Client(ctx) })
+	client := sync.OnceValues(func() (*arsapi.Client, error) { return opts.Client(ctx) })
 
 	// Steps 3 and 4: find and select the printer. A PRINTER that is an
 	// address is asked directly, without searching the network. On a
@@ -264,8 +263,15 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	// or enrolled, so that the picker can say so.
 	var lookup *eligibility.Lookup
 	if ios.CanPrompt() {
-		lookup = eligibility.Start(ctx, eligibility.Clients{PublicClient: opts.PublicClient,
-			Client: func(context.Context) (provider.Client, error) { return client() }}, max(opts.Timeout, 5*time.Second))
+		lookup = eligibility.Start(ctx, eligibility.Clients{
+			PublicClient: func() (eligibility.Catalogue, error) { return pub, nil },
+			Client: func(context.Context) (eligibility.Account, error) {
+				c, err := client()
+				if err != nil {
+					return nil, err
+				}
+				return c, nil
+			}}, max(opts.Timeout, 5*time.Second))
 	}
 	hosts := opts.Hosts
 	if len(hosts) == 0 && opts.Printer != "" && resolve.LooksLikeAddress(opts.Printer) {
@@ -289,13 +295,14 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 
 	// Already enrolled in this account? Then there is nothing to do. The
-	// client (or why there is none) is kept for the sign-in below.
+	// client (or why there is none) is kept for the sign-in below. What the
+	// picker's lookup read is not asked again.
 	c, cerr := client()
 	if cerr == nil {
-		if es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: p.Serial}); err == nil {
+		if es, err := enrollments(ctx, lookup, c, p.Serial); err == nil {
 			for _, e := range es {
 				if provider.Live(e) && strings.EqualFold(e.Printer.Serial, p.Serial) {
-					prov, err := registry.Get(string(e.Provider), c)
+					prov, err := provider.Get(string(e.Provider), c)
 					if err != nil {
 						return err
 					}
@@ -305,12 +312,11 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		}
 	}
 
-	// Any provider answers the catalogue; canon is the server's own.
-	cat, _ := registry.Get("canon", pub)
-	el, err := cat.Eligible(ctx, p.Make, p.Model)
+	models, err := eligibleModels(ctx, lookup, pub)
 	if err != nil {
 		return err
 	}
+	el := provider.Check(models, p.Make, p.Model)
 	if !el.OK {
 		return enrollErr(ineligible(p, el))
 	}
@@ -320,7 +326,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 
 	// Step 5: the terms.
-	terms, err := cat.Terms(ctx)
+	terms, err := pub.Terms(ctx)
 	if err != nil {
 		return err
 	}
@@ -348,7 +354,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	}
 	if name == "" {
 		var options []prompt.Option
-		for _, pv := range registry.All(pub) {
+		for _, pv := range provider.All(nil) {
 			options = append(options, prompt.Option{Label: pv.Title() + ": " + pv.Description(), Value: string(pv.Name())})
 		}
 		name, err = opts.Prompter.Select("Sign up through Amazon or Canon?", "who ships the ink and charges for it", options)
@@ -356,7 +362,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 			return err
 		}
 	}
-	if _, err := registry.Get(name, pub); err != nil {
+	if _, err := provider.Get(name, nil); err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
 
@@ -377,7 +383,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	prov, err := registry.Get(name, c)
+	prov, err := provider.Get(name, c)
 	if err != nil {
 		return err
 	}
@@ -391,13 +397,38 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		if c, err = opts.Client(ctx); err != nil {
 			return err
 		}
-		prov, _ = registry.Get(name, c)
+		prov, _ = provider.Get(name, c)
 		enr, err = prov.Enroll(ctx, p, provider.EnrollOptions{TermsVersion: terms.Version, Label: opts.Label, Model: model})
 	}
 	if err != nil {
 		return enrollErr(err)
 	}
 	return finish(ctx, opts, prov, enr, c)
+}
+
+// enrollments returns the account's enrollments of the printer with
+// serial: those the lookup read, when it read the account's, or else the
+// server's answer.
+func enrollments(ctx context.Context, lookup *eligibility.Lookup, c *arsapi.Client, serial string) ([]arsapi.Enrollment, error) {
+	if lookup != nil {
+		lookup.Wait(ctx)
+		if es, ok := lookup.Enrollments(); ok {
+			return es, nil
+		}
+	}
+	return c.FindEnrollments(ctx, arsapi.ListOptions{Serial: serial})
+}
+
+// eligibleModels returns the eligible models: those the lookup read, or
+// else the server's answer.
+func eligibleModels(ctx context.Context, lookup *eligibility.Lookup, pub *arsapi.Client) ([]arsapi.Model, error) {
+	if lookup != nil {
+		lookup.Wait(ctx)
+		if m, err := lookup.Models(); err == nil {
+			return m, nil
+		}
+	}
+	return pub.Models(ctx)
 }
 
 // missingAnswers names, in one usage error, every answer that a prompt
@@ -432,7 +463,7 @@ func missingAnswers(opts *RegisterOptions) error {
 }
 
 // finish completes a pending (Amazon) enrollment and prints the result.
-func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, enr *provider.Enrollment, c provider.Client) error {
+func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, enr *provider.Enrollment, c *arsapi.Client) error {
 	ios := opts.IO
 	if enr.Existing {
 		ios.Success("This printer is already enrolled with %s (enrollment %s, %s)", enr.Provider.Title(), enr.ID, enr.State)
@@ -518,7 +549,7 @@ func problems(p printer.Printer) string {
 // signedIn returns the signed-in client c, or, when opts.Client failed
 // with err for want of a token, runs the sign-in on a terminal and
 // returns the client built after it.
-func signedIn(ctx context.Context, opts *RegisterOptions, c provider.Client, err error) (provider.Client, error) {
+func signedIn(ctx context.Context, opts *RegisterOptions, c *arsapi.Client, err error) (*arsapi.Client, error) {
 	if err == nil {
 		return c, nil
 	}
@@ -533,7 +564,7 @@ func signedIn(ctx context.Context, opts *RegisterOptions, c provider.Client, err
 }
 
 // providerChoices lists the provider names for messages: "canon or amazon".
-func providerChoices() string { return strings.Join(registry.Names(), " or ") }
+func providerChoices() string { return strings.Join(provider.Names(), " or ") }
 
 func isAuthErr(err error) bool {
 	var p *arsapi.Problem

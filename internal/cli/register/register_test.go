@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,13 +106,13 @@ func newFixture(t *testing.T, tty bool) *fixture {
 			fx.browsed = append(fx.browsed, u)
 			return cmdutil.ErrNoBrowser
 		}),
-		Client: func(ctx context.Context) (provider.Client, error) {
+		Client: func(ctx context.Context) (*arsapi.Client, error) {
 			if fx.token == "" {
 				return nil, cmdutil.AuthErrorf("not signed in: run `arsctl auth login`")
 			}
 			return fx.api.Client(fx.token), nil
 		},
-		PublicClient: func() (provider.Client, error) { return fx.api.Client(""), nil },
+		PublicClient: func() (*arsapi.Client, error) { return fx.api.Client(""), nil },
 		ServerURL:    func() (string, error) { return fx.api.URL, nil },
 		IPP:          &ipp.Client{},
 		Timeout:      5 * time.Second,
@@ -143,7 +144,7 @@ func TestRegisterInteractiveCanon(t *testing.T) {
 	}
 	clients := 0
 	client := fx.opts.Client
-	fx.opts.Client = func(ctx context.Context) (provider.Client, error) {
+	fx.opts.Client = func(ctx context.Context) (*arsapi.Client, error) {
 		clients++
 		return client(ctx)
 	}
@@ -271,6 +272,82 @@ func TestRegisterNonInteractive(t *testing.T) {
 // fails because A's account has the printer, A cancels, and B runs the
 // same command again: the printer is enrolled in B's account (the first
 // refusal is not replayed).
+// TestRegisterRequests counts the requests register sends to the server
+// for one printer: the account's enrollments of the printer, the eligible
+// models, the terms and the enrollment, each once; on a terminal the
+// picker's lookup reads the first two and they are not asked again.
+func TestRegisterRequests(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tty=%v", tty), func(t *testing.T) {
+			fx := newFixture(t, tty)
+			serial := clitest.Serial(40)
+			if tty {
+				serial = clitest.Serial(41)
+				fx.pr.Answers = []clitest.Answer{{Title: "Is this your printer", Yes: true}}
+			}
+			fx.opts.Hosts = []string{clitest.Printer(t, printersim.Config{Serial: serial}).Addr()}
+			fx.opts.AgreeTerms, fx.opts.Provider = true, "canon"
+			fx.opts.Yes = !tty
+			fx.api.Requests()
+			if err := registerRun(context.Background(), fx.opts); err != nil {
+				t.Fatalf("%v\n%s", err, fx.errOut)
+			}
+			fx.pr.Done()
+			got := fx.api.Requests()
+			t.Logf("register sent %d requests: %q", len(got), got)
+			if len(got) > 4 {
+				t.Errorf("register sent %d requests, want at most 4: %q", len(got), got)
+			}
+			count := func(prefix string) int {
+				n := 0
+				for _, r := range got {
+					if strings.HasPrefix(r, prefix) {
+						n++
+					}
+				}
+				return n
+			}
+			for prefix, want := range map[string]int{"GET /v1/models": 1, "GET /v1/terms": 1, "GET /v1/enrollments": 1, "POST /v1/enrollments": 1} {
+				if n := count(prefix); n != want {
+					t.Errorf("%d × %s, want %d: %q", n, prefix, want, got)
+				}
+			}
+			if es := fx.enrollments(t); len(es) != 1 || es[0].Printer.Serial != serial {
+				t.Fatalf("enrollments = %+v", es)
+			}
+		})
+	}
+}
+
+// TestFleetRequests: a fleet file reads the terms and the models once;
+// each printer then costs one request, its enrollment.
+func TestFleetRequests(t *testing.T) {
+	fx := newFixture(t, false)
+	const printers = 3
+	csv := "host,provider\n"
+	for i := range printers {
+		csv += clitest.Printer(t, printersim.Config{Serial: clitest.Serial(50 + i)}).Addr() + ",canon\n"
+	}
+	path := filepath.Join(t.TempDir(), "fleet.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fx.opts.From, fx.opts.AgreeTerms = path, true
+	fx.api.Requests()
+	if err := fleetRun(context.Background(), fx.opts); err != nil {
+		t.Fatalf("%v\n%s", err, fx.errOut)
+	}
+	got := fx.api.Requests()
+	perPrinter := float64(len(got)-2) / printers
+	t.Logf("fleet register of %d printers sent %d requests (%.1f per printer after terms and models): %q", printers, len(got), perPrinter, got)
+	if len(got) != 2+printers || perPrinter != 1 {
+		t.Errorf("%d requests for %d printers, want %d (terms, models, one enrollment each): %q", len(got), printers, 2+printers, got)
+	}
+	if es := fx.enrollments(t); len(es) != printers {
+		t.Fatalf("%d enrollments, want %d", len(es), printers)
+	}
+}
+
 func TestRegisterAgainAfterConflict(t *testing.T) {
 	fx := newFixture(t, false)
 	p := clitest.Printer(t, printersim.Config{Serial: clitest.Serial(8)})

@@ -21,25 +21,16 @@ import (
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
-// Client returns the signed-in ARS API client as a provider.Client.
-func Client(ctx context.Context, f *cmdutil.Factory) (provider.Client, error) {
-	c, err := f.APIClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+// Client returns the signed-in ARS API client.
+func Client(ctx context.Context, f *cmdutil.Factory) (*arsapi.Client, error) {
+	return f.APIClient(ctx)
 }
 
 // PublicClient returns an ARS API client that sends no credentials.
-func PublicClient(f *cmdutil.Factory) (provider.Client, error) {
-	c, err := f.PublicAPIClient()
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+func PublicClient(f *cmdutil.Factory) (*arsapi.Client, error) {
+	return f.PublicAPIClient()
 }
 
 // Serial is how a serial number is shown to people: masked to its last
@@ -300,7 +291,7 @@ func LooksLikeAddress(s string) bool {
 }
 
 // ListEnrollments returns the account's enrollments with every provider
-// (registry.Names), newest first. The list is read from the server once,
+// (provider.Names), newest first. The list is read from the server once,
 // all pages (c.FindEnrollments), rather than once per provider.
 func ListEnrollments(ctx context.Context, c provider.Client) ([]arsapi.Enrollment, error) {
 	all, err := c.FindEnrollments(ctx, arsapi.ListOptions{})
@@ -311,7 +302,7 @@ func ListEnrollments(ctx context.Context, c provider.Client) ([]arsapi.Enrollmen
 	// enrollments created at the same instant keep the order they had when
 	// each provider's list was read in turn.
 	var es []arsapi.Enrollment
-	for _, name := range registry.Names() {
+	for _, name := range provider.Names() {
 		for _, e := range all {
 			if string(e.Provider) == name {
 				es = append(es, e)

@@ -11,7 +11,6 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // hostile is an ARS server (an old one, or one taken over) whose answers
@@ -50,7 +49,7 @@ func TestStatusEscapesServerText(t *testing.T) {
 		ios.SetTTY(tc.tty)
 		ios.SetTerminalWidth(300) // wide enough for every value whole
 		opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: tc.printer,
-			Client: func(context.Context) (provider.Client, error) { return c, nil }, Now: time.Now}
+			Client: func(context.Context) (*arsapi.Client, error) { return c, nil }, Now: time.Now}
 		if err := statusRun(context.Background(), opts); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -19,14 +19,13 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
-	"github.com/arsctl/arsctl/pkg/provider/registry"
 )
 
 // StatusOptions are status's inputs.
 type StatusOptions struct {
 	IO     *iostreams.IOStreams
 	Output *cmdutil.OutputOptions
-	Client func(ctx context.Context) (provider.Client, error)
+	Client func(ctx context.Context) (*arsapi.Client, error)
 	Now    func() time.Time
 	// Probe reads a printer given by address.
 	Probe resolve.Prober
@@ -49,7 +48,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 	opts := &StatusOptions{
 		IO:     f.IOStreams,
 		Output: f.Output,
-		Client: func(ctx context.Context) (provider.Client, error) { return resolve.Client(ctx, f) },
+		Client: func(ctx context.Context) (*arsapi.Client, error) { return resolve.Client(ctx, f) },
 		Now:    time.Now,
 		Probe:  resolve.NewProber(f.IPPClient(), 5*time.Second),
 	}
@@ -137,7 +136,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	items := make([]Item, len(es))
 	for i, e := range es {
-		prov, err := registry.Get(string(e.Provider), c)
+		prov, err := provider.Get(string(e.Provider), c)
 		if err != nil {
 			return err
 		}

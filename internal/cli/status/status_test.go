@@ -15,7 +15,6 @@ import (
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 func TestNewCmdStatusFlags(t *testing.T) {
@@ -59,7 +58,7 @@ func TestStatus(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	opts := &StatusOptions{
 		IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5,
-		Client: func(context.Context) (provider.Client, error) { return c, nil },
+		Client: func(context.Context) (*arsapi.Client, error) { return c, nil },
 		Now:    time.Now,
 	}
 	// Nothing enrolled: an empty list, exit 0 ([] with --json).
