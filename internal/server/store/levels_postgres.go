@@ -146,6 +146,9 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	b = &pgx.Batch{}
 	if newer {
 		b.Queue(s.DB.Rebind(upsertLevelsSQL(len(write))), upsertLevelsArgs(rep.enrollmentID, write)...)
+		if q, args := rep.pruneSQL(sl); q != "" {
+			b.Queue(s.DB.Rebind(q), args...)
+		}
 		b.Queue(s.DB.Rebind(levelsReadAtSQL), rep.readAt, rep.enrollmentID, rep.readAt)
 	}
 	b.Queue("COMMIT")

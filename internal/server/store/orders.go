@@ -286,6 +286,31 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 	return write, newer, orders, nil
 }
 
+// pruneSQL is the statement, with its arguments, deleting the stored
+// supplies that the report does not list when keeping them would leave
+// the printer more than MaxSupplies supplies; "" when they fit. A report
+// lists every supply of the printer, so a client inventing new names in
+// each report cannot grow an enrollment's supplies (and every answer and
+// page that lists them) without bound; a printer that renames a supply
+// keeps its old one until the names overflow.
+func (rep levelReport) pruneSQL(sl storedLevels) (string, []any) {
+	n := len(sl.supplies)
+	for _, sp := range rep.supplies {
+		if _, ok := sl.supplies[sp.Name]; !ok {
+			n++
+		}
+	}
+	if n <= MaxSupplies {
+		return "", nil
+	}
+	args := make([]any, 0, len(rep.supplies)+1)
+	args = append(args, rep.enrollmentID)
+	for _, sp := range rep.supplies {
+		args = append(args, sp.Name)
+	}
+	return `DELETE FROM supply_levels WHERE enrollment_id = ? AND supply NOT IN (` + placeholders(len(rep.supplies)) + `)`, args
+}
+
 // reportLevelsSQLite runs a report in one transaction holding the
 // database write lock, with statements prepared once per Store.
 func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsapi.Order, error) {
@@ -334,6 +359,11 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		}
 		if _, err := tx.Tx.StmtContext(ctx, upStmt).ExecContext(ctx, upsertLevelsArgs(rep.enrollmentID, write)...); err != nil {
 			return fmt.Errorf("store supply levels: %w", err)
+		}
+		if q, args := rep.pruneSQL(sl); q != "" {
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("prune supply levels: %w", err)
+			}
 		}
 		if _, err := tx.Tx.StmtContext(ctx, readAtStmt).ExecContext(ctx, rep.readAt, rep.enrollmentID, rep.readAt); err != nil {
 			return fmt.Errorf("update enrollment: %w", err)

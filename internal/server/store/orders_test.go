@@ -694,3 +694,44 @@ func TestReportWaitsForCommittedSupplies(t *testing.T) {
 		t.Errorf("after the waiting report: cycle %d, level %d; want cycle 1 (committed while it waited), level 4", cycle, level)
 	}
 }
+
+// TestReportLevelsNewNamesDoNotGrowSupplies: a client inventing 64 new
+// supply names in every report keeps at most MaxSupplies stored supplies
+// (those of its last report), not every name it ever sent.
+func TestReportLevelsNewNamesDoNotGrowSupplies(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "RENAMER")
+		var last arsapi.LevelReport
+		for r := range 10 {
+			items := make([]string, MaxSupplies)
+			for i := range items {
+				items[i] = fmt.Sprintf("r%d-s%d=50", r, i)
+			}
+			last = rep(r, items...)
+			if _, err := s.ReportLevels(ctx, "acct", e.ID, last); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.GetEnrollment(ctx, "acct", e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Supplies) != MaxSupplies {
+			t.Fatalf("%d supplies stored after 10 reports of %d new names, want %d", len(got.Supplies), MaxSupplies, MaxSupplies)
+		}
+		for i, sp := range got.Supplies {
+			if sp.Name != last.Supplies[i].Name {
+				t.Fatalf("supply %d = %q, want %q of the last report", i, sp.Name, last.Supplies[i].Name)
+			}
+		}
+		var rows int
+		if err := d.QueryRow(ctx, `SELECT count(*) FROM supply_levels WHERE enrollment_id = ?`, e.ID).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != MaxSupplies {
+			t.Errorf("%d supply_levels rows, want %d", rows, MaxSupplies)
+		}
+	})
+}
