@@ -75,7 +75,7 @@ nothing matches PRINTER|ENROLLMENT.`,
 			if len(args) == 1 {
 				opts.Target = args[0]
 			}
-			if f.Output.Machine() {
+			if opts.Output.Machine() {
 				opts.IO.SetNeverPrompt(true)
 			}
 			if runF != nil {

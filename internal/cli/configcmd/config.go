@@ -13,6 +13,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/provider"
 	"github.com/arsctl/arsctl/pkg/snmp"
 )
@@ -125,8 +126,26 @@ func lookup(name string) (key, error) {
 	return k, nil
 }
 
-// NewCmdConfig returns the config command group.
-func NewCmdConfig(f *cmdutil.Factory) *cobra.Command {
+// Options are the inputs of the config commands.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	// Config is the configuration in effect: the file, with the
+	// environment's overrides.
+	Config func() (*config.Config, error)
+	// File loads the configuration file alone, without the environment's
+	// overrides, for set to change and save (ARS_SERVER must not be
+	// written into it).
+	File func() (*config.Config, error)
+
+	// Setting and Value are the arguments of get and set.
+	Setting string
+	Value   string
+}
+
+// NewCmdConfig returns the config command group. runF replaces each
+// subcommand's behaviour in tests.
+func NewCmdConfig(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config <command>",
 		Short: "Show and change arsctl's settings",
@@ -150,101 +169,163 @@ Settings:
   arsctl config set snmp.user ars; arsctl config set snmp.auth-protocol SHA256
   printf %s "$PASS" | arsctl config set snmp.auth-password -`,
 	}
-	get := &cobra.Command{
-		Use:     "get <setting>",
-		Short:   "Print one setting",
-		Example: "  arsctl config get server",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := lookup(args[0])
-			if err != nil {
-				return err
-			}
-			cfg, err := f.Config()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(f.IOStreams.Out, k.get(cfg))
-			return nil
-		},
-	}
-	set := &cobra.Command{
-		Use:     "set <setting> <value>",
-		Short:   "Change one setting",
-		Example: "  arsctl config set server https://ars.example.com",
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := lookup(args[0])
-			if err != nil {
-				return err
-			}
-			if k.secret && args[1] == "-" {
-				b, err := io.ReadAll(io.LimitReader(f.IOStreams.In, 4096))
-				if err != nil {
-					return err
-				}
-				args[1] = strings.TrimRight(string(b), "\r\n")
-			}
-			if err := k.validate(args[1]); err != nil {
-				return cmdutil.FlagErrorf("%v", err)
-			}
-			// Load the file itself, without environment overrides, so
-			// that ARS_SERVER is not written into it.
-			cfg, err := config.Load(func(name string) string {
+	cmd.AddCommand(newCmdGet(f, runF), newCmdSet(f, runF), newCmdList(f, runF), newCmdPath(f, runF))
+	return cmd
+}
+
+func newOptions(f *cmdutil.Factory) *Options {
+	return &Options{
+		IO:     f.IOStreams,
+		Output: f.Output,
+		Config: f.Config,
+		File: func() (*config.Config, error) {
+			return config.Load(func(name string) string {
 				if strings.HasPrefix(name, "ARS_") && name != "ARS_CONFIG_DIR" {
 					return ""
 				}
 				return f.Getenv(name)
 			})
+		},
+	}
+}
+
+func newCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
+		Use:     "get <setting>",
+		Short:   "Print one setting",
+		Example: "  arsctl config get server",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Setting = args[0]
+			if _, err := lookup(opts.Setting); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return getRun(opts)
+		},
+	}
+}
+
+func getRun(opts *Options) error {
+	k, err := lookup(opts.Setting)
+	if err != nil {
+		return err
+	}
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, k.get(cfg))
+	return err
+}
+
+func newCmdSet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
+		Use:     "set <setting> <value>",
+		Short:   "Change one setting",
+		Example: "  arsctl config set server https://ars.example.com",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Setting, opts.Value = args[0], args[1]
+			k, err := lookup(opts.Setting)
 			if err != nil {
 				return err
 			}
-			k.set(cfg, args[1])
-			if err := cfg.Save(); err != nil {
-				return fmt.Errorf("save %s: %w", cfg.Path(), err)
+			if k.secret && opts.Value == "-" {
+				b, err := io.ReadAll(io.LimitReader(opts.IO.In, 4096))
+				if err != nil {
+					return err
+				}
+				opts.Value = strings.TrimRight(string(b), "\r\n")
 			}
-			f.IOStreams.Success("%s = %q in %s", args[0], k.get(cfg), cfg.Path())
-			return nil
+			if err := k.validate(opts.Value); err != nil {
+				return cmdutil.FlagErrorf("%v", err)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return setRun(opts)
 		},
 	}
-	list := &cobra.Command{
+}
+
+func setRun(opts *Options) error {
+	k, err := lookup(opts.Setting)
+	if err != nil {
+		return err
+	}
+	cfg, err := opts.File()
+	if err != nil {
+		return err
+	}
+	k.set(cfg, opts.Value)
+	if err := cfg.Save(); err != nil {
+		return fmt.Errorf("save %s: %w", cfg.Path(), err)
+	}
+	opts.IO.Success("%s = %q in %s", opts.Setting, k.get(cfg), cfg.Path())
+	return nil
+}
+
+func newCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "Print every setting",
 		Example: "  arsctl config list\n  arsctl config list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.Config()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			m := map[string]string{}
-			for _, n := range names() {
-				m[n] = keys[n].get(cfg)
-			}
-			return f.Output.Print(f.IOStreams, m, func(w io.Writer) error {
-				for _, n := range names() {
-					if _, err := fmt.Fprintf(w, "%s=%s\n", n, m[n]); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			return listRun(opts)
 		},
 	}
-	path := &cobra.Command{
+}
+
+func listRun(opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	m := map[string]string{}
+	for _, n := range names() {
+		m[n] = keys[n].get(cfg)
+	}
+	return opts.Output.Print(opts.IO, m, func(w io.Writer) error {
+		for _, n := range names() {
+			if _, err := fmt.Fprintf(w, "%s=%s\n", n, m[n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func newCmdPath(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
 		Use:     "path",
 		Short:   "Print the configuration file's path",
 		Example: "  arsctl config path",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := f.Config()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			fmt.Fprintln(f.IOStreams.Out, cfg.Path())
-			return nil
+			return pathRun(opts)
 		},
 	}
-	cmd.AddCommand(get, set, list, path)
-	return cmd
+}
+
+func pathRun(opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, cfg.Path())
+	return err
 }

@@ -19,7 +19,7 @@ func run(t *testing.T, env map[string]string, args ...string) (string, error) {
 		IOStreams: ios, Getenv: getenv, Output: &cmdutil.OutputOptions{},
 		Config: func() (*config.Config, error) { return config.Load(getenv) },
 	}
-	cmd := NewCmdConfig(f)
+	cmd := NewCmdConfig(f, nil)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(out)
@@ -70,6 +70,45 @@ func TestRejectsBadValues(t *testing.T) {
 		_, err := run(t, env, args...)
 		if cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestNewCmdConfigOptions: get and set parse their arguments into
+// Options; set reads a secret given as "-" from stdin and validates the
+// value before anything runs.
+func TestNewCmdConfigOptions(t *testing.T) {
+	for _, tt := range []struct {
+		args           []string
+		stdin          string
+		setting, value string
+		wantErr        string
+	}{
+		{args: []string{"get", "server"}, setting: "server"},
+		{args: []string{"set", "provider", "amazon"}, setting: "provider", value: "amazon"},
+		{args: []string{"set", "snmp.auth-password", "-"}, stdin: "s3cret\n", setting: "snmp.auth-password", value: "s3cret"},
+		{args: []string{"set", "provider", "epson"}, wantErr: "provider must be"},
+		{args: []string{"get", "colour"}, wantErr: "unknown setting"},
+		{args: []string{"list"}},
+		{args: []string{"path"}},
+	} {
+		ios, in, _, _ := iostreams.Test()
+		in.WriteString(tt.stdin)
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}, Getenv: func(string) string { return "" }}
+		var got *Options
+		cmd := NewCmdConfig(f, func(o *Options) error { got = o; return nil })
+		cmd.SetArgs(tt.args)
+		cmd.SetOut(&strings.Builder{})
+		cmd.SetErr(&strings.Builder{})
+		err := cmd.Execute()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || got != nil {
+				t.Errorf("%v: err = %v, ran = %v; want %q before running", tt.args, err, got != nil, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got == nil || got.Setting != tt.setting || got.Value != tt.value {
+			t.Errorf("%v: err %v, options %+v", tt.args, err, got)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func TestSNMPSettings(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	f := &cmdutil.Factory{IOStreams: ios, Getenv: getenv, Output: &cmdutil.OutputOptions{},
 		Config: func() (*config.Config, error) { return config.Load(getenv) }}
-	cmd := NewCmdConfig(f)
+	cmd := NewCmdConfig(f, nil)
 	cmd.SetArgs([]string{"set", "snmp.auth-password", "-"})
 	cmd.SetOut(out)
 	cmd.SetErr(out)

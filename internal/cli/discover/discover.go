@@ -181,7 +181,7 @@ Exits 3 when no printer is found.`,
 			if opts.IPP == nil {
 				opts.IPP = f.IPPClient()
 			}
-			return Run(cmd.Context(), opts)
+			return discoverRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -226,8 +226,8 @@ software (a firewall) isn't blocking the ports printers need:
 Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'
 to ask a printer directly.`
 
-// Run executes discover with opts.
-func Run(ctx context.Context, opts *Options) error {
+// discoverRun executes discover with opts.
+func discoverRun(ctx context.Context, opts *Options) error {
 	dopts, err := opts.discoveryOptions()
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func run(t *testing.T, tty bool, out cmdutil.OutputOptions, mutate func(*Options
 	if mutate != nil {
 		mutate(opts)
 	}
-	err = Run(context.Background(), opts)
+	err = discoverRun(context.Background(), opts)
 	return o.String(), e.String(), err
 }
 
@@ -155,7 +155,7 @@ func TestRunTTYFitsWidth(t *testing.T) {
 			long.URI = "ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print"
 		}
 		opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Timeout: time.Second, Discover: fakeDiscover(long, asleep)}
-		if err := Run(context.Background(), opts); err != nil {
+		if err := discoverRun(context.Background(), opts); err != nil {
 			t.Fatal(err)
 		}
 		out := o.String()
@@ -178,7 +178,7 @@ func TestRunTTYFitsWidth(t *testing.T) {
 	ios, _, o, _ := iostreams.Test()
 	ios.SetTerminalWidth(40)
 	opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Timeout: time.Second, Discover: fakeDiscover(pixma)}
-	if err := Run(context.Background(), opts); err != nil {
+	if err := discoverRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(o.String(), "\t"+pixma.URI+"\t") {

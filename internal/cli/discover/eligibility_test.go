@@ -38,7 +38,7 @@ func runHostsJSON(t *testing.T, hosts []string, cl eligibility.Clients, wait tim
 	ios, _, out, errOut := iostreams.Test()
 	opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{JSON: !pipe}, Timeout: 10 * time.Second, Hosts: hosts,
 		IPP: &ipp.Client{}, Probe: discovery.ProbeHost, Eligibility: cl, EligibilityWait: wait}
-	if err := Run(context.Background(), opts); err != nil {
+	if err := discoverRun(context.Background(), opts); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	if pipe {

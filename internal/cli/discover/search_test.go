@@ -37,7 +37,7 @@ func runSearch(t *testing.T, env map[string]string, cfg *config.Config, args ...
 			fn(discovery.Event{Kind: discovery.Ready, ID: 1, Printer: p})
 			return []printer.Printer{p}, nil
 		}
-		return Run(ctx, o)
+		return discoverRun(ctx, o)
 	})
 	cmd.SetArgs(args)
 	cmd.SetOut(&strings.Builder{})

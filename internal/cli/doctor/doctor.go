@@ -83,7 +83,7 @@ Exits 1 when any check fails.`,
 			if opts.IPP == nil {
 				opts.IPP = f.IPPClient()
 			}
-			return Run(cmd.Context(), opts)
+			return doctorRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Host, "host", "", "Also check the printer at `ADDR[:PORT]`")
@@ -92,8 +92,8 @@ Exits 1 when any check fails.`,
 	return cmd
 }
 
-// Run executes doctor with opts.
-func Run(ctx context.Context, opts *Options) error {
+// doctorRun executes doctor with opts.
+func doctorRun(ctx context.Context, opts *Options) error {
 	if opts.SNMP == nil {
 		opts.SNMP = func(ctx context.Context, host string) (*snmp.Info, error) {
 			return snmp.Query(ctx, host, snmp.Options{Timeout: opts.Timeout})

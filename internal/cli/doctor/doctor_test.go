@@ -132,7 +132,7 @@ func TestRunHostOnly(t *testing.T) {
 			return &snmp.Info{DeviceDescr: "Canon TS8300 series"}, nil
 		},
 	}
-	if err := Run(context.Background(), opts); err != nil {
+	if err := doctorRun(context.Background(), opts); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	var rep Report
@@ -153,7 +153,7 @@ func TestRunHostOnly(t *testing.T) {
 	// No SNMP agent, but IPP gave the serial: a warning, not a failure.
 	opts.SNMP = func(context.Context, string) (*snmp.Info, error) { return nil, errors.New("connection refused") }
 	out.Reset()
-	if err := Run(context.Background(), opts); err != nil {
+	if err := doctorRun(context.Background(), opts); err != nil {
 		t.Fatalf("SNMP off: %v\n%s", err, out)
 	}
 	rep = Report{}
@@ -162,7 +162,7 @@ func TestRunHostOnly(t *testing.T) {
 	}
 	opts.Output.JSON = false
 	out.Reset()
-	if err := Run(context.Background(), opts); err != nil || !strings.Contains(out.String(), "! SNMP") || !strings.Contains(out.String(), "see the warning above") {
+	if err := doctorRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), "! SNMP") || !strings.Contains(out.String(), "see the warning above") {
 		t.Errorf("SNMP off, text: %v\n%s", err, out)
 	}
 	opts.Output.JSON = true
@@ -170,7 +170,7 @@ func TestRunHostOnly(t *testing.T) {
 	// The printer's IPP switched off: exit 1, the IPP check fails with a hint.
 	_ = p.Close()
 	out.Reset()
-	if err := Run(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+	if err := doctorRun(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitFailure {
 		t.Fatalf("printer gone: %v", err)
 	}
 	rep = Report{}

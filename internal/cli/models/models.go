@@ -57,14 +57,14 @@ Output: MODEL, SERIES, MAKE and ALIASES; tab-separated when piped; with
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return Run(cmd.Context(), opts)
+			return modelsRun(cmd.Context(), opts)
 		},
 	}
 	return cmd
 }
 
 // Run lists the eligible models.
-func Run(ctx context.Context, opts *Options) error {
+func modelsRun(ctx context.Context, opts *Options) error {
 	c, err := opts.PublicClient()
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ func run(t *testing.T, tty bool, out cmdutil.OutputOptions, c *arsapi.Client) (s
 	t.Helper()
 	ios, _, o, _ := iostreams.Test()
 	ios.SetTTY(tty)
-	err := Run(context.Background(), &Options{IO: ios, Output: &out, PublicClient: func() (*arsapi.Client, error) { return c, nil }})
+	err := modelsRun(context.Background(), &Options{IO: ios, Output: &out, PublicClient: func() (*arsapi.Client, error) { return c, nil }})
 	return o.String(), err
 }
 

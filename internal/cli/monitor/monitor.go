@@ -12,6 +12,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
 	agent "github.com/arsctl/arsctl/internal/monitor"
 	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/discovery"
@@ -20,7 +21,21 @@ import (
 
 // Options are the options of `arsctl monitor`.
 type Options struct {
-	F          *cmdutil.Factory
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	// Client returns the signed-in API client.
+	Client func(ctx context.Context) (agent.API, error)
+	// IPP queries printers.
+	IPP discovery.IPPClient
+	// DiscoveryOptions turns --subnet, --domain and the SNMP credentials
+	// (with the config's and environment's secrets) into discovery
+	// options.
+	DiscoveryOptions func() (discovery.Options, error)
+	// Probe and Browse default to the discovery package's ProbeHost and
+	// Discover.
+	Probe  func(context.Context, string, discovery.Options) (printer.Printer, error)
+	Browse func(context.Context, discovery.Options, func(discovery.Event)) ([]printer.Printer, error)
+
 	Interval   time.Duration
 	Once       bool
 	Hosts      []string
@@ -32,9 +47,17 @@ type Options struct {
 	Search *cmdutil.SearchFlags
 }
 
-// NewCmdMonitor returns the monitor command.
+// NewCmdMonitor returns the monitor command. runF replaces the command's
+// behaviour in tests.
 func NewCmdMonitor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f}
+	opts := &Options{
+		IO:     f.IOStreams,
+		Output: f.Output,
+		Client: func(ctx context.Context) (agent.API, error) { return f.APIClient(ctx) },
+		Probe:  discovery.ProbeHost,
+		Browse: discovery.Discover,
+	}
+	opts.DiscoveryOptions = func() (discovery.Options, error) { return opts.Search.DiscoveryOptions(f) }
 	cmd := &cobra.Command{
 		Use:   "monitor",
 		Short: "Read enrolled printers' ink levels and report them to the service",
@@ -67,13 +90,19 @@ this output usually ends up in logs.`,
 			if opts.Interval < time.Second {
 				return cmdutil.FlagErrorf("--interval must be at least 1s")
 			}
-			if _, err := opts.Search.DiscoveryOptions(f); err != nil {
+			if _, err := opts.DiscoveryOptions(); err != nil {
 				return err
+			}
+			if opts.StatePath == "" {
+				opts.StatePath = filepath.Join(config.StateDir(f.Getenv), "monitor.json")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return run(cmd.Context(), opts)
+			if opts.IPP == nil {
+				opts.IPP = f.IPPClient()
+			}
+			return monitorRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().DurationVar(&opts.Interval, "interval", 15*time.Minute, "Time between reads")
@@ -87,35 +116,30 @@ this output usually ends up in logs.`,
 	return cmd
 }
 
-func run(ctx context.Context, opts *Options) error {
-	f := opts.F
-	api, err := f.APIClient(ctx)
+func monitorRun(ctx context.Context, opts *Options) error {
+	api, err := opts.Client(ctx)
 	if err != nil {
 		return err
 	}
-	statePath := opts.StatePath
-	if statePath == "" {
-		statePath = filepath.Join(config.StateDir(f.Getenv), "monitor.json")
-	}
-	dopts, err := opts.Search.DiscoveryOptions(f)
+	dopts, err := opts.DiscoveryOptions()
 	if err != nil {
 		return err
 	}
-	dopts.Timeout, dopts.IPPTimeout, dopts.IPP, dopts.Enrich = opts.Timeout, opts.Timeout, f.IPPClient(), true
+	dopts.Timeout, dopts.IPPTimeout, dopts.IPP, dopts.Enrich = opts.Timeout, opts.Timeout, opts.IPP, true
 	dopts.NoMDNS = opts.NoMDNS
 	a := &agent.Agent{
 		API:        api,
 		Hosts:      opts.Hosts,
-		StatePath:  statePath,
+		StatePath:  opts.StatePath,
 		Interval:   opts.Interval,
 		MinBackoff: opts.MinBackoff,
 		Probe: func(ctx context.Context, hostport string) (printer.Printer, error) {
-			return discovery.ProbeHost(ctx, hostport, dopts)
+			return opts.Probe(ctx, hostport, dopts)
 		},
 	}
 	if !opts.NoMDNS || opts.Search.Any() {
 		a.Browse = func(ctx context.Context) ([]printer.Printer, error) {
-			return discovery.Discover(ctx, dopts, nil)
+			return opts.Browse(ctx, dopts, nil)
 		}
 	}
 	if err := a.Load(); err != nil {
@@ -127,9 +151,9 @@ func run(ctx context.Context, opts *Options) error {
 			if opts.Once || ctx.Err() != nil {
 				return err
 			}
-			f.IOStreams.Warning("%v (retrying in %s)", err, opts.Interval)
+			opts.IO.Warning("%v (retrying in %s)", err, opts.Interval)
 		}
-		failed, perr := printResults(f, results)
+		failed, perr := printResults(opts.IO, opts.Output, results)
 		if perr != nil {
 			return perr
 		}
@@ -161,8 +185,7 @@ func nextWake(interval time.Duration, results []agent.Result) time.Duration {
 	return d
 }
 
-func printResults(f *cmdutil.Factory, results []agent.Result) (failed int, err error) {
-	ios := f.IOStreams
+func printResults(ios *iostreams.IOStreams, output *cmdutil.OutputOptions, results []agent.Result) (failed int, err error) {
 	tb := tableprinter.New(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE").KeepWhole(0, 2)
 	for _, r := range results {
 		if r.Status != agent.StatusReported {
@@ -172,8 +195,8 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int, err e
 		// serial, which doubles as the printer's admin password, is masked
 		// there as everywhere arsctl reports on enrolled printers.
 		r.Serial = printer.MaskSerial(r.Serial)
-		if f.Output.Machine() {
-			if err := f.Output.PrintLine(ios.Out, r); err != nil {
+		if output.Machine() {
+			if err := output.PrintLine(ios.Out, r); err != nil {
 				return failed, err
 			}
 			continue
@@ -204,7 +227,7 @@ func printResults(f *cmdutil.Factory, results []agent.Result) (failed int, err e
 		}
 		tb.AddRow(r.Status, r.Model, r.Serial, r.Address, cmdutil.Levels(r.Supplies), strings.Join(notes, "; "))
 	}
-	if !f.Output.Machine() && len(results) > 0 {
+	if !output.Machine() && len(results) > 0 {
 		err = tb.Render()
 	}
 	return failed, err

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
 )
 
 // Info is what `arsctl version --json` prints.
@@ -21,8 +22,20 @@ type Info struct {
 	Arch    string `json:"arch"`
 }
 
-// NewCmdVersion returns the version command.
-func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
+// Options are the inputs of `arsctl version`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Output *cmdutil.OutputOptions
+	// Version is the build version.
+	Version string
+	// BuildInfo reads the binary's build information (debug.ReadBuildInfo).
+	BuildInfo func() (*debug.BuildInfo, bool)
+}
+
+// NewCmdVersion returns the version command. runF replaces the command's
+// behaviour in tests.
+func NewCmdVersion(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Output: f.Output, Version: f.Version, BuildInfo: debug.ReadBuildInfo}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Show arsctl's version",
@@ -30,18 +43,25 @@ func NewCmdVersion(f *cmdutil.Factory) *cobra.Command {
 		Example: `  arsctl version
   arsctl version --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info := Info{Version: f.Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						info.Commit = s.Value
-					}
-				}
+			if runF != nil {
+				return runF(opts)
 			}
-			return f.Output.Print(f.IOStreams, info, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "arsctl %s (%s, %s/%s)\n", info.Version, info.Go, info.OS, info.Arch)
-				return err
-			})
+			return versionRun(opts)
 		},
 	}
+}
+
+func versionRun(opts *Options) error {
+	info := Info{Version: opts.Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	if bi, ok := opts.BuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				info.Commit = s.Value
+			}
+		}
+	}
+	return opts.Output.Print(opts.IO, info, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "arsctl %s (%s, %s/%s)\n", info.Version, info.Go, info.OS, info.Arch)
+		return err
+	})
 }
