@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,20 +107,45 @@ func (s *IOStreams) Colorize(code, text string) string {
 	return "\x1b[" + code + "m" + text + "\x1b[0m"
 }
 
-// Success, Warning and Failure prefix human messages with a mark; the
-// message goes through SafeLines, as it may quote a server or a printer.
+// Success, Warning and Failure prefix human messages with a mark. A
+// string argument (or one that prints itself with String) is a value,
+// often quoted from a server or a printer: it goes through Safe, so that
+// its newlines cannot start a line of their own. The message as a whole
+// goes through SafeLines: the format's own newlines and those of an error
+// stay.
 func (s *IOStreams) Success(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), SafeLines(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), message(format, a))
 }
 
 // Warning prints a warning line on stderr.
 func (s *IOStreams) Warning(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), SafeLines(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), message(format, a))
 }
 
 // Failure prints a failure line on stderr.
 func (s *IOStreams) Failure(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), SafeLines(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), message(format, a))
+}
+
+func message(format string, a []any) string {
+	safe := make([]any, len(a))
+	for i, v := range a {
+		switch v := v.(type) {
+		case error:
+			safe[i] = v
+		case string:
+			safe[i] = Safe(v)
+		case fmt.Stringer:
+			safe[i] = Safe(v.String())
+		default:
+			if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+				safe[i] = Safe(rv.String())
+			} else {
+				safe[i] = v
+			}
+		}
+	}
+	return SafeLines(fmt.Sprintf(format, safe...))
 }
 
 // StartProgress shows a spinner with label on stderr when stderr is a

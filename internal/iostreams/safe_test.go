@@ -1,6 +1,9 @@
 package iostreams
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestSafe(t *testing.T) {
 	for in, want := range map[string]string{
@@ -25,5 +28,24 @@ func TestSafe(t *testing.T) {
 	}
 	if got := SafeLines("a\x1b\nb\u202e"); got != "a\\x1b\nb\\u202e" {
 		t.Errorf("SafeLines = %q", got)
+	}
+}
+
+type state string
+
+// TestMessageArgumentsStayOnOneLine: a value quoted in a message (an order
+// ID, a supply name from a server) cannot add a line of its own, as
+// "Order o1\nFAKE LINE" would; the format's newlines stay.
+func TestMessageArgumentsStayOnOneLine(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.Success("Order %s (%s) is %s\nnext line", "o1\r\n✓ Order o2 is marked bought", "Black\x1b[2J", state("placed\nX"))
+	want := "✓ Order o1\\x0d\\x0a✓ Order o2 is marked bought (Black\\x1b[2J) is placed\\x0aX\nnext line\n"
+	if got := errOut.String(); got != want {
+		t.Errorf("Success wrote %q\nwant %q", got, want)
+	}
+	errOut.Reset()
+	ios.Warning("%v", errors.New("first\nsecond\x1b"))
+	if got, want := errOut.String(), "! first\nsecond\\x1b\n"; got != want {
+		t.Errorf("Warning wrote %q, want %q (an error keeps its lines)", got, want)
 	}
 }
