@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -85,6 +86,9 @@ nothing matches PRINTER|ENROLLMENT.`,
 		},
 	}
 	cmd.Flags().StringArrayVarP(&opts.Reasons, "reason", "r", nil, "Why you cancel: a reason `ID` from the server (repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("reason", complete.CancelReasons(f))
+	_ = cmd.RegisterFlagCompletionFunc("comment", cobra.NoFileCompletions)
+	cmd.ValidArgsFunction = complete.Enrollments(f, true)
 	cmd.Flags().StringVar(&opts.Comment, "comment", "", "Free `text` to go with the reasons (required with \"other\")")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Cancel without asking for confirmation")
 	return cmd

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -25,13 +26,17 @@ type key struct {
 	set      func(*config.Config, string)
 	validate func(string) error
 	secret   bool // get shows only whether it is set; "-" reads it from stdin
+	// choices are the values the setting takes, when they are few
+	// (offered by shell completion).
+	choices []string
 }
 
 // snmpKey is a setting of config.SNMP.
 func snmpKey(help string, field func(*config.SNMP) *string, secret bool, choices []string) key {
 	return key{
-		help:   help,
-		secret: secret,
+		help:    help,
+		secret:  secret,
+		choices: choices,
 		get: func(c *config.Config) string {
 			v := *field(&c.SNMP)
 			if secret && v != "" {
@@ -83,9 +88,10 @@ var keys = map[string]key{
 		},
 	},
 	"provider": {
-		help: "default provider for register: " + providerChoices() + " (ARS_PROVIDER overrides it)",
-		get:  func(c *config.Config) string { return c.Provider },
-		set:  func(c *config.Config, v string) { c.Provider = v },
+		help:    "default provider for register: " + providerChoices() + " (ARS_PROVIDER overrides it)",
+		get:     func(c *config.Config) string { return c.Provider },
+		choices: provider.Names(),
+		set:     func(c *config.Config, v string) { c.Provider = v },
 		validate: func(v string) error {
 			if v != "" && !slices.Contains(provider.Names(), v) {
 				return fmt.Errorf("provider must be %s", providerChoices())
@@ -94,9 +100,10 @@ var keys = map[string]key{
 		},
 	},
 	"output": {
-		help: "default output: table or json (json is as if --json were always given)",
-		get:  func(c *config.Config) string { return c.Output },
-		set:  func(c *config.Config, v string) { c.Output = v },
+		help:    "default output: table or json (json is as if --json were always given)",
+		get:     func(c *config.Config) string { return c.Output },
+		choices: []string{"table", "json"},
+		set:     func(c *config.Config, v string) { c.Output = v },
 		validate: func(v string) error {
 			if v != "" && v != "table" && v != "json" {
 				return fmt.Errorf("output must be table or json")
@@ -173,6 +180,23 @@ Settings:
 	return cmd
 }
 
+// completeSettings completes the setting of get and set, and the value of
+// set when the setting takes one of a few.
+func completeSettings(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var pairs []string
+	switch {
+	case len(args) == 0:
+		for _, n := range names() {
+			pairs = append(pairs, n, keys[n].help)
+		}
+	case len(args) == 1 && cmd.Name() == "set":
+		for _, c := range keys[args[0]].choices {
+			pairs = append(pairs, c, "")
+		}
+	}
+	return complete.Values(pairs...)(cmd, args, toComplete)
+}
+
 func newOptions(f *cmdutil.Factory) *Options {
 	return &Options{
 		IO:     f.IOStreams,
@@ -192,10 +216,11 @@ func newOptions(f *cmdutil.Factory) *Options {
 func newCmdGet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	return &cobra.Command{
-		Use:     "get <setting>",
-		Short:   "Print one setting",
-		Example: "  arsctl config get server",
-		Args:    cobra.ExactArgs(1),
+		ValidArgsFunction: completeSettings,
+		Use:               "get <setting>",
+		Short:             "Print one setting",
+		Example:           "  arsctl config get server",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Setting = args[0]
 			if _, err := lookup(opts.Setting); err != nil {
@@ -225,10 +250,11 @@ func getRun(opts *Options) error {
 func newCmdSet(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	return &cobra.Command{
-		Use:     "set <setting> <value>",
-		Short:   "Change one setting",
-		Example: "  arsctl config set server https://ars.example.com",
-		Args:    cobra.ExactArgs(2),
+		ValidArgsFunction: completeSettings,
+		Use:               "set <setting> <value>",
+		Short:             "Change one setting",
+		Example:           "  arsctl config set server https://ars.example.com",
+		Args:              cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Setting, opts.Value = args[0], args[1]
 			k, err := lookup(opts.Setting)

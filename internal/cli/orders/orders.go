@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -107,6 +108,11 @@ status is 0.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.States, "state", nil, "Only orders in this `state` (repeatable)")
+	var states []string
+	for _, s := range arsapi.OrderStates {
+		states = append(states, string(s), "")
+	}
+	_ = cmd.RegisterFlagCompletionFunc("state", complete.Values(states...))
 	cmd.Flags().BoolVar(&opts.All, "all", false, "Every order, whatever its state")
 	return cmd
 }

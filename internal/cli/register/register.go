@@ -17,6 +17,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/auth"
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
+	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cli/eligibility"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
@@ -230,6 +231,9 @@ any failed. Running it again skips printers already enrolled.`,
 	fl.StringVar(&opts.From, "from", "", "Enroll every printer listed in a CSV `file` (columns host or serial, provider, label, model, subnet)")
 	fl.BoolVar(&opts.AllEligible, "all-eligible", false, "Enroll every eligible printer found on the network")
 	fl.IntVar(&opts.Concurrency, "concurrency", 8, "With --from or --all-eligible: printers enrolled at the same time")
+	_ = cmd.RegisterFlagCompletionFunc("provider", complete.Providers())
+	_ = cmd.RegisterFlagCompletionFunc("model", complete.Models(f))
+	_ = cmd.RegisterFlagCompletionFunc("from", cobra.FixedCompletions([]cobra.Completion{"csv"}, cobra.ShellCompDirectiveFilterFileExt))
 	opts.Search = cmdutil.AddSearchFlags(fl)
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -93,6 +94,8 @@ status is 0; a PRINTER that matches no enrollment exits 3.`,
 	}
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "Include cancelled enrollments")
 	cmd.Flags().IntVar(&opts.Orders, "orders", 5, "Recent orders to show per enrollment (open orders are always shown)")
+	_ = cmd.RegisterFlagCompletionFunc("orders", cobra.NoFileCompletions)
+	cmd.ValidArgsFunction = complete.Enrollments(f, false)
 	return cmd
 }
 
