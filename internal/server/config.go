@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,8 @@ type Config struct {
 	Amazon AmazonConfig `json:"amazon,omitzero"`
 	// Webhook sends canon orders to a back office when URL is set.
 	Webhook WebhookConfig `json:"webhook,omitzero"`
+	// Email sends order emails over SMTP when SMTPHost is set.
+	Email EmailConfig `json:"email,omitzero"`
 	// DispatchInterval is how often the order dispatcher polls. Default 2s.
 	DispatchInterval Duration `json:"dispatch_interval,omitempty"`
 	// DispatchTimeout bounds one hand-over of an order to its fulfiller.
@@ -80,7 +83,16 @@ type Config struct {
 	LogFormat string `json:"log_format,omitempty"`
 	// Logger receives the server's logs. Default: discarded.
 	Logger *slog.Logger `json:"-"`
+
+	// emailRoots, when set, replaces the system roots for the SMTP
+	// server's certificate (tests of this package's users, through
+	// SetEmailRoots).
+	emailRoots *x509.CertPool
 }
+
+// SetEmailRoots trusts only pool for the SMTP server's certificate (a
+// private relay's CA, a test server).
+func (c *Config) SetEmailRoots(pool *x509.CertPool) { c.emailRoots = pool }
 
 // AmazonConfig is the "amazon" section of the configuration.
 type AmazonConfig struct {
@@ -101,6 +113,29 @@ type AmazonConfig struct {
 type WebhookConfig struct {
 	URL    string `json:"url,omitempty"`
 	Secret string `json:"secret,omitempty"`
+}
+
+// EmailConfig is the "email" section of the configuration: the SMTP
+// submission server order emails go through, and the key of their
+// one-click links.
+type EmailConfig struct {
+	// SMTPHost and SMTPPort (default 587, or 465 with TLS "tls").
+	SMTPHost string `json:"smtp_host,omitempty"`
+	SMTPPort int    `json:"smtp_port,omitempty"`
+	// TLS is "starttls" (default: STARTTLS required) or "tls" (TLS from
+	// the first byte).
+	TLS string `json:"tls,omitempty"`
+	// SMTPUser and SMTPPassword authenticate; SMTPPasswordFile reads the
+	// password from a file instead (a mounted secret).
+	SMTPUser         string `json:"smtp_user,omitempty"`
+	SMTPPassword     string `json:"smtp_password,omitempty"`
+	SMTPPasswordFile string `json:"smtp_password_file,omitempty"`
+	// From is the sender, e.g. "Ink service <ink@example.com>".
+	From string `json:"from,omitempty"`
+	// LinkKey is the HMAC key of the one-click links (64 hex digits or
+	// base64 of 32 bytes); empty keeps one in the database, shared by
+	// every replica.
+	LinkKey string `json:"link_key,omitempty"`
 }
 
 // Duration is a time.Duration written as "15m" in configuration files.

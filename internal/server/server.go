@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/notify"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/orders"
 	"github.com/arsctl/arsctl/internal/server/store"
@@ -42,19 +44,22 @@ import (
 
 // Server is one arsd instance. Create it with New; serve with Run.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	db      *db.DB
-	st      *store.Store
-	cat     *catalogue.Catalogue
-	api     *api.API
-	oauth   *oauth.Server
-	web     *web.Web
-	amazon  *amazon.Service
-	disp    *orders.Dispatcher
-	reg     *prometheus.Registry
-	mux     *http.ServeMux
-	handler http.Handler
+	cfg    Config
+	log    *slog.Logger
+	db     *db.DB
+	st     *store.Store
+	cat    *catalogue.Catalogue
+	api    *api.API
+	oauth  *oauth.Server
+	web    *web.Web
+	amazon *amazon.Service
+	disp   *orders.Dispatcher
+	// notifier sends order emails; nil without an SMTP server.
+	notifier *notify.Notifier
+	links    *notify.Signer
+	reg      *prometheus.Registry
+	mux      *http.ServeMux
+	handler  http.Handler
 
 	// draining is set when shutdown begins: /readyz answers 503 so that
 	// load balancers stop sending new requests while those under way end.
@@ -203,7 +208,13 @@ func (s *Server) build(ctx context.Context) error {
 		PollInterval: time.Duration(cfg.DispatchInterval),
 		PlaceTimeout: time.Duration(cfg.DispatchTimeout),
 	})
+	if err := s.buildEmail(ctx); err != nil {
+		return err
+	}
 	s.st.OrdersPlaced = s.disp.Poke
+	if s.notifier != nil {
+		s.st.OrdersPlaced = func() { s.disp.Poke(); s.notifier.Poke() }
+	}
 	offered := []string{string(arsapi.ProviderCanon)}
 	if s.amazon != nil {
 		offered = append(offered, string(arsapi.ProviderAmazon))
@@ -220,6 +231,8 @@ func (s *Server) build(ctx context.Context) error {
 		PublicURL:    cfg.PublicURL,
 		TrustProxy:   cfg.TrustProxy,
 		Deregisterer: s.disp,
+		Links:        s.links,
+		EmailSending: s.notifier != nil,
 	}
 	if s.amazon != nil {
 		webOpts.AmazonSignInURL = s.amazon.SignInURL
@@ -373,6 +386,9 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.disp.Run(dctx) })
 	wg.Go(func() { s.janitor(dctx, janitorInterval) })
+	if s.notifier != nil {
+		wg.Go(func() { _ = s.notifier.Run(dctx) })
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -422,6 +438,48 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	return nil
 }
 
+// noticeRetention is how long the record of a sent order email is kept.
+const noticeRetention = 30 * 24 * time.Hour
+
+// buildEmail makes the signer of one-click links (always: a link in an
+// email sent before a restart without SMTP still works) and, with an SMTP
+// host configured, the order email sender.
+func (s *Server) buildEmail(ctx context.Context) error {
+	ec := s.cfg.Email
+	var key []byte
+	var err error
+	if ec.LinkKey != "" {
+		key, err = amazon.LoadKey(ec.LinkKey, "")
+		if err != nil {
+			return fmt.Errorf("email link key: %w", err)
+		}
+	} else if key, err = s.st.LinkKey(ctx); err != nil {
+		return err
+	}
+	if s.links, err = notify.NewSigner(key, nil); err != nil {
+		return err
+	}
+	if ec.SMTPHost == "" {
+		return nil
+	}
+	password := ec.SMTPPassword
+	if ec.SMTPPasswordFile != "" {
+		b, err := os.ReadFile(ec.SMTPPasswordFile)
+		if err != nil {
+			return fmt.Errorf("email smtp_password_file: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	m, err := notify.NewMailer(notify.SMTPConfig{Host: ec.SMTPHost, Port: ec.SMTPPort, TLS: ec.TLS,
+		Username: ec.SMTPUser, Password: password, From: ec.From, RootCAs: s.cfg.emailRoots})
+	if err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	s.notifier, err = notify.New(notify.Config{Queue: s.st, Sender: m, Signer: s.links,
+		PublicURL: s.cfg.PublicURL, Logger: s.log})
+	return err
+}
+
 // janitorInterval is how often the janitor runs.
 const janitorInterval = 10 * time.Minute
 
@@ -440,6 +498,9 @@ func (s *Server) janitor(ctx context.Context, every time.Duration) {
 		}
 		if err := s.oauth.Purge(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge oauth state", "err", err)
+		}
+		if _, err := s.st.PurgeNotices(ctx, time.Now().Add(-noticeRetention)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge order emails", "err", err)
 		}
 		select {
 		case <-ctx.Done():

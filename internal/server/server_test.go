@@ -499,7 +499,7 @@ func TestExampleConfig(t *testing.T) {
 	if err := LoadConfigFile(filepath.Join("..", "..", "docs", "arsd.example.yaml"), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Amazon.ClientID == "" || c.Webhook.URL == "" || len(c.Catalogue.CancelReasons) != 3 {
+	if c.Amazon.ClientID == "" || c.Webhook.URL == "" || len(c.Catalogue.CancelReasons) != 3 || c.Email.SMTPHost == "" || c.Email.From == "" {
 		t.Errorf("example = %+v", c)
 	}
 	if _, err := catalogue.New(c.Catalogue, c.PublicURL); err != nil {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -90,8 +91,10 @@ also be set with an ARSD_* environment variable (e.g. ARSD_DATABASE);
 flags win over the environment, which wins over the --config file.
 
 Secrets are best given in the environment: ARSD_AMAZON_CLIENT_SECRET,
-ARSD_AMAZON_KEY (the token encryption key, shared by replicas) and
-ARSD_WEBHOOK_SECRET.`,
+ARSD_AMAZON_KEY (the token encryption key, shared by replicas),
+ARSD_WEBHOOK_SECRET, ARSD_SMTP_PASSWORD (or ARSD_SMTP_PASSWORD_FILE)
+and ARSD_EMAIL_LINK_KEY; ARSD_SMTP_HOST, ARSD_SMTP_PORT, ARSD_SMTP_USER
+and ARSD_EMAIL_FROM set the rest of the email section.`,
 		Example: `  arsd
   arsd --database postgres://ars@db.example.com/ars --listen 0.0.0.0:8787 --public-url https://ars.example.com
   arsd --config /etc/arsd/arsd.yaml`,
@@ -203,6 +206,25 @@ func buildConfig(fs *pflag.FlagSet, o options, getenv func(string) string) (serv
 	}
 	if v := getenv("ARSD_WEBHOOK_SECRET"); v != "" {
 		cfg.Webhook.Secret = v
+	}
+	for env, field := range map[string]*string{
+		"ARSD_SMTP_HOST":          &cfg.Email.SMTPHost,
+		"ARSD_SMTP_USER":          &cfg.Email.SMTPUser,
+		"ARSD_SMTP_PASSWORD":      &cfg.Email.SMTPPassword,
+		"ARSD_SMTP_PASSWORD_FILE": &cfg.Email.SMTPPasswordFile,
+		"ARSD_EMAIL_FROM":         &cfg.Email.From,
+		"ARSD_EMAIL_LINK_KEY":     &cfg.Email.LinkKey,
+	} {
+		if v := getenv(env); v != "" {
+			*field = v
+		}
+	}
+	if v := getenv("ARSD_SMTP_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("ARSD_SMTP_PORT %q: not a port number", v)
+		}
+		cfg.Email.SMTPPort = p
 	}
 	return cfg, nil
 }

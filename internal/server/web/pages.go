@@ -110,7 +110,13 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		http.Error(rw, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pagehead.Set(rw.Header(), "same-origin")
+	// A page that set no-referrer (the one-click link pages, whose URL is
+	// a secret) keeps it.
+	ref := "same-origin"
+	if rw.Header().Get("Referrer-Policy") == "no-referrer" {
+		ref = "no-referrer"
+	}
+	pagehead.Set(rw.Header(), ref)
 	rw.WriteHeader(status)
 	_, _ = rw.Write(buf.Bytes())
 }

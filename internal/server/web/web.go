@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/notify"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -53,6 +54,7 @@ type Store interface {
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	NotifyStore
 }
 
 // Catalogue gives the terms and the cancel reasons; *catalogue.Catalogue
@@ -105,6 +107,13 @@ type Options struct {
 	// AmazonSignInURL, when set, gives the Login with Amazon link shown
 	// for a pending amazon enrollment.
 	AmazonSignInURL func(enrollmentID, accountID string) string
+	// Links checks the one-click links of order emails; with OrderActions
+	// it serves them (LinkPath).
+	Links        *notify.Signer
+	OrderActions OrderActions
+	// EmailSending says the server sends order emails (an SMTP server is
+	// configured); the settings page says so when it does not.
+	EmailSending bool
 }
 
 // Web is the account web pages.
@@ -191,6 +200,10 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PrintersPath+"/{id}/cancelled", w.signedIn(w.cancelled))
 	mux.HandleFunc("GET "+OrdersPath, w.signedIn(w.orderInbox))
 	mux.HandleFunc("POST "+OrdersPath+"/{id}/bought", w.signedInPost(w.markBought))
+	mux.HandleFunc("GET "+SettingsPath, w.signedIn(w.settings))
+	mux.HandleFunc("POST "+SettingsPath, w.signedInPost(w.saveSettings))
+	mux.HandleFunc("GET "+notify.LinkPath+"{token}", w.linkConfirm)
+	mux.HandleFunc("POST "+notify.LinkPath+"{token}", w.linkAct)
 }
 
 func cacheStatic(h http.Handler) http.Handler {

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/notify/smtptest"
+	"github.com/arsctl/arsctl/internal/server/servertest"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+// TestOrderEmail runs a whole arsd with an SMTP server configured: an
+// order placed by a level report is mailed to its owner, once, over
+// STARTTLS with the password read from a file.
+func TestOrderEmail(t *testing.T) {
+	srv := smtptest.Start(t, "arsd", "mail-secret-42")
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "smtp-password")
+	if err := os.WriteFile(pwFile, []byte("mail-secret-42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &servertest.LogBuffer{}
+	cfg := Config{Listener: ln, Database: filepath.Join(dir, "arsd.db"), DataDir: dir,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Email: EmailConfig{SMTPHost: srv.Host, SMTPPort: srv.Port, SMTPUser: "arsd", SMTPPasswordFile: pwFile,
+			From: "Ink <ink@ars.example>"}}
+	cfg.SetEmailRoots(srv.RootCAs)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	st := s.Store()
+	a, err := st.CreateAccount(ctx, "owner@example.com", "correct horse battery", "Owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := st.CreateEnrollment(ctx, a.ID, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: "KKMM1", Label: "Office"}, TermsVersion: "2024-01"}, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ReportLevels(ctx, a.ID, e.ID, arsapi.LevelReport{ReadAt: time.Now().UTC(),
+		Supplies: []printer.Supply{{Name: "Cyan", Type: "inkCartridge", ColorName: "cyan", Level: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	m := srv.Wait(t, 1, 2*time.Minute)[0]
+	_, text, _, err := m.Bodies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.TLS || m.User != "arsd" || m.To[0] != "owner@example.com" || !strings.Contains(text, s.URL()+"/subscriptions/printers/"+e.ID) {
+		t.Fatalf("received tls=%v user=%q to=%v:\n%s", m.TLS, m.User, m.To, m.Data)
+	}
+	if strings.Contains(logs.String(), "mail-secret-42") {
+		t.Error("the SMTP password is in the logs")
+	}
+}
