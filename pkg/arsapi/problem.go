@@ -23,6 +23,7 @@ const (
 	CodeEmailTaken       = "email_taken"        // sign-up with an email that has an account
 	CodeOrderNotOpen     = "order_not_open"     // the order's state does not allow the change
 	CodeRateLimited      = "rate_limited"
+	CodeTooManyTokens    = "too_many_tokens" // the account has as many live API tokens as it may keep
 	CodeInternal         = "internal"
 )
 

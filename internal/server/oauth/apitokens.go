@@ -95,6 +95,10 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusUnprocessableEntity, arsapi.CodeInvalid, inv.Reason)
 		return
 	}
+	if errors.Is(err, store.ErrTooManyAPITokens) {
+		writeProblem(w, r, http.StatusConflict, arsapi.CodeTooManyTokens, err.Error()+" (DELETE /v1/tokens/{id})")
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "create api token", "err", err)
 		writeProblem(w, r, http.StatusInternalServerError, arsapi.CodeInternal, "could not create the token")

@@ -813,13 +813,51 @@ func (s *Store) CreateAPIToken(ctx context.Context, accountID, name string, ttl 
 	if ttl > 0 {
 		t.ExpiresAt = now.Add(ttl)
 	}
-	_, err = s.DB.Exec(ctx, `INSERT INTO api_tokens (id, account_id, name, token_hash, hint, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, accountID, name, TokenHash(raw), t.Hint, oaNanos(now), oaNanos(t.ExpiresAt))
+	err = s.inTx(ctx, func(tx *db.Tx) error {
+		// The account's row lock keeps concurrent creations apart on
+		// PostgreSQL (SQLite runs one writer at a time).
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = ?`+s.forUpdate(), accountID).Scan(&one); err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		var kept int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE account_id = ?`, accountID).Scan(&kept); err != nil {
+			return fmt.Errorf("count api tokens: %w", err)
+		}
+		if kept >= MaxAPITokens {
+			// Revoked and expired tokens are kept only to be listed:
+			// they make room for a new one.
+			if _, err := tx.Exec(ctx, `DELETE FROM api_tokens WHERE account_id = ? AND (revoked_at <> 0 OR (expires_at <> 0 AND expires_at <= ?))`,
+				accountID, oaNanos(now)); err != nil {
+				return fmt.Errorf("drop spent api tokens: %w", err)
+			}
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE account_id = ?`, accountID).Scan(&kept); err != nil {
+				return fmt.Errorf("count api tokens: %w", err)
+			}
+			if kept >= MaxAPITokens {
+				return ErrTooManyAPITokens
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, account_id, name, token_hash, hint, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, t.ID, accountID, name, TokenHash(raw), t.Hint, oaNanos(now), oaNanos(t.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("store api token: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", APIToken{}, fmt.Errorf("store api token: %w", err)
+		return "", APIToken{}, err
 	}
 	return raw, t, nil
 }
+
+// MaxAPITokens is the most API tokens an account keeps, live ones and
+// those revoked or expired (listed until a new token needs their room).
+const MaxAPITokens = 100
+
+// ErrTooManyAPITokens is CreateAPIToken's answer for an account that has
+// MaxAPITokens live API tokens already.
+var ErrTooManyAPITokens = fmt.Errorf("an account has at most %d live API tokens; revoke one first", MaxAPITokens)
 
 // ListAPITokens lists an account's API tokens, newest first, revoked ones
 // included.

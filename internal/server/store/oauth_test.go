@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -294,6 +295,65 @@ func TestAPITokens(t *testing.T) {
 		c.Add(2 * time.Hour)
 		if _, err := s.CheckAPIToken(ctx, raw2); !errors.Is(err, ErrTokenExpired) {
 			t.Fatalf("expired api token = %v", err)
+		}
+	})
+}
+
+// TestAPITokensPerAccount: an account cannot pile up API tokens (each one
+// a row, and a line of every GET /v1/tokens): past MaxAPITokens live ones
+// a new token is refused, also when many are asked for at once; revoked
+// tokens make room.
+func TestAPITokensPerAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _, acct := oauthStore(t, d)
+		ctx := context.Background()
+		var first string
+		for i := range MaxAPITokens - 10 {
+			_, tok, err := s.CreateAPIToken(ctx, acct, fmt.Sprintf("t%d", i), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = tok.ID
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		refused := 0
+		for i := range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := s.CreateAPIToken(ctx, acct, fmt.Sprintf("p%d", i), 0)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case errors.Is(err, ErrTooManyAPITokens):
+					refused++
+				case err != nil:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		list, err := s.ListAPITokens(ctx, acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != MaxAPITokens || refused != 20 {
+			t.Fatalf("%d tokens kept, %d of 30 refused; want %d kept, 20 refused", len(list), refused, MaxAPITokens)
+		}
+		if err := s.RevokeAPIToken(ctx, acct, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.CreateAPIToken(ctx, acct, "after revoking one", 0); err != nil {
+			t.Fatalf("create after revoking one: %v", err)
+		}
+		if list, _ := s.ListAPITokens(ctx, acct); len(list) != MaxAPITokens {
+			t.Errorf("%d tokens listed, want %d", len(list), MaxAPITokens)
+		}
+		if _, _, err := s.CreateAPIToken(ctx, acct, "one too many", 0); !errors.Is(err, ErrTooManyAPITokens) {
+			t.Errorf("101st live token: %v, want ErrTooManyAPITokens", err)
 		}
 	})
 }
