@@ -40,7 +40,7 @@ demo:
 	$(GO) run ./cmd/arsctl demo
 
 man:
-	$(GO) run ./cmd/arsctl gen-docs --man docs/man
+	./scripts/completions.sh
 
 clean:
 	rm -rf bin dist

@@ -82,7 +82,7 @@ whole table.`,
 	}
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
-	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f))
+	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f, nil))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil))
