@@ -35,9 +35,10 @@ bench:
 	bench/subnet.sh
 	bench/arsd.sh
 	bench/fleet.sh
+	bench/startup.sh
 
 demo:
-	$(GO) run ./cmd/arsctl demo
+	$(GO) run ./cmd/arsd demo
 
 man:
 	./scripts/completions.sh

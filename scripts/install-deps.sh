@@ -13,6 +13,7 @@ pkgs=(
   snmpd snmp            # SNMP fallback path (inside namespaces only)
   chromium              # account web pages, headless browser tests
   hyperfine             # bench/
+  gh                    # bench/startup.sh compares arsctl's start with gh's
   haproxy               # load balancer of the multi-replica test and bench/arsd.sh
   nftables              # packet loss for the mDNS re-query test (inside namespaces only)
   iproute2 tmux jq procps

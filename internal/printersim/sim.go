@@ -1,5 +1,5 @@
 // Package printersim is a simulated network printer for tests, benchmarks
-// and `arsctl demo`: an IPP server answering Get-Printer-Attributes the way
+// and `arsd demo`: an IPP server answering Get-Printer-Attributes the way
 // a Canon PIXMA does (make and model, printer-device-id with the serial in
 // PSE, printer-uuid, marker-* and printer-supply levels that can change
 // while it runs), optionally over TLS with a self-signed certificate, and

@@ -4,7 +4,7 @@
 // them on one mux with health, readiness and Prometheus metrics, and shuts
 // down gracefully.
 //
-// cmd/arsd runs New + Run; `arsctl demo` and tests use Start, which runs a
+// cmd/arsd runs New + Run; `arsd demo` and tests use Start, which runs a
 // server in-process on a free loopback port.
 package server
 
@@ -516,7 +516,7 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// Start runs a server in-process, for `arsctl demo` and tests: it listens
+// Start runs a server in-process, for `arsd demo` and tests: it listens
 // on cfg.Addr (use "127.0.0.1:0" for a free port), serves in the
 // background, and returns the server's base URL and a stop function that
 // shuts it down and waits for it.

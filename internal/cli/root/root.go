@@ -11,7 +11,6 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
 	"github.com/arsctl/arsctl/internal/cli/cancel"
 	"github.com/arsctl/arsctl/internal/cli/configcmd"
-	"github.com/arsctl/arsctl/internal/cli/demo"
 	"github.com/arsctl/arsctl/internal/cli/discover"
 	"github.com/arsctl/arsctl/internal/cli/doctor"
 	"github.com/arsctl/arsctl/internal/cli/gendocs"
@@ -53,8 +52,7 @@ The same problem has the same code in every command: an empty list (status
 with nothing enrolled) is 0, no multicast interface or an ineligible model
 is 1, a printer that does not answer at --host is 3; README.md has the
 whole table.`,
-		Example: `  arsctl demo                              # try the whole journey locally
-  arsctl discover                          # printers on this network
+		Example: `  arsctl discover                          # printers on this network
   arsctl register --provider canon         # enroll one, answering prompts
   arsctl status --all --json
   arsctl cancel TS8320 --reason printing-less --yes`,
@@ -85,7 +83,7 @@ whole table.`,
 	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f, nil))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
-	cmd.AddCommand(demo.NewCmdDemo(f, NewCmdRoot, nil), configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil))
+	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil))
 	usageArgs(cmd)
 	return cmd
 }

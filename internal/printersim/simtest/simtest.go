@@ -1,5 +1,5 @@
 // Package simtest starts simulated printers for tests. It is apart from
-// printersim so that the binaries that use printersim (arsctl demo) do
+// printersim so that the binaries that use printersim (arsd demo) do
 // not link package testing.
 package simtest
 

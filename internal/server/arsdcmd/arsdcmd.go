@@ -25,11 +25,13 @@ import (
 )
 
 // Main runs arsd with args and returns the exit code: 0 after a clean
-// shutdown, 1 on an error, 2 on a usage error.
-func Main(ctx context.Context, version string, args []string, getenv func(string) string, stderr io.Writer) int {
+// shutdown, 1 on an error, 2 on a usage error. subcommands are added to
+// arsd's command (e.g. demo).
+func Main(ctx context.Context, version string, args []string, getenv func(string) string, stderr io.Writer, subcommands ...*cobra.Command) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := NewCommand(version, getenv, stderr)
+	cmd.AddCommand(subcommands...)
 	cmd.SetArgs(args)
 	cmd.SetOut(stderr)
 	cmd.SetErr(stderr)

@@ -39,7 +39,7 @@ func CLIConfig(baseURL string) *oauth2.Config {
 // asks for a device code, opens the verification page in a private
 // cookie jar, signs in through the web sign-in form (with its CSRF
 // token), approves the code, and exchanges the device code for tokens.
-// It is what `arsctl demo` and tests use; hc may be nil.
+// It is what `arsd demo` and tests use; hc may be nil.
 func DeviceLogin(ctx context.Context, hc *http.Client, baseURL, email, password string) (*oauth2.Token, error) {
 	if hc == nil {
 		hc = http.DefaultClient

@@ -1,11 +1,12 @@
-// Package demo implements `arsctl demo`: the whole journey of the
-// service, on this machine only. It starts an ARS server (arsd) in-process
+// Package demo implements `arsd demo`: the whole journey of the service,
+// on this machine only. It starts an ARS server (arsd) in-process
 // on 127.0.0.1 with a temporary SQLite database, a simulated Canon PIXMA on
 // 127.0.0.1 and a back office receiving signed order webhooks, then runs
 // the real commands: discover → register → status → a low-ink report that
 // places exactly one order → cancel with a reason. No multicast is sent
 // and nothing is advertised on the network: the printer is found with the
-// direct --host probe.
+// direct --host probe. It lives with arsd, which carries the server
+// anyway, so that arsctl carries neither the server nor the simulator.
 package demo
 
 import (
@@ -25,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/printersim"
@@ -34,19 +36,20 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// Options are the options of `arsctl demo`.
+// Options are the options of `arsd demo`.
 type Options struct {
 	F *cmdutil.Factory
 	// Keep leaves the temporary directory (database, state) in place.
 	Keep bool
-	// Root builds the command tree the demo's steps run in; it is the
-	// real root command (root.NewCmdRoot), passed in to avoid an import cycle.
+	// Root builds the arsctl command tree the demo's steps run in
+	// (root.NewCmdRoot).
 	Root func(*cmdutil.Factory) *cobra.Command
 }
 
-// NewCmdDemo returns the demo command.
-func NewCmdDemo(f *cmdutil.Factory, root func(*cmdutil.Factory) *cobra.Command, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Root: root}
+// NewCmdDemo returns the demo command; f is the factory the arsctl
+// commands of the demo's steps are built from.
+func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{F: f, Root: root.NewCmdRoot}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the whole service on this machine, safely",
@@ -63,10 +66,12 @@ func NewCmdDemo(f *cmdutil.Factory, root func(*cmdutil.Factory) *cobra.Command, 
      exactly one order for it (a second report orders nothing);
   6. arsctl cancel cancels the plan with a reason.
 
-Every step is the real command, printed as you would type it. Nothing is sent
-to your network and nothing is left behind (unless --keep).`,
-		Example: `  arsctl demo
-  arsctl demo --keep     # keep the temporary database and state for a look`,
+Every step is the real arsctl command, run in-process and printed as you would
+type it. Nothing is sent to your network and nothing is left behind (unless
+--keep).`,
+		Example: `  go run ./cmd/arsd demo     # from a checkout, nothing else to install
+  arsd demo
+  arsd demo --keep           # keep the temporary database and state for a look`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -169,7 +174,7 @@ func Run(ctx context.Context, opts *Options) error {
 	defer sim.Close()
 	host := sim.Addr()
 
-	fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1", "arsctl demo: the Auto Replenishment Service journey, on this machine only"))
+	fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1", "arsd demo: the Auto Replenishment Service journey, on this machine only"))
 	say("service (arsd)        %s  (SQLite in %s)", baseURL, dir)
 	say("simulated printer     ipp://%s/ipp/print  (%s %s, serial %s)", host, sim.Config().Make, sim.Config().Model, serial)
 	say("back office webhook   http://%s/orders", boLn.Addr())

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsctl/arsctl/internal/cli/demo"
 	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/demo"
 	"github.com/arsctl/arsctl/internal/iostreams"
 )
 
-// TestDemo runs the whole demo, as `arsctl demo` does, and checks what a
+// TestDemo runs the whole demo, as `arsd demo` does, and checks what a
 // user sees: each step, one order, and the cancellation.
 func TestDemo(t *testing.T) {
 	ios, _, out, errOut := iostreams.Test()
