@@ -74,6 +74,9 @@ type Config struct {
 	// load balancer's health-check interval times its failure count.
 	// Default 0 (cmd/arsd defaults to 5s).
 	DrainDelay Duration `json:"drain_delay,omitempty"`
+	// LevelHistory is how long every supply's level changes are kept (for
+	// the history and the forecast). Default 400 days ("9600h").
+	LevelHistory Duration `json:"level_history,omitempty"`
 	// SignupPerMinute limits API sign-ups per client address (across
 	// replicas sharing the database). Default 10.
 	SignupPerMinute int `json:"signup_per_minute,omitempty"`

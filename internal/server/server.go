@@ -484,7 +484,8 @@ func (s *Server) buildEmail(ctx context.Context) error {
 const janitorInterval = 10 * time.Minute
 
 // janitor purges expired records at start and then every interval:
-// idempotency records, web sessions and OAuth state (a server restarted
+// idempotency records, web sessions, OAuth state and level history older
+// than Config.LevelHistory (a server restarted
 // more often than the interval still purges). Nothing else purges them.
 func (s *Server) janitor(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
@@ -501,6 +502,13 @@ func (s *Server) janitor(ctx context.Context, every time.Duration) {
 		}
 		if _, err := s.st.PurgeNotices(ctx, time.Now().Add(-noticeRetention)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge order emails", "err", err)
+		}
+		keep := time.Duration(s.cfg.LevelHistory)
+		if keep <= 0 {
+			keep = store.DefaultLevelHistoryRetention
+		}
+		if _, err := s.st.PurgeLevelHistory(ctx, s.st.Now().Add(-keep)); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge level history", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -471,6 +471,20 @@ func (c *Client) ReportLevels(ctx context.Context, id string, report LevelReport
 	return r, err
 }
 
+// LevelHistory returns an enrollment's level changes read at or after
+// since, per supply, with each supply's forecast
+// (GET /v1/enrollments/{id}/levels); a zero since asks for the server's
+// default (30 days).
+func (c *Client) LevelHistory(ctx context.Context, id string, since time.Time) (LevelHistory, error) {
+	q := url.Values{}
+	if !since.IsZero() {
+		q.Set("since", since.UTC().Format(time.RFC3339))
+	}
+	var h LevelHistory
+	err := c.do(ctx, http.MethodGet, "/v1/enrollments/"+url.PathEscape(id)+"/levels", q, nil, &h, "")
+	return h, err
+}
+
 // ListOrdersPage returns one page of an enrollment's orders, newest first
 // (GET /v1/enrollments/{id}/orders); cursor "" starts at the first page,
 // limit 0 uses the server's default page size.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -253,6 +254,27 @@ const (
 	MaxReadAtAge   = 30 * 24 * time.Hour
 	MaxReadAtAhead = 5 * time.Minute
 )
+
+// LevelHistory is an enrollment's level history
+// (GET /v1/enrollments/{id}/levels).
+type LevelHistory struct {
+	EnrollmentID string `json:"enrollment_id"`
+	// Since is the earliest reading time asked for.
+	Since time.Time `json:"since"`
+	// Supplies are the enrollment's supplies in the printer's order.
+	Supplies []SupplyHistory `json:"supplies"`
+}
+
+// SupplyHistory is one supply's readings and forecast.
+type SupplyHistory struct {
+	Name string `json:"name"`
+	// Readings are the levels at each change, oldest first; the last one is
+	// the latest report's.
+	Readings []forecast.Reading `json:"readings"`
+	// Forecast is the consumption rate and days to empty as of the
+	// server's time of answering.
+	Forecast forecast.Forecast `json:"forecast"`
+}
 
 // LevelReportResult is the answer to a level report.
 type LevelReportResult struct {

@@ -72,7 +72,7 @@ type Forecast struct {
 	// percent: 10 for a printer that reports only multiples of 10, else 1.
 	Step int `json:"step"`
 	// CycleStart is the first reading of the current cartridge.
-	CycleStart time.Time `json:"cycle_start"`
+	CycleStart time.Time `json:"cycle_start,omitzero"`
 	// Points is the number of change points the rate rests on.
 	Points int `json:"points"`
 	// Estimated is the estimated level at AsOf, in percent.

@@ -184,3 +184,25 @@ func TestEstimateOkLowFromPastCycles(t *testing.T) {
 		t.Fatalf("%+v", h)
 	}
 }
+
+func TestForecastText(t *testing.T) {
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	var rs []Reading
+	for d := range 10 {
+		rs = append(rs, Reading{At: t0.Add(time.Duration(d) * day), Level: 90 - 2*d})
+	}
+	for _, tt := range []struct {
+		f    Forecast
+		want string
+	}{
+		{Estimate(rs, t0.Add(9*day)), "empty in 36 days ("},
+		{Estimate(rs[:1], t0), "no rate yet: the level has not moved"},
+		{Estimate([]Reading{{At: t0, Level: printer.LevelSomeRemaining}}, t0), "only \"some remaining\""},
+		{Estimate(nil, t0), "no rate: the printer reports no percentage"},
+	} {
+		if got := tt.f.Text(); !strings.Contains(got, tt.want) {
+			t.Errorf("Text() = %q, want %q in it (%+v)", got, tt.want, tt.f)
+		}
+	}
+}

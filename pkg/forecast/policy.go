@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // DefaultLeadTime is how long ink ordered now takes to arrive when the
@@ -103,4 +105,23 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 		DaysLow     *float64 `json:"days_low"`
 		DaysHigh    *float64 `json:"days_high"`
 	}{plain(f), num(f.DaysToEmpty), num(f.DaysLow), num(f.DaysHigh)})
+}
+
+// Text says the forecast for people in a few words: "empty in 24 days
+// (19-30), 3.0 % a day", "not in use", or why there is no rate yet.
+func (f Forecast) Text() string {
+	switch {
+	case !f.Known && f.Level == printer.LevelSomeRemaining:
+		return "no rate yet: the printer reports only \"some remaining\" until low"
+	case !f.Known && !(f.Level >= 0 && f.Level <= 100):
+		return "no rate: the printer reports no percentage"
+	case !f.Known:
+		return "no rate yet: the level has not moved since the cartridge was put in"
+	case f.Estimated <= 0:
+		return "empty"
+	case math.IsInf(f.DaysToEmpty, 1):
+		return "not in use"
+	}
+	return fmt.Sprintf("empty in %s days (%s-%s), %.1f %% a day",
+		DaysText(f.DaysToEmpty), DaysText(f.DaysLow), DaysText(f.DaysHigh), f.Rate)
 }

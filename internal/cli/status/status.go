@@ -18,6 +18,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
 )
@@ -35,13 +36,29 @@ type StatusOptions struct {
 	All     bool
 	// Orders is how many recent orders to show per enrollment.
 	Orders int
+	// History adds each supply's level changes of the last HistoryDays.
+	History bool
 }
+
+// historyDays is how far back --history goes.
+const historyDays = 30
 
 // Item is one enrollment as status prints it with --json: the
 // enrollment's fields plus its orders, newest first.
 type Item struct {
 	arsapi.Enrollment
 	Orders []arsapi.Order `json:"orders"`
+	// Forecasts is each supply's forecast by supply name (when the server
+	// serves level history).
+	Forecasts map[string]forecast.Forecast `json:"forecasts,omitempty"`
+	// History is each supply's level changes, with --history.
+	History []arsapi.SupplyHistory `json:"history,omitempty"`
+}
+
+// historian is a client that serves level history and forecasts
+// (*arsapi.Client).
+type historian interface {
+	LevelHistory(ctx context.Context, id string, since time.Time) (arsapi.LevelHistory, error)
 }
 
 // NewCmdStatus returns the status command.
@@ -57,7 +74,9 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Use:   "status [PRINTER]",
 		Short: "Show enrolled printers, their ink levels and orders",
 		Long: `Show your enrollments: the provider, the plan state, each supply's last
-reported level with the time it was read, and open and recent orders.
+reported level with the time it was read, its forecast (how fast it is used
+and when it will be empty, with a range), and open and recent orders.
+--history adds each supply's level changes of the last 30 days.
 
 Without PRINTER, every pending, active or paused enrollment is shown; --all adds
 cancelled ones. PRINTER may be an enrollment ID, or the printer's serial, UUID,
@@ -65,7 +84,8 @@ label, model or network address (the printer is then asked for its serial).
 
 The output is a table on a terminal and tab-separated values when piped
 (enrollment ID, model, serial (last digits), provider, state, levels, read at,
-orders); --json prints an array of enrollments, each with its "orders".
+orders); --json prints an array of enrollments, each with its "orders",
+its "forecasts" by supply name and, with --history, its "history".
 Serial numbers in the table show only their last four characters; --json
 carries them in full, as the API returns them to you.
 
@@ -74,6 +94,8 @@ status is 0; a PRINTER that matches no enrollment exits 3.`,
 		Example: `  arsctl status
   arsctl status TS8320
   arsctl status 192.168.1.40
+  arsctl status TS8320 --history
+  arsctl status --jq '.[].forecasts | to_entries[] | [.key, .value.days_low] | @tsv'
   arsctl status --all --json
   arsctl status --jq '.[] | select(.state == "active") | .id'
   # cancel every active plan, e.g. when replacing the printers
@@ -93,6 +115,7 @@ status is 0; a PRINTER that matches no enrollment exits 3.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.All, "all", "a", false, "Include cancelled enrollments")
+	cmd.Flags().BoolVar(&opts.History, "history", false, fmt.Sprintf("Show each supply's level changes of the last %d days", historyDays))
 	cmd.Flags().IntVar(&opts.Orders, "orders", 5, "Recent orders to show per enrollment (open orders are always shown)")
 	_ = cmd.RegisterFlagCompletionFunc("orders", cobra.NoFileCompletions)
 	cmd.ValidArgsFunction = complete.Enrollments(f, false)
@@ -148,6 +171,19 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 		items[i] = Item{Enrollment: e, Orders: recent(orders, opts.Orders)}
+		if hc, ok := c.(historian); ok && e.LevelsReadAt != nil {
+			h, err := hc.LevelHistory(ctx, e.ID, opts.Now().Add(-historyDays*24*time.Hour))
+			if err != nil {
+				return err
+			}
+			items[i].Forecasts = map[string]forecast.Forecast{}
+			for _, sh := range h.Supplies {
+				items[i].Forecasts[sh.Name] = sh.Forecast
+			}
+			if opts.History {
+				items[i].History = h.Supplies
+			}
+		}
 	}
 	return opts.Output.Print(ios, items, func(w io.Writer) error {
 		if opts.Printer != "" && ios.IsStdoutTTY() {
@@ -258,7 +294,23 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 				// Not ink or toner: say what it is and that it is not ordered.
 				l = s.LevelText() + " (" + k + ", not ordered)"
 			}
+			if f, ok := it.Forecasts[s.Name]; ok && s.Reorderable() {
+				l += "  " + f.Text()
+			}
 			fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(s.Name), l)
+		}
+		if len(it.History) > 0 {
+			fmt.Fprintf(w, "  history     level changes of the last %d days\n", historyDays)
+			for _, sh := range it.History {
+				var parts []string
+				for _, r := range sh.Readings {
+					parts = append(parts, r.At.Local().Format("01-02 15:04")+" "+level(r.Level))
+				}
+				if len(parts) == 0 {
+					parts = []string{"none"}
+				}
+				fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(sh.Name), strings.Join(parts, ", "))
+			}
 		}
 		if len(it.Orders) == 0 {
 			fmt.Fprintf(w, "  orders      none\n")

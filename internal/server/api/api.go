@@ -134,6 +134,7 @@ func (a *API) RouteList() []Route {
 		{"POST /v1/enrollments/{id}/cancel", true, a.cancelEnrollment},
 		{"POST /v1/enrollments/{id}/levels", true, a.reportLevels},
 		{"GET /v1/enrollments/{id}/orders", true, a.listOrders},
+		{"GET /v1/enrollments/{id}/levels", true, a.levelHistory},
 		{"GET /v1/orders", true, a.listAccountOrders},
 		{"POST /v1/orders/{id}/bought", true, a.markOrderBought},
 	}

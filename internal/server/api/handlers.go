@@ -614,6 +614,30 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
+// levelHistory answers the enrollment's level history since the time in
+// ?since= (RFC 3339; default 30 days ago), with each supply's forecast.
+func (a *API) levelHistory(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	since := time.Now().Add(-30 * 24 * time.Hour)
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid, "since must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z"))
+			return
+		}
+		since = t
+	}
+	h, err := a.st.LevelHistory(r.Context(), account(r), id, since)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(w, r, notFound(id))
+	case err != nil:
+		a.internal(w, r, "read the level history", err)
+	default:
+		writeJSON(w, http.StatusOK, h)
+	}
+}
+
 func (a *API) listAccountOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	st := arsapi.OrderState(q.Get("state"))

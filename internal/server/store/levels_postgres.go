@@ -150,6 +150,9 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 			b.Queue(s.DB.Rebind(q), args...)
 		}
 		b.Queue(s.DB.Rebind(levelsReadAtSQL), rep.readAt, rep.enrollmentID, rep.readAt)
+		if q, args := historySQL(rep.enrollmentID, write); q != "" {
+			b.Queue(s.DB.Rebind(q), args...)
+		}
 	}
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)

@@ -84,6 +84,9 @@ type levelRow struct {
 	sp  printer.Supply
 	pos int
 	g   guard
+	// changed is set when the report is newer and its level differs from
+	// the stored one (or none was stored): the level goes to level_history.
+	changed bool
 }
 
 // normalizeSupplies checks a report's supplies and gives every one a
@@ -259,6 +262,7 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		if !ok {
 			g = guard{armed: true}
 		}
+		changed := !ok || g.level != sp.Level
 		g.readAt, g.level = ra, sp.Level
 		th := supplyThreshold(sp, sl.threshold)
 		// Only ink and toner are ordered: a waste tank's level rises
@@ -281,7 +285,7 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 				}
 			}
 		}
-		write = append(write, levelRow{sp: sp, pos: i, g: g})
+		write = append(write, levelRow{sp: sp, pos: i, g: g, changed: changed})
 	}
 	return write, newer, orders, nil
 }
@@ -367,6 +371,15 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		}
 		if _, err := tx.Tx.StmtContext(ctx, readAtStmt).ExecContext(ctx, rep.readAt, rep.enrollmentID, rep.readAt); err != nil {
 			return fmt.Errorf("update enrollment: %w", err)
+		}
+		if q, args := historySQL(rep.enrollmentID, write); q != "" {
+			st, err := s.prepared(ctx, q)
+			if err != nil {
+				return fmt.Errorf("prepare: %w", err)
+			}
+			if _, err := tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store level history: %w", err)
+			}
 		}
 		return nil
 	})

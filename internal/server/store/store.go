@@ -118,6 +118,9 @@ type Orders interface {
 	// under duplicate, out-of-order and concurrent reports.
 	ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error)
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
+	// LevelHistory returns the enrollment's level changes since a time,
+	// per supply, with each supply's forecast.
+	LevelHistory(ctx context.Context, accountID, enrollmentID string, since time.Time) (arsapi.LevelHistory, error)
 	// ListAccountOrders lists the account's orders across its
 	// enrollments, newest first; state "" lists every state.
 	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)

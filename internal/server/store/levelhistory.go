@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
+)
+
+// DefaultLevelHistoryRetention is how long level history is kept when the
+// configuration does not say.
+const DefaultLevelHistoryRetention = 400 * 24 * time.Hour
+
+// historySQL is the one statement adding the changed rows of a report to
+// level_history, with its arguments; "" when no level changed, which is
+// the common case (a report repeats the levels of the one before).
+func historySQL(enrollmentID string, rows []levelRow) (string, []any) {
+	var b strings.Builder
+	var args []any
+	for _, r := range rows {
+		if !r.changed {
+			continue
+		}
+		if len(args) == 0 {
+			b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?)")
+		args = append(args, enrollmentID, r.sp.Name, r.g.readAt, r.sp.Level)
+	}
+	if len(args) == 0 {
+		return "", nil
+	}
+	b.WriteString(` ON CONFLICT (enrollment_id, supply, read_at) DO NOTHING`)
+	return b.String(), args
+}
+
+// LevelHistory returns the enrollment's level history since the given
+// time, per supply in the enrollment's supply order, each with its
+// forecast as of now (from every reading kept, not only those since).
+// Readings are the changes of level, oldest first; the last reading of each
+// supply is its stored current level and read time, so that a level
+// unchanged for weeks still shows when it was last read. An enrollment of
+// another account is ErrNotFound.
+func (s *Store) LevelHistory(ctx context.Context, accountID, enrollmentID string, since time.Time) (arsapi.LevelHistory, error) {
+	e, err := s.GetEnrollment(ctx, accountID, enrollmentID)
+	if err != nil {
+		return arsapi.LevelHistory{}, err
+	}
+	h := arsapi.LevelHistory{EnrollmentID: e.ID, Since: since.UTC(), Supplies: []arsapi.SupplyHistory{}}
+	bySupply, err := supplyReadings(ctx, s.DB, enrollmentID)
+	if err != nil {
+		return h, err
+	}
+	now := s.now()
+	for _, sp := range e.Supplies {
+		all := bySupply[sp.Name]
+		if e.LevelsReadAt != nil && (len(all) == 0 || all[len(all)-1].At.Before(*e.LevelsReadAt)) {
+			all = append(all, forecast.Reading{At: e.LevelsReadAt.UTC(), Level: sp.Level})
+		}
+		rs := []forecast.Reading{}
+		for _, r := range all {
+			if !r.At.Before(since) {
+				rs = append(rs, r)
+			}
+		}
+		h.Supplies = append(h.Supplies, arsapi.SupplyHistory{Name: sp.Name, Readings: rs, Forecast: forecast.Estimate(all, now)})
+	}
+	return h, nil
+}
+
+// supplyReadings reads every kept level change of an enrollment, per
+// supply, oldest first.
+func supplyReadings(ctx context.Context, q querier, enrollmentID string) (map[string][]forecast.Reading, error) {
+	rows, err := q.Query(ctx, `SELECT supply, read_at, level FROM level_history
+		WHERE enrollment_id = ? ORDER BY supply, read_at`, enrollmentID)
+	if err != nil {
+		return nil, fmt.Errorf("read level history: %w", err)
+	}
+	defer rows.Close()
+	bySupply := map[string][]forecast.Reading{}
+	for rows.Next() {
+		var name string
+		var at int64
+		var level int
+		if err := rows.Scan(&name, &at, &level); err != nil {
+			return nil, fmt.Errorf("read level history: %w", err)
+		}
+		bySupply[name] = append(bySupply[name], forecast.Reading{At: fromNanos(at), Level: level})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read level history: %w", err)
+	}
+	return bySupply, nil
+}
+
+// PurgeLevelHistory deletes level history read before olderThan and
+// returns how many rows.
+func (s *Store) PurgeLevelHistory(ctx context.Context, olderThan time.Time) (int64, error) {
+	r, err := s.DB.Exec(ctx, `DELETE FROM level_history WHERE read_at < ?`, nanos(olderThan))
+	if err != nil {
+		return 0, fmt.Errorf("purge level history: %w", err)
+	}
+	return r.RowsAffected()
+}
