@@ -373,11 +373,9 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 			return fmt.Errorf("update enrollment: %w", err)
 		}
 		if q, args := historySQL(rep.enrollmentID, write); q != "" {
-			st, err := s.prepared(ctx, q)
-			if err != nil {
-				return fmt.Errorf("prepare: %w", err)
-			}
-			if _, err := tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			// Not prepared (s.prepared would wait for a second connection
+			// of a pool that may have only this one).
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
 				return fmt.Errorf("store level history: %w", err)
 			}
 		}
