@@ -12,7 +12,6 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
-	"github.com/arsctl/arsctl/pkg/provider"
 )
 
 // TestStatusForecastAndHistory reports ten days of a falling black level
@@ -39,7 +38,7 @@ func TestStatusForecastAndHistory(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	ios.SetTTY(true)
 	opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: e.ID,
-		Client: func(context.Context) (provider.Client, error) { return c, nil }, Now: time.Now}
+		Client: func(context.Context) (*arsapi.Client, error) { return c, nil }, Now: time.Now}
 	if err := statusRun(ctx, opts); err != nil {
 		t.Fatal(err)
 	}

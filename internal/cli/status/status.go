@@ -55,12 +55,6 @@ type Item struct {
 	History []arsapi.SupplyHistory `json:"history,omitempty"`
 }
 
-// historian is a client that serves level history and forecasts
-// (*arsapi.Client).
-type historian interface {
-	LevelHistory(ctx context.Context, id string, since time.Time) (arsapi.LevelHistory, error)
-}
-
 // NewCmdStatus returns the status command.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{
@@ -171,8 +165,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 		items[i] = Item{Enrollment: e, Orders: recent(orders, opts.Orders)}
-		if hc, ok := c.(historian); ok && e.LevelsReadAt != nil {
-			h, err := hc.LevelHistory(ctx, e.ID, opts.Now().Add(-historyDays*24*time.Hour))
+		if e.LevelsReadAt != nil {
+			h, err := c.LevelHistory(ctx, e.ID, opts.Now().Add(-historyDays*24*time.Hour))
 			if err != nil {
 				return err
 			}
