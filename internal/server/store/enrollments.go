@@ -380,6 +380,9 @@ func (s *Store) ListEnrollments(ctx context.Context, accountID string, f ListFil
 		last := out.Items[limit-1]
 		out.NextCursor = cursor{at: nanos(last.CreatedAt), id: last.ID}.String()
 	}
+	if f.NoSupplies {
+		return out, nil
+	}
 	if err := loadSupplies(ctx, s.DB, out.Items); err != nil {
 		return out, err
 	}

@@ -76,6 +76,10 @@ type ListFilter struct {
 	Serial string                 // empty: all
 	Cursor string                 // opaque, from List.NextCursor
 	Limit  int                    // 0: default 50; capped at 200
+	// NoSupplies lists the enrollments without their last reported
+	// levels, for lists that show none: an account's printers may report
+	// 64 supplies each.
+	NoSupplies bool
 }
 
 // EnrollmentEvent is one entry of an enrollment's history (created,

@@ -370,9 +370,12 @@ func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
 
 // --- My Subscriptions, See My Printers ---
 
+// allEnrollments lists the account's enrollments without their supplies:
+// the pages that list printers show no levels, and an account may have
+// thousands of printers of 64 supplies each.
 func (w *Web) allEnrollments(ctx context.Context, accountID string) ([]arsapi.Enrollment, error) {
 	var out []arsapi.Enrollment
-	f := store.ListFilter{Limit: 200}
+	f := store.ListFilter{Limit: 200, NoSupplies: true}
 	for range 50 {
 		l, err := w.st.ListEnrollments(ctx, accountID, f)
 		if err != nil {
