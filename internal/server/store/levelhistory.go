@@ -30,7 +30,7 @@ func historySQL(enrollmentID string, rows []levelRow) (string, []any) {
 			b.WriteByte(',')
 		}
 		b.WriteString("(?,?,?,?)")
-		args = append(args, enrollmentID, r.sp.Name, r.g.readAt, r.sp.Level)
+		args = append(args, enrollmentID, r.sp.Name, r.g.ReadAt, r.sp.Level)
 	}
 	if len(args) == 0 {
 		return "", nil

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -106,7 +107,7 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	b.Queue(s.DB.Rebind(lockEnrollmentSQL), rep.enrollmentID, rep.accountID)
 	b.Queue(s.DB.Rebind(readLevelsSQL), rep.enrollmentID, rep.accountID)
 	br := c.SendBatch(ctx, b)
-	sl := storedLevels{supplies: make(map[string]guard, len(rep.supplies))}
+	sl := storedLevels{supplies: make(map[string]reorder.Guard, len(rep.supplies))}
 	err := func() error {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("begin: %w", err)

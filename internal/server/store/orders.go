@@ -11,6 +11,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -60,30 +61,11 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// supplyThreshold is the level at or below which a supply is ordered: the
-// printer's own low mark when it reports one, else the enrollment's.
-func supplyThreshold(sp printer.Supply, enrollment int) int {
-	if sp.Low > 0 && sp.Low <= 100 {
-		return sp.Low
-	}
-	return enrollment
-}
-
-// guard is the stored state of one supply: its last level and its order
-// guard.
-type guard struct {
-	readAt     int64
-	level      int
-	armed      bool
-	cycle      int64
-	orderLevel sql.NullInt64
-}
-
 // levelRow is one supply_levels row to write.
 type levelRow struct {
 	sp  printer.Supply
 	pos int
-	g   guard
+	g   reorder.Guard
 	// changed is set when the report is newer and its level differs from
 	// the stored one (or none was stored): the level goes to level_history.
 	changed bool
@@ -207,7 +189,7 @@ type storedLevels struct {
 	found     bool
 	state     arsapi.EnrollmentState
 	threshold int
-	supplies  map[string]guard
+	supplies  map[string]reorder.Guard
 }
 
 // scan reads one row of readLevelsSQL.
@@ -216,15 +198,15 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 		name          sql.NullString
 		readAt, cycle sql.NullInt64
 		level, armed  sql.NullInt64
-		g             guard
+		orderLevel    sql.NullInt64
 	)
-	if err := row.Scan(&sl.state, &sl.threshold, &name, &readAt, &level, &armed, &cycle, &g.orderLevel); err != nil {
+	if err := row.Scan(&sl.state, &sl.threshold, &name, &readAt, &level, &armed, &cycle, &orderLevel); err != nil {
 		return fmt.Errorf("read enrollment: %w", err)
 	}
 	sl.found = true
 	if name.Valid {
-		g.readAt, g.level, g.armed, g.cycle = readAt.Int64, int(level.Int64), armed.Int64 == 1, cycle.Int64
-		sl.supplies[name.String] = g
+		sl.supplies[name.String] = reorder.Guard{ReadAt: readAt.Int64, Level: int(level.Int64), Armed: armed.Int64 == 1,
+			Cycle: cycle.Int64, Ordered: orderLevel.Valid, OrderLevel: int(orderLevel.Int64)}
 	}
 	return nil
 }
@@ -232,15 +214,11 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 // placeFunc places the order of a supply for a cycle (see placeOrder).
 type placeFunc func(sp printer.Supply, cycle int64, threshold int) (arsapi.Order, bool, error)
 
-// plan compares each supply of rep with its stored state. A supply whose
-// stored reading is as new or newer than the report is left alone.
-// Otherwise its level is to be stored and, on an active enrollment, a
-// known level at or below the threshold places one order (through place)
-// if the supply is armed, and disarms it. It is re-armed when a newer
-// report shows the level above the threshold and above the level it was
-// ordered at (the supply was replaced). It returns the rows to write
-// (every supply: rows not newer are no-ops in upsertLevelsSQL), whether
-// any is newer, and the orders placed.
+// plan runs the order decision (package reorder, policy Default) on each
+// supply of rep against its stored state, placing through place the
+// orders it asks for. It returns the rows to write (every supply: rows
+// not newer are no-ops in upsertLevelsSQL), whether any is newer, and
+// the orders placed.
 func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow, newer bool, orders []arsapi.Order, err error) {
 	if !sl.found {
 		return nil, false, nil, ErrNotFound
@@ -248,44 +226,35 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 	if sl.state == arsapi.StateCancelled {
 		return nil, false, nil, ErrNotActive
 	}
-	ra := rep.readAt
+	decide, err := reorder.Lookup(reorder.Default)
+	if err != nil {
+		return nil, false, nil, err
+	}
 	write = make([]levelRow, 0, len(rep.supplies))
 	orders = []arsapi.Order{}
 	for i, sp := range rep.supplies {
-		g, ok := sl.supplies[sp.Name]
-		if ok && g.readAt >= ra {
+		g, known := sl.supplies[sp.Name]
+		d := decide(reorder.Input{Supply: sp, ReadAt: rep.readAt, Stored: g, Known: known,
+			EnrollmentThreshold: sl.threshold, Active: sl.state == arsapi.StateActive})
+		if !d.Newer {
 			// Not newer than what we know: left alone.
-			write = append(write, levelRow{sp: sp, pos: i, g: guard{readAt: ra}})
+			write = append(write, levelRow{sp: sp, pos: i, g: reorder.Guard{ReadAt: rep.readAt}})
 			continue
 		}
 		newer = true
-		if !ok {
-			g = guard{armed: true}
-		}
-		changed := !ok || g.level != sp.Level
-		g.readAt, g.level = ra, sp.Level
-		th := supplyThreshold(sp, sl.threshold)
-		// Only ink and toner are ordered: a waste tank's level rises
-		// as it fills, and drums and other parts are not sold here.
-		if sp.Known() && sp.Reorderable() {
-			if !g.armed && sp.Level > th && (!g.orderLevel.Valid || int64(sp.Level) > g.orderLevel.Int64) {
-				// Seen replaced: a new cycle may order again.
-				g.armed, g.cycle, g.orderLevel = true, g.cycle+1, sql.NullInt64{}
+		if d.Order {
+			o, placed, err := place(sp, d.Guard.Cycle, d.Threshold)
+			if err != nil {
+				return nil, false, nil, err
 			}
-			if g.armed && sp.Level <= th && sl.state == arsapi.StateActive {
-				o, placed, err := place(sp, g.cycle, th)
-				if err != nil {
-					return nil, false, nil, err
-				}
-				// Placed now, or already placed in this cycle: either
-				// way the supply is disarmed.
-				g.armed, g.orderLevel = false, sql.NullInt64{Int64: int64(sp.Level), Valid: true}
-				if placed {
-					orders = append(orders, o)
-				}
+			// Placed now, or already placed in this cycle: either way
+			// the supply is disarmed (d.Guard).
+			if placed {
+				orders = append(orders, o)
 			}
 		}
-		write = append(write, levelRow{sp: sp, pos: i, g: g, changed: changed})
+		changed := !known || g.Level != sp.Level
+		write = append(write, levelRow{sp: sp, pos: i, g: d.Guard, changed: changed})
 	}
 	return write, newer, orders, nil
 }
@@ -338,7 +307,7 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		sl := storedLevels{supplies: make(map[string]guard, len(rep.supplies))}
+		sl := storedLevels{supplies: make(map[string]reorder.Guard, len(rep.supplies))}
 		for rows.Next() {
 			if err := sl.scan(rows); err != nil {
 				rows.Close()
@@ -408,15 +377,15 @@ func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
 	args := make([]any, 0, len(rows)*14)
 	for _, r := range rows {
 		armed := 0
-		if r.g.armed {
+		if r.g.Armed {
 			armed = 1
 		}
 		var ol any
-		if r.g.orderLevel.Valid {
-			ol = r.g.orderLevel.Int64
+		if r.g.Ordered {
+			ol = int64(r.g.OrderLevel)
 		}
 		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.sp.Class, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
-			r.sp.Level, r.sp.Low, r.sp.High, r.g.readAt, armed, r.g.cycle, ol)
+			r.sp.Level, r.sp.Low, r.sp.High, r.g.ReadAt, armed, r.g.Cycle, ol)
 	}
 	return args
 }

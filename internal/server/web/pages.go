@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/password"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -479,11 +480,7 @@ func supplyViews(e arsapi.Enrollment) []supplyView {
 		case v.Known:
 			v.Width = s.Level
 			v.LevelText = strconv.Itoa(s.Level) + "%"
-			limit := e.Threshold
-			if s.Low > 0 {
-				limit = s.Low
-			}
-			v.Low = s.Level <= limit
+			v.Low = reorder.Low(s, e.Threshold)
 		case s.Level == printer.LevelSomeRemaining:
 			v.LevelText = "some ink remaining (exact level unknown)"
 		default:

@@ -1,0 +1,106 @@
+package reorder
+
+import (
+	"testing"
+
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+func ink(level, low int) printer.Supply {
+	return printer.Supply{Name: "Black", Type: "inkCartridge", Colors: []string{"#000000"}, Level: level, Low: low}
+}
+
+func TestThreshold(t *testing.T) {
+	tests := []struct {
+		low, enrollment, want int
+	}{
+		{0, 15, 15},    // no low mark: the enrollment's
+		{10, 15, 10},   // the printer's own low mark
+		{100, 15, 100}, // still a percentage
+		{101, 15, 15},  // not a percentage: ignored
+		{-2, 15, 15},
+	}
+	for _, tt := range tests {
+		if got := Threshold(ink(50, tt.low), tt.enrollment); got != tt.want {
+			t.Errorf("Threshold(low %d, enrollment %d) = %d, want %d", tt.low, tt.enrollment, got, tt.want)
+		}
+	}
+}
+
+func TestThresholdPolicy(t *testing.T) {
+	armed := func(readAt int64, cycle int64) Guard {
+		return Guard{ReadAt: readAt, Level: 50, Armed: true, Cycle: cycle}
+	}
+	ordered := func(readAt int64, cycle int64, at int) Guard {
+		return Guard{ReadAt: readAt, Level: at, Cycle: cycle, Ordered: true, OrderLevel: at}
+	}
+	waste := printer.Supply{Name: "Waste", Type: "wasteInk", Class: printer.ClassReceptacle, Level: 5}
+	tests := []struct {
+		name string
+		in   Input
+		want Decision
+	}{
+		{"new supply above threshold: stored armed",
+			Input{Supply: ink(40, 0), ReadAt: 10, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 10, Level: 40, Armed: true}}},
+		{"new supply at threshold orders cycle 0",
+			Input{Supply: ink(15, 0), ReadAt: 10, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Order: true, Guard: Guard{ReadAt: 10, Level: 15, Ordered: true, OrderLevel: 15}}},
+		{"duplicate reading changes nothing",
+			Input{Supply: ink(5, 0), ReadAt: 10, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{}},
+		{"older reading changes nothing",
+			Input{Supply: ink(5, 0), ReadAt: 9, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{}},
+		{"armed and low orders",
+			Input{Supply: ink(12, 0), ReadAt: 11, Stored: armed(10, 3), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Order: true, Guard: Guard{ReadAt: 11, Level: 12, Cycle: 3, Ordered: true, OrderLevel: 12}}},
+		{"printer's low mark wins",
+			Input{Supply: ink(20, 25), ReadAt: 11, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 25, Order: true, Guard: Guard{ReadAt: 11, Level: 20, Ordered: true, OrderLevel: 20}}},
+		{"paused (not active) does not order and stays armed",
+			Input{Supply: ink(5, 0), ReadAt: 11, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 5, Armed: true}}},
+		{"disarmed stays disarmed while low",
+			Input{Supply: ink(3, 0), ReadAt: 11, Stored: ordered(10, 0, 12), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 3, Ordered: true, OrderLevel: 12}}},
+		{"replaced (above threshold and order level): re-armed in the next cycle",
+			Input{Supply: ink(100, 0), ReadAt: 11, Stored: ordered(10, 2, 12), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 100, Armed: true, Cycle: 3}}},
+		{"above threshold but not above the order level: not re-armed",
+			Input{Supply: ink(20, 0), ReadAt: 11, Stored: ordered(10, 2, 30), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 20, Cycle: 2, Ordered: true, OrderLevel: 30}}},
+		{"unknown level never orders",
+			Input{Supply: ink(printer.LevelUnknown, 0), ReadAt: 11, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: printer.LevelUnknown, Armed: true}}},
+		{"waste tank never orders",
+			Input{Supply: waste, ReadAt: 11, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 5, Armed: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ThresholdPolicy(tt.in); got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if p, err := Lookup(""); err != nil || p == nil {
+		t.Fatalf("Lookup(\"\") = %v, %v", p, err)
+	}
+	if _, err := Lookup("nonsense"); err == nil {
+		t.Fatal("Lookup(nonsense) did not fail")
+	}
+}
+
+func TestLow(t *testing.T) {
+	if !Low(ink(15, 0), 15) || Low(ink(16, 0), 15) || !Low(ink(20, 25), 15) {
+		t.Error("Low does not follow Threshold")
+	}
+	waste := printer.Supply{Name: "Waste", Type: "wasteInk", Class: printer.ClassReceptacle, Level: 5}
+	if Low(waste, 15) {
+		t.Error("a waste tank is never low")
+	}
+}
