@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}"
 version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 rm -rf completions && mkdir -p completions docs/man
-go build -ldflags "-X main.version=${version}" -o /tmp/arsctl-gen ./cmd/arsctl
+# arsctl with the hidden gen-docs command (which arsctl itself leaves out).
+go build -ldflags "-X main.version=${version}" -o /tmp/arsctl-gen ./internal/cli/gendocs/cmd/arsctl-docs
 for sh in bash zsh fish powershell; do
   /tmp/arsctl-gen completion "$sh" > "completions/arsctl.$sh"
 done

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
@@ -39,12 +41,16 @@ func NewFactory(version string) *cmdutil.Factory {
 	}
 }
 
-// Main runs arsctl with os.Args and returns the exit code.
-func Main(version string) int {
+// Main runs arsctl with os.Args and returns the exit code. more adds
+// commands to arsctl's (gen-docs, in the build that writes the docs).
+func Main(version string, more ...func(*cmdutil.Factory) *cobra.Command) int {
 	f := NewFactory(version)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := root.NewCmdRoot(f)
+	for _, m := range more {
+		cmd.AddCommand(m(f))
+	}
 	err := cmd.ExecuteContext(ctx)
 	f.IOStreams.StopProgress()
 	if err == nil {

@@ -1,5 +1,7 @@
-// Package gendocs implements the hidden `arsctl gen-docs` command that
-// writes man pages (and Markdown) from the command tree, for packaging.
+// Package gendocs implements the hidden gen-docs command that writes
+// arsctl's man pages (and Markdown) from its command tree, for packaging.
+// It is not part of the arsctl binary: cmd/arsctl-docs is arsctl with
+// this command added.
 package gendocs
 
 import (
@@ -49,9 +51,10 @@ same files: SOURCE_DATE_EPOCH (seconds since 1970) when set, else the
 date of the commit the binary was built from.`,
 		Hidden: true,
 		Args:   cobra.NoArgs,
-		Example: `  arsctl gen-docs --man docs/man
-  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) arsctl gen-docs --man docs/man
-  arsctl gen-docs --markdown docs/reference`,
+		Example: `  go build -o arsctl-docs ./internal/cli/gendocs/cmd/arsctl-docs
+  ./arsctl-docs gen-docs --man docs/man
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) ./arsctl-docs gen-docs --man docs/man
+  ./arsctl-docs gen-docs --markdown docs/reference`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.ManDir == "" && opts.MarkdownDir == "" {
 				return cmdutil.FlagErrorf("give --man DIR and/or --markdown DIR")

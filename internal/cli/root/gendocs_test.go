@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arsctl/arsctl/internal/cli/gendocs"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -22,6 +23,7 @@ func genMan(t *testing.T, env map[string]string) (string, error) {
 		Getenv: func(k string) string { return env[k] },
 		Config: func() (*config.Config, error) { return &config.Config{}, nil }}
 	cmd := NewCmdRoot(f)
+	cmd.AddCommand(gendocs.NewCmdGenDocs(f, nil))
 	cmd.SetArgs([]string{"gen-docs", "--man", dir})
 	cmd.SetOut(out)
 	cmd.SetErr(out)

@@ -13,7 +13,6 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/configcmd"
 	"github.com/arsctl/arsctl/internal/cli/discover"
 	"github.com/arsctl/arsctl/internal/cli/doctor"
-	"github.com/arsctl/arsctl/internal/cli/gendocs"
 	"github.com/arsctl/arsctl/internal/cli/models"
 	"github.com/arsctl/arsctl/internal/cli/monitor"
 	"github.com/arsctl/arsctl/internal/cli/orders"
@@ -80,7 +79,7 @@ whole table.`,
 	}
 	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
-	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil), gendocs.NewCmdGenDocs(f, nil))
+	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil))
