@@ -216,15 +216,28 @@ func (opts *Options) discoveryOptions() (discovery.Options, error) {
 	return dopts, opts.Search.Apply(&dopts, getenv, cfg)
 }
 
-// PortsHint says which ports must be open for discovery; shown when no
-// printer is found.
-const PortsHint = `If your printer is on and connected to this network, make sure security
-software (a firewall) isn't blocking the ports printers need:
-  5353/udp  mDNS: finding printers
-  631/tcp   IPP: model, serial number and ink levels
-  161/udp   SNMP: serial number and levels of some printers
-Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'
-to ask a printer directly.`
+// portsHint says which ports must be open for discovery, and what to run
+// next; shown when no printer is found. hosts are the addresses asked
+// with --host, if any: they were asked directly already, so the hint
+// does not suggest it, but checking them with doctor.
+func portsHint(hosts []string) string {
+	const (
+		mdns = "  5353/udp  mDNS: finding printers\n"
+		rest = "  631/tcp   IPP: model, serial number and ink levels\n" +
+			"  161/udp   SNMP: serial number and levels of some printers\n"
+	)
+	if len(hosts) == 0 {
+		return "If your printer is on and connected to this network, " + cmdutil.SecuritySoftwareNote("the ports printers need") + ":\n" +
+			mdns + rest +
+			"Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'\nto ask a printer directly."
+	}
+	next := "Run 'arsctl doctor --host " + hosts[0] + " --no-mdns' to test each of them"
+	if len(hosts) > 1 {
+		next += " (and the same for the other addresses)"
+	}
+	return "If the printer is on and connected to the network, " + cmdutil.SecuritySoftwareNote("the ports it needs") + ":\n" +
+		rest + next + "."
+}
 
 // discoverRun executes discover with opts.
 func discoverRun(ctx context.Context, opts *Options) error {
@@ -268,7 +281,7 @@ func discoverRun(ctx context.Context, opts *Options) error {
 		if len(dopts.Sweep.Ranges) > 0 {
 			where += " nor on " + strings.Join(opts.Search.Subnets, ", ")
 		}
-		return cmdutil.NotFoundf("no printer found %s.\n%s", where, PortsHint)
+		return cmdutil.NotFoundf("no printer found %s.\n%s", where, portsHint(nil))
 	}
 	return nil
 }
@@ -311,7 +324,7 @@ func runHosts(ctx context.Context, opts *Options, dopts discovery.Options, out *
 			err = failed[0]
 		}
 		if errors.Is(err, discovery.ErrNoPrinter) {
-			return cmdutil.NotFoundf("%v\n%s", err, PortsHint)
+			return cmdutil.NotFoundf("%v\n%s", err, portsHint(opts.Hosts))
 		}
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 
+	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/snmp"
@@ -260,7 +261,10 @@ func checkTCP631(ctx context.Context, hostport string, timeout time.Duration) Ch
 	if err != nil {
 		c.Detail = "cannot connect: " + netDetail(err, timeout)
 		if strings.Contains(err.Error(), "refused") {
-			c.Hint = "the printer refuses IPP: turn IPP on in its network settings"
+			// A firewall that rejects a connection looks the same as a
+			// printer with IPP switched off.
+			c.Hint = "the printer refuses IPP, or a firewall does: " + cmdutil.SecuritySoftwareNote("631/tcp (IPP)") +
+				"; if nothing blocks it, turn IPP on in the printer's network settings"
 		} else {
 			c.Hint = "check the address, that the printer is awake, and that security software allows outgoing TCP 631"
 		}
@@ -287,7 +291,7 @@ func checkSNMP(ctx context.Context, host string, timeout time.Duration, query fu
 		default:
 			c.Detail = fmt.Sprintf("no answer: %v", err)
 		}
-		c.Hint = "SNMP is optional (arsctl uses it when IPP lacks a serial or levels); to use it, turn SNMP on in the printer's settings with community \"public\", and allow UDP 161"
+		c.Hint = "turn SNMP on in the printer's settings with community \"public\", and allow UDP 161"
 		return c
 	}
 	c.OK = true

@@ -58,8 +58,8 @@ With --host, also the printer at that address:
 
   - IPP port: TCP 631 accepts a connection
   - IPP: Get-Printer-Attributes answers, with the model and serial
-  - SNMP: UDP 161 answers a get (only a warning, "!", when IPP already
-    gave the serial number)
+  - SNMP: UDP 161 answers a get; when IPP already gave the serial number,
+    SNMP is optional and a printer that does not answer it is marked "–"
 
 --no-mdns skips the mDNS checks, so that only the printer at --host is
 asked and nothing is sent to the multicast group.
@@ -137,8 +137,16 @@ func doctorRun(ctx context.Context, opts *Options) error {
 		})
 		run("Asking "+host+" over SNMP…", func() Check {
 			c := checkSNMP(ctx, host, opts.Timeout, opts.SNMP)
-			// IPP gave the model and serial: SNMP is a nice-to-have.
-			c.Optional = !c.OK && ippSerial
+			switch {
+			case c.OK:
+			case ippSerial:
+				// IPP gave the model and serial: SNMP is a nice-to-have.
+				c.Optional = true
+				c.Detail = "not answering (" + c.Detail + "); optional: IPP gives the model and serial"
+				c.Hint = "to read levels over SNMP too, " + c.Hint
+			default:
+				c.Hint = "arsctl needs SNMP for this printer's serial number, which IPP does not give: " + c.Hint
+			}
 			return c
 		})
 	}
@@ -147,7 +155,7 @@ func doctorRun(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else if rep.OK && warned(rep) {
-		fmt.Fprintln(opts.IO.Out, "The checks arsctl needs passed; see the warning above.")
+		fmt.Fprintln(opts.IO.Out, "The checks arsctl needs passed; the optional ones marked – did not.")
 	} else if rep.OK {
 		fmt.Fprintln(opts.IO.Out, "All checks passed.")
 	} else {
@@ -174,13 +182,18 @@ func printCheck(ios *iostreams.IOStreams, c Check) {
 	mark := ios.Colorize("32", "✓")
 	switch {
 	case !c.OK && c.Optional:
-		mark = ios.Colorize("33", "!")
+		// Neither passed nor failed: not needed here.
+		mark = ios.Colorize("2", "–")
 	case !c.OK:
 		mark = ios.Colorize("31", "✗")
 	}
 	fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
 	if !c.OK && c.Hint != "" {
-		fmt.Fprintf(w, "    fix: %s\n", c.Hint)
+		label := "fix"
+		if c.Optional {
+			label = "tip"
+		}
+		fmt.Fprintf(w, "    %s: %s\n", label, c.Hint)
 	}
 }
 

@@ -114,7 +114,7 @@ func TestPrintCheck(t *testing.T) {
 	printCheck(ios, Check{Name: "IPP port (10.0.0.7:631/tcp)", OK: false, Detail: "cannot connect: refused", Hint: "turn IPP on"})
 	printCheck(ios, Check{Name: "multicast route", OK: true, Detail: "routed", Hint: "unused"})
 	printCheck(ios, Check{Name: "SNMP", OK: false, Optional: true, Detail: "no agent", Hint: "optional"})
-	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n! SNMP: no agent\n    fix: optional\n"
+	want := "✗ IPP port (10.0.0.7:631/tcp): cannot connect: refused\n    fix: turn IPP on\n✓ multicast route: routed\n– SNMP: no agent\n    tip: optional\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
@@ -162,8 +162,14 @@ func TestRunHostOnly(t *testing.T) {
 	}
 	opts.Output.JSON = false
 	out.Reset()
-	if err := doctorRun(context.Background(), opts); err != nil || !strings.Contains(out.String(), "! SNMP") || !strings.Contains(out.String(), "see the warning above") {
-		t.Errorf("SNMP off, text: %v\n%s", err, out)
+	// One clear state: not answering, optional; neither ✗ nor "fix".
+	if err := doctorRun(context.Background(), opts); err != nil {
+		t.Errorf("SNMP off, text: %v", err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "– SNMP (127.0.0.1:161/udp): not answering (no SNMP agent: the printer refused UDP 161); optional: IPP gives the model and serial") ||
+		strings.Contains(text, "✗") || strings.Contains(text, "fix:") || !strings.Contains(text, "the optional ones marked – did not") {
+		t.Errorf("SNMP off, text:\n%s", text)
 	}
 	opts.Output.JSON = true
 
@@ -176,6 +182,38 @@ func TestRunHostOnly(t *testing.T) {
 	rep = Report{}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.OK || rep.Checks[0].OK || rep.Checks[0].Hint == "" || rep.Checks[2].Optional {
 		t.Errorf("printer gone: %+v %v", rep, err)
+	}
+}
+
+// TestIPPRefusedHint: a port that refuses IPP (a printer with IPP off,
+// or a firewall rejecting it: they look the same) gets the advice about
+// security software blocking the ports, and about turning IPP on.
+func TestIPPRefusedHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	ios, _, out, _ := iostreams.Test()
+	opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, IPP: &ipp.Client{}, Host: addr, Timeout: 5 * time.Second, NoMDNS: true,
+		SNMP: func(context.Context, string) (*snmp.Info, error) { return nil, errors.New("connection refused") }}
+	if err := doctorRun(context.Background(), opts); cmdutil.ExitCode(err) != cmdutil.ExitFailure {
+		t.Fatalf("refused: %v", err)
+	}
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"✗ IPP port (" + addr + "/tcp): cannot connect: connection refused",
+		"fix: the printer refuses IPP, or a firewall does: make sure security software (a firewall, on this computer or on the network) isn't blocking 631/tcp (IPP) (its documentation says how to open ports); if nothing blocks it, turn IPP on",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+	// IPP told nothing, so SNMP is needed: a failure, which says why, and
+	// not "optional".
+	if !strings.Contains(text, "✗ SNMP") || !strings.Contains(text, "arsctl needs SNMP for this printer's serial number") || strings.Contains(text, "optional") {
+		t.Errorf("SNMP needed:\n%s", out)
 	}
 }
 
