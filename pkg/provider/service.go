@@ -167,6 +167,7 @@ func (s *service) enrollError(ctx context.Context, req arsapi.CreateEnrollmentRe
 // turns it into a result.
 type existingError struct{ e arsapi.Enrollment }
 
+// Error names the existing enrollment.
 func (e *existingError) Error() string { return "already enrolled: " + e.e.ID }
 
 // wrap returns e as an Enrollment whose Wait polls the server.
