@@ -181,10 +181,31 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	return opts.Output.Print(ios, items, func(w io.Writer) error {
 		if opts.Printer != "" && ios.IsStdoutTTY() {
-			return printDetail(w, items, opts.Now())
+			return printDetail(w, items, reasonLabels(ctx, c, items), opts.Now())
 		}
 		return printTable(ios, items, opts.Now())
 	})
+}
+
+// reasonLabels maps the cancel reasons' IDs to their labels, when some
+// item is cancelled and the server says them; an ID it does not know
+// (or a server that does not answer) is shown as it is.
+func reasonLabels(ctx context.Context, c *arsapi.Client, items []Item) map[string]string {
+	labels := map[string]string{}
+	for _, it := range items {
+		if it.Cancellation == nil {
+			continue
+		}
+		reasons, err := c.CancelReasons(ctx)
+		if err != nil {
+			return labels
+		}
+		for _, r := range reasons {
+			labels[r.ID] = r.Label
+		}
+		return labels
+	}
+	return labels
 }
 
 // recent keeps open orders and the n most recent others, newest first.
@@ -266,7 +287,7 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 	return t.Render()
 }
 
-func printDetail(w io.Writer, items []Item, now time.Time) error {
+func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.Time) error {
 	for i, it := range items {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -275,7 +296,17 @@ func printDetail(w io.Writer, items []Item, now time.Time) error {
 		fmt.Fprintf(w, "  enrollment  %s\n  provider    %s\n  state       %s\n  since       %s\n",
 			iostreams.Safe(it.ID), iostreams.Safe(string(it.Provider)), iostreams.Safe(string(it.State)), it.CreatedAt.Local().Format("2006-01-02 15:04"))
 		if it.Cancellation != nil {
-			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), iostreams.Safe(strings.Join(it.Cancellation.Reasons, ", ")))
+			why := make([]string, len(it.Cancellation.Reasons))
+			for j, r := range it.Cancellation.Reasons {
+				why[j] = r
+				if l, ok := reasons[r]; ok && l != "" {
+					why[j] = l
+				}
+			}
+			if it.Cancellation.Comment != "" {
+				why = append(why, "“"+it.Cancellation.Comment+"”")
+			}
+			fmt.Fprintf(w, "  cancelled   %s (%s)\n", it.Cancellation.At.Local().Format("2006-01-02 15:04"), iostreams.Safe(strings.Join(why, "; ")))
 		}
 		if it.LevelsReadAt == nil {
 			fmt.Fprintf(w, "  levels      none reported yet: run `arsctl monitor` where the printer is\n")

@@ -188,3 +188,39 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("no levels: %v\n%s", err, out)
 	}
 }
+
+// TestStatusCancelReasonLabels: one printer's status names the reasons of
+// a cancelled plan by their labels, as the cancel prompt showed them, not
+// by their IDs.
+func TestStatusCancelReasonLabels(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	c := api.Client(api.Account(t, "owner@example.com"))
+	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: "canon",
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(7)}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CancelEnrollment(ctx, e.ID, arsapi.CancelRequest{Reasons: []string{"printing-less", "other"}, Comment: "moving abroad"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	reasons, err := c.CancelReasons(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := map[string]string{}
+	for _, r := range reasons {
+		label[r.ID] = r.Label
+	}
+	ios, _, out, _ := iostreams.Test()
+	ios.SetTTY(true)
+	opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: e.ID, Now: time.Now,
+		Client: func(context.Context) (*arsapi.Client, error) { return c, nil }}
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "(" + label["printing-less"] + "; " + label["other"] + "; “moving abroad”)"
+	if label["printing-less"] == "" || label["printing-less"] == "printing-less" || !strings.Contains(out.String(), want) {
+		t.Errorf("want %q in:\n%s", want, out)
+	}
+}
