@@ -60,16 +60,20 @@ func TestOrderEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ReportLevels(ctx, a.ID, e.ID, arsapi.LevelReport{ReadAt: time.Now().UTC(),
-		Supplies: []printer.Supply{{Name: "Cyan", Type: "inkCartridge", ColorName: "cyan", Level: 3}}}); err != nil {
-		t.Fatal(err)
+	// Ten days of use at 2 % a day, then the report that orders.
+	for d, lv := range []int{23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3} {
+		if _, err := st.ReportLevels(ctx, a.ID, e.ID, arsapi.LevelReport{ReadAt: time.Now().UTC().Add(time.Duration(d-10) * 24 * time.Hour),
+			Supplies: []printer.Supply{{Name: "Cyan", Type: "inkCartridge", ColorName: "cyan", Level: lv}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	m := srv.Wait(t, 1, 2*time.Minute)[0]
 	_, text, _, err := m.Bodies()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.TLS || m.User != "arsd" || m.To[0] != "owner@example.com" || !strings.Contains(text, s.URL()+"/subscriptions/printers/"+e.ID) {
+	if !m.TLS || m.User != "arsd" || m.To[0] != "owner@example.com" || !strings.Contains(text, s.URL()+"/subscriptions/printers/"+e.ID) ||
+		!strings.Contains(text, "at 2.0 % a day") {
 		t.Fatalf("received tls=%v user=%q to=%v:\n%s", m.TLS, m.User, m.To, m.Data)
 	}
 	if strings.Contains(logs.String(), "mail-secret-42") {

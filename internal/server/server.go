@@ -40,6 +40,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 )
 
 // Server is one arsd instance. Create it with New; serve with Run.
@@ -476,8 +477,25 @@ func (s *Server) buildEmail(ctx context.Context) error {
 		return fmt.Errorf("email: %w", err)
 	}
 	s.notifier, err = notify.New(notify.Config{Queue: s.st, Sender: m, Signer: s.links,
-		PublicURL: s.cfg.PublicURL, Logger: s.log})
+		PublicURL: s.cfg.PublicURL, Logger: s.log, Forecast: s.supplyForecast})
 	return err
+}
+
+// supplyForecast is a supply's forecast now, for an order email; nil when
+// it cannot be read (the email goes without it).
+func (s *Server) supplyForecast(ctx context.Context, accountID, enrollmentID, supply string) *forecast.Forecast {
+	lh, err := s.st.LevelHistory(ctx, accountID, enrollmentID, time.Now())
+	if err != nil {
+		s.log.WarnContext(ctx, "order email: read the forecast", "enrollment", enrollmentID, "err", err)
+		return nil
+	}
+	for _, h := range lh.Supplies {
+		if h.Name == supply {
+			f := h.Forecast
+			return &f
+		}
+	}
+	return nil
 }
 
 // janitorInterval is how often the janitor runs.

@@ -115,7 +115,7 @@ func Summary(in Input) string {
 	default:
 		fmt.Fprintf(&b, "; about %s days left (%s–%s), at %.1f %% a day", dayNum(f.DaysToEmpty), dayNum(f.DaysLow), dayNum(f.DaysHigh), f.Rate)
 	}
-	fmt.Fprintf(&b, ". %d level %s since %s.", len(rs), plural(len(rs), "change", "changes"), rs[0].At.UTC().Format("2 Jan 2006"))
+	fmt.Fprintf(&b, ". %d %s since %s.", len(rs), plural(len(rs), "reading", "readings"), rs[0].At.UTC().Format("2 Jan 2006"))
 	if in.Low > 0 {
 		fmt.Fprintf(&b, " Ink is ordered at %d %%.", in.Low)
 	}

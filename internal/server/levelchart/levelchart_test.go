@@ -66,7 +66,7 @@ func TestGolden(t *testing.T) {
 func TestContent(t *testing.T) {
 	s := SVG(cases["steady"])
 	for _, want := range []string{`role="img"`, `aria-labelledby="s-0-t s-0-d"`, `stroke="#00ffff"`, `class="forecast"`, `class="band"`, `class="low"`,
-		"Cyan: 24 % now; about 16 days left (11–21), at 1.4 % a day. 5 level changes since 31 Dec 2025. Ink is ordered at 15 %."} {
+		"Cyan: 24 % now; about 16 days left (11–21), at 1.4 % a day. 5 readings since 31 Dec 2025. Ink is ordered at 15 %."} {
 		if !strings.Contains(s, want) {
 			t.Errorf("steady chart lacks %q", want)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/levelchart"
 	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/reorder"
@@ -491,6 +492,44 @@ func supplyViews(e arsapi.Enrollment) []supplyView {
 	return out
 }
 
+// chartDays is how far back View Printer Details draws the level history.
+const chartDays = 90
+
+// chartView is one supply's level chart: inline SVG drawn by levelchart
+// (which escapes every text and admits only #RRGGBB colours) and its text
+// alternative.
+type chartView struct {
+	Name    string
+	SVG     template.HTML
+	Summary string
+}
+
+// chartViews draws the charts of the supplies that are ordered (not waste
+// tanks), in the printer's order.
+func chartViews(e arsapi.Enrollment, lh arsapi.LevelHistory, now time.Time) []chartView {
+	bySupply := map[string]arsapi.SupplyHistory{}
+	for _, h := range lh.Supplies {
+		bySupply[h.Name] = h
+	}
+	var out []chartView
+	for i, s := range e.Supplies {
+		h, ok := bySupply[s.Name]
+		if !ok || !s.Reorderable() {
+			continue
+		}
+		in := levelchart.Input{ID: fmt.Sprintf("chart-%d", i), Name: supplyName(s), Readings: h.Readings,
+			Forecast: h.Forecast, Now: now, Since: now.Add(-chartDays * 24 * time.Hour), Low: e.Threshold}
+		if s.Low > 0 {
+			in.Low = s.Low
+		}
+		if len(s.Colors) > 0 {
+			in.Color = s.Colors[0]
+		}
+		out = append(out, chartView{Name: in.Name, SVG: template.HTML(levelchart.SVG(in)), Summary: levelchart.Summary(in)})
+	}
+	return out
+}
+
 func supplyName(s printer.Supply) string {
 	name := s.Name
 	if s.ColorName != "" && !strings.Contains(strings.ToLower(name), strings.ToLower(s.ColorName)) {
@@ -502,6 +541,7 @@ func supplyName(s printer.Supply) string {
 type printerData struct {
 	E        arsapi.Enrollment
 	Supplies []supplyView
+	Charts   []chartView
 	Orders   []arsapi.Order
 	History  []store.EnrollmentEvent
 	Reasons  []string // labels of the cancellation reasons
@@ -553,7 +593,12 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 	if e.State == arsapi.StatePending && e.Provider == arsapi.ProviderAmazon && w.opt.AmazonSignInURL != nil {
 		e.AmazonSignInURL = w.opt.AmazonSignInURL(e.ID, req.account.ID)
 	}
-	d := printerData{E: e, Supplies: supplyViews(e), Orders: orders.Items, History: hist}
+	lh, err := w.st.LevelHistory(ctx, req.account.ID, e.ID, time.Now().Add(-chartDays*24*time.Hour))
+	if err != nil {
+		w.internal(rw, req, "read the level history", err)
+		return
+	}
+	d := printerData{E: e, Supplies: supplyViews(e), Charts: chartViews(e, lh, time.Now()), Orders: orders.Items, History: hist}
 	if e.Cancellation != nil {
 		d.Reasons = w.reasonLabels(e.Cancellation.Reasons)
 	}

@@ -54,6 +54,7 @@ type Store interface {
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	LevelHistory(ctx context.Context, accountID, enrollmentID string, since time.Time) (arsapi.LevelHistory, error)
 	NotifyStore
 }
 
