@@ -300,9 +300,9 @@ func step(rs []Reading) int {
 	return 10
 }
 
-// changePoints returns the first reading of each new level. A reading
-// that goes back up a little (noise) is a new level too: the robust slope
-// absorbs it.
+// changePoints returns the first reading of each new level, the last
+// MaxPoints of them. A reading that goes back up a little (noise) is a new
+// level too: the robust slope absorbs it.
 func changePoints(rs []Reading) []Reading {
 	var pts []Reading
 	for i, r := range rs {
@@ -310,8 +310,18 @@ func changePoints(rs []Reading) []Reading {
 			pts = append(pts, r)
 		}
 	}
+	if len(pts) > MaxPoints {
+		pts = pts[len(pts)-MaxPoints:]
+	}
 	return pts
 }
+
+// MaxPoints is the most change points of a cycle that Estimate weighs, the
+// latest: the rate is estimated from every pair of them, so their number
+// bounds its time and memory (a cartridge emptied by one percent at a time
+// has about 100; readings that go up and down at every report could have
+// any number).
+const MaxPoints = 200
 
 type weighted struct{ v, w, span float64 }
 

@@ -3,6 +3,7 @@ package forecast
 import (
 	"encoding/json"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,27 @@ func TestForecastText(t *testing.T) {
 		if got := tt.f.Text(); !strings.Contains(got, tt.want) {
 			t.Errorf("Text() = %q, want %q in it (%+v)", got, tt.want, tt.f)
 		}
+	}
+}
+
+// TestEstimateBoundedByMaxPoints: readings that go up and down by one
+// point at every report (as any client may send) are all change points;
+// the rate weighs every pair of them, so 5000 of them allocated 2 GB in
+// 5 s. Only the last MaxPoints count.
+func TestEstimateBoundedByMaxPoints(t *testing.T) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var rs []Reading
+	for i := range 5000 {
+		rs = append(rs, Reading{At: now.Add(-29 * 24 * time.Hour).Add(time.Duration(i) * 8 * time.Minute), Level: 60 + i%2})
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f := Estimate(rs, now)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("Estimate of %d alternating readings allocated %d MiB, want under 16", len(rs), alloc>>20)
+	}
+	if f.Points != MaxPoints {
+		t.Errorf("Points = %d, want %d", f.Points, MaxPoints)
 	}
 }

@@ -52,7 +52,11 @@ func (s *Store) LevelHistory(ctx context.Context, accountID, enrollmentID string
 		return arsapi.LevelHistory{}, err
 	}
 	h := arsapi.LevelHistory{EnrollmentID: e.ID, Since: since.UTC(), Supplies: []arsapi.SupplyHistory{}}
-	bySupply, err := supplyReadings(ctx, s.DB, enrollmentID)
+	names := make([]string, len(e.Supplies))
+	for i, sp := range e.Supplies {
+		names[i] = sp.Name
+	}
+	bySupply, err := supplyReadings(ctx, s.DB, enrollmentID, names)
 	if err != nil {
 		return h, err
 	}
@@ -73,11 +77,29 @@ func (s *Store) LevelHistory(ctx context.Context, accountID, enrollmentID string
 	return h, nil
 }
 
-// supplyReadings reads every kept level change of an enrollment, per
-// supply, oldest first.
-func supplyReadings(ctx context.Context, q querier, enrollmentID string) (map[string][]forecast.Reading, error) {
-	rows, err := q.Query(ctx, `SELECT supply, read_at, level FROM level_history
-		WHERE enrollment_id = ? ORDER BY supply, read_at`, enrollmentID)
+// MaxReadingsPerSupply is the most level changes of one supply that
+// LevelHistory reads, the latest: a client may report a level that goes up
+// and down at every report, and every reading of the answer is read into
+// memory (and weighed by the forecast).
+const MaxReadingsPerSupply = 1000
+
+// supplyReadings reads the latest MaxReadingsPerSupply kept level changes
+// of each of an enrollment's supplies (not of names it no longer
+// reports), per supply, oldest first.
+func supplyReadings(ctx context.Context, q querier, enrollmentID string, supplies []string) (map[string][]forecast.Reading, error) {
+	if len(supplies) == 0 {
+		return map[string][]forecast.Reading{}, nil
+	}
+	args := make([]any, 0, len(supplies)+2)
+	args = append(args, enrollmentID)
+	for _, name := range supplies {
+		args = append(args, name)
+	}
+	args = append(args, MaxReadingsPerSupply)
+	rows, err := q.Query(ctx, `SELECT supply, read_at, level FROM (
+			SELECT supply, read_at, level, row_number() OVER (PARTITION BY supply ORDER BY read_at DESC) AS n
+			FROM level_history WHERE enrollment_id = ? AND supply IN (`+placeholders(len(supplies))+`)
+		) h WHERE n <= ? ORDER BY supply, read_at`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read level history: %w", err)
 	}

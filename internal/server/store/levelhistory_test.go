@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,55 @@ func TestLevelHistory(t *testing.T) {
 		h3, _ := s.LevelHistory(ctx, "acct", e.ID, t0.Add(-time.Hour))
 		if len(h3.Supplies[0].Readings) != 3 {
 			t.Fatalf("after purge %+v", h3.Supplies[0].Readings)
+		}
+	})
+}
+
+// TestLevelHistoryReadsBoundedRows: a client reporting a level that goes
+// up and down at every report keeps adding history; LevelHistory reads
+// only the latest MaxReadingsPerSupply changes of each supply the printer
+// reports now, not every row kept (nor those of names it reported once).
+func TestLevelHistoryReadsBoundedRows(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		s.Now = func() time.Time { return t0.Add(time.Hour) }
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "FLIPFLOP")
+		if _, err := s.ReportLevels(ctx, "acct", e.ID, rep(0, "K=50")); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(supply string, from, n int) {
+			var b strings.Builder
+			args := []any{}
+			b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
+			for i := range n {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("(?,?,?,?)")
+				args = append(args, e.ID, supply, nanos(t0.Add(-time.Duration(from+i+1)*time.Second)), 60+i%2)
+			}
+			if _, err := d.Exec(ctx, b.String(), args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 3 {
+			insert("K", i*500, 500)
+			insert("OLD NAME", i*500, 500)
+		}
+		h, err := s.LevelHistory(ctx, "acct", e.ID, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Supplies) != 1 || h.Supplies[0].Name != "K" {
+			t.Fatalf("supplies %+v, want K only", h.Supplies)
+		}
+		rs := h.Supplies[0].Readings
+		if len(rs) != MaxReadingsPerSupply {
+			t.Fatalf("%d readings of K, want the latest %d", len(rs), MaxReadingsPerSupply)
+		}
+		if last := rs[len(rs)-1]; !last.At.Equal(t0) || last.Level != 50 {
+			t.Errorf("last reading %+v, want the report's 50 at %v", last, t0)
 		}
 	})
 }
