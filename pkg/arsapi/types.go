@@ -226,6 +226,11 @@ type CreateEnrollmentRequest struct {
 	Provider     Provider `json:"provider"`
 	Printer      Printer  `json:"printer"`
 	TermsVersion string   `json:"terms_version"`
+	// Levels are the supply levels read from the printer as it was
+	// enrolled: the enrollment's first level report, so that its status
+	// shows them at once. The server leaves out levels that are not a
+	// valid report rather than refuse the enrollment.
+	Levels *LevelReport `json:"levels,omitempty"`
 }
 
 // CancelRequest is the body of POST /v1/enrollments/{id}/cancel.

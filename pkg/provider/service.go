@@ -114,6 +114,11 @@ func (s *service) Enroll(ctx context.Context, p printer.Printer, opts EnrollOpti
 		},
 		TermsVersion: opts.TermsVersion,
 	}
+	if len(p.Supplies) > 0 {
+		// The levels just read: status shows them right away, rather
+		// than nothing until the monitor's first report.
+		req.Levels = &arsapi.LevelReport{Supplies: p.Supplies}
+	}
 	key := opts.IdempotencyKey
 	if key == "" {
 		key = NewIdempotencyKey()

@@ -298,6 +298,15 @@ func TestRegisterRequests(t *testing.T) {
 			if len(got) > 4 {
 				t.Errorf("register sent %d requests, want at most 4: %q", len(got), got)
 			}
+			// The levels register read are the enrollment's first report:
+			// status shows them right after, not "none reported yet".
+			es, err := fx.api.Client(fx.token).ListEnrollments(context.Background())
+			if err != nil || len(es) != 1 || es[0].LevelsReadAt == nil || len(es[0].Supplies) == 0 {
+				t.Fatalf("enrollment after register: %+v (%v)", es, err)
+			}
+			if got := cmdutil.Levels(es[0].Supplies); got != "PGBK 80% BK 70% C 60% M 50% Y 40% PB 30%" { // the simulator's
+				t.Errorf("levels after register: %s", got)
+			}
 			count := func(prefix string) int {
 				n := 0
 				for _, r := range got {

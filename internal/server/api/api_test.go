@@ -1164,3 +1164,35 @@ func TestIdempotencyKeyBytes(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollWithLevels: the levels read as the printer was enrolled are
+// its first report (its status shows them at once, and a supply already
+// low is ordered as a report would order it); levels that are not a
+// valid report are left out and the enrollment is created all the same.
+func TestEnrollWithLevels(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	ann := e.account("ann@example.com")
+	body := func(serial, supplies string) json.RawMessage {
+		return json.RawMessage(`{"provider":"canon","printer":{"model":"TS8320","serial":"` + serial + `"},"terms_version":"` +
+			catalogue.DefaultTermsVersion + `","levels":{"supplies":` + supplies + `}}`)
+	}
+	r := e.do("POST", "/v1/enrollments", ann, body("LEVELS1", `[{"name":"BK","type":"ink","color_name":"black","level":60},{"name":"C","type":"ink","color_name":"cyan","level":3}]`))
+	var got arsapi.Enrollment
+	if r.status != 201 || json.Unmarshal(r.body, &got) != nil {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got.LevelsReadAt == nil || len(got.Supplies) != 2 || got.Supplies[0].Level != 60 {
+		t.Errorf("the answer lacks the levels: %s", r.body)
+	}
+	var orders arsapi.List[arsapi.Order]
+	e.mustDo("GET", "/v1/enrollments/"+got.ID+"/orders", ann, nil, 200, &orders)
+	if len(orders.Items) != 1 || orders.Items[0].Supply != "C" {
+		t.Errorf("orders after enrolling with C at 3%%: %+v", orders.Items)
+	}
+	// A supply listed twice is not a valid report: no levels, but enrolled.
+	r = e.do("POST", "/v1/enrollments", ann, body("LEVELS2", `[{"name":"BK","level":60},{"name":"BK","level":50}]`))
+	got = arsapi.Enrollment{}
+	if r.status != 201 || json.Unmarshal(r.body, &got) != nil || got.LevelsReadAt != nil || len(got.Supplies) != 0 {
+		t.Errorf("invalid levels: %d %s", r.status, r.body)
+	}
+}

@@ -296,6 +296,9 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 		if a.metrics != nil {
 			a.metrics.EnrollmentsCreated.WithLabelValues(string(e.Provider)).Inc()
 		}
+		if req.Levels != nil {
+			a.firstLevels(r, acct, &e, *req.Levels)
+		}
 		a.log.InfoContext(r.Context(), "enrollment created", "account", acct, "enrollment", e.ID, "provider", e.Provider, "model", e.Printer.Model)
 		w.Header().Set("Location", "/v1/enrollments/"+url.PathEscape(e.ID))
 		writeJSON(w, http.StatusCreated, a.decorate(e, account(r)))
@@ -573,18 +576,43 @@ func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
 		if res.Orders == nil {
 			res.Orders = []arsapi.Order{}
 		}
-		if a.metrics != nil {
-			a.metrics.LevelReports.Inc()
-			a.metrics.OrdersPlaced.Add(float64(len(res.Orders)))
-		}
-		for _, o := range res.Orders {
-			a.log.InfoContext(r.Context(), "order placed", "enrollment", id, "order", o.ID, "supply", o.Supply, "level", o.LevelAtOrder)
-		}
-		if a.opt.LevelsReported != nil {
-			a.opt.LevelsReported(id, rep.ReadAt)
-		}
+		a.levelsReported(r, id, rep, res)
 		writeJSON(w, http.StatusOK, res)
 	})
+}
+
+// levelsReported counts, logs and announces a stored level report.
+func (a *API) levelsReported(r *http.Request, id string, rep arsapi.LevelReport, res arsapi.LevelReportResult) {
+	if a.metrics != nil {
+		a.metrics.LevelReports.Inc()
+		a.metrics.OrdersPlaced.Add(float64(len(res.Orders)))
+	}
+	for _, o := range res.Orders {
+		a.log.InfoContext(r.Context(), "order placed", "enrollment", id, "order", o.ID, "supply", o.Supply, "level", o.LevelAtOrder)
+	}
+	if a.opt.LevelsReported != nil {
+		a.opt.LevelsReported(id, rep.ReadAt)
+	}
+}
+
+// firstLevels stores the levels sent with a new enrollment as its first
+// level report, and shows them in e. Levels that are not a valid report
+// are left out (logged): the enrollment stands, and the monitor's first
+// report brings them.
+func (a *API) firstLevels(r *http.Request, acct string, e *arsapi.Enrollment, rep arsapi.LevelReport) {
+	if p := checkReport(&rep, time.Now().UTC()); p != nil {
+		a.log.InfoContext(r.Context(), "enrollment levels left out", "enrollment", e.ID, "why", p.Detail)
+		return
+	}
+	res, err := a.st.ReportLevels(r.Context(), acct, e.ID, rep)
+	if err != nil {
+		a.log.WarnContext(r.Context(), "store an enrollment's first levels", "enrollment", e.ID, "err", err)
+		return
+	}
+	a.levelsReported(r, e.ID, rep, res)
+	if got, err := a.st.GetEnrollment(r.Context(), acct, e.ID); err == nil {
+		*e = got
+	}
 }
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
