@@ -1,7 +1,8 @@
 // Package prompt asks the user questions with charmbracelet/huh, behind a
 // small interface so commands can be tested with scripted answers.
 // Prompts are drawn on stderr; callers must check IOStreams.CanPrompt
-// first. Ctrl-C or Esc returns cmdutil.ErrCancel.
+// first. Ctrl-C returns ErrAborted (huh.ErrUserAborted), which
+// cmdutil.IsCancel counts as the user cancelling (exit 5).
 package prompt
 
 import (

@@ -88,9 +88,9 @@ whole table.`,
 }
 
 // usageArgs makes argument mistakes usage errors (exit 2), like flag
-// mistakes: an unknown command (cobra's own error for it is a plain one,
-// exit 1, and `arsctl auth bogus` printed help and exited 0) and a wrong
-// number of arguments.
+// mistakes: an unknown command, for which cobra's own error is a plain
+// one (exit 1) and a group without a Run of its own would show its help
+// and exit 0, and a wrong number of arguments.
 func usageArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		usageArgs(sub)

@@ -132,7 +132,7 @@ func (b *b) shoot(name string) {
 	b.do("reset viewport", chromedp.EmulateViewport(1280, 860))
 }
 
-// TestBrowser is the seed's cancellation, done by a person in a real
+// TestBrowser is the account pages' cancellation, done by a person in a real
 // browser: register, sign in, see the printer enrolled through the API,
 // open its details, fail to cancel without a reason, cancel with two, and
 // check the result in the page and through the API. Then a second account
