@@ -81,6 +81,7 @@ func TestScripts(t *testing.T) {
 			"gate":        cmdGate,
 			"exits":       cmdExits,
 			"gate-wait":   cmdGateWait,
+			"env-from":    cmdEnvFrom,
 			"sleep-until-expired": func(ts *testscript.TestScript, neg bool, args []string) {
 				st := state(ts)
 				time.Sleep(st.tokenTTL + time.Second)
@@ -111,6 +112,15 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// env-from VAR FILE: sets VAR to FILE's content without its trailing
+// newline (a secret a command printed, kept with `cp stdout FILE`).
+func cmdEnvFrom(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: env-from VAR FILE")
+	}
+	ts.Setenv(args[0], strings.TrimRight(ts.ReadFile(args[1]), "\n"))
+}
+
 type stateKey struct{}
 
 // scriptState is what one script's commands share.
@@ -122,9 +132,11 @@ type scriptState struct {
 	gated    bool   // ARS_SERVER is the gate proxy in front of arsd
 	proxy    *gateProxy
 	tokenTTL time.Duration
-	db       string
-	emu      *amazonemu.Emulator
-	emuURL   string
+	// authCacheTTL is arsd's auth_cache_ttl (0: its default).
+	authCacheTTL time.Duration
+	db           string
+	emu          *amazonemu.Emulator
+	emuURL       string
 }
 
 func state(ts *testscript.TestScript) *scriptState { return ts.Value(stateKey{}).(*scriptState) }
@@ -154,6 +166,10 @@ func cmdArsdStart(ts *testscript.TestScript, neg bool, args []string) {
 		switch args[i] {
 		case "-gate":
 			st.gated = true
+		case "-no-auth-cache":
+			// Every request checks its token in the database, so that
+			// a token revoked by the script is refused at once.
+			st.authCacheTTL = -1
 		case "-token-ttl":
 			d, err := time.ParseDuration(args[i+1])
 			ts.Check(err)
@@ -190,6 +206,7 @@ func cmdArsdStart(ts *testscript.TestScript, neg bool, args []string) {
 		Database:        st.db,
 		DataDir:         ts.MkAbs("arsd-data"),
 		AccessTokenTTL:  server.Duration(st.tokenTTL),
+		AuthCacheTTL:    server.Duration(st.authCacheTTL),
 		SignupPerMinute: 1000,
 		Amazon: server.AmazonConfig{
 			ClientID: st.emu.ClientID(), ClientSecret: st.emu.ClientSecret(),

@@ -89,3 +89,25 @@ func (f *Factory) IPPClient() *ipp.Client {
 	}
 	return f.ippClient
 }
+
+// EnvTokenRefused is the error for a token in ARS_TOKEN that server
+// refuses. Signing in cannot help while ARS_TOKEN is set (it overrides
+// the stored sign-in), so the message says what can.
+func EnvTokenRefused(server string) error {
+	return AuthErrorf("%s is expired or revoked: %s refused it. Set %s to a valid API token (`arsctl auth token create` makes one), or unset it to use your own sign-in (`arsctl auth login`)",
+		auth.TokenEnv, server, auth.TokenEnv)
+}
+
+// ExplainAuth returns err, or, when it is the server refusing the token
+// (HTTP 401) while that token comes from ARS_TOKEN, EnvTokenRefused.
+func (f *Factory) ExplainAuth(err error) error {
+	var p *arsapi.Problem
+	if err == nil || f.Getenv == nil || f.Getenv(auth.TokenEnv) == "" || !errors.As(err, &p) || p.Status != http.StatusUnauthorized {
+		return err
+	}
+	server, serr := f.ServerURL()
+	if serr != nil {
+		server = "the server"
+	}
+	return EnvTokenRefused(server)
+}

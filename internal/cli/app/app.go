@@ -51,7 +51,7 @@ func Main(version string, more ...func(*cmdutil.Factory) *cobra.Command) int {
 	for _, m := range more {
 		cmd.AddCommand(m(f))
 	}
-	err := cmd.ExecuteContext(ctx)
+	err := f.ExplainAuth(cmd.ExecuteContext(ctx))
 	f.IOStreams.StopProgress()
 	if err == nil {
 		return cmdutil.ExitOK

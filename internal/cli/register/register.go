@@ -16,13 +16,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arsctl/arsctl/internal/auth"
-	"github.com/arsctl/arsctl/internal/cli/authcmd"
 	"github.com/arsctl/arsctl/internal/cli/complete"
 	"github.com/arsctl/arsctl/internal/cli/eligibility"
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/prompt"
+	"github.com/arsctl/arsctl/internal/signin"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -102,9 +102,9 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
 			return err
 		}
 		if f.Getenv(auth.TokenEnv) != "" {
-			return cmdutil.AuthErrorf("the token in %s was refused by %s; set a valid one or unset it and run `arsctl auth login`", auth.TokenEnv, server)
+			return cmdutil.EnvTokenRefused(server)
 		}
-		tok, err := authcmd.Login(ctx, f, server, authcmd.LoginMode{NoBrowser: opts.NoBrowser})
+		tok, err := signin.FromFactory(f).Login(ctx, server, signin.Mode{NoBrowser: opts.NoBrowser})
 		if err != nil {
 			return err
 		}
@@ -584,7 +584,7 @@ func enrollErr(err error) error {
 	case errors.As(err, &inel):
 		return fmt.Errorf("%s is not eligible for the Auto Replenishment Service.\nEligible models: %s\n(`arsctl models` lists each with the series its printers report)", inel.Model, strings.Join(inel.Eligible, ", "))
 	case isAuthErr(err):
-		return cmdutil.AuthErrorf("the server refused the sign-in (%v); run `arsctl auth login`", err)
+		return cmdutil.AuthErrorf("the server refused the sign-in (%w); run `arsctl auth login`", err)
 	}
 	return err
 }

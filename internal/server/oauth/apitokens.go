@@ -12,21 +12,8 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// CreateAPITokenRequest is the body of POST /v1/tokens.
-type CreateAPITokenRequest struct {
-	Name string `json:"name"`
-	// ExpiresInDays is the token's life; 0 keeps it until revoked.
-	ExpiresInDays int `json:"expires_in_days,omitempty"`
-}
-
 // MaxAPITokenDays is the longest life of an API token, in days.
-const MaxAPITokenDays = 3650
-
-// CreatedAPIToken is the answer to POST /v1/tokens. Token is shown once.
-type CreatedAPIToken struct {
-	store.APIToken
-	Token string `json:"token"`
-}
+const MaxAPITokenDays = arsapi.MaxAPITokenDays
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -76,7 +63,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req CreateAPITokenRequest
+	var req arsapi.CreateAPITokenRequest
 	body, p := jsonbody.Read(w, r)
 	if p == nil {
 		p = jsonbody.Decode(r, body, &req)
@@ -105,7 +92,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "api token created", "account", acct, "token_id", t.ID)
-	writeJSON(w, http.StatusCreated, CreatedAPIToken{APIToken: t, Token: raw})
+	writeJSON(w, http.StatusCreated, arsapi.CreatedAPIToken{APIToken: t, Token: raw})
 }
 
 func (s *Server) listAPITokens(w http.ResponseWriter, r *http.Request) {

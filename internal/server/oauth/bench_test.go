@@ -6,7 +6,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // BenchmarkAuthenticate measures the cost a bearer token adds to every
@@ -19,12 +22,13 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	api, err := CreateAPIToken(context.Background(), http.DefaultClient, e.srv.URL, tok.AccessToken, "bench", 0)
+	hc := oauth2.NewClient(context.Background(), oauth2.StaticTokenSource(tok))
+	created, err := arsapi.New(e.srv.URL, arsapi.WithHTTPClient(hc)).CreateAPIToken(context.Background(), arsapi.CreateAPITokenRequest{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	auth := e.oa.Authenticator()
-	for _, bc := range []struct{ name, tok string }{{"jwt", tok.AccessToken}, {"api-token", api}} {
+	for _, bc := range []struct{ name, tok string }{{"jwt", tok.AccessToken}, {"api-token", created.Token}} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodGet, "/v1/enrollments", nil)
 			r.Header.Set("Authorization", "Bearer "+bc.tok)

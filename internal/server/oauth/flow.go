@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -217,37 +216,4 @@ func signIn(ctx context.Context, b *formbrowser.Browser, u, email, password stri
 		}
 	}
 	return page, nil
-}
-
-// CreateAPIToken creates a named API token through POST /v1/tokens with
-// a signed-in access token; expiresInDays 0 keeps it until revoked. It
-// returns the raw token (shown once).
-func CreateAPIToken(ctx context.Context, hc *http.Client, baseURL, accessToken, name string, expiresInDays int) (string, error) {
-	body, err := json.Marshal(CreateAPITokenRequest{Name: name, ExpiresInDays: expiresInDays})
-	if err != nil {
-		return "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+tokensPath, bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("create API token: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("create API token: %w", err)
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("create API token: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	var c CreatedAPIToken
-	if err := json.Unmarshal(b, &c); err != nil || c.Token == "" {
-		return "", fmt.Errorf("create API token: unexpected answer")
-	}
-	return c.Token, nil
 }

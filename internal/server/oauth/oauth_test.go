@@ -22,6 +22,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web/webtest"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -572,7 +573,7 @@ func TestAPITokens(t *testing.T) {
 		if st != 201 {
 			t.Fatalf("create = %d %s", st, body)
 		}
-		var created CreatedAPIToken
+		var created arsapi.CreatedAPIToken
 		if err := json.Unmarshal(body, &created); err != nil {
 			t.Fatal(err)
 		}
@@ -678,7 +679,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	}
 	secrets = append(secrets, ct.AccessToken, ct.RefreshToken)
 	_, body := apiCall(t, e, "POST", tokensPath, ct.AccessToken, `{"name":"ci"}`)
-	var created CreatedAPIToken
+	var created arsapi.CreatedAPIToken
 	_ = json.Unmarshal(body, &created)
 	secrets = append(secrets, created.Token)
 	cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(v)) // replay: an error path

@@ -14,18 +14,10 @@ import (
 
 // APITokenPrefix starts every API token, so that it is recognised (by
 // arsd and by secret scanners) without a database lookup.
-const APITokenPrefix = "ars_pat_"
+const APITokenPrefix = arsapi.APITokenPrefix
 
 // APIToken describes a named API token (without the token itself).
-type APIToken struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Hint       string    `json:"hint"` // the last characters, to tell tokens apart
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at,omitzero"`
-	LastUsedAt time.Time `json:"last_used_at,omitzero"`
-	RevokedAt  time.Time `json:"revoked_at,omitzero"`
-}
+type APIToken = arsapi.APIToken
 
 // MaxAPITokenName is the longest API token name, in bytes.
 const MaxAPITokenName = 100
