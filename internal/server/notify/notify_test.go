@@ -250,3 +250,50 @@ func TestNotifierReplicas(t *testing.T) {
 		t.Fatalf("%d messages to %d addresses (%v), want %d, one each", len(msgs), len(seen), seen, orders)
 	}
 }
+
+// TestLinkUsedOnce clicks one link from many browsers at once: one use
+// wins, the others are told it was used.
+func TestLinkUsedOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d, "race@example.com")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won, used := 0, 0
+		for range 12 {
+			wg.Go(func() {
+				err := f.st.UseLink(ctx, "0123456789abcdef0123456789abcdef", f.order.ID, time.Now().Add(time.Hour))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won++
+				case errors.Is(err, store.ErrLinkUsed):
+					used++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if won != 1 || used != 11 {
+			t.Fatalf("%d uses won, %d told used; want 1 and 11", won, used)
+		}
+		if ok, err := f.st.LinkUsed(ctx, "0123456789abcdef0123456789abcdef"); err != nil || !ok {
+			t.Fatalf("LinkUsed = %v, %v", ok, err)
+		}
+		// Used links are purged once they would have expired anyway.
+		if err := f.st.UseLink(ctx, "old", f.order.ID, time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.PurgeNotices(ctx, time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := f.st.LinkUsed(ctx, "old"); ok {
+			t.Error("an expired used link was kept")
+		}
+		if ok, _ := f.st.LinkUsed(ctx, "0123456789abcdef0123456789abcdef"); !ok {
+			t.Error("a live used link was purged")
+		}
+	})
+}
