@@ -124,6 +124,13 @@ func startTermCmd(t *testing.T, cmd *exec.Cmd) *term {
 	return tm
 }
 
+// raw is everything written to the terminal, escape sequences included.
+func (tm *term) raw() string {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.out.String()
+}
+
 func (tm *term) text() string {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()

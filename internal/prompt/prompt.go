@@ -10,6 +10,8 @@ import (
 	"io"
 
 	"github.com/charmbracelet/huh"
+
+	"github.com/arsctl/arsctl/internal/termquery"
 )
 
 // ErrAborted is returned when the user aborts a prompt (Ctrl-C).
@@ -44,6 +46,9 @@ type Huh struct {
 // run runs a form of one field. Ctrl-C is huh.ErrUserAborted, which is
 // ErrAborted.
 func (h *Huh) run(f huh.Field) error {
+	// The terminal's background colour, asked before the form takes the
+	// terminal (and not when arsctl starts).
+	termquery.Background()
 	return huh.NewForm(huh.NewGroup(f)).WithInput(h.In).WithOutput(h.Out).WithShowHelp(true).Run()
 }
 
