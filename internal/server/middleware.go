@@ -169,10 +169,19 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			}
 			if s.log.Enabled(r.Context(), level) {
 				s.log.LogAttrs(r.Context(), level, "request",
-					slog.String("method", method), slog.String("route", route), slog.String("path", r.URL.Path),
+					slog.String("method", method), slog.String("route", route), slog.String("path", logPath(r)),
 					slog.Int("status", sw.status), slog.Duration("duration", d))
 			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logPath is the request's path for the log, with a path segment that is
+// a secret (a one-click link's {token}) shown as the route names it.
+func logPath(r *http.Request) string {
+	if tok := r.PathValue("token"); tok != "" {
+		return strings.Replace(r.URL.Path, tok, "{token}", 1)
+	}
+	return r.URL.Path
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -64,5 +65,29 @@ func TestMetricsBounded(t *testing.T) {
 	}
 	if !strings.Contains(string(body), `method="other"`) {
 		t.Error(`no request was counted under method="other"`)
+	}
+}
+
+// TestRequestLogHidesLinkTokens: the request log (debug, and warn for a
+// 5xx) names the path; a one-click link's path is its token, which acts on
+// an order for whoever holds it, so the log shows the route instead.
+func TestRequestLogHidesLinkTokens(t *testing.T) {
+	ctx := context.Background()
+	var logs strings.Builder
+	s, err := New(ctx, Config{Addr: "127.0.0.1:0", Database: filepath.Join(t.TempDir(), "a.db"), DataDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const token = "AQEAAAAAaXb5gNzbK8Gq1secretTOKENpartXyZ"
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/l/"+token, nil))
+	}
+	if !strings.Contains(logs.String(), "msg=request") {
+		t.Fatalf("no request was logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "secretTOKEN") {
+		t.Errorf("the log holds a link token:\n%s", logs.String())
 	}
 }
