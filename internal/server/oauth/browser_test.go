@@ -57,6 +57,23 @@ func TestBrowserSignIn(t *testing.T) {
 		return s
 	}
 
+	// sameLook checks that the page is laid out as the account pages are:
+	// its title is its heading and the site's name, it loads the site's
+	// stylesheet, and it has the site's header and footer.
+	sameLook := func(where string) {
+		t.Helper()
+		h1 := text("h1")
+		look, err := chromedp.Run(bctx, chromedp.Evaluate[[]any](`[document.title,
+			[...document.styleSheets].some(s => s.href && new URL(s.href).pathname === "/static/style.css" && s.cssRules.length > 0),
+			!!document.querySelector("header.top a.brand"), !!document.querySelector("footer.foot"), !!document.querySelector("main h1")]`))
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		if want := h1 + " · Auto Replenishment Service"; len(look) != 5 || look[0] != want || look[1] != true || look[2] != true || look[3] != true || look[4] != true {
+			t.Errorf("%s: title, stylesheet loaded, header, footer, heading in main = %v; want title %q and all true", where, look, want)
+		}
+	}
+
 	// Authorization code + PKCE; arsctl's loopback listener on a free port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,6 +96,7 @@ func TestBrowserSignIn(t *testing.T) {
 	if h := text("h1"); h != "Login" {
 		t.Fatalf("the authorize URL led to %q, want the Login page", h)
 	}
+	sameLook("login page")
 	load("sign in", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("login")))
 	// The consent page names the loopback address and the account; no
@@ -87,6 +105,7 @@ func TestBrowserSignIn(t *testing.T) {
 		!strings.Contains(page, email) {
 		t.Fatalf("consent page: %q", page)
 	}
+	sameLook("consent page")
 	select {
 	case c := <-codes:
 		t.Fatalf("the loopback listener got code %q before Allow", c)
@@ -119,15 +138,31 @@ func TestBrowserSignIn(t *testing.T) {
 	if h := text("h1"); h != "Connect a device" {
 		t.Fatalf("verification page heading %q", h)
 	}
-	load("continue", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	sameLook("device page")
+	load("continue", chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
 	if page := text("body"); !strings.Contains(page, "arsctl (command-line tool)") || !strings.Contains(page, email) ||
 		!strings.Contains(page, da.UserCode) {
 		t.Fatalf("confirmation page: %q", page)
 	}
+	sameLook("device confirmation page")
 	load("allow", chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
 	if h := text("h1"); h != "Device connected" {
 		t.Fatalf("after Allow: %q", h)
 	}
+	sameLook("device connected page")
+	// Error pages: a code that is not one, and a sign-in step this
+	// browser did not start.
+	run("open the device page", chromedp.Navigate(srv.URL+"/device"))
+	run("enter a wrong code", chromedp.SendKeys(chromedp.ID("user_code"), "WXYZ-2345"), chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
+	if e := text("#errors"); e == "" {
+		t.Errorf("a wrong code shows no error")
+	}
+	sameLook("device page with an error")
+	run("open a sign-in step of another browser", chromedp.Navigate(srv.URL+"/oauth/login?id=not-this-browser"))
+	if h := text("h1"); h != "Sign-in started elsewhere" && h != "Sign-in request expired" {
+		t.Errorf("another browser's sign-in step: %q", h)
+	}
+	sameLook("sign-in error page")
 	if _, err := oauth.ExchangeDeviceCode(ctx, http.DefaultClient, srv.URL, da.DeviceCode); err != nil {
 		t.Fatal(err)
 	}

@@ -110,12 +110,12 @@ func (s *Server) callbackGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		if err := r.ParseForm(); err != nil {
-			s.requestExpired(w)
+			s.requestExpired(w, r)
 			return
 		}
 		id := r.Form.Get("id")
 		if !s.bound(r, id) {
-			s.notThisBrowser(w)
+			s.notThisBrowser(w, r)
 			return
 		}
 		http.SetCookie(w, s.bindingCookie(id, -1))
@@ -123,13 +123,13 @@ func (s *Server) callbackGuard(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) requestExpired(w http.ResponseWriter) {
-	s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
+func (s *Server) requestExpired(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusBadRequest, "done", pageData{Title: "Sign-in request expired",
 		Message: "This sign-in request is unknown, was already used or has expired. Start again from arsctl (arsctl auth login)."})
 }
 
-func (s *Server) notThisBrowser(w http.ResponseWriter) {
-	s.pages.render(w, http.StatusForbidden, "done", pageData{Title: "Sign-in started elsewhere",
+func (s *Server) notThisBrowser(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusForbidden, "done", pageData{Title: "Sign-in started elsewhere",
 		Message: "This sign-in was not started in this browser, so arsd will not complete it here. " +
 			"If you did not just run arsctl auth login yourself, someone may be trying to act as you: close this page. " +
 			"Otherwise run arsctl auth login again and use the browser it opens."})
@@ -143,15 +143,15 @@ func (s *Server) liveRequest(w http.ResponseWriter, r *http.Request, id string) 
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.ErrorContext(r.Context(), "read auth request", "err", err)
 		}
-		s.requestExpired(w)
+		s.requestExpired(w, r)
 		return a, false
 	}
 	if !s.bound(r, id) {
-		s.notThisBrowser(w)
+		s.notThisBrowser(w, r)
 		return a, false
 	}
 	if a.Done {
-		s.requestExpired(w)
+		s.requestExpired(w, r)
 		return a, false
 	}
 	return a, true
@@ -174,7 +174,7 @@ func (s *Server) loginStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientName(a.ClientID)
-	s.pages.render(w, http.StatusOK, "consent", pageData{Title: "Allow " + client + "?", Client: client,
+	s.render(w, r, http.StatusOK, "consent", pageData{Title: "Allow " + client + "?", Client: client,
 		Where: redirectHost(a.RedirectURI), Account: s.accountName(r.Context(), acct), Scopes: scopeTexts(a.Scopes),
 		CSRF: s.formToken(sid, consentPurpose, id), RequestID: id})
 }
@@ -194,7 +194,7 @@ func redirectHost(redirectURI string) string {
 func (s *Server) consentDecide(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		s.formExpired(w)
+		s.formExpired(w, r)
 		return
 	}
 	id := r.PostForm.Get("authRequestID")
@@ -208,7 +208,7 @@ func (s *Server) consentDecide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.formTokenOK(r, sid, consentPurpose, id) {
-		s.formExpired(w)
+		s.formExpired(w, r)
 		return
 	}
 	client := clientName(a.ClientID)
@@ -218,11 +218,11 @@ func (s *Server) consentDecide(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("action") {
 	case "approve":
 		if err := s.st.CompleteAuthRequest(r.Context(), id, acct); err != nil {
-			s.requestExpired(w)
+			s.requestExpired(w, r)
 			return
 		}
 		s.log.InfoContext(r.Context(), "sign-in allowed", "account", acct, "client", a.ClientID)
-		s.pages.render(w, http.StatusOK, "continue", pageData{Title: "Signed in", Client: client,
+		s.render(w, r, http.StatusOK, "continue", pageData{Title: "Signed in", Client: client,
 			Next: authorizeCallback + "?id=" + url.QueryEscape(id)})
 	case "deny":
 		if err := s.st.DeleteAuthRequest(r.Context(), id); err != nil {
@@ -230,10 +230,10 @@ func (s *Server) consentDecide(w http.ResponseWriter, r *http.Request) {
 		}
 		http.SetCookie(w, s.bindingCookie(id, -1))
 		s.log.InfoContext(r.Context(), "sign-in denied", "account", acct, "client", a.ClientID)
-		s.pages.render(w, http.StatusOK, "continue", pageData{Title: "Request denied", Client: client,
+		s.render(w, r, http.StatusOK, "continue", pageData{Title: "Request denied", Client: client,
 			Next: deniedRedirect(a)})
 	default:
-		s.pages.render(w, http.StatusBadRequest, "done", pageData{Title: "Choose Allow or Deny", Message: "Go back and choose Allow or Deny."})
+		s.render(w, r, http.StatusBadRequest, "done", pageData{Title: "Choose Allow or Deny", Message: "Go back and choose Allow or Deny."})
 	}
 }
 

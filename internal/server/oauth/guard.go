@@ -229,7 +229,7 @@ const maxAuthorizeRequest = 4 << 10
 func (s *Server) authorizeGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > maxAuthorizeRequest || r.ContentLength > maxAuthorizeRequest {
-			s.pages.render(w, http.StatusRequestEntityTooLarge, "done", pageData{Title: "Sign-in request too large",
+			s.render(w, r, http.StatusRequestEntityTooLarge, "done", pageData{Title: "Sign-in request too large",
 				Message: "This sign-in request is larger than any arsctl makes. Start again from arsctl (arsctl auth login)."})
 			return
 		}
@@ -239,7 +239,7 @@ func (s *Server) authorizeGuard(next http.Handler) http.Handler {
 		var limited *store.LimitedError
 		if errors.As(err, &limited) {
 			w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
-			s.pages.render(w, http.StatusTooManyRequests, "done", pageData{Title: "Too many sign-ins",
+			s.render(w, r, http.StatusTooManyRequests, "done", pageData{Title: "Too many sign-ins",
 				Message: "Too many sign-ins were started from this address just now. Wait a minute and run arsctl auth login again."})
 			return
 		}
@@ -249,13 +249,13 @@ func (s *Server) authorizeGuard(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "authorize: check limits", "err", err)
-			s.pages.render(w, http.StatusInternalServerError, "done", pageData{Title: "Something went wrong", Message: "Please try again."})
+			s.render(w, r, http.StatusInternalServerError, "done", pageData{Title: "Something went wrong", Message: "Please try again."})
 			return
 		}
 		if n >= s.cfg.MaxLiveAuthRequests {
 			s.log.WarnContext(r.Context(), "authorization refused: too many live authorization requests", "live", n)
 			w.Header().Set("Retry-After", "60")
-			s.pages.render(w, http.StatusServiceUnavailable, "done", pageData{Title: "Too many sign-ins in progress",
+			s.render(w, r, http.StatusServiceUnavailable, "done", pageData{Title: "Too many sign-ins in progress",
 				Message: "Too many sign-ins are in progress. Try again in a minute, or sign in with a code (arsctl auth login --device)."})
 			return
 		}

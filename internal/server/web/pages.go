@@ -132,6 +132,15 @@ func (w *Web) renderFor(rw http.ResponseWriter, req *request, status int, name s
 	w.render(rw, req.r, status, name, p)
 }
 
+// Page renders body, a page of another part of arsd (the authorization
+// server's device and consent pages), in the account pages' layout: the
+// same title, header, stylesheet and footer, with the signed-in account
+// when there is one. A Referrer-Policy of no-referrer already set on rw
+// is kept.
+func (w *Web) Page(rw http.ResponseWriter, r *http.Request, status int, title string, body template.HTML) {
+	w.renderFor(rw, w.visitor(r), status, "shell", page{Title: title, Data: body})
+}
+
 func (w *Web) renderError(rw http.ResponseWriter, req *request, status int, title, msg string) {
 	w.renderFor(rw, req, status, "error", page{Title: title, Data: msg})
 }
