@@ -23,6 +23,7 @@ import (
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/atomicfile"
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/provider"
 )
@@ -71,6 +72,9 @@ type PrinterState struct {
 	Failures     int              `json:"failures,omitempty"`
 	NextAttempt  time.Time        `json:"next_attempt,omitzero"`
 	LastError    string           `json:"last_error,omitempty"`
+	// History is each ink or toner supply's level changes (the first
+	// reading of every new level), oldest first, for the forecast.
+	History map[string][]forecast.Reading `json:"history,omitempty"`
 }
 
 // Status of one printer after a pass.
@@ -94,6 +98,9 @@ type Result struct {
 	Orders       []arsapi.Order   `json:"orders,omitempty"`
 	Error        string           `json:"error,omitempty"`
 	NextAttempt  *time.Time       `json:"next_attempt,omitempty"`
+	// Forecasts are the ink and toner supplies' forecasts by supply name,
+	// from the levels this agent has read (see PrinterState.History).
+	Forecasts map[string]forecast.Forecast `json:"forecasts,omitempty"`
 }
 
 func (a *Agent) now() time.Time {
@@ -249,6 +256,8 @@ func (a *Agent) one(ctx context.Context, e arsapi.Enrollment, cands *candidates)
 	ps.Address, ps.UUID = r.Address, p.UUID
 	ps.Supplies, ps.LevelsReadAt = p.Supplies, &readAt
 	ps.Failures, ps.NextAttempt, ps.LastError = 0, time.Time{}, ""
+	ps.recordHistory(p.Supplies, readAt)
+	r.Forecasts = ps.forecasts(now)
 	a.mu.Unlock()
 	r.Supplies, r.LevelsReadAt = p.Supplies, &readAt
 	if err != nil {
@@ -273,6 +282,7 @@ func (a *Agent) unreachable(r *Result, ps *PrinterState, msg string, count bool)
 	r.Error = ps.LastError
 	r.Address = ps.Address
 	r.Supplies, r.LevelsReadAt = ps.Supplies, ps.LevelsReadAt
+	r.Forecasts = ps.forecasts(a.now())
 	next := ps.NextAttempt
 	r.NextAttempt = &next
 }

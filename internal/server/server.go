@@ -33,6 +33,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/gauges"
 	"github.com/arsctl/arsctl/internal/server/notify"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/orders"
@@ -201,6 +202,7 @@ func (s *Server) build(ctx context.Context) error {
 		Name: "arsd_password_hashes_total",
 		Help: "argon2id password hashes computed (sign-in checks and new accounts).",
 	}, func() float64 { return float64(s.st.Passwords.Count()) }))
+	s.reg.MustRegister(gauges.New(s.st, gauges.DefaultTTL))
 	s.disp = orders.New(s.st, orders.Config{
 		Amazon:       amazonFulfiller,
 		Webhook:      webhookFulfiller,

@@ -277,6 +277,10 @@ func testEndToEnd(t *testing.T, dsn string) {
 		`arsd_cancellations_total\{reason="prefer-buying-myself"\} 1`,
 		`arsd_http_requests_total\{code="200",method="POST",route="/v1/enrollments/\{id\}/levels"\} 4`,
 		`arsd_http_request_duration_seconds_count\{method="GET",route="/v1/terms"\} \d+`,
+		`arsd_enrollments\{provider="amazon",state="\w+"\} 1`,
+		`arsd_orders\{state="shipped"\} \d+`,
+		`arsd_dispatch_pending_orders \d+`,
+		`arsd_dispatch_lag_seconds \d`,
 	} {
 		if !regexp.MustCompile(re).Match(metrics) {
 			t.Errorf("metrics lack %s", re)

@@ -4,6 +4,9 @@ package monitor
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,6 +46,11 @@ type Options struct {
 	StatePath  string
 	Timeout    time.Duration
 	MinBackoff time.Duration
+	// MetricsListen is the address of the Prometheus metrics endpoint
+	// (--metrics-listen); empty serves none.
+	MetricsListen string
+	// MetricsMaxSeries caps the per-printer series of the endpoint.
+	MetricsMaxSeries int
 	// Search holds --subnet, --domain and the SNMP credentials.
 	Search *cmdutil.SearchFlags
 }
@@ -76,6 +84,14 @@ Run it as a service (docs/systemd/arsctl-monitor.service), or with --once from
 cron or a systemd timer (docs/systemd/arsctl-monitor-once.timer). With --once
 the exit status is 1 when some printer could not be read or reported.
 
+With --metrics-listen, the monitor also serves Prometheus metrics at
+http://ADDR/metrics: per printer whether it answered and when its levels were
+read, per supply its level, the printer's low level and the forecast days to
+empty (where the levels read so far give a rate). The endpoint has no
+authentication: listen on loopback, or on an address only the Prometheus
+server reaches. docs/alerts.yaml and docs/grafana/arsctl.json use these
+metrics.
+
 Output: a table on a terminal, tab-separated values when piped (status,
 model, serial, address, levels, note), or one JSON object per printer and
 pass with --json. Serial numbers show only their last four characters, since
@@ -84,11 +100,18 @@ this output usually ends up in logs.`,
   arsctl monitor --once                  # one pass, for cron
   arsctl monitor --once --host 192.168.1.40 --host 192.168.1.41 --no-mdns
   arsctl monitor --interval 5m --json    # one JSON object per printer and pass
-  arsctl monitor --subnet 10.20.30.0/24 --no-mdns   # printers on a printer VLAN`,
+  arsctl monitor --subnet 10.20.30.0/24 --no-mdns   # printers on a printer VLAN
+  arsctl monitor --metrics-listen 127.0.0.1:9101    # Prometheus scrapes /metrics`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Interval < time.Second {
 				return cmdutil.FlagErrorf("--interval must be at least 1s")
+			}
+			if opts.MetricsListen != "" && opts.Once {
+				return cmdutil.FlagErrorf("--metrics-listen needs a monitor that keeps running: drop --once")
+			}
+			if opts.MetricsMaxSeries < 1 {
+				return cmdutil.FlagErrorf("--metrics-max-series must be at least 1")
 			}
 			if _, err := opts.DiscoveryOptions(); err != nil {
 				return err
@@ -112,6 +135,8 @@ this output usually ends up in logs.`,
 	cmd.Flags().StringVar(&opts.StatePath, "state", "", "Where to keep last levels and retry times (`file`; default: $XDG_STATE_HOME/arsctl/monitor.json)")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 5*time.Second, "Time allowed to read one printer")
 	cmd.Flags().DurationVar(&opts.MinBackoff, "min-backoff", 30*time.Second, "First retry delay for an unreachable printer")
+	cmd.Flags().StringVar(&opts.MetricsListen, "metrics-listen", "", "Serve Prometheus metrics at `ADDR:PORT`/metrics")
+	cmd.Flags().IntVar(&opts.MetricsMaxSeries, "metrics-max-series", agent.DefaultMaxSeries, "Most per-printer metric series to serve")
 	opts.Search = cmdutil.AddSearchFlags(cmd.Flags())
 	return cmd
 }
@@ -145,6 +170,15 @@ func monitorRun(ctx context.Context, opts *Options) error {
 	if err := a.Load(); err != nil {
 		return err
 	}
+	var metrics *agent.Metrics
+	if opts.MetricsListen != "" {
+		metrics = &agent.Metrics{MaxSeries: opts.MetricsMaxSeries}
+		stop, err := serveMetrics(ctx, opts, metrics)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	for {
 		results, err := a.Pass(ctx)
 		if err != nil {
@@ -152,6 +186,8 @@ func monitorRun(ctx context.Context, opts *Options) error {
 				return err
 			}
 			opts.IO.Warning("%v (retrying in %s)", err, opts.Interval)
+		} else if metrics != nil {
+			metrics.Update(results, time.Now())
 		}
 		failed, perr := printResults(opts.IO, opts.Output, results)
 		if perr != nil {
@@ -169,6 +205,25 @@ func monitorRun(ctx context.Context, opts *Options) error {
 		case <-time.After(nextWake(opts.Interval, results)):
 		}
 	}
+}
+
+// serveMetrics listens on --metrics-listen and serves m at /metrics until
+// stop is called.
+func serveMetrics(ctx context.Context, opts *Options, m *agent.Metrics) (stop func(), err error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(opts.IO.ErrOut, "Serving metrics at http://%s/metrics\n", ln.Addr())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // nextWake is the interval, or sooner when a printer's backoff ends first.

@@ -3,8 +3,11 @@ package monitor
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	agent "github.com/arsctl/arsctl/internal/monitor"
+	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -33,7 +37,12 @@ func TestNewCmdMonitorFlags(t *testing.T) {
 				o.StatePath == "/tmp/m.json" && o.Interval == 5*time.Minute
 		}},
 		{args: "--subnet 10.20.30.0/24", check: func(o *Options) bool { return o.Search.Any() }},
+		{args: "--metrics-listen 127.0.0.1:9101", check: func(o *Options) bool {
+			return o.MetricsListen == "127.0.0.1:9101" && o.MetricsMaxSeries == agent.DefaultMaxSeries
+		}},
 		{args: "--interval 10ms", wantErr: "--interval must be at least 1s"},
+		{args: "--once --metrics-listen 127.0.0.1:9101", wantErr: "drop --once"},
+		{args: "--metrics-listen 127.0.0.1:9101 --metrics-max-series 0", wantErr: "at least 1"},
 		{args: "--subnet 10.20.30.0/33", wantErr: "10.20.30.0/33"},
 		{args: "extra", wantErr: "unknown command"},
 	} {
@@ -142,5 +151,55 @@ func TestMonitorOnceUnreachable(t *testing.T) {
 	}
 	if len(api.reports) != 0 || !strings.Contains(out, `"status":"unreachable"`) {
 		t.Errorf("reports %v, output %q", api.reports, out)
+	}
+}
+
+// TestMonitorServesMetrics: with --metrics-listen the running monitor
+// serves the pass's levels at /metrics on the address given.
+func TestMonitorServesMetrics(t *testing.T) {
+	port, err := testport.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	api := &fakeAPI{enrollments: []arsapi.Enrollment{{ID: "e1", State: arsapi.StateActive,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: "KNMA55551234"}}}}
+	ios, _, _, _ := iostreams.Test()
+	opts := &Options{
+		IO: ios, Output: &cmdutil.OutputOptions{JSON: true},
+		Client:           func(context.Context) (agent.API, error) { return api, nil },
+		DiscoveryOptions: func() (discovery.Options, error) { return discovery.Options{}, nil },
+		Probe: func(context.Context, string, discovery.Options) (printer.Printer, error) {
+			return printer.Printer{Model: "TS8320 series", Serial: "KNMA55551234",
+				Supplies: []printer.Supply{{Name: "BK", ColorName: "black", Type: "inkCartridge", Level: 40}}}, nil
+		},
+		NoMDNS: true, Hosts: []string{"127.0.0.1:1"}, Interval: time.Hour, Timeout: time.Second, MinBackoff: time.Second,
+		StatePath: filepath.Join(t.TempDir(), "monitor.json"), Search: &cmdutil.SearchFlags{},
+		MetricsListen: addr, MetricsMaxSeries: 100,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- monitorRun(ctx, opts) }()
+	var body string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if body = string(b); strings.Contains(body, "arsctl_supply_level_percent{") {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("monitor: %v", err)
+	}
+	if !strings.Contains(body, `arsctl_supply_level_percent{enrollment="e1",supply="BK",color="black",kind="ink"} 40`) {
+		t.Errorf("metrics:\n%s", body)
+	}
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Error("the metrics endpoint outlived the monitor")
 	}
 }

@@ -117,6 +117,13 @@ var _ fulfil.Deregisterer = (*Dispatcher)(nil)
 // New returns a dispatcher working on out.
 func New(out Outbox, cfg Config) *Dispatcher {
 	cfg.defaults()
+	names := []string{NoFulfiller}
+	for _, f := range []fulfil.Fulfiller{cfg.Amazon, cfg.Webhook} {
+		if f != nil {
+			names = append(names, f.Name())
+		}
+	}
+	cfg.Metrics.init(names)
 	return &Dispatcher{out: out, cfg: cfg, log: cfg.Logger.With("component", "orders"), poke: make(chan struct{}, 1)}
 }
 

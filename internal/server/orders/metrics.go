@@ -30,6 +30,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// init creates every fulfiller's hand-over series at zero, so that a
+// rule such as increase(...{outcome="failed"}[1h]) sees the first failure.
+func (m *Metrics) init(fulfillers []string) {
+	if m == nil {
+		return
+	}
+	for _, f := range fulfillers {
+		for _, outcome := range []string{"ok", "retry", "failed"} {
+			m.HandOvers.WithLabelValues(f, outcome)
+		}
+	}
+}
+
 func (m *Metrics) observe(fulfiller, outcome string, took time.Duration) {
 	if m == nil {
 		return

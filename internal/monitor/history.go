@@ -1,0 +1,59 @@
+package monitor
+
+import (
+	"time"
+
+	"github.com/arsctl/arsctl/pkg/forecast"
+	"github.com/arsctl/arsctl/pkg/printer"
+)
+
+const (
+	// maxHistory bounds the level changes kept per supply: enough for the
+	// current cartridge's trend and, for printers that say only "some
+	// remaining", several past cycles, while a fleet's state file stays small.
+	maxHistory = 64
+	// maxHistorySupplies bounds the supplies of one printer with a history.
+	maxHistorySupplies = 16
+)
+
+// recordHistory adds the levels read at `at` that differ from the last
+// kept level of their supply. Supplies that are no longer reported (or are
+// not ink or toner) lose their history.
+func (ps *PrinterState) recordHistory(supplies []printer.Supply, at time.Time) {
+	if ps.History == nil {
+		ps.History = map[string][]forecast.Reading{}
+	}
+	seen := map[string]bool{}
+	for _, s := range supplies {
+		if !s.Reorderable() || len(seen) >= maxHistorySupplies || seen[s.Name] {
+			continue
+		}
+		seen[s.Name] = true
+		h := ps.History[s.Name]
+		if n := len(h); n > 0 && (h[n-1].Level == s.Level || !at.After(h[n-1].At)) {
+			continue
+		}
+		h = append(h, forecast.Reading{At: at, Level: s.Level})
+		if len(h) > maxHistory {
+			h = append([]forecast.Reading(nil), h[len(h)-maxHistory:]...)
+		}
+		ps.History[s.Name] = h
+	}
+	for name := range ps.History {
+		if !seen[name] {
+			delete(ps.History, name)
+		}
+	}
+}
+
+// forecasts estimates every supply with a history as of now.
+func (ps *PrinterState) forecasts(now time.Time) map[string]forecast.Forecast {
+	if len(ps.History) == 0 {
+		return nil
+	}
+	out := make(map[string]forecast.Forecast, len(ps.History))
+	for name, h := range ps.History {
+		out[name] = forecast.Estimate(h, now)
+	}
+	return out
+}
