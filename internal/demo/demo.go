@@ -5,7 +5,10 @@
 // the real commands: discover → register → status → a low-ink report that
 // places exactly one order → cancel with a reason. No multicast is sent
 // and nothing is advertised on the network: the printer is found with the
-// direct --host probe. It lives with arsd, which carries the server
+// direct --host probe. With --provider amazon the plan is fulfilled by
+// Amazon Dash Replenishment, played by the in-repo emulator
+// (internal/amazonemu) on 127.0.0.1, and the demo plays the browser that
+// signs in with Amazon. It lives with arsd, which carries the server
 // anyway, so that arsctl carries neither the server nor the simulator.
 package demo
 
@@ -15,22 +18,26 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/arsctl/arsctl/internal/amazonemu"
 	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/server"
+	"github.com/arsctl/arsctl/internal/server/formbrowser"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -41,6 +48,8 @@ type Options struct {
 	F *cmdutil.Factory
 	// Keep leaves the temporary directory (database, state) in place.
 	Keep bool
+	// Provider is who ships the ink: canon (the default) or amazon.
+	Provider arsapi.Provider
 	// Root builds the arsctl command tree the demo's steps run in
 	// (root.NewCmdRoot).
 	Root func(*cmdutil.Factory) *cobra.Command
@@ -49,7 +58,7 @@ type Options struct {
 // NewCmdDemo returns the demo command; f is the factory the arsctl
 // commands of the demo's steps are built from.
 func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Root: root.NewCmdRoot}
+	opts := &Options{F: f, Root: root.NewCmdRoot, Provider: arsapi.ProviderCanon}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Walk through the whole service on this machine, safely",
@@ -59,11 +68,15 @@ func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
      SQLite database, a simulated Canon PIXMA printer answers IPP on
      127.0.0.1, and a small back office receives signed order webhooks;
   2. arsctl discover finds the printer (direct probe, no multicast);
-  3. arsctl register enrolls it with the canon provider under a demo account;
+  3. arsctl register enrolls it with the canon provider under a demo account
+     (with --provider amazon: Amazon Dash Replenishment, played by the
+     in-repo Amazon emulator on 127.0.0.1; the demo plays your browser,
+     which signs in with Amazon and allows it);
   4. arsctl status shows the plan and the ink levels;
   5. the colour cartridge (cyan, magenta and yellow in one) runs low;
      arsctl monitor --once reports the levels and the service places
-     exactly one order for it (a second report orders nothing);
+     exactly one order for it, with the back office or with Amazon (a
+     second report orders nothing);
   6. arsctl cancel cancels the plan with a reason.
 
 Every step is the real arsctl command, run in-process and printed as you would
@@ -71,9 +84,13 @@ type it. Nothing is sent to your network and nothing is left behind (unless
 --keep).`,
 		Example: `  go run ./cmd/arsd demo     # from a checkout, nothing else to install
   arsd demo
+  arsd demo --provider amazon  # the Amazon branch, with the in-repo emulator
   arsd demo --keep           # keep the temporary database and state for a look`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Provider != arsapi.ProviderCanon && opts.Provider != arsapi.ProviderAmazon {
+				return cmdutil.FlagErrorf("--provider %q: the demo runs with canon or amazon", opts.Provider)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -81,6 +98,7 @@ type it. Nothing is sent to your network and nothing is left behind (unless
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "Keep the temporary directory")
+	cmd.Flags().StringVar((*string)(&opts.Provider), "provider", string(arsapi.ProviderCanon), "Who ships the ink in the demo: canon or `amazon` (Amazon's emulator)")
 	return cmd
 }
 
@@ -152,13 +170,30 @@ func Run(ctx context.Context, opts *Options) error {
 	go func() { _ = boSrv.Serve(boLn) }()
 	defer boSrv.Close()
 
-	baseURL, stop, err := server.Start(ctx, server.Config{
+	cfg := server.Config{
 		Addr:             "127.0.0.1:0",
 		Database:         filepath.Join(dir, "arsd.db"),
 		DataDir:          dir,
 		DispatchInterval: server.Duration(200 * time.Millisecond),
 		Webhook:          server.WebhookConfig{URL: "http://" + boLn.Addr().String() + "/orders", Secret: secret},
-	})
+	}
+	amazon := opts.Provider == arsapi.ProviderAmazon
+	var emu *amazonemu.Emulator
+	if amazon {
+		var emuURL string
+		var stopEmu func()
+		emu, emuURL, stopEmu, err = startAmazon()
+		if err != nil {
+			return err
+		}
+		defer stopEmu()
+		cfg.Amazon = server.AmazonConfig{
+			ClientID: emu.ClientID(), ClientSecret: emu.ClientSecret(),
+			AuthorizeURL: emuURL + "/ap/oa", TokenURL: emuURL + "/auth/o2/token", DRSBaseURL: emuURL,
+			DeviceModel: demoDeviceModel, Slots: map[string]string{"black": "black", "color": "color"}, TestDevice: true,
+		}
+	}
+	baseURL, stop, err := server.Start(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("start the demo service: %w", err)
 	}
@@ -177,7 +212,11 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1", "arsd demo: the Auto Replenishment Service journey, on this machine only"))
 	say("service (arsd)        %s  (SQLite in %s)", baseURL, dir)
 	say("simulated printer     ipp://%s/ipp/print  (%s %s, serial %s)", host, sim.Config().Make, sim.Config().Model, serial)
-	say("back office webhook   http://%s/orders", boLn.Addr())
+	if amazon {
+		say("Amazon (emulator)     %s  (Login with Amazon and Dash Replenishment)", cfg.Amazon.DRSBaseURL)
+	} else {
+		say("back office webhook   http://%s/orders", boLn.Addr())
+	}
 
 	// A demo account, signed in the way a person would be: the device
 	// flow, approved through the service's sign-in page.
@@ -207,6 +246,10 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return f.Getenv(k)
 	}
+	var browser cmdutil.Browser = cmdutil.SystemBrowser{Getenv: getenv}
+	if amazon {
+		browser = &demoBrowser{ctx: ctx, say: say}
+	}
 	arsctl := func(args ...string) error {
 		fmt.Fprintf(ios.ErrOut, "   %s\n", ios.Colorize("2", "$ arsctl "+strings.Join(args, " ")))
 		sub := &cmdutil.Factory{
@@ -214,7 +257,7 @@ func Run(ctx context.Context, opts *Options) error {
 			Getenv:    getenv,
 			Config:    func() (*config.Config, error) { return config.Load(getenv) },
 			Prompter:  f.Prompter,
-			Browser:   cmdutil.SystemBrowser{Getenv: getenv},
+			Browser:   browser,
 			Output:    &cmdutil.OutputOptions{},
 			Version:   f.Version,
 		}
@@ -233,8 +276,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("demo step discover: %w", err)
 	}
 
-	step(2, "Register: select the printer, agree to the terms, choose Canon, confirm model and serial")
-	if err := arsctl("register", "--host", host, "--provider", "canon", "--agree-terms", "--yes"); err != nil {
+	register := []string{"register", "--host", host, "--provider", "canon", "--agree-terms", "--yes"}
+	if amazon {
+		step(2, "Register: select the printer, agree to the terms, choose Amazon, sign in with Amazon in the browser")
+		say("(the demo plays your browser: it opens the link arsctl gives, presses Continue, and the Amazon emulator signs in and allows)\n")
+		register = []string{"register", "--host", host, "--provider", "amazon", "--agree-terms"}
+	} else {
+		step(2, "Register: select the printer, agree to the terms, choose Canon, confirm model and serial")
+	}
+	if err := arsctl(register...); err != nil {
 		return fmt.Errorf("demo step register: %w", err)
 	}
 	enrollments, err := api.FindEnrollments(ctx, arsapi.ListOptions{Serial: serial})
@@ -271,13 +321,25 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("demo: expected exactly one order, for Color; got %d: %+v", len(orders), orders)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for bo.received() == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if bo.received() == 1 {
-		say("back office received the signed order event for Color (signature verified)\n")
-	} else {
-		say("back office has not received the order event yet (%d received)\n", bo.received())
+	switch {
+	case amazon:
+		for len(emu.Orders()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if eo := emu.Orders(); len(eo) == 1 {
+			say("Amazon Dash Replenishment (emulator) received the order for slot %s (detail %s)\n", eo[0].Slot, eo[0].DetailCode)
+		} else {
+			say("Amazon Dash Replenishment (emulator) has not received the order yet (%d received)\n", len(eo))
+		}
+	default:
+		for bo.received() == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if bo.received() == 1 {
+			say("back office received the signed order event for Color (signature verified)\n")
+		} else {
+			say("back office has not received the order event yet (%d received)\n", bo.received())
+		}
 	}
 	if err := arsctl("status", serial); err != nil {
 		return fmt.Errorf("demo step status: %w", err)
@@ -300,6 +362,60 @@ func Run(ctx context.Context, opts *Options) error {
 
 	ios.Success("Demo complete: printer found, enrolled, one order placed for the low colour cartridge, plan cancelled.")
 	fmt.Fprintf(ios.ErrOut, "  Next: run `arsd` for a service of your own, then `arsctl discover` and `arsctl register`.\n")
+	return nil
+}
+
+// demoDeviceModel is the Dash Replenishment device model of the demo's
+// printer in the Amazon emulator: a black and a tri-colour cartridge.
+const demoDeviceModel = "ars-demo-printer"
+
+// startAmazon starts the Amazon emulator on 127.0.0.1. It approves every
+// sign-in at once, as if the person had signed in and pressed Allow.
+func startAmazon() (*amazonemu.Emulator, string, func(), error) {
+	emu := amazonemu.New(amazonemu.Config{AutoApprove: true, DeviceModels: map[string][]string{demoDeviceModel: {"black", "color"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("start the Amazon emulator: %w", err)
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return emu, "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+var heading = regexp.MustCompile(`<h1>([^<]*)</h1>`)
+
+// demoBrowser plays the person at the browser for the Amazon sign-in: it
+// opens the link, presses Continue on arsd's page and follows Amazon (the
+// emulator) back to arsd, whose last page it tells.
+type demoBrowser struct {
+	ctx context.Context
+	say func(format string, a ...any)
+}
+
+func (d *demoBrowser) Browse(u string) error {
+	b, err := formbrowser.New(nil)
+	if err != nil {
+		return err
+	}
+	page, err := b.Get(d.ctx, u)
+	if err != nil {
+		return err
+	}
+	f := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") })
+	if f == nil {
+		return fmt.Errorf("the sign-in page has no Continue button: %s", page.Text())
+	}
+	if page, err = b.Submit(d.ctx, page, f, nil, "continue"); err != nil {
+		return err
+	}
+	if page.Status != http.StatusOK {
+		return fmt.Errorf("the Amazon sign-in ended on %s", page.Text())
+	}
+	title := page.URL.Redacted()
+	if m := heading.FindSubmatch(page.Body); m != nil {
+		title = html.UnescapeString(string(m[1]))
+	}
+	d.say("(browser: Continue → Amazon signs in and allows → arsd's page %q)", title)
 	return nil
 }
 

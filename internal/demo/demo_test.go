@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -10,11 +11,10 @@ import (
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/demo"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// TestDemo runs the whole demo, as `arsd demo` does, and checks what a
-// user sees: each step, one order, and the cancellation.
-func TestDemo(t *testing.T) {
+func newFactory(t *testing.T) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
 	ios, _, out, errOut := iostreams.Test()
 	env := map[string]string{"HOME": t.TempDir(), "ARS_KEYRING": "off"}
 	getenv := func(k string) string { return env[k] }
@@ -26,7 +26,14 @@ func TestDemo(t *testing.T) {
 		Output:    &cmdutil.OutputOptions{},
 		Version:   "test",
 	}
-	err := demo.Run(context.Background(), &demo.Options{F: f, Root: root.NewCmdRoot})
+	return f, out, errOut
+}
+
+// TestDemo runs the whole demo, as `arsd demo` does, and checks what a
+// user sees: each step, one order, and the cancellation.
+func TestDemo(t *testing.T) {
+	f, out, errOut := newFactory(t)
+	err := demo.Run(context.Background(), &demo.Options{F: f, Root: root.NewCmdRoot, Provider: arsapi.ProviderCanon})
 	if err != nil {
 		t.Fatalf("demo failed: %v\nstderr:\n%s\nstdout:\n%s", err, errOut, out)
 	}
@@ -52,5 +59,64 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "cancelled") {
 		t.Errorf("stdout never shows the plan cancelled:\n%s", stdout)
+	}
+}
+
+// TestDemoAmazon runs `arsd demo --provider amazon`: the Amazon branch on
+// one machine, with the in-repo Amazon emulator. The browser the demo
+// plays signs in with Amazon; register says the printer is enrolled with
+// Amazon; the low colour cartridge is ordered from Amazon, once.
+func TestDemoAmazon(t *testing.T) {
+	f, out, errOut := newFactory(t)
+	err := demo.Run(context.Background(), &demo.Options{F: f, Root: root.NewCmdRoot, Provider: arsapi.ProviderAmazon})
+	if err != nil {
+		t.Fatalf("demo failed: %v\nstderr:\n%s\nstdout:\n%s", err, errOut, out)
+	}
+	stderr, stdout := errOut.String(), out.String()
+	for _, want := range []string{
+		"Amazon (emulator)     http://127.0.0.1:",
+		"$ arsctl register --host 127.0.0.1:",
+		" --provider amazon --agree-terms",
+		"arsd's page \"You're all set\"",
+		"✓ Enrolled TS5320, serial ****",
+		" with Amazon: enrollment ",
+		"Amazon Dash Replenishment (emulator) received the order for slot color",
+		"Demo complete",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "back office") {
+		t.Errorf("the Amazon demo talks of the back office:\n%s", stderr)
+	}
+	if n := strings.Count(stdout, "ordered: Color"); n != 1 {
+		t.Errorf("stdout shows %d orders for Color, want exactly 1:\n%s", n, stdout)
+	}
+	if !strings.Contains(stdout, "\tamazon\tactive\t") {
+		t.Errorf("stdout never shows the amazon plan active:\n%s", stdout)
+	}
+}
+
+// TestDemoProviderFlag: --provider takes canon or amazon only.
+func TestDemoProviderFlag(t *testing.T) {
+	f, _, _ := newFactory(t)
+	for _, tt := range []struct {
+		args string
+		want arsapi.Provider
+		exit int
+	}{
+		{"", arsapi.ProviderCanon, 0},
+		{"--provider amazon", arsapi.ProviderAmazon, 0},
+		{"--provider ups", "", cmdutil.ExitUsage},
+	} {
+		var got *demo.Options
+		cmd := demo.NewCmdDemo(f, func(_ context.Context, o *demo.Options) error { got = o; return nil })
+		cmd.SetArgs(strings.Fields(tt.args))
+		cmd.SetErr(&bytes.Buffer{})
+		err := cmd.Execute()
+		if code := cmdutil.ExitCode(err); code != tt.exit || (tt.exit == 0 && got.Provider != tt.want) {
+			t.Errorf("%q: exit %d (%v), options %+v", tt.args, code, err, got)
+		}
 	}
 }

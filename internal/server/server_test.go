@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -509,6 +510,39 @@ func TestExampleConfig(t *testing.T) {
 	if _, err := catalogue.New(c.Catalogue, c.PublicURL); err != nil {
 		t.Errorf("example catalogue: %v", err)
 	}
+}
+
+// TestExampleConfigListsEverySetting: every setting of Config (and of its
+// sections) appears in docs/arsd.example.yaml, set or commented out, so
+// that the example is where an operator finds them all.
+func TestExampleConfigListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "arsd.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := string(b)
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" || name == "" {
+				continue
+			}
+			key := regexp.MustCompile(`(?m)(^|[\s{,#])` + regexp.QuoteMeta(name) + `:`)
+			if !key.MatchString(example) {
+				t.Errorf("docs/arsd.example.yaml does not list %s%s", prefix, name)
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && strings.HasPrefix(ft.PkgPath(), "github.com/arsctl/arsctl/internal/server") {
+				walk(prefix+name+".", ft)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
 }
 
 // TestWarnsProviderWithoutFulfiller: a default arsd (no webhook, no

@@ -472,6 +472,7 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 	if enr.Existing {
 		ios.Success("This printer is already enrolled with %s (enrollment %s, %s)", enr.Provider.Title(), enr.ID, enr.State)
 	}
+	signedIn := false
 	if enr.NeedsSignIn() {
 		url := enr.SignInURL()
 		opened := false
@@ -495,8 +496,9 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		case err != nil:
 			return err
 		}
+		signedIn = true
 	}
-	if !enr.Existing {
+	if !enr.Existing || signedIn {
 		ios.Success("Enrolled %s with %s: enrollment %s is %s", resolve.EnrollmentLabel(enr.Enrollment), enr.Provider.Title(), enr.ID, enr.State)
 	}
 	return opts.Output.Print(ios, enr, func(w io.Writer) error {

@@ -132,7 +132,7 @@ func TestEndToEnd(t *testing.T) {
 		// 1. Enroll with provider amazon: pending, with a sign-in link.
 		var en arsapi.Enrollment
 		if s := call("POST", "/v1/enrollments", arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderAmazon,
-			Printer: arsapi.Printer{Model: "TS8320", Serial: "E2E-SERIAL-1"}, TermsVersion: cat.Terms().Version}, &en); s != http.StatusCreated {
+			Printer: arsapi.Printer{Model: "TS8320", Serial: "E2E-SERIAL-1", Label: "2nd floor"}, TermsVersion: cat.Terms().Version}, &en); s != http.StatusCreated {
 			t.Fatalf("create enrollment: %d", s)
 		}
 		if en.State != arsapi.StatePending || !strings.HasPrefix(en.AmazonSignInURL, srv.URL+"/v1/amazon/start?") {
@@ -155,14 +155,15 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		confirm := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") })
-		if txt := page.Text(); page.Status != http.StatusOK || confirm == nil || !strings.Contains(txt, "owner@example.com") ||
-			!strings.Contains(txt, "TS8320") || !strings.Contains(txt, "****AL-1") || strings.Contains(txt, "E2E-SERIAL-1") {
+		if txt := string(page.Body); page.Status != http.StatusOK || confirm == nil || !strings.Contains(txt, "owner@example.com") ||
+			!strings.Contains(txt, "2nd floor (TS8320)") || !strings.Contains(txt, "****AL-1") || strings.Contains(txt, "E2E-SERIAL-1") {
 			t.Fatalf("confirmation page: %s", txt)
 		}
 		if page, err = browser.Submit(ctx, page, confirm, nil, "continue"); err != nil {
 			t.Fatal(err)
 		}
-		if page.Status != http.StatusOK || !strings.Contains(page.Text(), "all set") {
+		// The last page names the printer by its label and model.
+		if page.Status != http.StatusOK || !strings.Contains(page.Text(), "all set") || !strings.Contains(string(page.Body), "Your printer 2nd floor (TS8320), serial ****AL-1,") {
 			t.Fatalf("sign-in ended with %s", page.Text())
 		}
 		if want := []string{emuSrv.URL + "/ap/oa", srv.URL + "/v1/amazon/callback"}; strings.Join(hops, " ") != strings.Join(want, " ") {

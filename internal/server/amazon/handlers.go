@@ -68,11 +68,7 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) {
 	if a, err := s.st.GetAccount(r.Context(), c.AccountID); err == nil {
 		account = a.Email
 	}
-	printerName := e.Printer.Model
-	if e.Printer.Nickname != "" {
-		printerName = e.Printer.Nickname + " (" + e.Printer.Model + ")"
-	}
-	s.html(w, http.StatusOK, "confirm", confirmPage{Title: "Link this printer to Amazon?", Printer: printerName,
+	s.html(w, http.StatusOK, "confirm", confirmPage{Title: "Link this printer to Amazon?", Printer: printerName(e.Printer),
 		Serial: printer.MaskSerial(e.Printer.Serial), Account: account, Enrollment: e.ID, Token: q.Get("token"), CSRF: csrf})
 }
 
@@ -312,11 +308,21 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "login with amazon completed; enrollment active", "enrollment", st.EnrollmentID)
-	name := e.Printer.Label
-	if name == "" {
-		name = e.Printer.Model
+	s.page(w, http.StatusOK, "You're all set", "Your printer "+printerName(e.Printer)+", serial "+printer.MaskSerial(e.Printer.Serial)+
+		", will now order ink from Amazon when it runs low. You can close this window and return to the terminal.")
+}
+
+// printerName names a printer on the pages by its label and model,
+// "2nd floor (TS5320)", or its model alone when it has no label.
+func printerName(p arsapi.Printer) string {
+	label := p.Label
+	if label == "" {
+		label = p.Nickname
 	}
-	s.page(w, http.StatusOK, "You're all set", "Your "+name+" will now order ink from Amazon when it runs low. You can close this window and return to the terminal.")
+	if label == "" {
+		return p.Model
+	}
+	return label + " (" + p.Model + ")"
 }
 
 var pageTmpl = template.Must(template.New("pages").Parse(`{{define "head"}}<!doctype html>
