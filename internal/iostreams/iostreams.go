@@ -252,3 +252,25 @@ func SafeLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Wrap breaks text into lines of at most width characters, between
+// words (a word longer than width stays whole on its own line), for
+// messages printed on a terminal: a terminal would break them anywhere,
+// mid-word. A width under 20 leaves text on one line.
+func Wrap(text string, width int) []string {
+	words := strings.Fields(text)
+	if width < 20 || len(words) == 0 {
+		return []string{text}
+	}
+	var lines []string
+	line := words[0]
+	for _, w := range words[1:] {
+		if utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width {
+			lines = append(lines, line)
+			line = w
+			continue
+		}
+		line += " " + w
+	}
+	return append(lines, line)
+}

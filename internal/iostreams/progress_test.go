@@ -67,3 +67,17 @@ func (s *syncBuffer) String() string {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func sleep() { time.Sleep(20 * time.Millisecond) }
+
+func TestWrap(t *testing.T) {
+	got := Wrap("turn SNMP on in the printer's settings with community \"public\", and allow UDP 161", 30)
+	want := []string{"turn SNMP on in the printer's", "settings with community", "\"public\", and allow UDP 161"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Wrap = %q, want %q", got, want)
+	}
+	if got := Wrap("a b", 0); len(got) != 1 || got[0] != "a b" {
+		t.Errorf("no width: %q", got)
+	}
+	if got := Wrap("ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print is long", 20); got[0] != "ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print" {
+		t.Errorf("a long word: %q", got)
+	}
+}

@@ -187,13 +187,31 @@ func printCheck(ios *iostreams.IOStreams, c Check) {
 	case !c.OK:
 		mark = ios.Colorize("31", "✗")
 	}
-	fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+	// On a terminal, lines break between words, indented under their
+	// start.
+	width := 0
+	if ios.IsStdoutTTY() {
+		width = ios.TerminalWidth()
+	}
+	for i, l := range iostreams.Wrap(c.Name+": "+c.Detail, width-2) {
+		if i == 0 {
+			fmt.Fprintf(w, "%s %s\n", mark, l)
+		} else {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
 	if !c.OK && c.Hint != "" {
 		label := "fix"
 		if c.Optional {
 			label = "tip"
 		}
-		fmt.Fprintf(w, "    %s: %s\n", label, c.Hint)
+		for i, l := range iostreams.Wrap(label+": "+c.Hint, width-9) {
+			if i == 0 {
+				fmt.Fprintf(w, "    %s\n", l)
+			} else {
+				fmt.Fprintf(w, "         %s\n", l)
+			}
+		}
 	}
 }
 

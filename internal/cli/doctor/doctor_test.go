@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/cli/clitest"
 	"github.com/arsctl/arsctl/internal/cmdutil"
@@ -209,6 +210,19 @@ func TestIPPRefusedHint(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
+	}
+	// On an 80-column terminal the lines break between words.
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(80)
+	out.Reset()
+	_ = doctorRun(context.Background(), opts)
+	for _, l := range strings.Split(out.String(), "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("a line of %d characters at 80 columns: %q", n, l)
+		}
+	}
+	if !strings.Contains(out.String(), "\n         ") {
+		t.Errorf("the hint's lines are not indented:\n%s", out)
 	}
 	// IPP told nothing, so SNMP is needed: a failure, which says why, and
 	// not "optional".

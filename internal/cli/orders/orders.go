@@ -198,7 +198,7 @@ func listRun(ctx context.Context, opts *Options) error {
 			return err
 		}
 		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderUnfulfilled }) {
-			fmt.Fprintln(ios.ErrOut, "Unfulfilled orders are shipped by no one: buy the ink, then run `arsctl orders bought ID`.")
+			fmt.Fprintln(ios.ErrOut, "Unfulfilled orders are shipped by no one:\nbuy the ink, then run `arsctl orders bought ID`.")
 		}
 		return nil
 	})
