@@ -6,7 +6,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all build test deps pg lint fuzz bench demo man clean
+.PHONY: all build test deps pg lint fuzz bench demo man release-check clean
 
 all: build
 
@@ -39,6 +39,12 @@ bench:
 
 demo:
 	$(GO) run ./cmd/arsd demo
+
+# Validates .goreleaser.yaml offline with the GoReleaser pinned in
+# tools/goreleaser/go.mod (built on first use). Building and pushing the
+# image needs docker buildx and a registry, which this target does not use.
+release-check:
+	$(GO) tool -modfile=tools/goreleaser/go.mod goreleaser check
 
 man:
 	./scripts/completions.sh

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,5 +152,89 @@ func TestSystemdUnit(t *testing.T) {
 		if !keys[want] {
 			t.Errorf("arsd.service lacks %s", want)
 		}
+	}
+}
+
+// runtimeStage is the instructions of a Dockerfile's last stage, comments
+// and the COPY of the binaries left out.
+func runtimeStage(t *testing.T, path string) (stage []string, cp string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "FROM "):
+			stage, cp = []string{l}, ""
+		case strings.HasPrefix(l, "COPY ") && strings.Contains(l, "/usr/bin/"):
+			cp = l
+		case strings.HasPrefix(l, "ARG TARGETPLATFORM"):
+		default:
+			stage = append(stage, l)
+		}
+	}
+	return stage, cp
+}
+
+// TestReleaseImage: GoReleaser's image holds both binaries, built static
+// for Linux, and runs as a non-root user from the same runtime stage as
+// deploy/Dockerfile. (`make release-check` runs goreleaser check on the
+// file; building the image needs docker buildx and a registry.)
+func TestReleaseImage(t *testing.T) {
+	cfg := docs(t, "../.goreleaser.yaml")[0]
+	builds := map[string]map[string]any{}
+	for _, b := range at(t, cfg, "builds").([]any) {
+		m := b.(map[string]any)
+		builds[m["id"].(string)] = m
+	}
+	images := at(t, cfg, "dockers_v2").([]any)
+	if len(images) != 1 {
+		t.Fatalf("%d images, want 1", len(images))
+	}
+	img := images[0].(map[string]any)
+	ids := map[string]bool{}
+	for _, id := range at(t, img, "ids").([]any) {
+		ids[id.(string)] = true
+		b := builds[id.(string)]
+		if b == nil {
+			t.Fatalf("image takes build %v, which does not exist", id)
+		}
+		if !slices.Contains(at(t, b, "env").([]any), any("CGO_ENABLED=0")) {
+			t.Errorf("build %v is not static (CGO_ENABLED=0)", id)
+		}
+		if !slices.Contains(at(t, b, "goos").([]any), any("linux")) {
+			t.Errorf("build %v has no Linux binary for the image", id)
+		}
+	}
+	if !ids["arsd"] || !ids["arsctl"] {
+		t.Errorf("image ids %v, want arsd and arsctl", ids)
+	}
+	for _, p := range at(t, img, "platforms").([]any) {
+		if !strings.HasPrefix(p.(string), "linux/") {
+			t.Errorf("platform %v", p)
+		}
+	}
+	release, cp := runtimeStage(t, "../"+at(t, img, "dockerfile").(string))
+	if cp != "COPY $TARGETPLATFORM/arsd $TARGETPLATFORM/arsctl /usr/bin/" {
+		t.Errorf("release image copies %q, want GoReleaser's arsd and arsctl for the platform", cp)
+	}
+	fromSource, _ := runtimeStage(t, "Dockerfile")
+	if !slices.Equal(release, fromSource) {
+		t.Errorf("runtime stages differ:\n%q\n%q", release, fromSource)
+	}
+	user := ""
+	for _, l := range release {
+		if u, ok := strings.CutPrefix(l, "USER "); ok {
+			user = u
+		}
+	}
+	if user == "" || strings.HasPrefix(user, "root") || strings.HasPrefix(user, "0") {
+		t.Errorf("image runs as %q, want a non-root user", user)
+	}
+	if !strings.Contains(release[0], "distroless/static") {
+		t.Errorf("base %q is not a static distroless image", release[0])
 	}
 }
