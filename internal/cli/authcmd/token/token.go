@@ -109,6 +109,9 @@ func printRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return cmdutil.AuthErrorf("%v", err)
 	}
+	if err := checkBearer(t.AccessToken); err != nil {
+		return err
+	}
 	out := Token{Server: server, AccessToken: t.AccessToken}
 	if !t.Expiry.IsZero() {
 		exp := t.Expiry.UTC()
@@ -200,6 +203,9 @@ func createRun(ctx context.Context, opts *Options) error {
 	t, err := c.CreateAPIToken(ctx, arsapi.CreateAPITokenRequest{Name: opts.Name, ExpiresInDays: opts.ExpiresDays})
 	if err != nil {
 		return explain(opts, err)
+	}
+	if err := checkBearer(t.Token); err != nil {
+		return err
 	}
 	if opts.Output.Machine() {
 		return cmdutil.WriteJSON(opts.IO.Out, t, opts.Output.JQ)
@@ -380,4 +386,21 @@ func explain(opts *Options, err error) error {
 		return cmdutil.AuthErrorf("the token in %s is an API token, and only a sign-in can manage API tokens: run this without %s, signed in with `arsctl auth login`", auth.TokenEnv, auth.TokenEnv)
 	}
 	return err
+}
+
+// checkBearer refuses a token from the server that is not a bearer token
+// (RFC 6750 b64token: letters, digits and -._~+/ then any =): it is
+// printed raw on stdout, where escape sequences in it would act on the
+// terminal.
+func checkBearer(tok string) error {
+	body := strings.TrimRight(tok, "=")
+	ok := body != ""
+	for i := 0; ok && i < len(body); i++ {
+		c := body[i]
+		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0
+	}
+	if !ok {
+		return errors.New("the server answered a token that is not a bearer token (characters other than letters, digits and -._~+/=); it is not shown")
+	}
+	return nil
 }

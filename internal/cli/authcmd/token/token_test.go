@@ -67,6 +67,7 @@ type fakeClient struct {
 	revoked []string
 	created []arsapi.CreateAPITokenRequest
 	deny    bool // answer 403 as to an API token
+	secret  string
 }
 
 func (c *fakeClient) CreateAPIToken(_ context.Context, req arsapi.CreateAPITokenRequest) (arsapi.CreatedAPIToken, error) {
@@ -78,7 +79,11 @@ func (c *fakeClient) CreateAPIToken(_ context.Context, req arsapi.CreateAPIToken
 	if req.ExpiresInDays > 0 {
 		t.ExpiresAt = time.Date(2027, 3, 4, 12, 0, 0, 0, time.UTC)
 	}
-	return arsapi.CreatedAPIToken{APIToken: t, Token: "ars_pat_secretsecretwxyz"}, nil
+	secret := "ars_pat_secretsecretwxyz"
+	if c.secret != "" {
+		secret = c.secret
+	}
+	return arsapi.CreatedAPIToken{APIToken: t, Token: secret}, nil
 }
 
 func (c *fakeClient) APITokens(context.Context) ([]arsapi.APIToken, error) {
@@ -202,6 +207,29 @@ func TestRevokeRun(t *testing.T) {
 		}
 		if got := strings.Join(c.revoked, ","); got != tt.revoked {
 			t.Errorf("%v: revoked %q, want %q (stderr %q)", tt.refs, got, tt.revoked, errOut.String())
+		}
+	}
+}
+
+// TestCreateRunRefusesATokenThatIsNotOne: the secret goes raw to stdout,
+// so a server answering one with escape sequences could act on the
+// terminal (clear it, retitle it, add a link); such an answer is an error
+// and nothing is printed.
+func TestCreateRunRefusesATokenThatIsNotOne(t *testing.T) {
+	for _, secret := range []string{"ars_pat_x\x1b]8;;http://evil\x1b\\X", "ars_pat_x\r\nFAKE", "ars_pat x", "ars_pat_\u202e"} {
+		for _, json := range []bool{false, true} {
+			opts, out, errOut := newOpts(&fakeClient{secret: secret})
+			opts.Output.JSON = json
+			opts.Name = "ci"
+			err := createRun(context.Background(), opts)
+			if err == nil || out.Len() > 0 || strings.Contains(errOut.String(), "ars_pat") {
+				t.Errorf("token %q (--json %v): err %v, stdout %q, stderr %q", secret, json, err, out.String(), errOut.String())
+			}
+		}
+	}
+	for _, secret := range []string{"ars_pat_AZaz09-._~+/", "abc==", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"} {
+		if err := checkBearer(secret); err != nil {
+			t.Errorf("checkBearer(%q) = %v, want nil", secret, err)
 		}
 	}
 }
