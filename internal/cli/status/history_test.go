@@ -37,6 +37,7 @@ func TestStatusForecastAndHistory(t *testing.T) {
 	}
 	ios, _, out, _ := iostreams.Test()
 	ios.SetTTY(true)
+	ios.SetTerminalWidth(200) // wide enough for every line whole
 	opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: e.ID,
 		Client: func(context.Context) (*arsapi.Client, error) { return c, nil }, Now: time.Now}
 	if err := statusRun(ctx, opts); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -181,7 +182,12 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	return opts.Output.Print(ios, items, func(w io.Writer) error {
 		if opts.Printer != "" && ios.IsStdoutTTY() {
-			return printDetail(w, items, reasonLabels(ctx, c, items), opts.Now())
+			var b strings.Builder
+			if err := printDetail(&b, items, reasonLabels(ctx, c, items), opts.Now()); err != nil {
+				return err
+			}
+			_, err := io.WriteString(w, wrapDetail(b.String(), ios.TerminalWidth()))
+			return err
 		}
 		return printTable(ios, items, opts.Now())
 	})
@@ -285,6 +291,38 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 		t.AddRow(it.ID, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), resolve.OrDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
 	}
 	return t.Render()
+}
+
+// wrapDetail breaks the lines of the detail view that are wider than the
+// terminal between words, the rest of a line indented under its value
+// ("  cancelled   …", "    PGBK     80%  …"), as a terminal would break
+// it anywhere.
+func wrapDetail(text string, width int) string {
+	lines := strings.Split(text, "\n")
+	var out []string
+	for _, l := range lines {
+		if width <= 0 || utf8.RuneCountInString(l) <= width {
+			out = append(out, l)
+			continue
+		}
+		// The value starts after the label and the spaces that follow it.
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		if end := strings.IndexByte(l[indent:], ' '); end > 0 {
+			v := indent + end
+			v += len(l[v:]) - len(strings.TrimLeft(l[v:], " "))
+			if v < 24 && v < len(l) {
+				indent = v
+			}
+		}
+		for i, part := range iostreams.Wrap(l[indent:], width-indent) {
+			if i == 0 {
+				out = append(out, l[:indent]+part)
+			} else {
+				out = append(out, strings.Repeat(" ", indent)+part)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.Time) error {

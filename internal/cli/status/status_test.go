@@ -160,6 +160,7 @@ func TestStatus(t *testing.T) {
 	// On a terminal, one printer is shown in detail.
 	out.Reset()
 	ios.SetTTY(true)
+	ios.SetTerminalWidth(200) // wide enough for every line whole
 	opts.Printer, opts.Output.JQ = a.ID, ""
 	if err := statusRun(ctx, opts); err != nil {
 		t.Fatal(err)
@@ -214,6 +215,7 @@ func TestStatusCancelReasonLabels(t *testing.T) {
 	}
 	ios, _, out, _ := iostreams.Test()
 	ios.SetTTY(true)
+	ios.SetTerminalWidth(200) // wide enough for every line whole
 	opts := &StatusOptions{IO: ios, Output: &cmdutil.OutputOptions{}, Orders: 5, Printer: e.ID, Now: time.Now,
 		Client: func(context.Context) (*arsapi.Client, error) { return c, nil }}
 	if err := statusRun(ctx, opts); err != nil {
@@ -222,5 +224,24 @@ func TestStatusCancelReasonLabels(t *testing.T) {
 	want := "(" + label["printing-less"] + "; " + label["other"] + "; “moving abroad”)"
 	if label["printing-less"] == "" || label["printing-less"] == "printing-less" || !strings.Contains(out.String(), want) {
 		t.Errorf("want %q in:\n%s", want, out)
+	}
+}
+
+func TestWrapDetail(t *testing.T) {
+	in := "TS8320 \"Kitchen\", serial ****1234\n" +
+		"  cancelled   2026-12-04 21:17 (I print less than before; Other; “moving abroad”)\n" +
+		"    PGBK     80%  no rate yet: the level has not moved since the cartridge was put in\n" +
+		"  orders      none"
+	want := "TS8320 \"Kitchen\", serial ****1234\n" +
+		"  cancelled   2026-12-04 21:17 (I print less than before; Other;\n" +
+		"              “moving abroad”)\n" +
+		"    PGBK     80% no rate yet: the level has not moved since the\n" +
+		"             cartridge was put in\n" +
+		"  orders      none"
+	if got := wrapDetail(in, 70); got != want {
+		t.Errorf("wrapDetail:\n%s\nwant:\n%s", got, want)
+	}
+	if got := wrapDetail(in, 200); got != in {
+		t.Errorf("wide terminal changed the text:\n%s", got)
 	}
 }
