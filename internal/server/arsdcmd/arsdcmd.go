@@ -32,6 +32,7 @@ func Main(ctx context.Context, version string, args []string, getenv func(string
 	defer stop()
 	cmd := NewCommand(version, getenv, stderr)
 	cmd.AddCommand(subcommands...)
+	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.SetArgs(args)
 	cmd.SetOut(stderr)
 	cmd.SetErr(stderr)
@@ -98,12 +99,13 @@ ARSD_WEBHOOK_SECRET, ARSD_SMTP_PASSWORD (or ARSD_SMTP_PASSWORD_FILE)
 and ARSD_EMAIL_LINK_KEY; ARSD_SMTP_HOST, ARSD_SMTP_PORT, ARSD_SMTP_USER
 and ARSD_EMAIL_FROM set the rest of the email section.`,
 		Example: `  arsd
+  arsd demo                 # the whole journey on this machine, nothing to set up
   arsd --database postgres://ars@db.example.com/ars --listen 0.0.0.0:8787 --public-url https://ars.example.com
   arsd --config /etc/arsd/arsd.yaml`,
 		Version: version,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &usageError{fmt.Errorf("unknown command %q: arsd takes only flags", args[0])}
+				return &usageError{fmt.Errorf("unknown command %q for arsd", args[0])}
 			}
 			return nil
 		},
