@@ -31,6 +31,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/amazon"
 	"github.com/arsctl/arsctl/internal/server/api"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/gauges"
@@ -227,13 +228,30 @@ func (s *Server) build(ctx context.Context) error {
 			"provider", p)
 	}
 
-	webOpts := web.Options{
+	// One core applies the enrollment rules for the API and the pages.
+	coreCfg := core.Config{
 		Store:        s.st,
 		Catalogue:    cat,
 		Logger:       s.log,
+		Metrics:      core.NewMetrics(s.reg),
+		Deregisterer: s.disp,
+		NoAmazon:     s.amazon == nil,
+	}
+	if s.amazon != nil {
+		coreCfg.LevelsReported = s.reportDeviceStatus
+	}
+	enroll, err := core.New(coreCfg)
+	if err != nil {
+		return err
+	}
+
+	webOpts := web.Options{
+		Store:        s.st,
+		Catalogue:    cat,
+		Core:         enroll,
+		Logger:       s.log,
 		PublicURL:    cfg.PublicURL,
 		TrustProxy:   cfg.TrustProxy,
-		Deregisterer: s.disp,
 		Links:        s.links,
 		EmailSending: s.notifier != nil,
 	}
@@ -259,17 +277,14 @@ func (s *Server) build(ctx context.Context) error {
 		Store:            s.st,
 		Catalogue:        cat,
 		Auth:             newAuthCache(s.oauth.Authenticator(), time.Duration(cfg.AuthCacheTTL)),
+		Core:             enroll,
 		Logger:           s.log,
 		PublicURL:        cfg.PublicURL,
-		Deregisterer:     s.disp,
-		Metrics:          api.NewMetrics(s.reg),
 		SignupsPerMinute: cfg.SignupPerMinute,
 		TrustProxy:       cfg.TrustProxy,
-		NoAmazon:         s.amazon == nil,
 	}
 	if s.amazon != nil {
 		opts.AmazonSignInURL = s.amazon.SignInURL
-		opts.LevelsReported = s.reportDeviceStatus
 	}
 	s.api, err = api.New(opts)
 	if err != nil {

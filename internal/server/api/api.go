@@ -10,24 +10,23 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// Store is the persistence the API needs; *store.Store implements it.
+// Store is the persistence the API reads and its accounts, budgets and
+// idempotency records; *store.Store implements it. Enrollments change
+// through the core (Options.Core) only.
 type Store interface {
-	store.Enrollments
-	store.Orders
-	store.Idempotency
-	store.Accounts
-	store.Limits
+	core.Enrollments
+	core.Orders
+	core.Idempotency
+	core.Accounts
+	core.Limits
 }
 
 // Options are the API's dependencies.
@@ -40,52 +39,32 @@ type Options struct {
 	Logger *slog.Logger
 	// PublicURL is the server's public base URL, e.g. "http://127.0.0.1:8787".
 	PublicURL string
-	// Deregisterer, when set, is told about cancelled amazon enrollments
-	// (Amazon Dash Replenishment: DELETE /registration).
+	// Core applies the enrollment rules; nil builds one on Store,
+	// Catalogue, Logger and Deregisterer (without metrics).
+	Core *core.Service
+	// Deregisterer is the core's when Core is nil.
 	Deregisterer fulfil.Deregisterer
 	// AmazonSignInURL returns where the owner (accountID) of a pending
 	// amazon enrollment signs in with Amazon; nil uses
 	// PublicURL + "/v1/amazon/start?enrollment=" + id.
 	AmazonSignInURL func(enrollmentID, accountID string) string
-	// NoAmazon refuses amazon enrollments (422 invalid), for a server
-	// with no Amazon settings.
-	NoAmazon bool
-	// LevelsReported, when set, is called after a level report is stored
-	// (not for a replayed one), e.g. to tell Amazon the device is active.
-	// It must return quickly.
-	LevelsReported func(enrollmentID string, readAt time.Time)
-	// Metrics, when set, counts level reports and orders.
-	Metrics *Metrics
 	// SignupsPerMinute limits POST /v1/accounts per client address, in
 	// the database (so across replicas), counted before the account is
 	// made; zero means 10.
 	SignupsPerMinute int
-	// NotEnrollablePerHour limits, per account, the enrollments refused
-	// because the account cannot enroll the printer (its serial has a
-	// live enrollment in another account), in the database: each
-	// enrollment takes an attempt before the store is asked and gives it
-	// back unless it was such a refusal, and once they are spent every
-	// new enrollment of the account answers 429 until the hour is over,
-	// so that an account cannot test serial after serial. Zero means
-	// NotEnrollablePerHourDefault.
-	NotEnrollablePerHour int
 	// TrustProxy makes the sign-up limit key on the first
 	// X-Forwarded-For address (only behind a trusted load balancer).
 	TrustProxy bool
 }
 
-// NotEnrollablePerHourDefault is how many "cannot be enrolled by this
-// account" answers an account gets per hour by default.
-const NotEnrollablePerHourDefault = 5
-
 // API is the /v1 JSON API.
 type API struct {
-	opt     Options
-	st      Store
-	cat     *catalogue.Catalogue
-	log     *slog.Logger
-	idem    keyLocks
-	metrics *Metrics
+	opt  Options
+	st   Store
+	cat  *catalogue.Catalogue
+	log  *slog.Logger
+	idem keyLocks
+	core *core.Service
 }
 
 // New returns the API; Store, Catalogue and Auth are required.
@@ -99,15 +78,19 @@ func New(o Options) (*API, error) {
 	if o.SignupsPerMinute <= 0 {
 		o.SignupsPerMinute = 10
 	}
-	if o.NotEnrollablePerHour <= 0 {
-		o.NotEnrollablePerHour = NotEnrollablePerHourDefault
+	if o.Core == nil {
+		c, err := core.New(core.Config{Store: o.Store, Catalogue: o.Catalogue, Logger: o.Logger, Deregisterer: o.Deregisterer})
+		if err != nil {
+			return nil, err
+		}
+		o.Core = c
 	}
 	a := &API{
-		opt:     o,
-		st:      o.Store,
-		cat:     o.Catalogue,
-		log:     o.Logger,
-		metrics: o.Metrics,
+		opt:  o,
+		st:   o.Store,
+		cat:  o.Catalogue,
+		log:  o.Logger,
+		core: o.Core,
 	}
 	return a, nil
 }
@@ -183,34 +166,3 @@ func (a *API) internal(w http.ResponseWriter, r *http.Request, op string, err er
 	a.log.ErrorContext(r.Context(), "api: "+op+" failed", "route", r.Pattern, "err", err)
 	writeProblem(w, r, problem(http.StatusInternalServerError, arsapi.CodeInternal, "the server failed to "+op+"; try again later"))
 }
-
-// Metrics are the API's Prometheus metrics.
-type Metrics struct {
-	LevelReports       prometheus.Counter
-	OrdersPlaced       prometheus.Counter
-	EnrollmentsCreated *prometheus.CounterVec
-	Cancellations      *prometheus.CounterVec
-}
-
-// NewMetrics creates the API's metrics and registers them on reg.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		LevelReports: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "arsd_level_reports_total", Help: "Supply level reports accepted.",
-		}),
-		OrdersPlaced: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "arsd_orders_placed_total", Help: "Replenishment orders placed by level reports.",
-		}),
-		EnrollmentsCreated: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "arsd_enrollments_created_total", Help: "Enrollments created, by provider.",
-		}, []string{"provider"}),
-		Cancellations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "arsd_cancellations_total", Help: "Enrollments cancelled, by reason.",
-		}, []string{"reason"}),
-	}
-	reg.MustRegister(m.LevelReports, m.OrdersPlaced, m.EnrollmentsCreated, m.Cancellations)
-	return m
-}
-
-// deregisterTimeout bounds the call to the Amazon deregistration on cancel.
-const deregisterTimeout = 15 * time.Second

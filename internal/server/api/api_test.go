@@ -17,6 +17,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/api/openapitest"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
@@ -855,7 +856,10 @@ func FuzzDecodeEnrollment(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &API{cat: cat}
+	c, err := core.New(core.Config{Store: nopCoreStore{}, Catalogue: cat})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/v1/enrollments", bytes.NewReader(body))
 		var req arsapi.CreateEnrollmentRequest
@@ -865,10 +869,12 @@ func FuzzDecodeEnrollment(f *testing.F) {
 			}
 			return
 		}
-		_ = a.checkEnrollment(&req)
+		// The core's rules refuse what they refuse before the store
+		// (which here fails everything) is asked; they must not panic.
+		_, _ = c.Create(context.Background(), "acct", req)
 		var rep arsapi.LevelReport
 		if jsonbody.Decode(r, body, &rep) == nil {
-			_ = checkReport(&rep, time.Now())
+			_, _ = c.ReportLevels(context.Background(), "acct", "e1", rep)
 		}
 	})
 }
@@ -1046,7 +1052,7 @@ func TestReadAtWindow(t *testing.T) {
 // of printers another account enrolled, to learn which exist (a Canon
 // serial is also the printer's admin password): the answer names neither
 // the other account nor its enrollment nor that one exists elsewhere,
-// and after NotEnrollablePerHourDefault such answers every new enrollment of the
+// and after core.NotEnrollablePerHourDefault such answers every new enrollment of the
 // prober, even of a free serial, answers 429 and creates nothing; other
 // accounts are not held back.
 // TestConcurrentEnrollmentsTakeNoRefusals: an account enrolling many
@@ -1060,7 +1066,7 @@ func TestConcurrentEnrollmentsTakeNoRefusals(t *testing.T) {
 		ann := e.account("ann@example.com")
 		var wg sync.WaitGroup
 		start := make(chan struct{})
-		for i := range 10 * NotEnrollablePerHourDefault {
+		for i := range 10 * core.NotEnrollablePerHourDefault {
 			wg.Go(func() {
 				<-start
 				if r := e.do("POST", "/v1/enrollments", ann, enrollReq("TS8320", fmt.Sprintf("KMCC%05d", i))); r.status != 201 {
@@ -1078,13 +1084,13 @@ func TestNotEnrollableTellsNothing(t *testing.T) {
 		e := newEnv(t, d)
 		ann, mallory, carol := e.account("ann@example.com"), e.account("mallory@example.com"), e.account("carol@example.com")
 		var anns []arsapi.Enrollment
-		for i := range NotEnrollablePerHourDefault + 1 {
+		for i := range core.NotEnrollablePerHourDefault + 1 {
 			var en arsapi.Enrollment
 			e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", fmt.Sprintf("KMPR%05d", i)), 201, &en)
 			anns = append(anns, en)
 		}
 		annID := strings.TrimPrefix(ann, "test-")
-		for i := range NotEnrollablePerHourDefault {
+		for i := range core.NotEnrollablePerHourDefault {
 			r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", fmt.Sprintf("kmpr%05d", i)))
 			p := r.problem(t)
 			if r.status != 409 || p.Code != arsapi.CodeNotEnrollable || p.EnrollmentID != "" {
@@ -1096,10 +1102,10 @@ func TestNotEnrollableTellsNothing(t *testing.T) {
 				}
 			}
 		}
-		for _, serial := range []string{fmt.Sprintf("KMPR%05d", NotEnrollablePerHourDefault), "KMFREE0001"} {
+		for _, serial := range []string{fmt.Sprintf("KMPR%05d", core.NotEnrollablePerHourDefault), "KMFREE0001"} {
 			r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", serial))
 			if p := r.problem(t); r.status != 429 || p.Code != arsapi.CodeRateLimited || r.header.Get("Retry-After") == "" {
-				t.Errorf("%s after %d refusals: %d %s", serial, NotEnrollablePerHourDefault, r.status, r.body)
+				t.Errorf("%s after %d refusals: %d %s", serial, core.NotEnrollablePerHourDefault, r.status, r.body)
 			}
 		}
 		var list arsapi.List[arsapi.Enrollment]
@@ -1195,4 +1201,18 @@ func TestEnrollWithLevels(t *testing.T) {
 	if r.status != 201 || json.Unmarshal(r.body, &got) != nil || got.LevelsReadAt != nil || len(got.Supplies) != 0 {
 		t.Errorf("invalid levels: %d %s", r.status, r.body)
 	}
+}
+
+// nopCoreStore is a core.Store whose calls that a create or a level
+// report makes fail, for fuzzing the core's rules in front of it.
+type nopCoreStore struct{ core.Store }
+
+var errNop = errors.New("no store")
+
+func (nopCoreStore) CheckAttempt(context.Context, core.Limit) error { return nil }
+func (nopCoreStore) CreateEnrollment(context.Context, string, arsapi.CreateEnrollmentRequest, int) (arsapi.Enrollment, error) {
+	return arsapi.Enrollment{}, errNop
+}
+func (nopCoreStore) ReportLevels(context.Context, string, string, arsapi.LevelReport) (arsapi.LevelReportResult, error) {
+	return arsapi.LevelReportResult{}, errNop
 }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -123,7 +123,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 		w.WriteHeader(rec.Status)
 		_, _ = w.Write(rec.Body)
 		return
-	case !errors.Is(err, store.ErrNotFound):
+	case !errors.Is(err, core.ErrNotFound):
 		a.internal(w, r, "read the idempotency record", err)
 		return
 	}
@@ -133,7 +133,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 	if rw.status < 200 || rw.status >= 300 {
 		return
 	}
-	if err := a.st.PutIdem(r.Context(), scope, key, store.IdemRecord{RequestHash: hash, Status: rw.status, Body: rw.buf.Bytes()}); err != nil {
+	if err := a.st.PutIdem(r.Context(), scope, key, core.IdemRecord{RequestHash: hash, Status: rw.status, Body: rw.buf.Bytes()}); err != nil {
 		// The answer was sent; a retry will simply run the request again.
 		a.log.WarnContext(r.Context(), "api: storing idempotency record failed", "route", r.Pattern, "err", err)
 	}

@@ -6,33 +6,15 @@ package fulfil
 import (
 	"context"
 	"errors"
-	"time"
+
+	"github.com/arsctl/arsctl/internal/server/core"
 )
 
 // Order is what a fulfiller needs to know about one placed order.
-type Order struct {
-	ID           string
-	EnrollmentID string
-	AccountID    string
-	Provider     string // "canon" or "amazon"
-	PrinterModel string
-	Serial       string
-	Supply       string // supply name as the printer reports it
-	SupplyType   string // e.g. "inkCartridge"
-	Color        string // colorant name or "#RRGGBB"
-	Level        int
-	CreatedAt    time.Time
-}
+type Order = core.Order
 
 // Result is the outcome of a successful hand-over.
-type Result struct {
-	// State is the order state after hand-over: "placed", "in_progress" or "shipped".
-	State string
-	// ExternalID is the fulfiller's own reference, if any.
-	ExternalID string
-	// Detail is a short human note, e.g. "STANDARD_ORDER_PLACED".
-	Detail string
-}
+type Result = core.Handover
 
 // ErrPermanent marks a failure that retrying cannot fix (revoked
 // authorization, unknown slot). Wrap it; the dispatcher marks the order

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/orders"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/forecast"
 )
@@ -19,7 +19,7 @@ import (
 // Queue is the store side of order emails; *store.Store implements it.
 type Queue interface {
 	QueueNotices(ctx context.Context, since time.Time) (int64, error)
-	ClaimNotices(ctx context.Context, limit int, lease time.Duration) ([]store.Notice, error)
+	ClaimNotices(ctx context.Context, limit int, lease time.Duration) ([]core.Notice, error)
 	RecordNotice(ctx context.Context, orderID string, sendErr error, retryAt time.Time) error
 }
 
@@ -171,7 +171,7 @@ func (n *Notifier) SendOnce(ctx context.Context) (int, error) {
 	return total, ctx.Err()
 }
 
-func (n *Notifier) send(ctx context.Context, c store.Notice) {
+func (n *Notifier) send(ctx context.Context, c core.Notice) {
 	log := n.log.With("order", c.Order.ID, "attempt", c.Attempt)
 	msg, err := n.Compose(ctx, c)
 	if err == nil {
@@ -197,7 +197,7 @@ func (n *Notifier) send(ctx context.Context, c store.Notice) {
 }
 
 // Compose builds the email of a claimed notice, signing its links.
-func (n *Notifier) Compose(ctx context.Context, c store.Notice) (Message, error) {
+func (n *Notifier) Compose(ctx context.Context, c core.Notice) (Message, error) {
 	e := c.Enrollment
 	title := e.Printer.Model
 	if e.Printer.Label != "" {

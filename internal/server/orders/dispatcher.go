@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -31,7 +31,7 @@ const NoFulfiller = arsapi.FulfilmentInbox
 
 // Outbox is the store side of dispatching; *store.Store implements it.
 type Outbox interface {
-	ClaimDispatch(ctx context.Context, limit int, lease time.Duration) ([]store.Claim, error)
+	ClaimDispatch(ctx context.Context, limit int, lease time.Duration) ([]core.Claim, error)
 	RecordDispatch(ctx context.Context, orderID, fulfiller string, res fulfil.Result, dispatchErr error, retryAt time.Time) error
 }
 
@@ -203,7 +203,7 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 // handOver places one claimed order and records the outcome. Recording
 // uses a context that outlives ctx's cancellation so that a hand-over that
 // happened is not forgotten at shutdown.
-func (d *Dispatcher) handOver(ctx context.Context, c store.Claim) {
+func (d *Dispatcher) handOver(ctx context.Context, c core.Claim) {
 	o := c.Order
 	log := d.log.With("order", o.ID, "enrollment", o.EnrollmentID, "attempt", c.Attempt)
 	f := d.FulfillerFor(o.Provider)

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -23,38 +23,11 @@ const (
 	maxNameLen     = 100
 )
 
-// InvalidAccountError is returned by CreateAccount for input it refuses;
-// Field is "email", "password" or "name".
-type InvalidAccountError struct {
-	Field  string
-	Reason string
-}
+// InvalidAccountError is core.InvalidAccountError.
+type InvalidAccountError = core.InvalidAccountError
 
-func (e *InvalidAccountError) Error() string { return e.Field + ": " + e.Reason }
-
-// NormalizeEmail trims an email address and lower-cases it, and checks
-// that it is a single plain address (no display name, no list).
-func NormalizeEmail(email string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
-	if e == "" {
-		return "", &InvalidAccountError{Field: "email", Reason: "enter your email address"}
-	}
-	if len(e) > maxEmailLen {
-		return "", &InvalidAccountError{Field: "email", Reason: fmt.Sprintf("an email address has at most %d characters", maxEmailLen)}
-	}
-	if err := arsapi.CheckText(e, maxEmailLen, false); err != nil {
-		return "", &InvalidAccountError{Field: "email", Reason: "the address " + err.Error()}
-	}
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" {
-		return "", &InvalidAccountError{Field: "email", Reason: "enter an email address like name@example.com"}
-	}
-	at := strings.LastIndexByte(e, '@')
-	if at <= 0 || !strings.Contains(e[at+1:], ".") || strings.HasSuffix(e, ".") {
-		return "", &InvalidAccountError{Field: "email", Reason: "enter an email address like name@example.com"}
-	}
-	return e, nil
-}
+// NormalizeEmail is core.NormalizeEmail.
+func NormalizeEmail(email string) (string, error) { return core.NormalizeEmail(email) }
 
 func checkPasswordPolicy(password string) error {
 	if len(password) > MaxPasswordLen {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -25,11 +26,8 @@ var (
 	_ Idempotency = (*Store)(nil)
 )
 
-// ErrInvalid is wrapped by errors about malformed input that the API layer
-// should have refused (an unknown provider, a threshold out of range, a
-// level report with too many supplies, a bad cursor). Its message says
-// what is wrong and is safe to show.
-var ErrInvalid = errors.New("invalid request")
+// ErrInvalid is core.ErrInvalid.
+var ErrInvalid = core.ErrInvalid
 
 // DefaultThreshold is the threshold (percent) used by CreateEnrollment when
 // it is given a value out of range.

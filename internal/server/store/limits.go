@@ -10,20 +10,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 )
 
-// Limit is a budget of attempts under one key: Max attempts in a window
-// of length Window that opens at the first attempt. Past Max an attempt
-// is refused until the window closes, unless Spacing is set: then
-// attempts go on one at a time, each at least Spacing after the one
-// before (a slow-down rather than a stop).
-type Limit struct {
-	Key     string
-	Max     int
-	Window  time.Duration // at most a day: older attempts are forgotten
-	Spacing time.Duration
-}
+// Limit is core.Limit.
+type Limit = core.Limit
 
 // Burst is the Limit under key that lets a burst of n attempts through,
 // then one per every: n attempts in a window of n × every (at most a
@@ -32,43 +24,11 @@ func Burst(key string, n int, every time.Duration) Limit {
 	return Limit{Key: key, Max: max(n, 1), Window: min(time.Duration(max(n, 1))*every, attemptTTL), Spacing: every}
 }
 
-// RetryAfterSeconds is a LimitedError's RetryAfter in whole seconds,
-// rounded up, for a Retry-After header.
-func (e *LimitedError) RetryAfterSeconds() int {
-	return int(math.Ceil(e.RetryAfter.Seconds()))
-}
+// LimitedError is core.LimitedError.
+type LimitedError = core.LimitedError
 
-// LimitedError is TakeAttempt's answer when a budget is spent.
-type LimitedError struct {
-	Key        string        // the spent budget
-	RetryAfter time.Duration // until it allows an attempt again
-}
-
-func (e *LimitedError) Error() string {
-	return fmt.Sprintf("too many attempts under %s; try again in %s", e.Key, e.RetryAfter.Round(time.Second))
-}
-
-// Limits keeps attempt budgets (sign-in, sign-up) in the database, so
-// that they hold across replicas. An attempt is taken before the work it
-// pays for (a password check, a new account), atomically: concurrent
-// attempts cannot all see a budget with one attempt left.
-type Limits interface {
-	// TakeAttempt takes one attempt from each limit, or from none when
-	// one of them is spent: then it returns a *LimitedError.
-	TakeAttempt(ctx context.Context, limits ...Limit) error
-	// ReturnAttempt gives back one attempt taken under each key, for
-	// work that turned out not to count against the budget (a sign-in
-	// that succeeded, a sign-up refused for its input).
-	ReturnAttempt(ctx context.Context, keys ...string) error
-	// ResetAttempts forgets every attempt under each key.
-	ResetAttempts(ctx context.Context, keys ...string) error
-	// CheckAttempt returns a *LimitedError when l's budget is spent now,
-	// and takes nothing. It is for budgets of outcomes (failures,
-	// refusals) counted with TakeAttempt once they happen: concurrent
-	// requests may then overshoot the budget by as many as run at once,
-	// but a request that does not fail never holds any of it.
-	CheckAttempt(ctx context.Context, l Limit) error
-}
+// Limits is core.Limits.
+type Limits = core.Limits
 
 var _ Limits = (*Store)(nil)
 

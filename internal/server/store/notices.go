@@ -9,17 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
-	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// NotifySettings are an account's order email settings.
-type NotifySettings struct {
-	// EmailOn sends an email for every new order. On by default.
-	EmailOn bool
-	// Email is where the emails go; empty means the account's address.
-	Email string
-}
+// NotifySettings is core.NotifySettings.
+type NotifySettings = core.NotifySettings
 
 // NotifySettings returns an account's settings (the defaults when it
 // never changed them).
@@ -64,17 +59,8 @@ func (s *Store) SetNotifySettings(ctx context.Context, accountID string, ns Noti
 	return ns, nil
 }
 
-// Notice is one claimed order email: the order and what the email says
-// about it.
-type Notice struct {
-	Order      arsapi.Order
-	AccountID  string
-	To         string
-	Name       string
-	Enrollment arsapi.Enrollment
-	// Attempt is this claim's attempt number, from 1.
-	Attempt int
-}
+// Notice is core.Notice.
+type Notice = core.Notice
 
 // QueueNotices queues an email for every order created since the given
 // time whose account has order emails on and has none queued yet. Every
@@ -267,8 +253,8 @@ func (s *Store) LinkKey(ctx context.Context) ([]byte, error) {
 	return k, nil
 }
 
-// ErrLinkUsed is UseLink's answer for a link used before.
-var ErrLinkUsed = errors.New("link already used")
+// ErrLinkUsed is core.ErrLinkUsed.
+var ErrLinkUsed = core.ErrLinkUsed
 
 // UseLink records that the one-click link id (of orderID, valid until
 // expires) is used, or returns ErrLinkUsed when it was already: of two

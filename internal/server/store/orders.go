@@ -9,17 +9,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
-	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
-// Limits on a level report.
+// Limits on a level report: the core's rule (core.CheckSupplies).
 const (
-	MaxSupplies      = 64
-	MaxSupplyNameLen = 200
+	MaxSupplies      = core.MaxSupplies
+	MaxSupplyNameLen = core.MaxSupplyNameLen
 	maxErrorLen      = 500
 )
 
@@ -71,63 +71,27 @@ type levelRow struct {
 	changed bool
 }
 
-// normalizeSupplies checks a report's supplies and gives every one a
-// distinct, non-empty name.
-func normalizeSupplies(in []printer.Supply) ([]printer.Supply, error) {
-	if len(in) > MaxSupplies {
-		return nil, fmt.Errorf("%w: %d supplies in one report (at most %d)", ErrInvalid, len(in), MaxSupplies)
-	}
-	out := make([]printer.Supply, 0, len(in))
-	seen := make(map[string]bool, len(in))
-	for i, sp := range in {
-		sp.Name = strings.TrimSpace(sp.Name)
-		if err := arsapi.CheckText(sp.Name, MaxSupplyNameLen, false); err != nil {
-			return nil, fmt.Errorf("%w: supply %d: the name %v", ErrInvalid, i+1, err)
-		}
-		if sp.Name == "" {
-			sp.Name = fmt.Sprintf("supply %d", i+1)
-		}
-		for base, n := sp.Name, 2; seen[sp.Name]; n++ {
-			sp.Name = fmt.Sprintf("%s (%d)", base, n)
-		}
-		seen[sp.Name] = true
-		for _, c := range sp.Colors {
-			if strings.Contains(c, ",") {
-				return nil, fmt.Errorf("%w: supply %q: colour %q contains a comma", ErrInvalid, sp.Name, c)
-			}
-		}
-		if printer.NormalizeLevel(sp.Level) != sp.Level {
-			return nil, fmt.Errorf("%w: supply %q: level %d is neither a percentage nor -1, -2, -3", ErrInvalid, sp.Name, sp.Level)
-		}
-		out = append(out, sp)
-	}
-	return out, nil
-}
-
 // ReportLevels implements Orders.
 //
-// In one transaction, holding the enrollment's row lock (PostgreSQL) or the
-// database write lock (SQLite), it compares each supply with its stored
-// state. A supply whose stored reading is as new or newer than the report
-// is left alone: duplicates and late, out-of-order reports change nothing.
-// Otherwise its level is stored and, on an active enrollment, a known level
-// of an ink or toner (printer.Supply.Reorderable: never a waste tank, drum
-// or other part) at or below the threshold places one order if the supply
-// is armed, and disarms it. A multi-colour cartridge is one supply, so one
-// order, whose colour is all of its colours (printer.Supply.ColorKey). It is re-armed when a newer report shows the level above the
-// threshold and above the level it was ordered at (the supply was
-// replaced). Each order carries the supply's cycle number, and the unique
-// key (enrollment_id, supply, cycle) makes the database refuse a second
-// order in the same cycle whatever happens above it.
+// The supplies must pass core.CheckSupplies (ErrInvalid otherwise). In one
+// transaction, holding the enrollment's row lock (PostgreSQL) or the
+// database write lock (SQLite), it runs the order decision (package
+// reorder) on each supply against its stored state: a supply whose stored
+// reading is as new or newer than the report is left alone (duplicates
+// and late, out-of-order reports change nothing); otherwise its level is
+// stored, and the order the decision asks for is placed. Each order
+// carries the supply's cycle number, and the unique key (enrollment_id,
+// supply, cycle) makes the database refuse a second order in the same
+// cycle whatever happens above it.
 //
 // A zero ReadAt means now; one more than arsapi.MaxReadAtAhead in the
 // future is taken as now; one that nanoseconds since 1970 cannot hold
-// (before 1678 or after 2261) is ErrInvalid. The API refuses readings
+// (before 1678 or after 2261) is ErrInvalid. The core refuses readings
 // outside arsapi.MaxReadAtAge too. A cancelled enrollment answers
 // ErrNotActive.
 func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error) {
 	res := arsapi.LevelReportResult{Orders: []arsapi.Order{}}
-	supplies, err := normalizeSupplies(r.Supplies)
+	supplies, err := core.CheckSupplies(r.Supplies)
 	if err != nil {
 		return res, err
 	}
@@ -588,12 +552,8 @@ func (s *Store) GetOrder(ctx context.Context, accountID, orderID string) (arsapi
 	return os[0], nil
 }
 
-// Claim is an order claimed for dispatch, with the number of this attempt
-// (1 for the first hand-over).
-type Claim struct {
-	Order   fulfil.Order
-	Attempt int
-}
+// Claim is core.Claim.
+type Claim = core.Claim
 
 // ClaimDispatch is NextDispatch with attempt numbers, for dispatchers that
 // back off and give up after a number of attempts.
@@ -655,7 +615,7 @@ func (s *Store) ClaimDispatch(ctx context.Context, limit int, lease time.Duratio
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				o       fulfil.Order
+				o       core.Order
 				created int64
 			)
 			if err := rows.Scan(&o.ID, &o.EnrollmentID, &o.AccountID, &o.Provider, &o.PrinterModel, &o.Serial,
@@ -671,12 +631,12 @@ func (s *Store) ClaimDispatch(ctx context.Context, limit int, lease time.Duratio
 }
 
 // NextDispatch implements Orders (see ClaimDispatch).
-func (s *Store) NextDispatch(ctx context.Context, limit int, lease time.Duration) ([]fulfil.Order, error) {
+func (s *Store) NextDispatch(ctx context.Context, limit int, lease time.Duration) ([]core.Order, error) {
 	cs, err := s.ClaimDispatch(ctx, limit, lease)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]fulfil.Order, len(cs))
+	out := make([]core.Order, len(cs))
 	for i, c := range cs {
 		out[i] = c.Order
 	}
@@ -700,7 +660,7 @@ func truncate(s string, n int) string {
 // the outbox until retryAt; with a zero retryAt it fails for good. Every
 // outcome is written to the order's history. Recording an order that has
 // already left the outbox changes nothing.
-func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, res fulfil.Result, dispatchErr error, retryAt time.Time) error {
+func (s *Store) RecordDispatch(ctx context.Context, orderID, fulfiller string, res core.Handover, dispatchErr error, retryAt time.Time) error {
 	st := arsapi.OrderState(res.State)
 	if dispatchErr == nil {
 		switch st {

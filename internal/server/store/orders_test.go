@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
@@ -281,8 +281,6 @@ func TestReportLevelsStoresLatest(t *testing.T) {
 		r := arsapi.LevelReport{ReadAt: t0, Supplies: []printer.Supply{
 			{Name: "PGBK", Type: "inkCartridge", Colors: []string{"#000000"}, ColorName: "black", Level: 70, Low: 10, High: 100},
 			{Name: "CL", Type: "inkCartridge", Colors: []string{"#00FFFF", "#FF00FF", "#FFFF00"}, Level: -3},
-			{Name: "", Level: 40},
-			{Name: "PGBK", Level: 30},
 		}}
 		if _, err := s.ReportLevels(ctx, "acct", e.ID, r); err != nil {
 			t.Fatal(err)
@@ -297,12 +295,12 @@ func TestReportLevelsStoresLatest(t *testing.T) {
 		if got.LevelsReadAt == nil || !got.LevelsReadAt.Equal(t0) {
 			t.Errorf("LevelsReadAt = %v, want %v", got.LevelsReadAt, t0)
 		}
-		want := []printer.Supply{r.Supplies[0], r.Supplies[1], {Name: "supply 3", Level: 40}, {Name: "PGBK (2)", Level: 30}}
+		want := []printer.Supply{r.Supplies[0], r.Supplies[1]}
 		if fmt.Sprintf("%+v", got.Supplies) != fmt.Sprintf("%+v", want) {
 			t.Errorf("Supplies = %+v\nwant %+v", got.Supplies, want)
 		}
 		l, err := s.ListEnrollments(ctx, "acct", ListFilter{})
-		if err != nil || len(l.Items) != 1 || len(l.Items[0].Supplies) != 4 {
+		if err != nil || len(l.Items) != 1 || len(l.Items[0].Supplies) != 2 {
 			t.Errorf("ListEnrollments supplies: %+v, %v", l, err)
 		}
 
@@ -315,6 +313,11 @@ func TestReportLevelsStoresLatest(t *testing.T) {
 			{Supplies: make([]printer.Supply, MaxSupplies+1)},
 			{Supplies: []printer.Supply{{Name: strings.Repeat("x", MaxSupplyNameLen+1)}}},
 			{Supplies: []printer.Supply{{Name: "X", Colors: []string{"#000000,#FFFFFF"}}}},
+			// The core's rule (core.CheckSupplies): no unnamed or repeated
+			// supply, and at least one.
+			{Supplies: []printer.Supply{{Name: " ", Level: 40}}},
+			{Supplies: []printer.Supply{{Name: "PGBK", Level: 40}, {Name: "PGBK ", Level: 30}}},
+			{},
 		}
 		for _, b := range bad {
 			if _, err := s.ReportLevels(ctx, "acct", e.ID, b); !errors.Is(err, ErrInvalid) {
@@ -476,7 +479,7 @@ func TestDispatchOutbox(t *testing.T) {
 		}
 		// A transient failure puts it back for later.
 		retry := now.Add(30 * time.Second)
-		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", fulfil.Result{}, errors.New("503 from DRS"), retry); err != nil {
+		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", core.Handover{}, errors.New("503 from DRS"), retry); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ := s.NextDispatch(ctx, 10, time.Minute); len(c) != 0 {
@@ -487,11 +490,11 @@ func TestDispatchOutbox(t *testing.T) {
 		if err != nil || len(c4) != 1 || c4[0].Order.ID != o.ID || c4[0].Attempt != 2 {
 			t.Fatalf("claim at retry time = %+v, %v", c4, err)
 		}
-		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", fulfil.Result{State: "in_progress", ExternalID: "amzn-1", Detail: "ORDER_INPROGRESS"}, nil, time.Time{}); err != nil {
+		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", core.Handover{State: "in_progress", ExternalID: "amzn-1", Detail: "ORDER_INPROGRESS"}, nil, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		// Recording again (a late duplicate) changes nothing.
-		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", fulfil.Result{}, errors.New("late"), time.Time{}); err != nil {
+		if err := s.RecordDispatch(ctx, o.ID, "amazon-drs", core.Handover{}, errors.New("late"), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		// The other order's lease runs out: it is claimed again, then fails.
@@ -500,16 +503,16 @@ func TestDispatchOutbox(t *testing.T) {
 		if err != nil || len(c5) != 1 || c5[0].Order.ID != c2[0].ID || c5[0].Attempt != 2 {
 			t.Fatalf("claim after lease expiry = %+v, %v", c5, err)
 		}
-		if err := s.RecordDispatch(ctx, c2[0].ID, "amazon-drs", fulfil.Result{}, fmt.Errorf("unknown slot: %w", fulfil.ErrPermanent), time.Time{}); err != nil {
+		if err := s.RecordDispatch(ctx, c2[0].ID, "amazon-drs", core.Handover{}, fmt.Errorf("unknown slot: %w", fulfil.ErrPermanent), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ := s.NextDispatch(ctx, 10, time.Minute); len(c) != 0 {
 			t.Errorf("outbox not empty: %+v", c)
 		}
-		if err := s.RecordDispatch(ctx, "nope", "x", fulfil.Result{}, nil, time.Time{}); !errors.Is(err, ErrNotFound) {
+		if err := s.RecordDispatch(ctx, "nope", "x", core.Handover{}, nil, time.Time{}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("RecordDispatch(unknown) = %v", err)
 		}
-		if err := s.RecordDispatch(ctx, o.ID, "x", fulfil.Result{State: "weird"}, nil, time.Time{}); !errors.Is(err, ErrInvalid) {
+		if err := s.RecordDispatch(ctx, o.ID, "x", core.Handover{State: "weird"}, nil, time.Time{}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("RecordDispatch(bad state) = %v", err)
 		}
 
@@ -596,43 +599,10 @@ func TestReportLevelsOneConnection(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if _, err := s.ReportLevels(ctx, "acct", e.ID, arsapi.LevelReport{}); err != nil {
-		t.Errorf("empty report: %v", err)
+	if _, err := s.ReportLevels(ctx, "acct", e.ID, arsapi.LevelReport{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty report: %v, want ErrInvalid", err)
 	}
 	assertOrderCount(t, d, e.ID, 1)
-}
-
-// FuzzNormalizeSupplies: a level report's supplies come from the network;
-// any JSON either fails with ErrInvalid or gives distinct, non-empty
-// names and storable levels.
-func FuzzNormalizeSupplies(f *testing.F) {
-	f.Add(`[{"name":"PGBK","type":"inkCartridge","colors":["#000000"],"level":40,"low":10}]`)
-	f.Add(`[{"name":"","level":-2},{"name":"","level":-3},{"name":"supply 1","level":5}]`)
-	f.Add(`[{"name":"C","level":1},{"name":"C","level":2},{"name":"C (2)","level":3}]`)
-	f.Add(`[{"name":"X","level":101}]`)
-	f.Fuzz(func(t *testing.T, js string) {
-		var in []printer.Supply
-		if json.Unmarshal([]byte(js), &in) != nil {
-			return
-		}
-		out, err := normalizeSupplies(in)
-		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v is not ErrInvalid", err)
-			}
-			return
-		}
-		seen := map[string]bool{}
-		for _, sp := range out {
-			if sp.Name == "" || seen[sp.Name] {
-				t.Fatalf("name %q empty or repeated in %+v", sp.Name, out)
-			}
-			seen[sp.Name] = true
-			if !sp.Known() && sp.Level != -1 && sp.Level != -2 && sp.Level != -3 {
-				t.Fatalf("level %d passed", sp.Level)
-			}
-		}
-	})
 }
 
 // TestReportWaitsForCommittedSupplies: on PostgreSQL a report that waits

@@ -2,43 +2,20 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"time"
+
+	"github.com/arsctl/arsctl/internal/server/core"
 )
 
-// Session is a signed-in browser's server-side session.
-type Session struct {
-	AccountID string
-	// CSRFToken is the synchronizer token every form of this session
-	// must carry.
-	CSRFToken string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-}
+// Session is core.Session.
+type Session = core.Session
 
-// Sessions keeps web sessions. Only the SHA-256 of a session ID is
-// stored, so a copy of the database does not let anyone sign in.
-type Sessions interface {
-	CreateSession(ctx context.Context, accountID string, ttl time.Duration) (id string, s Session, err error)
-	// GetSession returns the live session with this ID, or ErrNotFound
-	// when it does not exist or has expired.
-	GetSession(ctx context.Context, id string) (Session, error)
-	DeleteSession(ctx context.Context, id string) error
-	// DeleteExpiredSessions also forgets attempt counts (Limits) whose
-	// last attempt is a day old.
-	DeleteExpiredSessions(ctx context.Context) (int64, error)
-}
+// Sessions is core.Sessions.
+type Sessions = core.Sessions
 
-// RandomToken returns n random bytes encoded as unpadded base64url.
-func RandomToken(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random token: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
+// RandomToken is core.RandomToken.
+func RandomToken(n int) (string, error) { return core.RandomToken(n) }
 
 // CreateSession starts a session for accountID lasting ttl, and returns
 // its ID (256 random bits; give it to the browser, it is not stored).

@@ -319,7 +319,7 @@ func TestBrowser(t *testing.T) {
 		if a := br.text("#agreed"); !strings.Contains(a, "version "+e.cat.Terms().Version) {
 			t.Errorf("About this service: %q", a)
 		}
-		if logs := e.log.String(); strings.Contains(logs, password) || !strings.Contains(logs, "web: plan cancelled") {
+		if logs := e.log.String(); strings.Contains(logs, password) || !strings.Contains(logs, "enrollment cancelled") {
 			t.Errorf("server log has a password, or lacks the cancellation:\n%s", logs)
 		}
 	})

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/notify"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -18,8 +18,8 @@ const SettingsPath = notify.SettingsPath
 // NotifyStore is what the email settings and one-click link pages need;
 // *store.Store implements it.
 type NotifyStore interface {
-	NotifySettings(ctx context.Context, accountID string) (store.NotifySettings, error)
-	SetNotifySettings(ctx context.Context, accountID string, ns store.NotifySettings) (store.NotifySettings, error)
+	NotifySettings(ctx context.Context, accountID string) (core.NotifySettings, error)
+	SetNotifySettings(ctx context.Context, accountID string, ns core.NotifySettings) (core.NotifySettings, error)
 	OrderAccount(ctx context.Context, orderID string) (string, error)
 	GetOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
 	UseLink(ctx context.Context, id, orderID string, expires time.Time) error
@@ -65,9 +65,9 @@ func (w *Web) saveSettings(rw http.ResponseWriter, req *request) {
 		return
 	}
 	addr := strings.TrimSpace(f.Get("email"))
-	ns := store.NotifySettings{EmailOn: on == "on", Email: addr}
+	ns := core.NotifySettings{EmailOn: on == "on", Email: addr}
 	if _, err := w.st.SetNotifySettings(req.r.Context(), req.account.ID, ns); err != nil {
-		var inv *store.InvalidAccountError
+		var inv *core.InvalidAccountError
 		if errors.As(err, &inv) {
 			d := settingsData{EmailOn: ns.EmailOn, Email: addr, Sending: w.opt.EmailSending,
 				FieldErrs: "Enter an email address like name@example.com, or leave it empty to use " + req.account.Email + "."}
@@ -120,7 +120,7 @@ func (w *Web) openLink(rw http.ResponseWriter, r *http.Request) (notify.Link, st
 		return bad()
 	}
 	account, err := w.st.OrderAccount(r.Context(), l.OrderID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, core.ErrNotFound) {
 		return bad()
 	}
 	if err != nil {
@@ -203,7 +203,7 @@ func (w *Web) linkAct(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := w.st.UseLink(ctx, l.ID(), l.OrderID, l.Expires); errors.Is(err, store.ErrLinkUsed) {
+	if err := w.st.UseLink(ctx, l.ID(), l.OrderID, l.Expires); errors.Is(err, core.ErrLinkUsed) {
 		w.linkUsed(rw, w.visitor(r))
 		return
 	} else if err != nil {
@@ -220,7 +220,7 @@ func (w *Web) linkAct(rw http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.log.InfoContext(ctx, "web: order "+l.Action.String()+" by email link", "account", account, "order", l.OrderID)
 		w.linkPage(rw, r, http.StatusOK, l, account, true)
-	case errors.Is(err, store.ErrOrderNotOpen):
+	case errors.Is(err, core.ErrOrderNotOpen):
 		w.renderError(rw, w.visitor(r), http.StatusConflict, "Order already handled",
 			"This order is no longer waiting: it was skipped, shipped or handed over already. See it on View Printer Details.")
 	default:

@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/levelchart"
 	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/internal/server/reorder"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -222,10 +222,10 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 	acct := accountKey(email)
 	pair, ipKey, acctKey := "signin:"+acct+"@"+addr, "signin-ip:"+addr, "signin-account:"+acct
 	err := w.st.TakeAttempt(ctx,
-		store.Limit{Key: pair, Max: w.opt.LoginFailuresPerAccountAddress, Window: w.opt.LoginWindow},
-		store.Limit{Key: ipKey, Max: w.opt.LoginFailuresPerAddress, Window: w.opt.LoginWindow},
-		store.Limit{Key: acctKey, Max: w.opt.LoginFailuresPerAccount, Window: w.opt.LoginWindow, Spacing: w.opt.LoginSlowdown})
-	var limited *store.LimitedError
+		core.Limit{Key: pair, Max: w.opt.LoginFailuresPerAccountAddress, Window: w.opt.LoginWindow},
+		core.Limit{Key: ipKey, Max: w.opt.LoginFailuresPerAddress, Window: w.opt.LoginWindow},
+		core.Limit{Key: acctKey, Max: w.opt.LoginFailuresPerAccount, Window: w.opt.LoginWindow, Spacing: w.opt.LoginSlowdown})
+	var limited *core.LimitedError
 	if errors.As(err, &limited) {
 		w.log.WarnContext(ctx, "web: sign-in rate limited", "ip", addr, "budget", strings.SplitN(limited.Key, ":", 2)[0])
 		w.tooMany(rw, r, "login", "Login", f, limited.RetryAfter, "Too many failed sign-in attempts. For your security, wait %s and try again.")
@@ -236,7 +236,7 @@ func (w *Web) login(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := w.st.CheckPassword(ctx, email, pass)
-	if errors.Is(err, store.ErrBadCredentials) {
+	if errors.Is(err, core.ErrBadCredentials) {
 		// The attempt stays taken: it was a failure.
 		w.renderAuth(rw, r, http.StatusUnauthorized, "login", "Login", f, []string{badLogin})
 		return
@@ -307,8 +307,8 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 	// The sign-up is counted before the account is made, in one atomic
 	// step, so that concurrent requests cannot all see room for one more.
 	signup := "signup:" + authn.ClientAddr(r, w.opt.TrustProxy)
-	err := w.st.TakeAttempt(ctx, store.Limit{Key: signup, Max: w.opt.SignupsPerAddress, Window: w.opt.LoginWindow})
-	var limited *store.LimitedError
+	err := w.st.TakeAttempt(ctx, core.Limit{Key: signup, Max: w.opt.SignupsPerAddress, Window: w.opt.LoginWindow})
+	var limited *core.LimitedError
 	if errors.As(err, &limited) {
 		w.tooMany(rw, r, "register", "Register", f, limited.RetryAfter, "Too many accounts were created from your network just now. Wait %s and try again.")
 		return
@@ -324,7 +324,7 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 			w.log.WarnContext(ctx, "web: return sign-up", "err", rerr)
 		}
 	}
-	var inv *store.InvalidAccountError
+	var inv *core.InvalidAccountError
 	switch {
 	case errors.As(err, &inv):
 		msg := inv.Reason
@@ -338,7 +338,7 @@ func (w *Web) register(rw http.ResponseWriter, r *http.Request) {
 		}
 		w.renderAuth(rw, r, http.StatusUnprocessableEntity, "register", "Register", f, []string{msg})
 		return
-	case errors.Is(err, store.ErrEmailTaken):
+	case errors.Is(err, core.ErrEmailTaken):
 		w.renderAuth(rw, r, http.StatusConflict, "register", "Register", f, []string{"An account with this email address already exists. Login instead."})
 		return
 	case errors.Is(err, password.ErrBusy):
@@ -386,7 +386,7 @@ func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {
 // thousands of printers of 64 supplies each.
 func (w *Web) allEnrollments(ctx context.Context, accountID string) ([]arsapi.Enrollment, error) {
 	var out []arsapi.Enrollment
-	f := store.ListFilter{Limit: 200, NoSupplies: true}
+	f := core.ListFilter{Limit: 200, NoSupplies: true}
 	for range 50 {
 		l, err := w.st.ListEnrollments(ctx, accountID, f)
 		if err != nil {
@@ -552,7 +552,7 @@ type printerData struct {
 	Supplies []supplyView
 	Charts   []chartView
 	Orders   []arsapi.Order
-	History  []store.EnrollmentEvent
+	History  []core.EnrollmentEvent
 	Reasons  []string // labels of the cancellation reasons
 }
 
@@ -560,7 +560,7 @@ type printerData struct {
 // 404 when it is not theirs.
 func (w *Web) enrollment(rw http.ResponseWriter, req *request) (arsapi.Enrollment, bool) {
 	e, err := w.st.GetEnrollment(req.r.Context(), req.account.ID, req.r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, core.ErrNotFound) {
 		w.notFound(rw, req)
 		return e, false
 	}
@@ -669,12 +669,19 @@ func (w *Web) setThreshold(rw http.ResponseWriter, req *request) {
 	if !ok {
 		return
 	}
+	badNumber := fmt.Sprintf("Enter a whole number from %d to %d.", core.MinThreshold, core.MaxThreshold)
 	n, err := strconv.Atoi(strings.TrimSpace(req.r.PostForm.Get("threshold")))
-	if err != nil || n < 1 || n > 99 {
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "threshold", nil, "", []string{"Enter a whole number from 1 to 99."})
+	if err != nil {
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "threshold", nil, "", []string{badNumber})
 		return
 	}
-	if _, err := w.st.SetThreshold(req.r.Context(), req.account.ID, e.ID, n); w.changeFailed(rw, req, e, err) {
+	_, err = w.core.SetThreshold(req.r.Context(), req.account.ID, e.ID, n)
+	var refused *arsapi.Problem
+	if errors.As(err, &refused) {
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "threshold", nil, "", []string{badNumber})
+		return
+	}
+	if w.changeFailed(rw, req, e, err) {
 		return
 	}
 	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/plan?done=threshold", http.StatusSeeOther)
@@ -694,14 +701,13 @@ func (w *Web) setPaused(rw http.ResponseWriter, req *request) {
 		w.renderError(rw, req, http.StatusBadRequest, "Bad form", "The form could not be read. Go back and try again.")
 		return
 	}
-	if _, err := w.st.SetPaused(req.r.Context(), req.account.ID, e.ID, paused); w.changeFailed(rw, req, e, err) {
+	if _, err := w.core.SetPaused(req.r.Context(), req.account.ID, e.ID, paused); w.changeFailed(rw, req, e, err) {
 		return
 	}
 	done := "resumed"
 	if paused {
 		done = "paused"
 	}
-	w.log.InfoContext(req.r.Context(), "web: plan "+done, "account", req.account.ID, "enrollment", e.ID)
 	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/plan?done="+done, http.StatusSeeOther)
 }
 
@@ -709,9 +715,9 @@ func (w *Web) changeFailed(rw http.ResponseWriter, req *request, _ arsapi.Enroll
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, core.ErrNotFound):
 		w.notFound(rw, req)
-	case errors.Is(err, store.ErrNotActive):
+	case errors.Is(err, core.ErrNotActive):
 		w.renderError(rw, req, http.StatusConflict, "Plan not active",
 			"This plan is cancelled or still waiting for its Amazon sign-in, so it cannot be changed.")
 	default:
@@ -727,59 +733,47 @@ func (w *Web) cancel(rw http.ResponseWriter, req *request) {
 		return
 	}
 	reasons := req.r.PostForm["reason"]
-	comment := strings.TrimSpace(req.r.PostForm.Get("comment"))
-	var errs []string
-	var uniq []string
-	needsComment := false
-	for _, id := range reasons {
-		r, ok := w.cat.Reason(id)
-		if !ok {
-			errs = append(errs, "One of the reasons is not on the list any more. Reload the page and choose again.")
-			break
-		}
-		needsComment = needsComment || r.TakesComment
-		if !slices.Contains(uniq, id) {
-			uniq = append(uniq, id)
-		}
-	}
-	if len(reasons) == 0 {
-		errs = append(errs, "Select at least one reason for cancelling the plan.")
-	}
-	if needsComment && comment == "" {
-		errs = append(errs, "You chose Other: tell us your reason in the comment box.")
-	}
-	if len(errs) > 0 {
-		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, errs)
-		return
-	}
-	ce, err := w.st.CancelEnrollment(ctx, req.account.ID, e.ID, arsapi.CancelRequest{Reasons: uniq, Comment: comment})
+	comment := req.r.PostForm.Get("comment")
+	ce, err := w.core.Cancel(ctx, req.account.ID, e.ID, arsapi.CancelRequest{Reasons: reasons, Comment: comment})
+	var refused *arsapi.Problem
 	switch {
-	case errors.Is(err, store.ErrNotActive):
+	case errors.As(err, &refused):
+		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, []string{cancelRefusal(refused)})
+		return
+	case errors.Is(err, core.ErrNotActive):
 		http.Redirect(rw, req.r, PrinterPath(e.ID), http.StatusSeeOther)
 		return
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, core.ErrInvalid):
 		w.planPage(rw, req, http.StatusUnprocessableEntity, e, "cancel", reasons, comment, []string{invalidText(err)})
 		return
 	case w.changeFailed(rw, req, e, err):
 		return
 	}
 	e = ce
-	w.log.InfoContext(ctx, "web: plan cancelled", "account", req.account.ID, "enrollment", e.ID, "reasons", strings.Join(uniq, ","))
-	if e.Provider == arsapi.ProviderAmazon && w.opt.Deregisterer != nil {
-		dctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		if err := w.opt.Deregisterer.Deregister(dctx, e.ID); err != nil {
-			w.log.WarnContext(dctx, "amazon deregistration failed", "enrollment", e.ID, "err", err)
-		}
-		stop()
-	}
 	http.Redirect(rw, req.r, PrinterPath(e.ID)+"/cancelled", http.StatusSeeOther)
 }
 
-// invalidText is a store.ErrInvalid error as a sentence for a form:
+// cancelRefusal is the core's refusal of a cancellation as a sentence
+// for the form.
+func cancelRefusal(p *arsapi.Problem) string {
+	switch p.Code {
+	case arsapi.CodeNoReason:
+		return "Select at least one reason for cancelling the plan."
+	case arsapi.CodeUnknownReason:
+		return "One of the reasons is not on the list any more. Reload the page and choose again."
+	case arsapi.CodeInvalid:
+		// The one invalid cancellation: a reason that takes a comment
+		// without one.
+		return "You chose Other: tell us your reason in the comment box."
+	}
+	return invalidText(p)
+}
+
+// invalidText is a core.ErrInvalid error as a sentence for a form:
 // "comment is longer than 2000 bytes" becomes "Comment is longer than
 // 2000 bytes."
 func invalidText(err error) string {
-	msg := strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")
+	msg := core.InvalidDetail(err)
 	if msg == "" {
 		return "The form is not valid."
 	}
@@ -815,7 +809,7 @@ func (w *Web) about(rw http.ResponseWriter, r *http.Request) {
 	if id := r.URL.Query().Get("printer"); id != "" && req.sess.AccountID != "" {
 		e, err := w.st.GetEnrollment(r.Context(), req.sess.AccountID, id)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, core.ErrNotFound):
 			w.notFound(rw, req)
 			return
 		case err != nil:
@@ -879,10 +873,10 @@ func (w *Web) markBought(rw http.ResponseWriter, req *request) {
 	id := req.r.PathValue("id")
 	_, err := w.st.MarkOrderBought(req.r.Context(), req.account.ID, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, core.ErrNotFound):
 		w.notFound(rw, req)
 		return
-	case errors.Is(err, store.ErrOrderNotOpen):
+	case errors.Is(err, core.ErrOrderNotOpen):
 		w.renderError(rw, req, http.StatusConflict, "Order not in the inbox",
 			"This order is not waiting for you to buy it (it was shipped, failed or cancelled), so it cannot be marked bought.")
 		return

@@ -26,9 +26,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/notify"
-	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -45,15 +45,15 @@ const (
 	csrfField     = "csrf_token"
 )
 
-// Store is the persistence the pages need; *store.Store implements it.
+// Store is the persistence the pages read and their accounts, sessions
+// and budgets; *store.Store implements it. Enrollments change through
+// the core (Options.Core) only.
 type Store interface {
-	store.Accounts
-	store.Sessions
-	store.Limits
-	store.Enrollments
-	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
-	ListAccountOrders(ctx context.Context, accountID string, state arsapi.OrderState, cursor string, limit int) (arsapi.List[arsapi.Order], error)
-	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	core.Accounts
+	core.Sessions
+	core.Limits
+	core.Enrollments
+	core.Orders
 	LevelHistory(ctx context.Context, accountID, enrollmentID string, since time.Time) (arsapi.LevelHistory, error)
 	NotifyStore
 }
@@ -103,7 +103,11 @@ type Options struct {
 	// TrustProxy takes the client address from the last X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
-	// Deregisterer, when set, is told about cancelled amazon enrollments.
+	// Core applies the enrollment rules; nil builds one on Store,
+	// Catalogue (a *catalogue.Catalogue), Logger and Deregisterer
+	// (without metrics).
+	Core *core.Service
+	// Deregisterer is the core's when Core is nil.
 	Deregisterer fulfil.Deregisterer
 	// AmazonSignInURL, when set, gives the Login with Amazon link shown
 	// for a pending amazon enrollment.
@@ -123,6 +127,7 @@ type Web struct {
 	st     Store
 	cat    Catalogue
 	log    *slog.Logger
+	core   *core.Service
 	tmpl   map[string]*template.Template
 	secure bool
 }
@@ -134,6 +139,17 @@ func New(o Options) (*Web, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Core == nil {
+		cat, ok := o.Catalogue.(core.Catalogue)
+		if !ok {
+			return nil, errors.New("web: Core is required with this Catalogue")
+		}
+		c, err := core.New(core.Config{Store: o.Store, Catalogue: cat, Logger: o.Logger, Deregisterer: o.Deregisterer})
+		if err != nil {
+			return nil, err
+		}
+		o.Core = c
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -152,7 +168,7 @@ func New(o Options) (*Web, error) {
 	defInt(&o.LoginFailuresPerAccount, 10)
 	def(&o.LoginSlowdown, 10*time.Second)
 	defInt(&o.SignupsPerAddress, 10)
-	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger}
+	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger, core: o.Core}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		w.secure = true
 	}
@@ -243,17 +259,17 @@ func LoginURL(next string) string {
 }
 
 // session returns the request's live session and its ID.
-func (w *Web) session(r *http.Request) (store.Session, string, bool) {
+func (w *Web) session(r *http.Request) (core.Session, string, bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return store.Session{}, "", false
+		return core.Session{}, "", false
 	}
 	s, err := w.st.GetSession(r.Context(), c.Value)
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, core.ErrNotFound) {
 			w.log.ErrorContext(r.Context(), "read session", "err", err)
 		}
-		return store.Session{}, "", false
+		return core.Session{}, "", false
 	}
 	return s, c.Value, true
 }
@@ -275,7 +291,7 @@ type page struct {
 // pages behind signedIn and signedInPost always have both.
 type request struct {
 	r       *http.Request
-	sess    store.Session
+	sess    core.Session
 	account *arsapi.Account
 }
 
@@ -329,7 +345,7 @@ func (w *Web) signedInPost(h handler) http.HandlerFunc {
 }
 
 // loadRequest reads the account of the request's session, already read.
-func (w *Web) loadRequest(rw http.ResponseWriter, r *http.Request, sess store.Session) (*request, bool) {
+func (w *Web) loadRequest(rw http.ResponseWriter, r *http.Request, sess core.Session) (*request, bool) {
 	a, err := w.st.GetAccount(r.Context(), sess.AccountID)
 	if err != nil {
 		w.internal(rw, &request{r: r}, "read account", err)
@@ -348,7 +364,7 @@ func (w *Web) visitor(r *http.Request) *request {
 }
 
 // visitorAs is visitor for a session already read.
-func (w *Web) visitorAs(r *http.Request, sess store.Session) *request {
+func (w *Web) visitorAs(r *http.Request, sess core.Session) *request {
 	req := &request{r: r, sess: sess}
 	if a, err := w.st.GetAccount(r.Context(), sess.AccountID); err == nil {
 		req.account = &a
@@ -402,7 +418,7 @@ func (w *Web) anonCSRF(rw http.ResponseWriter, r *http.Request) (string, error) 
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 128 {
 		return c.Value, nil
 	}
-	tok, err := store.RandomToken(32)
+	tok, err := core.RandomToken(32)
 	if err != nil {
 		return "", err
 	}
@@ -439,7 +455,7 @@ func localPath(next string) bool {
 // accountKey names the account of an email address in attempt budgets,
 // whether or not it exists, without storing the address itself.
 func accountKey(email string) string {
-	norm, err := store.NormalizeEmail(email)
+	norm, err := core.NormalizeEmail(email)
 	if err != nil {
 		norm = strings.ToLower(strings.TrimSpace(email))
 	}

@@ -88,34 +88,16 @@ func (f *Fulfiller) Name() string { return Name }
 // Event is the JSON body of a delivery.
 type Event struct {
 	// ID is stable across retries: the order ID.
-	ID        string    `json:"id"`
-	Type      string    `json:"type"`
-	CreatedAt time.Time `json:"created_at"`
-	Order     Order     `json:"order"`
-}
-
-// Order is the order in an Event.
-type Order struct {
-	ID           string    `json:"id"`
-	EnrollmentID string    `json:"enrollment_id"`
-	AccountID    string    `json:"account_id"`
-	Provider     string    `json:"provider"`
-	PrinterModel string    `json:"printer_model"`
-	Serial       string    `json:"serial"`
-	Supply       string    `json:"supply"`
-	SupplyType   string    `json:"supply_type,omitempty"`
-	Color        string    `json:"color,omitempty"`
-	Level        int       `json:"level"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID        string       `json:"id"`
+	Type      string       `json:"type"`
+	CreatedAt time.Time    `json:"created_at"`
+	Order     fulfil.Order `json:"order"`
 }
 
 // EventFor builds the event of an order.
 func EventFor(o fulfil.Order) Event {
-	return Event{ID: o.ID, Type: EventType, CreatedAt: o.CreatedAt.UTC(), Order: Order{
-		ID: o.ID, EnrollmentID: o.EnrollmentID, AccountID: o.AccountID, Provider: o.Provider,
-		PrinterModel: o.PrinterModel, Serial: o.Serial, Supply: o.Supply, SupplyType: o.SupplyType,
-		Color: o.Color, Level: o.Level, CreatedAt: o.CreatedAt.UTC(),
-	}}
+	o.CreatedAt = o.CreatedAt.UTC()
+	return Event{ID: o.ID, Type: EventType, CreatedAt: o.CreatedAt, Order: o}
 }
 
 // Place implements fulfil.Fulfiller: it POSTs the order's event.
