@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"sync"
@@ -294,6 +295,41 @@ func TestLinkUsedOnce(t *testing.T) {
 		}
 		if ok, _ := f.st.LinkUsed(ctx, "0123456789abcdef0123456789abcdef"); !ok {
 			t.Error("a live used link was purged")
+		}
+	})
+}
+
+// TestNotifierLimitsEmailsPerAccount: an account's address is not proven
+// to be its owner's, and a client can place an order with every report
+// by naming new supplies; arsd mails an account at most
+// store.MaxNoticesPerDay orders a day, and other accounts still get theirs.
+func TestNotifierLimitsEmailsPerAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		srv := smtptest.Start(t, "ars", "pw")
+		f := newFixture(t, d, "victim@example.com")
+		for r := range 2 {
+			rep := arsapi.LevelReport{ReadAt: time.Now().UTC().Add(time.Duration(r+1) * time.Millisecond)}
+			for i := range store.MaxSupplies {
+				rep.Supplies = append(rep.Supplies, printer.Supply{Name: fmt.Sprintf("spam %d-%d", r, i), Type: "inkCartridge", Level: 1})
+			}
+			if res, err := f.st.ReportLevels(ctx, f.account.ID, f.enr.ID, rep); err != nil || len(res.Orders) != store.MaxSupplies {
+				t.Fatalf("report %d: %d orders, %v", r, len(res.Orders), err)
+			}
+		}
+		newFixture(t, d, "bystander@example.com")
+		n := newNotifier(t, f.st, srv)
+		for range 40 {
+			if _, err := n.SendOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]int{}
+		for _, m := range srv.Messages() {
+			seen[m.To[0]]++
+		}
+		if seen["victim@example.com"] != store.MaxNoticesPerDay || seen["bystander@example.com"] != 1 {
+			t.Fatalf("emails per address %v, want %d to victim@example.com and 1 to bystander@example.com", seen, store.MaxNoticesPerDay)
 		}
 	})
 }

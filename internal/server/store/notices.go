@@ -62,22 +62,59 @@ func (s *Store) SetNotifySettings(ctx context.Context, accountID string, ns Noti
 // Notice is core.Notice.
 type Notice = core.Notice
 
+// MaxNoticesPerDay is the most order emails an account is sent in 24
+// hours. The address of an account is not proven to be its owner's, and
+// a client may place an order with every report (a new supply name each
+// time): without a bound, arsd would mail whatever address an account
+// names as often as it likes. Orders past it are not mailed; they are in
+// the order inbox and the API.
+const MaxNoticesPerDay = 24
+
+// overLimitNote is the last_error of an order that was not mailed
+// because its account had MaxNoticesPerDay emails that day.
+const overLimitNote = "not sent: the account had its emails of the day"
+
 // QueueNotices queues an email for every order created since the given
-// time whose account has order emails on and has none queued yet. Every
-// replica may call it at once: the queue's primary key keeps one notice
-// per order. It returns how many it queued.
+// time whose account has order emails on and has none queued yet, up to
+// MaxNoticesPerDay emails of an account in 24 hours; the orders past it
+// are recorded as not sent. Every replica may call it at once: the
+// queue's primary key keeps one notice per order. It returns how many it
+// queued.
 func (s *Store) QueueNotices(ctx context.Context, since time.Time) (int64, error) {
 	now := nanos(s.now())
-	r, err := s.DB.Exec(ctx, `INSERT INTO email_notices (order_id, account_id, created_at, next_attempt_at)
-		SELECT o.id, o.account_id, ?, ? FROM orders o
-		LEFT JOIN notify_settings ns ON ns.account_id = o.account_id
-		WHERE o.created_at >= ? AND COALESCE(ns.email_off, 0) = 0
-		AND NOT EXISTS (SELECT 1 FROM email_notices n WHERE n.order_id = o.id)
-		ON CONFLICT (order_id) DO NOTHING`, now, now, nanos(since))
-	if err != nil {
-		return 0, fmt.Errorf("queue order emails: %w", err)
-	}
-	return r.RowsAffected()
+	dayAgo := nanos(s.now().Add(-24 * time.Hour))
+	var queued int64
+	err := s.inTx(ctx, func(tx *db.Tx) error {
+		// New orders are numbered per account, oldest first, after the
+		// emails the account was queued in the last 24 hours.
+		r, err := tx.Exec(ctx, `INSERT INTO email_notices (order_id, account_id, created_at, next_attempt_at)
+			SELECT q.id, q.account_id, ?, ? FROM (
+				SELECT o.id, o.account_id, row_number() OVER (PARTITION BY o.account_id ORDER BY o.created_at, o.id) AS n
+				FROM orders o
+				LEFT JOIN notify_settings ns ON ns.account_id = o.account_id
+				WHERE o.created_at >= ? AND COALESCE(ns.email_off, 0) = 0
+				AND NOT EXISTS (SELECT 1 FROM email_notices n WHERE n.order_id = o.id)
+			) q
+			WHERE q.n + (SELECT COUNT(*) FROM email_notices e WHERE e.account_id = q.account_id
+				AND e.created_at >= ? AND e.last_error <> ?) <= ?
+			ON CONFLICT (order_id) DO NOTHING`, now, now, nanos(since), dayAgo, overLimitNote, MaxNoticesPerDay)
+		if err != nil {
+			return fmt.Errorf("queue order emails: %w", err)
+		}
+		if queued, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO email_notices (order_id, account_id, created_at, next_attempt_at, last_error)
+			SELECT o.id, o.account_id, ?, NULL, ? FROM orders o
+			LEFT JOIN notify_settings ns ON ns.account_id = o.account_id
+			WHERE o.created_at >= ? AND COALESCE(ns.email_off, 0) = 0
+			AND NOT EXISTS (SELECT 1 FROM email_notices n WHERE n.order_id = o.id)
+			ON CONFLICT (order_id) DO NOTHING`, now, overLimitNote, nanos(since)); err != nil {
+			return fmt.Errorf("record order emails over the limit: %w", err)
+		}
+		return nil
+	})
+	return queued, err
 }
 
 // ClaimNotices takes up to limit due notices under a lease, like
