@@ -114,17 +114,40 @@ func (s *IOStreams) Colorize(code, text string) string {
 // goes through SafeLines: the format's own newlines and those of an error
 // stay.
 func (s *IOStreams) Success(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("32", "✓"), message(format, a))
+	s.mark("32", "✓", message(format, a))
 }
 
 // Warning prints a warning line on stderr.
 func (s *IOStreams) Warning(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("33", "!"), message(format, a))
+	s.mark("33", "!", message(format, a))
 }
 
 // Failure prints a failure line on stderr.
 func (s *IOStreams) Failure(format string, a ...any) {
-	fmt.Fprintf(s.ErrOut, "%s %s\n", s.Colorize("31", "✗"), message(format, a))
+	s.mark("31", "✗", message(format, a))
+}
+
+// mark prints msg after a coloured mark. On a terminal, a line wider
+// than it breaks between words, indented under the message.
+func (s *IOStreams) mark(color, mark, msg string) {
+	var b strings.Builder
+	for i, line := range strings.Split(msg, "\n") {
+		parts := []string{line}
+		if s.stderrTTY {
+			parts = Wrap(line, s.TerminalWidth()-2)
+		}
+		for j, p := range parts {
+			switch {
+			case i == 0 && j == 0:
+				b.WriteString(s.Colorize(color, mark) + " " + p + "\n")
+			case j == 0:
+				b.WriteString(p + "\n")
+			default:
+				b.WriteString("  " + p + "\n")
+			}
+		}
+	}
+	fmt.Fprint(s.ErrOut, b.String())
 }
 
 func message(format string, a []any) string {
@@ -256,12 +279,19 @@ func SafeLines(s string) string {
 // Wrap breaks text into lines of at most width characters, between
 // words (a word longer than width stays whole on its own line), for
 // messages printed on a terminal: a terminal would break them anywhere,
-// mid-word. A width under 20 leaves text on one line.
+// mid-word. Text that fits is returned as it is; the lines of text that
+// does not start with its indentation. A width under 20 leaves text on
+// one line.
 func Wrap(text string, width int) []string {
-	words := strings.Fields(text)
-	if width < 20 || len(words) == 0 {
+	if width < 20 || utf8.RuneCountInString(text) <= width {
 		return []string{text}
 	}
+	indent := text[:len(text)-len(strings.TrimLeft(text, " "))]
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return []string{text}
+	}
+	width -= len(indent)
 	var lines []string
 	line := words[0]
 	for _, w := range words[1:] {
@@ -272,5 +302,9 @@ func Wrap(text string, width int) []string {
 		}
 		line += " " + w
 	}
-	return append(lines, line)
+	lines = append(lines, line)
+	for i := range lines {
+		lines[i] = indent + lines[i]
+	}
+	return lines
 }

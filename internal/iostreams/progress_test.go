@@ -77,6 +77,13 @@ func TestWrap(t *testing.T) {
 	if got := Wrap("a b", 0); len(got) != 1 || got[0] != "a b" {
 		t.Errorf("no width: %q", got)
 	}
+	// Text that fits keeps its spaces; indented text keeps its indent.
+	if got := Wrap("  5353/udp  mDNS", 40); len(got) != 1 || got[0] != "  5353/udp  mDNS" {
+		t.Errorf("fits: %q", got)
+	}
+	if got := Wrap("    one two three four five six seven", 24); strings.Join(got, "|") != "    one two three four|    five six seven" {
+		t.Errorf("indented: %q", got)
+	}
 	if got := Wrap("ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print is long", 20); got[0] != "ipp://[fe80::1234:5678:9abc:def0%eth0]:631/ipp/print" {
 		t.Errorf("a long word: %q", got)
 	}

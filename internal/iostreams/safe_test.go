@@ -49,3 +49,23 @@ func TestMessageArgumentsStayOnOneLine(t *testing.T) {
 		t.Errorf("Warning wrote %q, want %q (an error keeps its lines)", got, want)
 	}
 }
+
+// TestMarkWraps: on a terminal, a success line wider than it breaks
+// between words, indented under the message; off a terminal it is one
+// line.
+func TestMarkWraps(t *testing.T) {
+	msg := "Cancelled the plan for TS5320, serial ****37B4 (enrollment 01a242ee-f5cf-7de7-8201-082feb1b74da); no more ink will be ordered"
+	ios, _, _, errOut := Test()
+	ios.Success("%s", msg)
+	if errOut.String() != "✓ "+msg+"\n" {
+		t.Errorf("piped: %q", errOut)
+	}
+	errOut.Reset()
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(80)
+	ios.Success("%s", msg)
+	want := "✓ Cancelled the plan for TS5320, serial ****37B4 (enrollment\n  01a242ee-f5cf-7de7-8201-082feb1b74da); no more ink will be ordered\n"
+	if errOut.String() != want {
+		t.Errorf("terminal:\n%q\nwant\n%q", errOut, want)
+	}
+}
