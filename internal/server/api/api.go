@@ -22,8 +22,8 @@ import (
 // idempotency records; *store.Store implements it. Enrollments change
 // through the core (Options.Core) only.
 type Store interface {
-	core.Enrollments
-	core.Orders
+	core.EnrollmentReader
+	core.OwnerOrders
 	core.Idempotency
 	core.Accounts
 	core.Limits
@@ -39,8 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// PublicURL is the server's public base URL, e.g. "http://127.0.0.1:8787".
 	PublicURL string
-	// Core applies the enrollment rules; nil builds one on Store,
-	// Catalogue, Logger and Deregisterer (without metrics).
+	// Core applies the enrollment rules; nil builds one on Store (which
+	// must then be a core.Store, as *store.Store is), Catalogue, Logger
+	// and Deregisterer (without metrics).
 	Core *core.Service
 	// Deregisterer is the core's when Core is nil.
 	Deregisterer fulfil.Deregisterer
@@ -79,7 +80,11 @@ func New(o Options) (*API, error) {
 		o.SignupsPerMinute = 10
 	}
 	if o.Core == nil {
-		c, err := core.New(core.Config{Store: o.Store, Catalogue: o.Catalogue, Logger: o.Logger, Deregisterer: o.Deregisterer})
+		cs, ok := o.Store.(core.Store)
+		if !ok {
+			return nil, errors.New("api: Core is required with this Store")
+		}
+		c, err := core.New(core.Config{Store: cs, Catalogue: o.Catalogue, Logger: o.Logger, Deregisterer: o.Deregisterer})
 		if err != nil {
 			return nil, err
 		}

@@ -61,22 +61,29 @@ type EnrollmentEvent struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-// Enrollments is what the API and the web pages do with enrollments.
+// EnrollmentReader reads an account's enrollments: what the API and the
+// pages read without the core.
+type EnrollmentReader interface {
+	GetEnrollment(ctx context.Context, accountID, id string) (arsapi.Enrollment, error)
+	ListEnrollments(ctx context.Context, accountID string, f ListFilter) (arsapi.List[arsapi.Enrollment], error)
+	EnrollmentHistory(ctx context.Context, accountID, id string) ([]EnrollmentEvent, error)
+}
+
+// Enrollments is the store's side of enrollments: the reads, and the
+// changes that the core (Service) makes by its rules.
 type Enrollments interface {
+	EnrollmentReader
 	// CreateEnrollment creates an enrollment for accountID. The printer
 	// model must already be checked for eligibility by the caller. Provider
 	// amazon starts in StatePending, canon in StateActive. It returns
 	// *AlreadyEnrolledError when the serial has a live enrollment.
 	CreateEnrollment(ctx context.Context, accountID string, req arsapi.CreateEnrollmentRequest, threshold int) (arsapi.Enrollment, error)
-	GetEnrollment(ctx context.Context, accountID, id string) (arsapi.Enrollment, error)
-	ListEnrollments(ctx context.Context, accountID string, f ListFilter) (arsapi.List[arsapi.Enrollment], error)
 	// CancelEnrollment cancels a pending, active or paused enrollment;
 	// reasons are validated by the caller. Open orders are left as they are
 	// but no new order is ever placed. Cancelling twice returns ErrNotActive.
 	CancelEnrollment(ctx context.Context, accountID, id string, req arsapi.CancelRequest) (arsapi.Enrollment, error)
 	SetPaused(ctx context.Context, accountID, id string, paused bool) (arsapi.Enrollment, error)
 	SetThreshold(ctx context.Context, accountID, id string, percent int) (arsapi.Enrollment, error)
-	EnrollmentHistory(ctx context.Context, accountID, id string) ([]EnrollmentEvent, error)
 
 	// LookupEnrollment reads any enrollment by ID without account scoping,
 	// for server-internal flows (Amazon callback). It returns the owner.
@@ -85,13 +92,9 @@ type Enrollments interface {
 	ActivateEnrollment(ctx context.Context, id string) error
 }
 
-// Orders is what the core does with orders in the store.
-type Orders interface {
-	// ReportLevels stores a level report and, in the same transaction,
-	// places at most one order per supply that is at or below its
-	// threshold and has no open order since it was last seen replaced. Safe
-	// under duplicate, out-of-order and concurrent reports.
-	ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error)
+// OwnerOrders is what an owner does with orders and levels without the
+// core: list them, read the level history, mark an order bought.
+type OwnerOrders interface {
 	ListOrders(ctx context.Context, accountID, enrollmentID string, cursor string, limit int) (arsapi.List[arsapi.Order], error)
 	// LevelHistory returns the enrollment's level changes since a time,
 	// per supply, with each supply's forecast.
@@ -103,6 +106,17 @@ type Orders interface {
 	// unfulfilled order. An order already bought is returned unchanged;
 	// another state answers ErrOrderNotOpen.
 	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+}
+
+// Orders is the store's side of orders: the owner's, and the level
+// reports that the core makes by its rules.
+type Orders interface {
+	OwnerOrders
+	// ReportLevels stores a level report and, in the same transaction,
+	// places at most one order per supply that is at or below its
+	// threshold and has no open order since it was last seen replaced. Safe
+	// under duplicate, out-of-order and concurrent reports.
+	ReportLevels(ctx context.Context, accountID, enrollmentID string, r arsapi.LevelReport) (arsapi.LevelReportResult, error)
 }
 
 // IdemRecord is a stored answer to a request carrying Idempotency-Key.

@@ -11,7 +11,6 @@
 package web
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -52,9 +51,8 @@ type Store interface {
 	core.Accounts
 	core.Sessions
 	core.Limits
-	core.Enrollments
-	core.Orders
-	LevelHistory(ctx context.Context, accountID, enrollmentID string, since time.Time) (arsapi.LevelHistory, error)
+	core.EnrollmentReader
+	core.OwnerOrders
 	NotifyStore
 }
 
@@ -103,9 +101,9 @@ type Options struct {
 	// TrustProxy takes the client address from the last X-Forwarded-For
 	// entry (only behind a trusted load balancer).
 	TrustProxy bool
-	// Core applies the enrollment rules; nil builds one on Store,
-	// Catalogue (a *catalogue.Catalogue), Logger and Deregisterer
-	// (without metrics).
+	// Core applies the enrollment rules; nil builds one on Store (which
+	// must then be a core.Store, as *store.Store is), Catalogue (a
+	// *catalogue.Catalogue), Logger and Deregisterer (without metrics).
 	Core *core.Service
 	// Deregisterer is the core's when Core is nil.
 	Deregisterer fulfil.Deregisterer
@@ -141,11 +139,12 @@ func New(o Options) (*Web, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Core == nil {
-		cat, ok := o.Catalogue.(core.Catalogue)
-		if !ok {
-			return nil, errors.New("web: Core is required with this Catalogue")
+		cs, okStore := o.Store.(core.Store)
+		cat, okCat := o.Catalogue.(core.Catalogue)
+		if !okStore || !okCat {
+			return nil, errors.New("web: Core is required with this Store and Catalogue")
 		}
-		c, err := core.New(core.Config{Store: o.Store, Catalogue: cat, Logger: o.Logger, Deregisterer: o.Deregisterer})
+		c, err := core.New(core.Config{Store: cs, Catalogue: cat, Logger: o.Logger, Deregisterer: o.Deregisterer})
 		if err != nil {
 			return nil, err
 		}
