@@ -14,7 +14,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
-	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -287,6 +287,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	// Print in file order as results arrive.
 	failed, counts := 0, map[string]int{}
 	var printErr error
+	table := tableprinter.NewStream(ios, fleetColumns...)
 	for i := range rows {
 		<-done[i]
 		r := results[i]
@@ -298,7 +299,7 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 			continue
 		}
 		ios.StopProgress()
-		printErr = printFleetLine(ios.Out, r)
+		printErr = printFleetLine(table, r)
 	}
 	wg.Wait()
 	ios.StopProgress()
@@ -318,10 +319,20 @@ func fleetRun(ctx context.Context, opts *RegisterOptions) error {
 	return nil
 }
 
+// fleetColumns are the columns of a fleet's results on a terminal; the
+// last, the enrollment or what went wrong, takes the rest of the line.
+var fleetColumns = []tableprinter.Column{
+	{Header: "RESULT", Width: 16, Whole: true},
+	{Header: "PRINTER", Width: 21},
+	{Header: "MODEL", Width: 8},
+	{Header: "PROVIDER", Width: 8, Spare: 1},
+	{Header: "ENROLLMENT OR ERROR", Width: 36},
+}
+
 // printFleetLine prints one result: status, the printer's host (its
 // serial, or the CSV line, when there is no host), model, provider and
 // the enrollment or the error.
-func printFleetLine(w io.Writer, r FleetResult) error {
+func printFleetLine(t *tableprinter.Stream, r FleetResult) error {
 	where := r.Host
 	switch {
 	case where != "":
@@ -339,8 +350,7 @@ func printFleetLine(w io.Writer, r FleetResult) error {
 	case "pending":
 		detail = r.EnrollmentID + " sign in at " + r.SignInURL
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Status, iostreams.Safe(where), iostreams.Safe(resolve.OrDash(r.Model)), iostreams.Safe(resolve.OrDash(r.Provider)), iostreams.Safe(detail))
-	return err
+	return t.Row(r.Status, where, resolve.OrDash(r.Model), resolve.OrDash(r.Provider), detail)
 }
 
 // enrollRow enrolls the printer of one row.
