@@ -222,6 +222,7 @@ func cmdArsdStart(ts *testscript.TestScript, neg bool, args []string) {
 	st.proxy.setBackend(st.backend)
 	st.mu.Unlock()
 	ts.Setenv("ARS_SERVER", public)
+	ts.Setenv("ARS_SERVER_HOSTPORT", strings.TrimPrefix(public, "http://"))
 }
 
 // arsd-stop stops arsd: its address then refuses connections.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,10 +50,17 @@ func Discover(ctx context.Context, hc *http.Client, server string) (Endpoints, e
 		if u := arsapi.Unreachable(server, err); u != nil {
 			return e, u
 		}
+		if ns := arsapi.NotServer(server, nil, nil, err); ns != nil {
+			return e, ns
+		}
 		return e, fmt.Errorf("%s: reading its OpenID configuration: %w", server, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		if ns := arsapi.NotServer(server, resp, body, nil); ns != nil {
+			return e, ns
+		}
 		return e, fmt.Errorf("%s does not offer sign-in (HTTP %d from its OpenID configuration); is it an ARS server?", server, resp.StatusCode)
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&e); err != nil {

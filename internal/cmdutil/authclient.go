@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -32,8 +33,9 @@ func (f *Factory) AuthHTTPClient(ctx context.Context) (*http.Client, string, err
 	}
 	hc, err := auth.Client(ctx, f.HTTPClient(), f.Getenv, f.TokenStore(), server)
 	if errors.Is(err, auth.ErrNoToken) {
-		// Signing in to a server that is not there cannot work: say so first.
-		if uerr := f.unreachable(ctx, server); uerr != nil {
+		// Signing in to a server that is not there, or is not an ARS
+		// server, cannot work: say so first.
+		if uerr := f.CheckServer(ctx, server); uerr != nil {
 			return nil, server, uerr
 		}
 		return nil, server, AuthErrorf("not signed in to %s: run `arsctl auth login` (or set %s)", server, auth.TokenEnv)
@@ -44,21 +46,28 @@ func (f *Factory) AuthHTTPClient(ctx context.Context) (*http.Client, string, err
 	return hc, server, nil
 }
 
-// unreachable returns an *arsapi.UnreachableError when nothing answers at
-// server (any HTTP answer will do), else nil.
-func (f *Factory) unreachable(ctx context.Context, server string) error {
+// CheckServer returns an *arsapi.UnreachableError when nothing answers at
+// server, an *arsapi.NotServerError when what answers is not an ARS
+// server, else nil. It asks for the terms, which every ARS server serves
+// as JSON to anyone.
+func (f *Factory) CheckServer(ctx context.Context, server string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/v1/terms", nil)
 	if err != nil {
 		return nil
 	}
+	req.Header.Set("Accept", "application/json")
 	resp, err := f.HTTPClient().Do(req)
 	if err != nil {
-		return arsapi.Unreachable(server, err)
+		if u := arsapi.Unreachable(server, err); u != nil {
+			return u
+		}
+		return arsapi.NotServer(server, nil, nil, err)
 	}
-	resp.Body.Close()
-	return nil
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return arsapi.NotServer(server, resp, body, nil)
 }
 
 // APIClient returns an ARS API client for the current server, signed in

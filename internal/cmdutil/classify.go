@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"errors"
 
+	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/discovery"
 	"github.com/arsctl/arsctl/pkg/provider"
 )
@@ -37,6 +38,8 @@ var Problems = []Problem{
 	{"the printer's model is not eligible for the service", ExitFailure, as[*provider.IneligibleError]()},
 	{"this account cannot enroll the printer (another account may hold it)", ExitFailure, as[*provider.NotEnrollableError]()},
 	{"the printer reports no serial number", ExitFailure, is(provider.ErrNoSerial)},
+	{"the printer is already enrolled with another provider (cancel that plan, then register again)", ExitFailure, as[*provider.ProviderDiffersError]()},
+	{"the server address (--server, ARS_SERVER) answers but is not an ARS server: a printer, a web page, http/https mixed up", ExitFailure, as[*arsapi.NotServerError]()},
 }
 
 // classify returns the exit code of the first problem err is, or false.

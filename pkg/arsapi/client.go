@@ -230,6 +230,9 @@ func (c *Client) roundTrip(ctx context.Context, method string, u *url.URL, hasBo
 		if u := Unreachable(c.base.String(), err); u != nil {
 			return nil, nil, u
 		}
+		if ns := NotServer(c.base.String(), nil, nil, err); ns != nil {
+			return nil, nil, ns
+		}
 		return nil, nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), err)
 	}
 	defer resp.Body.Close()
@@ -275,6 +278,11 @@ func backoff(attempt int) time.Duration {
 
 // decode turns an answer into out, or into a *Problem.
 func (c *Client) decode(resp *http.Response, data []byte, method string, u *url.URL, out any) error {
+	if resp.StatusCode >= 300 || out != nil {
+		if err := NotServer(c.base.String(), resp, data, nil); err != nil {
+			return err
+		}
+	}
 	if resp.StatusCode >= 300 {
 		return problemFrom(resp, data, c.base.String())
 	}

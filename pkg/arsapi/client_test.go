@@ -100,8 +100,10 @@ func TestProblems(t *testing.T) {
 	if !errors.As(err, &p) || p.Status != 502 || p.Title != "Bad Gateway" {
 		t.Errorf("502: %v", err)
 	}
+	// Answers that are not the API's JSON come from another server.
 	_, err = c.Models(ctx)
-	if err == nil || !strings.Contains(err.Error(), "is "+srv.URL+" an arsd server?") {
+	var ns *NotServerError
+	if !errors.As(err, &ns) || ns.Server != srv.URL || !strings.Contains(err.Error(), "a web page (text/html)") {
 		t.Errorf("html 200: %v", err)
 	}
 	_, err = c.Account(ctx)
@@ -109,7 +111,7 @@ func TestProblems(t *testing.T) {
 		t.Errorf("bare 401: %v", err)
 	}
 	_, err = c.GetEnrollment(ctx, "x")
-	if !errors.As(err, &p) || p.Code != CodeNotFound || !strings.Contains(p.Detail, "arsd server") {
+	if !errors.As(err, &ns) || !strings.Contains(err.Error(), "is not an ARS server (arsd): it answered HTTP 404 with text/plain") {
 		t.Errorf("plain 404: %v", err)
 	}
 }

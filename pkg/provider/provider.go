@@ -297,6 +297,23 @@ func (e *NotEnrollableError) Error() string {
 		"see \"Someone else enrolled my printer\" in docs/security.md"
 }
 
+// ProviderDiffersError is returned by Enroll when this account has a
+// live plan for the printer with another provider: a printer has one plan
+// at a time, so switching is cancelling that plan, then enrolling again.
+type ProviderDiffersError struct {
+	// Enrollment is the existing plan.
+	Enrollment arsapi.Enrollment
+	// Want is the provider asked for.
+	Want arsapi.Provider
+}
+
+// Error says which provider the printer is enrolled with and how to switch.
+func (e *ProviderDiffersError) Error() string {
+	return fmt.Sprintf("this printer is already enrolled with %s (enrollment %s, %s), not %s. To switch, cancel that plan first "+
+		"(`arsctl cancel %s`), then run `arsctl register` again with --provider %s",
+		e.Enrollment.Provider.Title(), e.Enrollment.ID, e.Enrollment.State, e.Want.Title(), e.Enrollment.ID, e.Want)
+}
+
 // NewIdempotencyKey returns a fresh Idempotency-Key for one enrollment
 // attempt: one invocation and the retries of its request. A later attempt
 // (the same command run again once its cause is fixed) takes a new key, so

@@ -24,6 +24,9 @@ type Options struct {
 	EnvToken func() bool
 	// Account asks the server which account the current token is.
 	Account func(ctx context.Context) (arsapi.Account, error)
+	// CheckServer says whether an ARS server answers at server (see
+	// Factory.CheckServer).
+	CheckServer func(ctx context.Context, server string) error
 	// Explain rewrites the server's refusal of ARS_TOKEN
 	// (Factory.ExplainAuth).
 	Explain func(error) error
@@ -42,12 +45,13 @@ type Status struct {
 // NewCmdStatus returns `auth status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{
-		IO:         f.IOStreams,
-		Output:     f.Output,
-		ServerURL:  f.ServerURL,
-		TokenStore: f.TokenStore,
-		EnvToken:   func() bool { return f.Getenv(auth.TokenEnv) != "" },
-		Explain:    f.ExplainAuth,
+		IO:          f.IOStreams,
+		Output:      f.Output,
+		ServerURL:   f.ServerURL,
+		TokenStore:  f.TokenStore,
+		EnvToken:    func() bool { return f.Getenv(auth.TokenEnv) != "" },
+		Explain:     f.ExplainAuth,
+		CheckServer: f.CheckServer,
 		Account: func(ctx context.Context) (arsapi.Account, error) {
 			c, err := f.APIClient(ctx)
 			if err != nil {
@@ -103,6 +107,10 @@ func statusRun(ctx context.Context, opts *Options) error {
 			st.Account = &a
 			st.SignedIn = true
 		}
+	} else if err := opts.CheckServer(ctx, server); err != nil {
+		// Signing in cannot help where no ARS server answers.
+		st.Error = err.Error()
+		failure = err
 	} else {
 		st.Error = "not signed in"
 		failure = cmdutil.AuthErrorf("not signed in to %s: run `arsctl auth login`", server)

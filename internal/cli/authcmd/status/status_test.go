@@ -66,6 +66,7 @@ func TestStatusRun(t *testing.T) {
 				Account: func(context.Context) (arsapi.Account, error) {
 					return arsapi.Account{ID: "a1", Email: "owner@example.com"}, tt.account
 				},
+				CheckServer: func(context.Context, string) error { return nil },
 				Explain: func(err error) error {
 					if tt.env {
 						return cmdutil.EnvTokenRefused("http://ars.test")
