@@ -307,6 +307,16 @@ type ProviderDiffersError struct {
 	Want arsapi.Provider
 }
 
+// SameProvider returns a *ProviderDiffersError when the live enrollment e
+// is with another provider than want, and nil when it is with want or
+// want is empty (no provider asked for).
+func SameProvider(e arsapi.Enrollment, want arsapi.Provider) error {
+	if want == "" || e.Provider == want {
+		return nil
+	}
+	return &ProviderDiffersError{Enrollment: e, Want: want}
+}
+
 // Error says which provider the printer is enrolled with and how to switch.
 func (e *ProviderDiffersError) Error() string {
 	return fmt.Sprintf("this printer is already enrolled with %s (enrollment %s, %s), not %s. To switch, cancel that plan first "+

@@ -128,8 +128,8 @@ func (s *service) Enroll(ctx context.Context, p printer.Printer, opts EnrollOpti
 		if err != nil {
 			err = s.enrollError(ctx, req, err)
 			if ex, ok := errors.AsType[*existingError](err); ok {
-				if ex.e.Provider != s.name {
-					return nil, &ProviderDiffersError{Enrollment: ex.e, Want: s.name}
+				if err := SameProvider(ex.e, s.name); err != nil {
+					return nil, err
 				}
 				return s.wrap(ex.e, true), nil
 			}

@@ -144,7 +144,8 @@ or a TS9521C) you choose, or give --model. arsctl models lists them.
 Prompts appear only on a terminal when a value is missing; in scripts every
 answer must be given as a flag: the flags missing are all named in one error
 (exit 2), before any printer is asked. Registering a printer that is already enrolled is not an error: the
-existing enrollment is shown.
+existing enrollment is shown; asking for another provider than its own is
+(exit 1): cancel that plan first, then register again.
 
 Fleet enrollment: --from FILE.csv (a header row, then one printer per row;
 columns host or serial, provider, optional label and model) or --all-eligible (every
@@ -306,6 +307,9 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 		if es, err := enrollments(ctx, lookup, c, p.Serial); err == nil {
 			for _, e := range es {
 				if provider.Live(e) && strings.EqualFold(e.Printer.Serial, p.Serial) {
+					if err := provider.SameProvider(e, arsapi.Provider(askedProvider(opts))); err != nil {
+						return err
+					}
 					prov, err := provider.Get(string(e.Provider), c)
 					if err != nil {
 						return err
@@ -446,10 +450,7 @@ func missingAnswers(opts *RegisterOptions) error {
 	if !opts.AgreeTerms {
 		missing = append(missing, "--agree-terms (to agree to the service terms)")
 	}
-	name := opts.Provider
-	if name == "" && opts.DefaultProvider != nil {
-		name = opts.DefaultProvider()
-	}
+	name := askedProvider(opts)
 	if name == "" {
 		missing = append(missing, "--provider (who ships the ink: "+providerChoices()+")")
 	}
@@ -567,6 +568,15 @@ func signedIn(ctx context.Context, opts *RegisterOptions, c *arsapi.Client, err 
 		return nil, err
 	}
 	return opts.Client(ctx)
+}
+
+// askedProvider is the provider asked for with --provider, else the
+// config's default, else "" (the user will be asked).
+func askedProvider(opts *RegisterOptions) string {
+	if opts.Provider == "" && opts.DefaultProvider != nil {
+		return opts.DefaultProvider()
+	}
+	return opts.Provider
 }
 
 // providerChoices lists the provider names for messages: "canon or amazon".
