@@ -17,6 +17,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/monitor"
 	"github.com/arsctl/arsctl/internal/cli/orders"
 	"github.com/arsctl/arsctl/internal/cli/register"
+	"github.com/arsctl/arsctl/internal/cli/rundemo"
 	"github.com/arsctl/arsctl/internal/cli/status"
 	"github.com/arsctl/arsctl/internal/cli/version"
 	"github.com/arsctl/arsctl/internal/cmdutil"
@@ -82,7 +83,7 @@ whole table.`,
 	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
-	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil))
+	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil), rundemo.NewCmdDemo(f, nil))
 	usageArgs(cmd)
 	return cmd
 }
