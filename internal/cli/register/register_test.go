@@ -97,6 +97,7 @@ func newFixture(t *testing.T, tty bool) *fixture {
 	fx.token = fx.api.Account(t, "owner@example.com")
 	ios, in, out, errOut := iostreams.Test()
 	ios.SetTTY(tty)
+	ios.SetTerminalWidth(200) // messages on one line, as the assertions read them
 	fx.out, fx.errOut, fx.in = out, errOut, in
 	fx.opts = &RegisterOptions{
 		IO:       ios,
