@@ -151,8 +151,14 @@ func (s *IOStreams) mark(color, mark, msg string) {
 }
 
 func message(format string, a []any) string {
+	verbs := formatVerbs(format)
 	safe := make([]any, len(a))
 	for i, v := range a {
+		if i < len(verbs) && verbs[i] == 'q' {
+			// %q escapes what Safe would, and would double Safe's escapes.
+			safe[i] = v
+			continue
+		}
 		switch v := v.(type) {
 		case error:
 			safe[i] = v
@@ -169,6 +175,26 @@ func message(format string, a []any) string {
 		}
 	}
 	return SafeLines(fmt.Sprintf(format, safe...))
+}
+
+// formatVerbs returns the verb letter of each argument of a Printf
+// format, in order (formats with explicit argument indexes or * widths
+// are not used for messages).
+func formatVerbs(format string) []byte {
+	var verbs []byte
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		for i < len(format) && strings.IndexByte("+-# 0123456789.", format[i]) >= 0 {
+			i++
+		}
+		if i < len(format) && format[i] != '%' {
+			verbs = append(verbs, format[i])
+		}
+	}
+	return verbs
 }
 
 // StartProgress shows a spinner with label on stderr when stderr is a

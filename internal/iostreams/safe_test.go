@@ -44,6 +44,11 @@ func TestMessageArgumentsStayOnOneLine(t *testing.T) {
 		t.Errorf("Success wrote %q\nwant %q", got, want)
 	}
 	errOut.Reset()
+	ios.Success("Created %q (ID %s, %d%%)", "n\x1b[2J\n", "t1\n", 5)
+	if got, want := errOut.String(), "✓ Created \"n\\x1b[2J\\n\" (ID t1\\x0a, 5%)\n"; got != want {
+		t.Errorf("Success wrote %q, want %q (%%q quotes once)", got, want)
+	}
+	errOut.Reset()
 	ios.Warning("%v", errors.New("first\nsecond\x1b"))
 	if got, want := errOut.String(), "! first\nsecond\\x1b\n"; got != want {
 		t.Errorf("Warning wrote %q, want %q (an error keeps its lines)", got, want)
