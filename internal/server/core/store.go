@@ -1,3 +1,6 @@
+// The store's side of the core: errors, the interfaces the store implements
+// (ports) and the types they exchange.
+
 package core
 
 import (
