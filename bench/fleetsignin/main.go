@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -29,7 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fleetsignin: create account:", err)
 		os.Exit(1)
 	}
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, *server, *email, *password)
+	tok, err := oauthtest.DeviceLogin(ctx, &http.Client{}, *server, *email, *password)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fleetsignin: sign in:", err)
 		os.Exit(1)

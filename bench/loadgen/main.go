@@ -32,7 +32,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -98,7 +98,7 @@ func run(ctx context.Context, o options) error {
 	if _, err := pub.CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password, Name: "bench"}); err != nil {
 		return fmt.Errorf("sign-up: %w", err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, plain, o.server, email, password)
+	tok, err := oauthtest.DeviceLogin(ctx, plain, o.server, email, password)
 	if err != nil {
 		return fmt.Errorf("sign-in: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/server"
-	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -353,7 +352,7 @@ func TestRegisterSignInPTY(t *testing.T) {
 	txt := tm.text()
 	i := strings.LastIndex(txt, "(or open ")
 	verify := strings.TrimSpace(txt[i+len("(or open ") : i+strings.Index(txt[i:], ")")])
-	if err := oauth.ApproveDevice(context.Background(), &http.Client{}, verify, "owner@example.com", Password, true); err != nil {
+	if err := oauthtest.ApproveDevice(context.Background(), &http.Client{}, verify, "owner@example.com", Password, true); err != nil {
 		t.Fatalf("approve %q: %v", verify, err)
 	}
 	tm.expect("Enrolled TS8320")

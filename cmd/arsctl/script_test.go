@@ -30,7 +30,7 @@ import (
 	"github.com/arsctl/arsctl/internal/privatebus"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -262,7 +262,7 @@ func cmdLogin(ts *testscript.TestScript, neg bool, args []string) {
 	server := ts.Getenv("ARS_SERVER")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, server, args[0], Password)
+	tok, err := oauthtest.DeviceLogin(ctx, &http.Client{}, server, args[0], Password)
 	ts.Check(err)
 	store := &auth.FileStore{Path: filepath.Join(ts.Getenv("ARS_STATE_DIR"), "tokens.json")}
 	ts.Check(store.Save(server, tok))
@@ -366,7 +366,7 @@ func cmdEnrollments(ts *testscript.TestScript, neg bool, args []string) {
 	server := ts.Getenv("ARS_SERVER")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, server, args[0], Password)
+	tok, err := oauthtest.DeviceLogin(ctx, &http.Client{}, server, args[0], Password)
 	ts.Check(err)
 	c := arsapi.New(server, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))
 	es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: args[1]})
@@ -490,7 +490,7 @@ func followURL(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if email := os.Getenv("XDG_OPEN_SIGN_IN"); email != "" {
-		if err := oauth.SignInBrowser(ctx, &http.Client{}, args[0], email, Password); err != nil {
+		if err := oauthtest.SignInBrowser(ctx, &http.Client{}, args[0], email, Password); err != nil {
 			fmt.Fprintln(os.Stderr, "xdg-open:", err)
 			return 1
 		}

@@ -22,12 +22,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// ClientID is arsctl's public OAuth client ID on every ARS server.
-const ClientID = "arsctl"
-
-// Scopes are the scopes arsctl asks for.
-var Scopes = []string{"openid", "offline_access", "ars"}
-
 // Endpoints are an ARS server's OAuth endpoints, from its OpenID
 // Connect discovery document.
 type Endpoints struct {
@@ -84,8 +78,8 @@ func unwrapURLError(err error) error {
 // redirectURL is set by LoginBrowser.
 func (e Endpoints) Config() *oauth2.Config {
 	return &oauth2.Config{
-		ClientID: ClientID,
-		Scopes:   Scopes,
+		ClientID: arsapi.CLIClientID,
+		Scopes:   arsapi.CLIScopes(),
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       e.AuthURL,
 			TokenURL:      e.TokenURL,
@@ -224,7 +218,7 @@ func Revoke(ctx context.Context, hc *http.Client, e Endpoints, token, hint strin
 	if e.RevocationURL == "" || token == "" {
 		return nil
 	}
-	form := url.Values{"token": {token}, "client_id": {ClientID}}
+	form := url.Values{"token": {token}, "client_id": {arsapi.CLIClientID}}
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}

@@ -38,7 +38,7 @@ import (
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -225,7 +225,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if _, err := arsapi.New(baseURL).CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password, Name: "Demo"}); err != nil {
 		return fmt.Errorf("create the demo account: %w", err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, nil, baseURL, email, password)
+	tok, err := oauthtest.DeviceLogin(ctx, nil, baseURL, email, password)
 	if err != nil {
 		return fmt.Errorf("sign in the demo account: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -89,7 +89,7 @@ func testCrash(t *testing.T, database string) {
 	if _, err := arsapi.New(base, arsapi.WithHTTPClient(hc)).CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, hc, base, email, password)
+	tok, err := oauthtest.DeviceLogin(ctx, hc, base, email, password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
-	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/webhook"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -240,7 +240,7 @@ webhook:
 	if _, err := arsapi.New(public, arsapi.WithHTTPClient(plain)).CreateAccount(ctx, arsapi.CreateAccountRequest{Email: email, Password: password}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := oauth.DeviceLogin(ctx, plain, public, email, password)
+	tok, err := oauthtest.DeviceLogin(ctx, plain, public, email, password)
 	if err != nil {
 		t.Fatal(err)
 	}

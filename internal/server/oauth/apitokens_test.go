@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -16,7 +17,7 @@ import (
 // and creates no token.
 func TestAPITokenBodyChecks(t *testing.T) {
 	each(t, Config{}, func(t *testing.T, e *env) {
-		tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -18,7 +19,7 @@ import (
 func BenchmarkAuthenticate(b *testing.B) {
 	d := dbtest.SQLite(b)
 	e := newEnvTB(b, d)
-	tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+	tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web/webtest"
 )
@@ -163,7 +164,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Errorf("another browser's sign-in step: %q", h)
 	}
 	sameLook("sign-in error page")
-	if _, err := oauth.ExchangeDeviceCode(ctx, http.DefaultClient, srv.URL, da.DeviceCode); err != nil {
+	if _, err := oauthtest.ExchangeDeviceCode(ctx, http.DefaultClient, srv.URL+oauth.TokenPath, da.DeviceCode); err != nil {
 		t.Fatal(err)
 	}
 }

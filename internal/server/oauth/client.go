@@ -6,20 +6,11 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// CLIClientID is the client ID of arsctl: a public native client (no
-// secret) that signs in with authorization code + PKCE on a loopback
-// redirect, or with the device authorization grant.
-const CLIClientID = "arsctl"
-
-// ScopeARS grants access to ARS API v1.
-const ScopeARS = "ars"
-
-// CLIScopes are the scopes arsctl asks for.
-var CLIScopes = []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, ScopeARS}
-
-var supportedScopes = []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, ScopeARS, oidc.ScopeEmail, oidc.ScopeProfile}
+var supportedScopes = []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess, arsapi.ScopeARS, oidc.ScopeEmail, oidc.ScopeProfile}
 
 // cliRedirectURIs are arsctl's registered redirects. The library accepts
 // any port on a registered loopback redirect for a native client
@@ -32,7 +23,7 @@ type cliClient struct{}
 
 var _ op.Client = cliClient{}
 
-func (cliClient) GetID() string                       { return CLIClientID }
+func (cliClient) GetID() string                       { return arsapi.CLIClientID }
 func (cliClient) RedirectURIs() []string              { return cliRedirectURIs }
 func (cliClient) PostLogoutRedirectURIs() []string    { return nil }
 func (cliClient) ApplicationType() op.ApplicationType { return op.ApplicationTypeNative }
@@ -58,6 +49,6 @@ func (cliClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 func (cliClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
-func (cliClient) IsScopeAllowed(scope string) bool     { return scope == ScopeARS }
+func (cliClient) IsScopeAllowed(scope string) bool     { return scope == arsapi.ScopeARS }
 func (cliClient) IDTokenUserinfoClaimsAssertion() bool { return false }
 func (cliClient) ClockSkew() time.Duration             { return 0 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 )
 
 // signedInBrowser is a browser signed in to the web pages as the
@@ -22,7 +23,7 @@ func signedInBrowser(t *testing.T, e *env) *formbrowser.Browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := signIn(context.Background(), b, e.srv.URL+DevicePath, e.email, e.password)
+	page, err := oauthtest.SignIn(context.Background(), b, e.srv.URL+DevicePath, e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestConsentDeny(t *testing.T) {
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
-	if _, err := authorize(context.Background(), b, cfg.AuthCodeURL("st-deny", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
+	if _, err := oauthtest.Authorize(context.Background(), b, cfg.AuthCodeURL("st-deny", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())),
 		e.email, e.password, false); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestConsentPage(t *testing.T) {
 	lb := newLoopback(t)
 	cfg := CLIConfig(e.srv.URL)
 	cfg.RedirectURL = lb.url
-	page, err := signIn(ctx, b, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), e.email, e.password)
+	page, err := oauthtest.SignIn(ctx, b, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}

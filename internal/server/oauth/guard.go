@@ -12,6 +12,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // Failed requests at the token and device authorization endpoints, and
@@ -169,7 +170,7 @@ func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) bool {
 	if basic {
 		id, _ = url.QueryUnescape(user)
 	}
-	if id == CLIClientID {
+	if id == arsapi.CLIClientID {
 		return true
 	}
 	status := http.StatusBadRequest

@@ -16,7 +16,9 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/web/webtest"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // oauthPost posts form to path, from client address xff (behind a
@@ -71,7 +73,7 @@ func TestUnknownClient(t *testing.T) {
 			}
 		}
 		// Four failures: the address is now refused, arsctl included.
-		if st, _, m := oauthPost(t, e, DeviceAuthPath, "", "", url.Values{"client_id": {CLIClientID}}); st != http.StatusTooManyRequests {
+		if st, _, m := oauthPost(t, e, DeviceAuthPath, "", "", url.Values{"client_id": {arsapi.CLIClientID}}); st != http.StatusTooManyRequests {
 			t.Errorf("after 4 unknown clients, device authorization = %d %v", st, m)
 		}
 		if st, _ := refresh(t, e, "x"); st != http.StatusTooManyRequests {
@@ -86,7 +88,7 @@ func TestUnknownClient(t *testing.T) {
 func TestDeviceAuthorizationLimits(t *testing.T) {
 	each(t, Config{DeviceStarts: 3, DeviceStartEvery: time.Hour, MaxLiveDeviceCodes: 5, TrustProxy: true}, func(t *testing.T, e *env) {
 		start := func(addr string) (int, http.Header, map[string]any) {
-			return oauthPost(t, e, DeviceAuthPath, addr, "", url.Values{"client_id": {CLIClientID}, "scope": {"openid ars"}})
+			return oauthPost(t, e, DeviceAuthPath, addr, "", url.Values{"client_id": {arsapi.CLIClientID}, "scope": {"openid ars"}})
 		}
 		for i := range 3 {
 			if st, _, m := start("192.0.2.1"); st != http.StatusOK {
@@ -224,7 +226,7 @@ func TestDiscoveryAdvertisesWhatWorks(t *testing.T) {
 			return nil
 		},
 		deviceGrant: func() error {
-			_, err := DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+			_, err := oauthtest.DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
 			return err
 		},
 	}
@@ -270,7 +272,7 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 	a := newEnv(t, dbtest.Postgres(t), cfg)
 	b := replicaOf(t, a, cfg)
 	replicas := []*env{a, b}
-	guess := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {CLIClientID}}
+	guess := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {arsapi.CLIClientID}}
 	for i := range 4 {
 		if st, _, m := oauthPost(t, replicas[i%2], TokenPath, "192.0.2.7", "", guess); st != http.StatusBadRequest {
 			t.Fatalf("failure %d: %d %v", i+1, st, m)
@@ -281,7 +283,7 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 			t.Errorf("replica %d after 4 failures over two replicas: %d, want 429 with Retry-After", i, st)
 		}
 	}
-	start := url.Values{"client_id": {CLIClientID}, "scope": {"openid ars"}}
+	start := url.Values{"client_id": {arsapi.CLIClientID}, "scope": {"openid ars"}}
 	for i, r := range replicas {
 		if st, _, m := oauthPost(t, r, DeviceAuthPath, "192.0.2.8", "", start); st != http.StatusOK {
 			t.Fatalf("device start %d: %d %v", i+1, st, m)

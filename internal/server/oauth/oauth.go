@@ -47,6 +47,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // Paths of the endpoints this package serves.
@@ -467,7 +468,7 @@ func (s *Server) check(ctx context.Context, tok string) (accountID string, apiTo
 	if at.AccountID != claims.sub {
 		return "", false, invalid(errors.New("token subject mismatch"))
 	}
-	if !slices.Contains(at.Scopes, ScopeARS) {
+	if !slices.Contains(at.Scopes, arsapi.ScopeARS) {
 		return "", false, invalid(errors.New(`token lacks the "ars" scope`))
 	}
 	return at.AccountID, false, nil

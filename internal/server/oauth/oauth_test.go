@@ -20,6 +20,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web/webtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -59,7 +60,7 @@ func TestDiscovery(t *testing.T) {
 	if !slices.Equal(doc.CodeChallenges, []string{"S256"}) {
 		t.Errorf("code_challenge_methods_supported = %v", doc.CodeChallenges)
 	}
-	if !slices.Contains(doc.Scopes, ScopeARS) || !slices.Contains(doc.Scopes, "offline_access") {
+	if !slices.Contains(doc.Scopes, arsapi.ScopeARS) || !slices.Contains(doc.Scopes, "offline_access") {
 		t.Errorf("scopes_supported = %v", doc.Scopes)
 	}
 }
@@ -98,7 +99,7 @@ func newLoopback(t *testing.T) *loopback {
 // browser b and the loopback listener lb; it returns the callback query.
 func codeFlow(t *testing.T, e *env, b *formbrowser.Browser, lb *loopback, cfg *oauth2.Config, state string, opts ...oauth2.AuthCodeOption) url.Values {
 	t.Helper()
-	page, err := authorize(context.Background(), b, cfg.AuthCodeURL(state, opts...), e.email, e.password, true)
+	page, err := oauthtest.Authorize(context.Background(), b, cfg.AuthCodeURL(state, opts...), e.email, e.password, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func deviceStart(t *testing.T, e *env) *oauth2.DeviceAuthResponse {
 
 func poll(t *testing.T, e *env, deviceCode string) (int, map[string]any) {
 	t.Helper()
-	return tokenPost(t, e, url.Values{"grant_type": {deviceGrant}, "device_code": {deviceCode}, "client_id": {CLIClientID}})
+	return tokenPost(t, e, url.Values{"grant_type": {deviceGrant}, "device_code": {deviceCode}, "client_id": {arsapi.CLIClientID}})
 }
 
 func TestDeviceFlow(t *testing.T) {
@@ -302,7 +303,7 @@ func TestDeviceFlow(t *testing.T) {
 		}
 
 		// The person signs in and approves; the next poll gets tokens, once.
-		if err := ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, true); err != nil {
+		if err := oauthtest.ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, true); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Add(time.Minute)
@@ -321,7 +322,7 @@ func TestDeviceFlow(t *testing.T) {
 
 		// Denied.
 		da = deviceStart(t, e)
-		if err := ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, false); err != nil {
+		if err := oauthtest.ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, false); err != nil {
 			t.Fatal(err)
 		}
 		if st, m := poll(t, e, da.DeviceCode); st != 400 || m["error"] != "access_denied" {
@@ -333,12 +334,12 @@ func TestDeviceFlow(t *testing.T) {
 		if st, m := poll(t, e, da.DeviceCode); st != 400 || m["error"] != "expired_token" {
 			t.Fatalf("expired = %d %v", st, m)
 		}
-		if err := ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, true); err == nil {
+		if err := oauthtest.ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, e.password, true); err == nil {
 			t.Fatal("an expired code was approved")
 		}
 		// A wrong password never reaches the approval.
 		da = deviceStart(t, e)
-		err = ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, "wrong password!", true)
+		err = oauthtest.ApproveDevice(ctx, http.DefaultClient, da.VerificationURIComplete, e.email, "wrong password!", true)
 		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Fatalf("wrong password: %v", err)
 		}
@@ -355,7 +356,7 @@ func TestDevicePageCSRF(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := page.Form(func(f *formbrowser.Form) bool { return f.HasType("password") })
-	if _, err := b.Submit(ctx, page, f, signInFields(f, e.email, e.password), ""); err != nil {
+	if _, err := b.Submit(ctx, page, f, oauthtest.SignInFields(f, e.email, e.password), ""); err != nil {
 		t.Fatal(err)
 	}
 	// Signed in, but a forged form (no or wrong token) is refused.
@@ -399,12 +400,12 @@ func TestDevicePageCSRF(t *testing.T) {
 
 func refresh(t *testing.T, e *env, rt string) (int, map[string]any) {
 	t.Helper()
-	return tokenPost(t, e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {CLIClientID}})
+	return tokenPost(t, e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {arsapi.CLIClientID}})
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	each(t, Config{}, func(t *testing.T, e *env) {
-		tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -430,9 +431,9 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 			t.Fatalf("access token after reuse: %v", err)
 		}
 		// Narrowing scopes on refresh works; widening does not.
-		tok, _ = DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, _ = oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 		st, m = tokenPost(t, e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken},
-			"client_id": {CLIClientID}, "scope": {"openid offline_access ars email"}})
+			"client_id": {arsapi.CLIClientID}, "scope": {"openid offline_access ars email"}})
 		if st != 400 || m["error"] != "invalid_scope" {
 			t.Fatalf("widened scope = %d %v", st, m)
 		}
@@ -444,7 +445,7 @@ func TestRevocation(t *testing.T) {
 		ctx := context.Background()
 		revoke := func(token, hint string) int {
 			t.Helper()
-			form := url.Values{"token": {token}, "client_id": {CLIClientID}}
+			form := url.Values{"token": {token}, "client_id": {arsapi.CLIClientID}}
 			if hint != "" {
 				form.Set("token_type_hint", hint)
 			}
@@ -456,7 +457,7 @@ func TestRevocation(t *testing.T) {
 			return resp.StatusCode
 		}
 		// Revoking the refresh token (arsctl auth logout) ends the sign-in.
-		tok, err := DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, err := oauthtest.DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +471,7 @@ func TestRevocation(t *testing.T) {
 			t.Fatalf("refresh after logout = %d", st)
 		}
 		// Revoking an access token.
-		tok, _ = DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, _ = oauthtest.DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
 		if st := revoke(tok.AccessToken, "access_token"); st != 200 {
 			t.Fatalf("revoke access = %d", st)
 		}
@@ -486,7 +487,7 @@ func TestRevocation(t *testing.T) {
 
 func TestAccessTokenExpiry(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t), Config{AccessTokenTTL: 2 * time.Minute})
-	tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+	tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +524,7 @@ func TestAccessTokenExpiry(t *testing.T) {
 
 func TestKeysSharedByReplicas(t *testing.T) {
 	each(t, Config{}, func(t *testing.T, e *env) {
-		tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -562,7 +563,7 @@ func apiCall(t *testing.T, e *env, method, path, bearer, body string) (int, []by
 
 func TestAPITokens(t *testing.T) {
 	each(t, Config{}, func(t *testing.T, e *env) {
-		tok, err := DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -622,7 +623,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	e = newEnv(t, dbtest.SQLite(t), Config{TokenFailures: 2, TokenFailureEvery: time.Hour, TrustProxy: true})
 	post := func(xff string) int {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+TokenPath, strings.NewReader(url.Values{
-			"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {CLIClientID}}.Encode()))
+			"grant_type": {"refresh_token"}, "refresh_token": {"guess"}, "client_id": {arsapi.CLIClientID}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", xff)
 		resp, err := http.DefaultClient.Do(req)
@@ -653,7 +654,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	ctx := context.Background()
 
 	var secrets []string
-	tok, err := DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+	tok, err := oauthtest.DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
 	if err != nil {
 		t.Fatal(err)
 	}

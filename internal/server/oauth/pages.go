@@ -15,6 +15,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/pagehead"
 	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // pageCSS styles the pages when no account pages lay them out (Layout).
@@ -120,12 +121,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 var scopeText = map[string]string{
 	"openid":         "know who you are (your account ID)",
 	"offline_access": "stay signed in until you sign out",
-	ScopeARS:         "enroll, view and cancel your printers' ink plans",
+	arsapi.ScopeARS:  "enroll, view and cancel your printers' ink plans",
 	"email":          "see your email address",
 	"profile":        "see your name",
 }
 
-var clientNames = map[string]string{CLIClientID: "arsctl (command-line tool)"}
+var clientNames = map[string]string{arsapi.CLIClientID: "arsctl (command-line tool)"}
 
 // clientName is how the pages name a client.
 func clientName(clientID string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/arsctl/arsctl/internal/server/store"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // storage implements op.Storage (and op.DeviceAuthorizationStorage) on
@@ -269,7 +270,7 @@ func (s *storage) KeySet(context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) GetClientByClientID(_ context.Context, clientID string) (op.Client, error) {
-	if clientID == CLIClientID {
+	if clientID == arsapi.CLIClientID {
 		return cliClient{}, nil
 	}
 	return nil, errUnknownClient
@@ -349,7 +350,7 @@ func (s *storage) Health(ctx context.Context) error { return s.st.DB.PingContext
 // scopes are dropped. The library computes expires on the wall clock;
 // it is kept relative to the store's clock.
 func (s *storage) StoreDeviceAuthorization(ctx context.Context, clientID, deviceCode, userCode string, expires time.Time, scopes []string) error {
-	if clientID != CLIClientID {
+	if clientID != arsapi.CLIClientID {
 		return errUnknownClient
 	}
 	scopes = slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool { return !slices.Contains(supportedScopes, sc) })

@@ -13,6 +13,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
 )
@@ -39,12 +40,12 @@ func TestWithWebSignIn(t *testing.T) {
 		}
 
 		// Device grant.
-		tok, err := oauth.DeviceLogin(ctx, nil, srv.URL, "owner@example.com", "correct horse battery")
+		tok, err := oauthtest.DeviceLogin(ctx, nil, srv.URL, "owner@example.com", "correct horse battery")
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(tok.AccessToken)
-		if err := oauth.ApproveDevice(ctx, nil, srv.URL+oauth.DevicePath, "owner@example.com", "wrong password", true); err == nil {
+		if err := oauthtest.ApproveDevice(ctx, nil, srv.URL+oauth.DevicePath, "owner@example.com", "wrong password", true); err == nil {
 			t.Fatal("wrong password approved a device")
 		}
 
@@ -65,7 +66,7 @@ func TestWithWebSignIn(t *testing.T) {
 		cfg := oauth.CLIConfig(srv.URL)
 		cfg.RedirectURL = "http://" + ln.Addr().String() + "/callback"
 		v := oauth2.GenerateVerifier()
-		if err := oauth.SignInBrowser(ctx, nil, cfg.AuthCodeURL("x", oauth2.S256ChallengeOption(v)), "owner@example.com", "correct horse battery"); err != nil {
+		if err := oauthtest.SignInBrowser(ctx, nil, cfg.AuthCodeURL("x", oauth2.S256ChallengeOption(v)), "owner@example.com", "correct horse battery"); err != nil {
 			t.Fatal(err)
 		}
 		var code string

@@ -21,6 +21,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/oauth"
+	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/server/servertest"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
@@ -198,7 +199,7 @@ func (c *client) register(email, password string) {
 // page) and returns an access token for the API.
 func (e *env) token(email, password string) string {
 	e.t.Helper()
-	tok, err := oauth.DeviceLogin(context.Background(), e.hc, e.url, email, password)
+	tok, err := oauthtest.DeviceLogin(context.Background(), e.hc, e.url, email, password)
 	if err != nil {
 		e.t.Fatalf("device login: %v", err)
 	}

@@ -1,7 +1,9 @@
-// Package oauthtest gives tests real OAuth tokens from a running arsd,
-// without a browser: it drives the real device authorization flow over
-// HTTP (device code, web sign-in form with its CSRF token, approval,
-// token request), exactly as a person and arsctl would.
+// Package oauthtest is test support for signing in to a running arsd
+// without a person: it plays the browser on arsd's HTML pages (the web
+// sign-in form with its CSRF token, the device approval and consent
+// pages) and drives the real device authorization and authorization code
+// flows over HTTP, as a person and arsctl would. Tests, benchmarks and
+// `arsd demo` use it.
 package oauthtest
 
 import (
@@ -11,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-
-	"github.com/arsctl/arsctl/internal/server/oauth"
 )
 
 // Token signs in to the arsd at baseURL as email/password and returns
@@ -23,7 +23,7 @@ func Token(t testing.TB, baseURL, email, password string) *oauth2.Token {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tok, err := oauth.DeviceLogin(ctx, &http.Client{}, baseURL, email, password)
+	tok, err := DeviceLogin(ctx, &http.Client{}, baseURL, email, password)
 	if err != nil {
 		t.Fatalf("sign in to %s as %s: %v", baseURL, email, err)
 	}
