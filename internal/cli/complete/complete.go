@@ -10,6 +10,7 @@ package complete
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,15 +170,11 @@ func Enrollments(f *cmdutil.Factory, live bool) Func {
 			return none()
 		}
 		es, ok := ask(context0(cmd), func(ctx context.Context) ([]arsapi.Enrollment, error) {
-			server, err := f.ServerURL()
+			c, err := signedIn(ctx, f)
 			if err != nil {
 				return nil, err
 			}
-			hc, err := auth.Client(ctx, f.HTTPClient(), f.Getenv, f.TokenStore(), server)
-			if err != nil {
-				return nil, err
-			}
-			return arsapi.New(server, arsapi.WithHTTPClient(hc), arsapi.WithUserAgent("arsctl/"+f.Version)).FindEnrollments(ctx, arsapi.ListOptions{})
+			return c.FindEnrollments(ctx, arsapi.ListOptions{})
 		})
 		if !ok {
 			return none()
@@ -205,6 +202,45 @@ func Enrollments(f *cmdutil.Factory, live bool) Func {
 			}
 			if s := e.Printer.Serial; toComplete != "" && strings.HasPrefix(strings.ToLower(s), lower) {
 				add(s, e.Printer.Model+" "+string(e.State))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// signedIn is a client of the server signed in with the user's token,
+// without the checks and messages of cmdutil.Factory.APIClient (which
+// asks whether the server is there when there is no token).
+func signedIn(ctx context.Context, f *cmdutil.Factory) (*arsapi.Client, error) {
+	server, err := f.ServerURL()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := auth.Client(ctx, f.HTTPClient(), f.Getenv, f.TokenStore(), server)
+	if err != nil {
+		return nil, err
+	}
+	return arsapi.New(server, arsapi.WithHTTPClient(hc), arsapi.WithUserAgent("arsctl/"+f.Version)), nil
+}
+
+// InboxOrders completes the IDs of `orders bought`: the orders that wait
+// in the account's order inbox, not given already.
+func InboxOrders(f *cmdutil.Factory) Func {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		orders, ok := ask(context0(cmd), func(ctx context.Context) ([]arsapi.Order, error) {
+			c, err := signedIn(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			return c.AccountOrders(ctx, arsapi.OrderUnfulfilled)
+		})
+		if !ok {
+			return none()
+		}
+		var out []cobra.Completion
+		for _, o := range orders {
+			if usable(o.ID) && strings.HasPrefix(o.ID, toComplete) && !slices.Contains(args, o.ID) {
+				out = append(out, value(o.ID, o.Supply+" ink, ordered "+o.CreatedAt.Local().Format("2006-01-02 15:04")))
 			}
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp

@@ -126,8 +126,9 @@ func newCmdBought(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 (` + "`arsctl orders list`" + ` shows their IDs). Marking an order already bought
 again changes nothing; an order in another state (shipped, failed…) is an
 error. Exits 3 when an order is not found in your account.`,
-		Example: `  arsctl orders bought 0193a5c2e1f07d4e9b`,
-		Args:    cobra.MinimumNArgs(1),
+		Example:           `  arsctl orders bought 0193a5c2e1f07d4e9b`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: complete.InboxOrders(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
 			if runF != nil {

@@ -12,7 +12,9 @@ import (
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // complete runs `arsctl __complete args...` (what the shell scripts run
@@ -184,5 +186,40 @@ func TestCompletionSilentWhenUnavailable(t *testing.T) {
 		if d := time.Since(start); d > 30*time.Second {
 			t.Errorf("%v took %s", args, d)
 		}
+	}
+}
+
+// TestCompletionInboxOrders: `orders bought` completes the IDs of the
+// orders waiting in the inbox, and not one already given.
+func TestCompletionInboxOrders(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	tok := api.Account(t, "owner@example.com")
+	c := api.Client(tok)
+	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1)}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{
+		{Name: "PGBK", Level: 3, Type: "inkCartridge"}, {Name: "C", Level: 2, Type: "inkCartridge"}}})
+	if err != nil || len(res.Orders) != 2 {
+		t.Fatalf("ReportLevels = %+v, %v", res, err)
+	}
+	for _, o := range res.Orders {
+		if err := api.Store.RecordDispatch(ctx, o.ID, arsapi.FulfilmentInbox,
+			fulfil.Result{State: string(arsapi.OrderUnfulfilled)}, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := baseEnv(t, api.URL)
+	env["ARS_TOKEN"] = tok
+	got, descs, stderr := complete(t, env, "orders", "bought", "")
+	if len(got) != 2 || !slices.Contains(got, res.Orders[0].ID) || !quiet(stderr) || !strings.Contains(strings.Join(descs, " "), "PGBK ink") {
+		t.Errorf("orders bought: %q %q (stderr %q)", got, descs, stderr)
+	}
+	got, _, _ = complete(t, env, "orders", "bought", res.Orders[0].ID, "")
+	if len(got) != 1 || got[0] != res.Orders[1].ID {
+		t.Errorf("after one ID: %q, want %s", got, res.Orders[1].ID)
 	}
 }
