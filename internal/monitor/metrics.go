@@ -29,8 +29,9 @@ const maxLabelRunes = 64
 // it, the days to empty. Labels are the enrollment ID and what the printer
 // says of itself (model, masked serial, supply name, colour and kind),
 // cleaned of control characters and cut to 64 characters; the number of
-// per-printer series is capped (MaxSeries), and printers past the cap are
-// left out whole and counted in arsctl_monitor_printers_omitted.
+// per-printer series is capped (MaxSeries), and printers past the cap (or
+// whose enrollment ID cleans to one already shown) are left out whole and
+// counted in arsctl_monitor_printers_omitted.
 type Metrics struct {
 	// MaxSeries caps the per-printer and per-supply series; 0 means
 	// DefaultMaxSeries.
@@ -84,8 +85,18 @@ func (m *Metrics) Update(results []Result, passAt time.Time) {
 	lines := map[string][]string{}
 	counts := map[string]int{StatusReported: 0, StatusUnreachable: 0, StatusWaiting: 0, StatusFailed: 0}
 	series, omitted := 0, 0
+	exposed := map[string]bool{}
 	for _, r := range rs {
 		counts[r.Status]++
+		// Two enrollment IDs the cleaning makes equal (or one listed
+		// twice) would expose the same series twice, which fails the
+		// whole scrape: the second is left out.
+		id := LabelValue(r.EnrollmentID)
+		if exposed[id] {
+			omitted++
+			continue
+		}
+		exposed[id] = true
 		one := printerSeries(r)
 		n := 0
 		for _, l := range one {

@@ -19,20 +19,12 @@ import (
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
-// scrape fetches m over HTTP and parses it as Prometheus does, failing on
-// a malformed exposition or a series exposed twice.
-func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
+// parseExposition parses body as Prometheus does and fails on a series
+// exposed twice.
+func parseExposition(t testing.TB, body string) map[string]*dto.MetricFamily {
 	t.Helper()
-	srv := httptest.NewServer(m)
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("exposition does not parse: %v\n%s", err, body)
 	}
@@ -47,6 +39,21 @@ func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
 		}
 	}
 	return fams
+}
+
+// scrape fetches m over HTTP and parses it as Prometheus does, failing on
+// a malformed exposition or a series exposed twice.
+func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
+	t.Helper()
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return parseExposition(t, string(body))
 }
 
 func labelKey(s *dto.Metric) string {
@@ -242,4 +249,32 @@ func TestLabelValue(t *testing.T) {
 			t.Errorf("LabelValue(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzMetricsLabels: whatever a printer calls itself and its supplies
+// (bytes from the network), the exposition parses, exposes no series
+// twice, and adds no metric of its own.
+func FuzzMetricsLabels(f *testing.F) {
+	f.Add("TS8320 series", "KNMA00001", "C", "cyan", "e1")
+	f.Add("a\n# TYPE x counter\nx 1", "\"}\\", "C\x00", "\xff\xfe", "e\u202e1")
+	f.Add(strings.Repeat("é", 70), "", strings.Repeat("x", 64)+"1", "", "")
+	f.Fuzz(func(t *testing.T, model, serial, supply, color, id string) {
+		read := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+		m := &Metrics{}
+		m.Update([]Result{
+			{EnrollmentID: id, Model: model, Serial: serial, Status: StatusReported, LevelsReadAt: &read,
+				Supplies: []printer.Supply{
+					{Name: supply, ColorName: color, Level: 40, Low: 10},
+					{Name: supply + "x", ColorName: color, Level: 30},
+					{Name: supply, Level: 20},
+				}},
+			{EnrollmentID: id + "2", Model: model, Status: StatusUnreachable},
+		}, read)
+		fams := parseExposition(t, string(m.body))
+		for name := range fams {
+			if !strings.HasPrefix(name, "arsctl_") {
+				t.Errorf("metric %q", name)
+			}
+		}
+	})
 }
