@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -146,8 +147,8 @@ func New(cfg Config, publicURL string) (*Catalogue, error) {
 		c.reasons = slices.Clone(cfg.CancelReasons)
 	}
 	if cfg.DefaultThreshold != 0 {
-		if cfg.DefaultThreshold < 1 || cfg.DefaultThreshold > 99 {
-			return nil, fmt.Errorf("catalogue: default_threshold %d is not between 1 and 99", cfg.DefaultThreshold)
+		if err := reorder.CheckThreshold(cfg.DefaultThreshold); err != nil {
+			return nil, fmt.Errorf("catalogue: default_threshold: %w", err)
 		}
 		c.threshold = cfg.DefaultThreshold
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arsctl/arsctl/internal/server/catalogue"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -384,17 +385,19 @@ func (s *Service) Cancel(ctx context.Context, accountID, id string, req arsapi.C
 	return e, nil
 }
 
-// Thresholds an owner may choose, in percent.
+// Thresholds an owner may choose, in percent (the order decision's).
 const (
-	MinThreshold = 1
-	MaxThreshold = 99
+	MinThreshold = reorder.MinThreshold
+	MaxThreshold = reorder.MaxThreshold
 )
 
 // SetThreshold sets the threshold of one of accountID's enrollments: a
-// whole percentage from MinThreshold to MaxThreshold.
+// whole percentage from MinThreshold to MaxThreshold
+// (reorder.CheckThreshold, the rule the store and the catalogue apply
+// too).
 func (s *Service) SetThreshold(ctx context.Context, accountID, id string, percent int) (arsapi.Enrollment, error) {
-	if percent < MinThreshold || percent > MaxThreshold {
-		return arsapi.Enrollment{}, invalid(fmt.Sprintf("threshold must be a whole number from %d to %d", MinThreshold, MaxThreshold))
+	if err := reorder.CheckThreshold(percent); err != nil {
+		return arsapi.Enrollment{}, invalid(err.Error())
 	}
 	e, err := s.st.SetThreshold(ctx, accountID, id, percent)
 	if err != nil {

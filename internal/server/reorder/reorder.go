@@ -100,6 +100,22 @@ func Names() []string {
 	return out
 }
 
+// The thresholds an enrollment may have, in percent: at 0 nothing
+// would be ordered before it is empty, at 100 everything at once.
+const (
+	MinThreshold = 1
+	MaxThreshold = 99
+)
+
+// CheckThreshold returns an error saying why percent cannot be an
+// enrollment's threshold, or nil.
+func CheckThreshold(percent int) error {
+	if percent < MinThreshold || percent > MaxThreshold {
+		return fmt.Errorf("threshold %d is not a whole number from %d to %d", percent, MinThreshold, MaxThreshold)
+	}
+	return nil
+}
+
 // Threshold is the level at or below which a supply is ordered: the
 // printer's own low mark when it reports one (1-100), else the
 // enrollment's threshold.

@@ -104,3 +104,11 @@ func TestLow(t *testing.T) {
 		t.Error("a waste tank is never low")
 	}
 }
+
+func TestCheckThreshold(t *testing.T) {
+	for n, ok := range map[int]bool{-1: false, 0: false, 1: true, 15: true, 99: true, 100: false, 250: false} {
+		if err := CheckThreshold(n); (err == nil) != ok {
+			t.Errorf("CheckThreshold(%d) = %v, want ok %v", n, err, ok)
+		}
+	}
+}

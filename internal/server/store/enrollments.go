@@ -16,6 +16,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -195,7 +196,7 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 	if key == "" {
 		return arsapi.Enrollment{}, fmt.Errorf("%w: the printer serial is empty", ErrInvalid)
 	}
-	if threshold < 0 || threshold > 100 {
+	if reorder.CheckThreshold(threshold) != nil {
 		threshold = DefaultThreshold
 	}
 	now := s.now()
@@ -474,8 +475,8 @@ func (s *Store) SetPaused(ctx context.Context, accountID, id string, paused bool
 
 // SetThreshold implements Enrollments. percent must be within 0..100.
 func (s *Store) SetThreshold(ctx context.Context, accountID, id string, percent int) (arsapi.Enrollment, error) {
-	if percent < 0 || percent > 100 {
-		return arsapi.Enrollment{}, fmt.Errorf("%w: threshold %d is not a percentage (0-100)", ErrInvalid, percent)
+	if err := reorder.CheckThreshold(percent); err != nil {
+		return arsapi.Enrollment{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return s.changeEnrollment(ctx, accountID, id, true, func(tx *db.Tx, e arsapi.Enrollment, now time.Time) error {
 		if e.State == arsapi.StateCancelled {
