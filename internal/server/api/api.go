@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
@@ -66,6 +67,7 @@ type API struct {
 	log  *slog.Logger
 	idem keyLocks
 	core *core.Service
+	gate *authn.Gate
 }
 
 // New returns the API; Store, Catalogue and Auth are required.
@@ -96,6 +98,7 @@ func New(o Options) (*API, error) {
 		cat:  o.Catalogue,
 		log:  o.Logger,
 		core: o.Core,
+		gate: &authn.Gate{PerAccount: requestsPerAccount, Wait: requestTurnWait},
 	}
 	return a, nil
 }
@@ -152,9 +155,27 @@ func (a *API) requireAccount(next http.Handler) http.Handler {
 			writeProblem(w, r, problem(http.StatusUnauthorized, arsapi.CodeUnauthenticated, detail))
 			return
 		}
+		leave, ok := a.gate.Enter(r.Context(), id)
+		if !ok {
+			if r.Context().Err() != nil {
+				return
+			}
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited,
+				"too many requests of this account at once; send fewer in parallel"))
+			return
+		}
+		defer leave()
 		next.ServeHTTP(w, r.WithContext(authn.WithAccount(r.Context(), id)))
 	})
 }
+
+// Requests of one account that run at once, and how long one waits for a
+// turn (see authn.Gate).
+const (
+	requestsPerAccount = 4
+	requestTurnWait    = 30 * time.Second
+)
 
 func account(r *http.Request) string {
 	id, _ := authn.AccountID(r.Context())
