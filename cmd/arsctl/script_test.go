@@ -82,6 +82,12 @@ func TestScripts(t *testing.T) {
 			"exits":       cmdExits,
 			"gate-wait":   cmdGateWait,
 			"env-from":    cmdEnvFrom,
+			"amazon-auto-approve": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 || neg {
+					ts.Fatalf("usage: amazon-auto-approve on|off")
+				}
+				state(ts).emu.SetAutoApprove(args[0] == "on")
+			},
 			"sleep-until-expired": func(ts *testscript.TestScript, neg bool, args []string) {
 				st := state(ts)
 				time.Sleep(st.tokenTTL + time.Second)
@@ -505,6 +511,11 @@ func followURL(args []string) int {
 	if err == nil && page.Status == http.StatusOK {
 		if f := page.Form(func(f *formbrowser.Form) bool { return f.HasButton("action") }); f != nil {
 			page, err = b.Submit(ctx, page, f, nil, "continue")
+		}
+		// XDG_OPEN_AMAZON=cancel: Cancel on Amazon's sign-in page (the
+		// emulator's, when it does not approve at once).
+		if f := page.Form(func(f *formbrowser.Form) bool { return f.Has("request") }); err == nil && f != nil && os.Getenv("XDG_OPEN_AMAZON") == "cancel" {
+			page, err = b.Submit(ctx, page, f, nil, "1")
 		}
 	}
 	if err != nil {

@@ -285,6 +285,7 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	if s.amazon != nil {
 		opts.AmazonSignInURL = s.amazon.SignInURL
+		opts.AmazonSignInDeclined = s.amazon.SignInDeclined
 	}
 	s.api, err = api.New(opts)
 	if err != nil {

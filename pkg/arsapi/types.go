@@ -210,6 +210,10 @@ type Enrollment struct {
 	// AmazonSignInURL is where the owner signs in with Amazon, for a
 	// pending amazon enrollment.
 	AmazonSignInURL string `json:"amazon_sign_in_url,omitempty"`
+	// AmazonSignInDeclinedAt is when the owner chose Cancel at the latest
+	// Login with Amazon of a pending amazon enrollment; a new sign-in
+	// clears it.
+	AmazonSignInDeclinedAt *time.Time `json:"amazon_sign_in_declined_at,omitempty"`
 	// Cancellation is set once the enrollment is cancelled.
 	Cancellation *Cancellation `json:"cancellation,omitempty"`
 }

@@ -210,14 +210,17 @@ func NewEnrollment(e arsapi.Enrollment, existing bool, wait func(ctx context.Con
 // that Wait polls p until it is active.
 func Resume(p Provider, e arsapi.Enrollment, existing bool) *Enrollment {
 	return NewEnrollment(e, existing, func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error) {
-		return WaitActive(ctx, p.Get, e.ID, poll)
+		return WaitActive(ctx, p.Get, e, poll)
 	})
 }
 
-// WaitActive polls get every poll until the enrollment id is active (or
+// WaitActive polls get every poll until the enrollment from is active (or
 // paused), and returns it. A cancelled enrollment fails with
-// ErrSignInFailed; ctx ending first returns its error.
-func WaitActive(ctx context.Context, get func(ctx context.Context, id string) (arsapi.Enrollment, error), id string, poll time.Duration) (arsapi.Enrollment, error) {
+// ErrSignInFailed; a Cancel at Login with Amazon later than any from
+// records fails with ErrSignInDeclined; ctx ending first returns its
+// error.
+func WaitActive(ctx context.Context, get func(ctx context.Context, id string) (arsapi.Enrollment, error), from arsapi.Enrollment, poll time.Duration) (arsapi.Enrollment, error) {
+	id := from.ID
 	if poll <= 0 {
 		poll = time.Second
 	}
@@ -236,6 +239,10 @@ func WaitActive(ctx context.Context, get func(ctx context.Context, id string) (a
 			return e, nil
 		case arsapi.StateCancelled:
 			return e, fmt.Errorf("%w: enrollment %s was cancelled", ErrSignInFailed, e.ID)
+		case arsapi.StatePending:
+			if d := e.AmazonSignInDeclinedAt; d != nil && (from.AmazonSignInDeclinedAt == nil || d.After(*from.AmazonSignInDeclinedAt)) {
+				return e, ErrSignInDeclined
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -253,6 +260,9 @@ var (
 	// ErrSignInFailed means a pending enrollment was cancelled or refused
 	// before it became active.
 	ErrSignInFailed = errors.New("sign-in was not completed")
+	// ErrSignInDeclined is returned by Enrollment.Wait when the owner
+	// chose Cancel at Login with Amazon: the enrollment stays pending.
+	ErrSignInDeclined = errors.New("the Amazon sign-in was cancelled")
 )
 
 // IneligibleError is returned by Enroll for a printer the service does not

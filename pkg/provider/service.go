@@ -181,7 +181,7 @@ func (e *existingError) Error() string { return "already enrolled: " + e.e.ID }
 // wrap returns e as an Enrollment whose Wait polls the server.
 func (s *service) wrap(e arsapi.Enrollment, existing bool) *Enrollment {
 	return NewEnrollment(e, existing, func(ctx context.Context, poll time.Duration) (arsapi.Enrollment, error) {
-		return WaitActive(ctx, s.client.GetEnrollment, e.ID, poll)
+		return WaitActive(ctx, s.client.GetEnrollment, e, poll)
 	})
 }
 

@@ -134,7 +134,9 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
   4. choose who ships the ink: canon or amazon (--provider; default from config);
   5. canon: confirm the model and serial (--yes), sign in or create an account;
      amazon: sign in with Amazon in your browser (the URL is printed when no
-     browser can open, e.g. over SSH, or with --no-browser).
+     browser can open, e.g. over SSH, or with --no-browser); Cancel there
+     ends the wait (exit 5) and leaves the plan pending: run the same
+     command again for a new link.
 
 Printers report their series ("Canon TS5300 series"), not the model number
 on the box: the series that covers one eligible model stands for it (the
@@ -492,6 +494,8 @@ func finish(ctx context.Context, opts *RegisterOptions, prov provider.Provider, 
 		ios.StopProgress()
 		cancel()
 		switch {
+		case errors.Is(err, provider.ErrSignInDeclined):
+			return &cmdutil.ExitError{Code: cmdutil.ExitCancelled, Err: fmt.Errorf("you chose Cancel at Amazon's sign-in, so the printer is not linked and nothing will be ordered; enrollment %s stays pending: run the same `arsctl register` again to get a new link, or `arsctl cancel %s` to drop it", enr.ID, enr.ID)}
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			return fmt.Errorf("the Amazon sign-in was not completed within %s; enrollment %s stays pending: run the same `arsctl register` again to continue, or `arsctl cancel %s` to drop it", opts.Wait, enr.ID, enr.ID)
 		case err != nil:

@@ -82,6 +82,12 @@ func (s *Service) RedirectURI() string { return s.cfg.PublicURL + "/v1/amazon/ca
 // SignInURL returns the link that starts Login with Amazon for a pending
 // amazon enrollment of accountID: arsd's /v1/amazon/start with a signed,
 // single-use token, so that it works in a browser with no API credentials.
+// SignInDeclined returns when the owner chose Cancel at the enrollment's
+// latest Login with Amazon, or the zero time.
+func (s *Service) SignInDeclined(ctx context.Context, enrollmentID string) (time.Time, error) {
+	return s.st.AmazonSignInDeclined(ctx, enrollmentID)
+}
+
 // The API puts it in Enrollment.AmazonSignInURL.
 func (s *Service) SignInURL(enrollmentID, accountID string) string {
 	tok := s.seal.signStart(startClaims{EnrollmentID: enrollmentID, AccountID: accountID, Expires: s.cfg.Now().Add(s.cfg.StartLinkTTL)})

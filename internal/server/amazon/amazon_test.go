@@ -374,11 +374,21 @@ func TestDeniedSignInLeavesEnrollmentPending(t *testing.T) {
 	}
 	resp.Body.Close()
 	_, body = e.get(resp.Header.Get("Location"))
-	if !strings.Contains(body, "cancelled signing in") {
+	if !strings.Contains(body, "You chose Cancel") || !strings.Contains(body, "run the same `arsctl register` again") {
 		t.Errorf("denied page: %s", body)
 	}
 	if got, _, _ := e.st.LookupEnrollment(context.Background(), en.ID); got.State != arsapi.StatePending {
 		t.Errorf("enrollment is %s, want pending", got.State)
+	}
+	// The Cancel is recorded for arsctl, which is waiting; a new sign-in
+	// clears it.
+	if at, err := e.svc.SignInDeclined(context.Background(), en.ID); err != nil || at.IsZero() {
+		t.Errorf("declined at %v, %v; want the time of the Cancel", at, err)
+	}
+	resp, _ = e.start(e.http, e.svc.SignInURL(en.ID, account))
+	resp.Body.Close()
+	if at, err := e.svc.SignInDeclined(context.Background(), en.ID); err != nil || !at.IsZero() {
+		t.Errorf("after a new sign-in started: declined at %v, %v; want none", at, err)
 	}
 }
 

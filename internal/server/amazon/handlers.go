@@ -249,7 +249,13 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if e := q.Get("error"); e != "" {
 		msg := "Amazon did not complete the sign-in (" + e + "). The plan is still waiting; start again when ready."
 		if e == "access_denied" {
-			msg = "You cancelled signing in with Amazon. The plan is still waiting; start again from a new link when ready."
+			// arsctl, waiting for the plan to become active, sees it and
+			// stops waiting.
+			if err := s.st.DeclineAmazonState(ctx, st.StateHash); err != nil {
+				s.internalError(w, r, "record the cancelled sign-in", err)
+				return
+			}
+			msg = "You chose Cancel, so this printer is not linked to Amazon and nothing will be ordered. The plan stays pending: to link it, run the same `arsctl register` again, which gives a new link; to drop it, run `arsctl cancel`."
 		}
 		s.log.InfoContext(ctx, "login with amazon not completed", "enrollment", st.EnrollmentID, "error", e)
 		s.page(w, http.StatusOK, "Sign-in not completed", msg)

@@ -50,6 +50,9 @@ type Options struct {
 	// amazon enrollment signs in with Amazon; nil uses
 	// PublicURL + "/v1/amazon/start?enrollment=" + id.
 	AmazonSignInURL func(enrollmentID, accountID string) string
+	// AmazonSignInDeclined returns when the owner chose Cancel at a
+	// pending amazon enrollment's latest Login with Amazon (zero: not).
+	AmazonSignInDeclined func(ctx context.Context, enrollmentID string) (time.Time, error)
 	// SignupsPerMinute limits POST /v1/accounts per client address, in
 	// the database (so across replicas), counted before the account is
 	// made; zero means 10.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -161,13 +162,21 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Location", "/v1/enrollments/"+url.PathEscape(e.ID))
-		writeJSON(w, http.StatusCreated, a.decorate(e, account(r)))
+		writeJSON(w, http.StatusCreated, a.decorate(r.Context(), e, account(r)))
 	})
 }
 
-// decorate fills in what the store does not know: where to sign in with
-// Amazon for a pending amazon enrollment.
-func (a *API) decorate(e arsapi.Enrollment, accountID string) arsapi.Enrollment {
+// decorate fills in what the enrollment does not hold: where to sign in
+// with Amazon for a pending amazon enrollment, and whether the owner chose
+// Cancel at the latest sign-in.
+func (a *API) decorate(ctx context.Context, e arsapi.Enrollment, accountID string) arsapi.Enrollment {
+	if e.Provider == arsapi.ProviderAmazon && e.State == arsapi.StatePending && a.opt.AmazonSignInDeclined != nil {
+		if at, err := a.opt.AmazonSignInDeclined(ctx, e.ID); err != nil {
+			a.log.WarnContext(ctx, "read amazon sign-in", "enrollment", e.ID, "err", err)
+		} else if !at.IsZero() {
+			e.AmazonSignInDeclinedAt = &at
+		}
+	}
 	if e.Provider == arsapi.ProviderAmazon && e.State == arsapi.StatePending && e.AmazonSignInURL == "" {
 		if a.opt.AmazonSignInURL != nil {
 			e.AmazonSignInURL = a.opt.AmazonSignInURL(e.ID, accountID)
@@ -222,7 +231,7 @@ func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request) {
 		list.Items = []arsapi.Enrollment{}
 	}
 	for i := range list.Items {
-		list.Items[i] = a.decorate(list.Items[i], account(r))
+		list.Items[i] = a.decorate(r.Context(), list.Items[i], account(r))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -257,7 +266,7 @@ func (a *API) getEnrollment(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.internal(w, r, "read the enrollment", err)
 	default:
-		writeJSON(w, http.StatusOK, a.decorate(e, account(r)))
+		writeJSON(w, http.StatusOK, a.decorate(r.Context(), e, account(r)))
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -49,6 +50,13 @@ type AmazonLinks interface {
 	// before answers ErrUsed, an unknown one ErrNotFound; expiry is for the
 	// caller to check.
 	TakeAmazonState(ctx context.Context, stateHash string) (AmazonState, error)
+	// DeclineAmazonState records that the owner chose Cancel at Login with
+	// Amazon for the (taken) state.
+	DeclineAmazonState(ctx context.Context, stateHash string) error
+	// AmazonSignInDeclined returns when the owner chose Cancel at the
+	// enrollment's latest Login with Amazon, or the zero time when it
+	// was not declined (or none was started).
+	AmazonSignInDeclined(ctx context.Context, enrollmentID string) (time.Time, error)
 	// UseAmazonStartToken records a start token as used; a second use
 	// answers ErrUsed.
 	UseAmazonStartToken(ctx context.Context, tokenHash string, expiresAt time.Time) error
@@ -116,6 +124,28 @@ func (s *Store) TakeAmazonState(ctx context.Context, stateHash string) (AmazonSt
 	}
 	st.CreatedAt, st.ExpiresAt = fromNanos(created), fromNanos(expires)
 	return st, nil
+}
+
+// DeclineAmazonState implements AmazonLinks.
+func (s *Store) DeclineAmazonState(ctx context.Context, stateHash string) error {
+	if _, err := s.DB.Exec(ctx, `UPDATE amazon_states SET declined_at = ? WHERE state_hash = ?`, nanos(s.now()), stateHash); err != nil {
+		return fmt.Errorf("decline amazon state: %w", err)
+	}
+	return nil
+}
+
+// AmazonSignInDeclined implements AmazonLinks.
+func (s *Store) AmazonSignInDeclined(ctx context.Context, enrollmentID string) (time.Time, error) {
+	var declined sql.NullInt64
+	err := s.DB.QueryRow(ctx, `SELECT declined_at FROM amazon_states WHERE enrollment_id = ?
+		ORDER BY created_at DESC LIMIT 1`, enrollmentID).Scan(&declined)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !declined.Valid) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read amazon sign-in: %w", err)
+	}
+	return fromNanos(declined.Int64), nil
 }
 
 // UseAmazonStartToken implements AmazonLinks.
