@@ -74,3 +74,22 @@ func TestMarkWraps(t *testing.T) {
 		t.Errorf("terminal:\n%q\nwant\n%q", errOut, want)
 	}
 }
+
+// TestTerminalWidthColumns: COLUMNS, when a number, is the terminal's
+// width; without it (and no terminal) the width is DefaultWidth.
+func TestTerminalWidthColumns(t *testing.T) {
+	t.Setenv("COLUMNS", "132")
+	if w := System().TerminalWidth(); w != 132 {
+		t.Errorf("COLUMNS=132: width %d", w)
+	}
+	t.Setenv("COLUMNS", "wide")
+	s := System()
+	s.termWidth = func() int { return 0 } // not a terminal
+	if w := s.TerminalWidth(); w != DefaultWidth {
+		t.Errorf("COLUMNS=wide, no terminal: width %d, want %d", w, DefaultWidth)
+	}
+	s.termWidth = func() int { return 101 }
+	if w := s.TerminalWidth(); w != 101 {
+		t.Errorf("a terminal 101 wide: width %d", w)
+	}
+}
