@@ -271,7 +271,8 @@ func TestStartLinkErrors(t *testing.T) {
 	if resp, body := e.start(e.http, link); resp.StatusCode != http.StatusFound {
 		t.Fatalf("first use: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := e.start(e.http, link); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already used") {
+	if resp, body := e.start(e.http, link); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already used") ||
+		!strings.Contains(body, "To get a new one, run the same `arsctl register` again") {
 		t.Errorf("second use: %d %s", resp.StatusCode, body)
 	}
 	// Another account's link (forged account in a valid token) finds nothing.

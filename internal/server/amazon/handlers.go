@@ -142,7 +142,7 @@ func (s *Service) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.st.UseAmazonStartToken(ctx, store.TokenHash(tok), c.Expires); errors.Is(err, store.ErrUsed) {
-		s.page(w, http.StatusGone, "Link already used", "This sign-in link was already used. Each link works once: run `arsctl register` again to get a new one.")
+		s.page(w, http.StatusGone, "Link already used", "This sign-in link was already used: each link works once. To get a new one, run the same `arsctl register` again; it continues this printer's pending plan with a new link.")
 		return
 	} else if err != nil {
 		s.internalError(w, r, "use start token", err)
