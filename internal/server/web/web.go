@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/notify"
@@ -128,6 +129,7 @@ type Web struct {
 	core   *core.Service
 	tmpl   map[string]*template.Template
 	secure bool
+	gate   *authn.Gate
 }
 
 // New checks the options and parses the templates.
@@ -167,7 +169,8 @@ func New(o Options) (*Web, error) {
 	defInt(&o.LoginFailuresPerAccount, 10)
 	def(&o.LoginSlowdown, 10*time.Second)
 	defInt(&o.SignupsPerAddress, 10)
-	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger, core: o.Core}
+	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger, core: o.Core,
+		gate: &authn.Gate{PerAccount: pagesPerAccount, Wait: pageTurnWait}}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		w.secure = true
 	}
@@ -308,6 +311,11 @@ func (w *Web) signedIn(h handler) http.HandlerFunc {
 			http.Redirect(rw, r, LoginURL(next), http.StatusSeeOther)
 			return
 		}
+		leave, ok := w.enter(rw, r, sess)
+		if !ok {
+			return
+		}
+		defer leave()
 		req, ok := w.loadRequest(rw, r, sess)
 		if !ok {
 			return
@@ -335,12 +343,36 @@ func (w *Web) signedInPost(h handler) http.HandlerFunc {
 			w.forbidden(rw, w.visitorAs(r, sess))
 			return
 		}
+		leave, ok := w.enter(rw, r, sess)
+		if !ok {
+			return
+		}
+		defer leave()
 		req, ok := w.loadRequest(rw, r, sess)
 		if !ok {
 			return
 		}
 		h(rw, req)
 	}
+}
+
+// Pages of one account that are made at once, and how long one waits for
+// a turn (see authn.Gate): a printer's page draws a chart of each supply.
+const (
+	pagesPerAccount = 4
+	pageTurnWait    = 30 * time.Second
+)
+
+// enter waits for a turn of the session's account; without one in time it
+// answers 429.
+func (w *Web) enter(rw http.ResponseWriter, r *http.Request, sess core.Session) (func(), bool) {
+	leave, ok := w.gate.Enter(r.Context(), sess.AccountID)
+	if !ok && r.Context().Err() == nil {
+		rw.Header().Set("Retry-After", "1")
+		w.renderError(rw, &request{r: r, sess: sess}, http.StatusTooManyRequests, "Too many pages at once",
+			"This account has many pages loading at once. Wait a moment and reload.")
+	}
+	return leave, ok
 }
 
 // loadRequest reads the account of the request's session, already read.
