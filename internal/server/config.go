@@ -74,6 +74,8 @@ type Config struct {
 	// load balancer's health-check interval times its failure count.
 	// Default 0 (cmd/arsd defaults to 5s).
 	DrainDelay Duration `json:"drain_delay,omitempty"`
+	// Orders sets the order policy, hold window and delivery times.
+	Orders OrdersConfig `json:"orders,omitzero"`
 	// LevelHistory is how long every supply's level changes are kept (for
 	// the history and the forecast). Default 400 days ("9600h").
 	LevelHistory Duration `json:"level_history,omitempty"`
@@ -96,6 +98,22 @@ type Config struct {
 // SetEmailRoots trusts only pool for the SMTP server's certificate (a
 // private relay's CA, a test server).
 func (c *Config) SetEmailRoots(pool *x509.CertPool) { c.emailRoots = pool }
+
+// OrdersConfig is the "orders" section of the configuration.
+type OrdersConfig struct {
+	// Policy is the order policy of accounts and enrollments that set
+	// none: "forecast" (the default) or "threshold".
+	Policy string `json:"policy,omitempty"`
+	// Hold is the hold window of a new order when neither the enrollment
+	// nor its account sets one: the order is scheduled, the owner told
+	// and able to skip it, and it is handed over only after the window.
+	// Default 24h; "0s" hands orders over at once.
+	Hold *Duration `json:"hold,omitempty"`
+	// LeadTime is how long an order takes to arrive, per provider
+	// ("canon", "amazon"); the forecast policy orders that much ahead.
+	// Default 5 days (120h).
+	LeadTime map[string]Duration `json:"lead_time,omitempty"`
+}
 
 // AmazonConfig is the "amazon" section of the configuration.
 type AmazonConfig struct {

@@ -38,6 +38,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/notify"
 	"github.com/arsctl/arsctl/internal/server/oauth"
 	"github.com/arsctl/arsctl/internal/server/orders"
+	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/internal/server/webhook"
@@ -158,16 +159,50 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// orderSettings gives the store the configured order policy, hold window
+// and delivery times.
+func (s *Server) orderSettings() error {
+	oc := s.cfg.Orders
+	if oc.Policy != "" {
+		if _, ok := reorder.Policies[oc.Policy]; !ok {
+			return fmt.Errorf("orders.policy %q: want forecast or threshold", oc.Policy)
+		}
+	}
+	s.st.OrderPolicy = oc.Policy
+	s.st.DefaultHold = store.DefaultHoldWindow
+	if oc.Hold != nil {
+		if *oc.Hold < 0 {
+			return fmt.Errorf("orders.hold %s is negative", time.Duration(*oc.Hold))
+		}
+		s.st.DefaultHold = time.Duration(*oc.Hold)
+	}
+	lead := map[arsapi.Provider]time.Duration{}
+	for p, d := range oc.LeadTime {
+		if (arsapi.Provider(p) != arsapi.ProviderCanon && arsapi.Provider(p) != arsapi.ProviderAmazon) || d <= 0 {
+			return fmt.Errorf("orders.lead_time: %q %s: want a provider (canon, amazon) and a positive duration", p, time.Duration(d))
+		}
+		lead[arsapi.Provider(p)] = time.Duration(d)
+	}
+	s.st.LeadTime = func(p arsapi.Provider) time.Duration { return lead[p] }
+	return nil
+}
+
 func (s *Server) build(ctx context.Context) error {
 	cfg := s.cfg
 	s.st = store.New(s.db)
+	if err := s.orderSettings(); err != nil {
+		return err
+	}
 	cat, err := catalogue.New(cfg.Catalogue, cfg.PublicURL)
 	if err != nil {
 		return err
 	}
 	s.cat = cat
 
-	var amazonFulfiller, webhookFulfiller fulfil.Fulfiller
+	var (
+		amazonFulfiller, webhookFulfiller fulfil.Fulfiller
+		notifiers                         []fulfil.Notifier
+	)
 	if cfg.Amazon.ClientID != "" {
 		key, err := amazon.LoadKey(cfg.Amazon.Key, cfg.DataDir)
 		if err != nil {
@@ -196,6 +231,8 @@ func (s *Server) build(ctx context.Context) error {
 			return err
 		}
 		webhookFulfiller = wh
+		notifiers = append(notifiers, wh)
+		s.st.ScheduledNotices = true
 	}
 	s.reg = prometheus.NewRegistry()
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -207,6 +244,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.disp = orders.New(s.st, orders.Config{
 		Amazon:       amazonFulfiller,
 		Webhook:      webhookFulfiller,
+		Notifiers:    notifiers,
 		Logger:       s.log,
 		Metrics:      orders.NewMetrics(s.reg),
 		PollInterval: time.Duration(cfg.DispatchInterval),
@@ -253,6 +291,7 @@ func (s *Server) build(ctx context.Context) error {
 		PublicURL:    cfg.PublicURL,
 		TrustProxy:   cfg.TrustProxy,
 		Links:        s.links,
+		OrderActions: s.st,
 		EmailSending: s.notifier != nil,
 	}
 	if s.amazon != nil {

@@ -167,17 +167,41 @@ func testEndToEnd(t *testing.T, dsn string) {
 		return res
 	}
 	t0 := time.Now().UTC().Add(-time.Hour)
-	if res := report(en.ID, t0, 5); len(res.Orders) != 1 {
-		t.Fatalf("low canon report placed %d orders", len(res.Orders))
+	first := report(en.ID, t0, 5)
+	if len(first.Orders) != 1 {
+		t.Fatalf("low canon report placed %d orders", len(first.Orders))
+	}
+	// The order is scheduled for the default hold of 24 hours; the
+	// webhook is told (order.scheduled), and nothing is handed over
+	// until the owner ships it now.
+	o := first.Orders[0]
+	if o.State != arsapi.OrderScheduled || o.HoldUntil == nil || o.HoldUntil.Before(time.Now().Add(23*time.Hour)) {
+		t.Fatalf("new order %+v, want scheduled for 24 h", o)
 	}
 	if res := report(en.ID, t0.Add(time.Minute), 4); len(res.Orders) != 0 {
 		t.Fatalf("second low report placed %d orders", len(res.Orders))
 	}
-	servertest.Eventually(t, "the webhook event", func() bool { return h.count() == 1 })
+	servertest.Eventually(t, "the order.scheduled event", func() bool { return h.count() == 1 })
+	h.mu.Lock()
+	ev := h.events[0]
+	h.mu.Unlock()
+	if ev.Type != webhook.EventScheduled || ev.ID != o.ID+":scheduled" || ev.HoldUntil == nil || ev.Order.Supply != "BK" || ev.Reason == "" {
+		t.Fatalf("scheduled event %+v", ev)
+	}
+	if os, err := c.ListOrders(ctx, en.ID); err != nil || len(os) != 1 || os[0].State != arsapi.OrderScheduled {
+		t.Fatalf("orders while held: %+v, %v", os, err)
+	}
+	if _, err := c.ShipOrder(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	servertest.Eventually(t, "the webhook event", func() bool { return h.count() == 2 })
 	servertest.Eventually(t, "the order to be handed over", func() bool {
 		os, err := c.ListOrders(ctx, en.ID)
 		return err == nil && len(os) == 1 && os[0].Fulfilment == webhook.Name
 	})
+	if _, err := c.SkipOrder(ctx, o.ID); !errors.As(err, &p) || p.Code != arsapi.CodeOrderNotOpen {
+		t.Fatalf("skip after the hand-over: %v", err)
+	}
 
 	// Amazon: pending until Login with Amazon; then orders go to DRS.
 	const amzSerial = "KMZX-AMZN-0002"
@@ -206,7 +230,12 @@ func testEndToEnd(t *testing.T, dsn string) {
 	if amz, err = c.GetEnrollment(ctx, amz.ID); err != nil || amz.State != arsapi.StateActive || amz.AmazonSignInURL != "" {
 		t.Fatalf("after sign-in: %+v, %v", amz, err)
 	}
-	if res := report(amz.ID, t0, 3); len(res.Orders) != 1 {
+	// This printer's plan hands orders over at once (no hold).
+	zero := 0
+	if set, err := c.SetOrderSettings(ctx, amz.ID, arsapi.OrderSettings{HoldMinutes: &zero}); err != nil || *set.HoldMinutes != 0 {
+		t.Fatalf("order settings: %+v, %v", set, err)
+	}
+	if res := report(amz.ID, t0, 3); len(res.Orders) != 1 || res.Orders[0].State != arsapi.OrderPlaced {
 		t.Fatalf("low amazon report placed %d orders", len(res.Orders))
 	}
 	report(amz.ID, t0.Add(time.Minute), 2)

@@ -552,6 +552,50 @@ func (c *Client) MarkOrderBought(ctx context.Context, id string) (Order, error) 
 	return o, err
 }
 
+// SkipOrder skips a scheduled order (POST /v1/orders/{id}/skip): it is
+// never handed over and its supply orders again when low. Skipping an
+// order already skipped returns it unchanged; any state but scheduled
+// answers a *Problem with code CodeOrderNotOpen.
+func (c *Client) SkipOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/skip", nil, struct{}{}, &o, "")
+	return o, err
+}
+
+// ShipOrder ends a scheduled order's hold window now (POST
+// /v1/orders/{id}/ship): it is handed over at once. Any state but
+// scheduled answers a *Problem with code CodeOrderNotOpen.
+func (c *Client) ShipOrder(ctx context.Context, id string) (Order, error) {
+	var o Order
+	err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/ship", nil, struct{}{}, &o, "")
+	return o, err
+}
+
+// orderSettingsPath is the order settings of the account (enrollmentID
+// "") or of an enrollment.
+func orderSettingsPath(enrollmentID string) string {
+	if enrollmentID == "" {
+		return "/v1/account/order-settings"
+	}
+	return "/v1/enrollments/" + url.PathEscape(enrollmentID) + "/order-settings"
+}
+
+// OrderSettings returns the order policy and hold window of the account
+// (enrollmentID "") or of one enrollment, as set ("" and nil inherit).
+func (c *Client) OrderSettings(ctx context.Context, enrollmentID string) (OrderSettings, error) {
+	var set OrderSettings
+	err := c.do(ctx, http.MethodGet, orderSettingsPath(enrollmentID), nil, nil, &set, "")
+	return set, err
+}
+
+// SetOrderSettings sets the order policy and hold window of the account
+// (enrollmentID "") or of one enrollment.
+func (c *Client) SetOrderSettings(ctx context.Context, enrollmentID string, set OrderSettings) (OrderSettings, error) {
+	var out OrderSettings
+	err := c.send(ctx, http.MethodPut, orderSettingsPath(enrollmentID), nil, set, &out, "", true)
+	return out, err
+}
+
 // pages yields the items of a paged list from the page at cursor on,
 // following NextCursor until it is empty or comes back unchanged.
 func pages[T any](cursor string, fetch func(cursor string) (List[T], error)) iter.Seq2[T, error] {

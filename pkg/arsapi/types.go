@@ -59,7 +59,9 @@ const (
 // OrderState is the state of one replenishment order.
 type OrderState string
 
-// The order states. An order starts placed; the dispatcher hands it to
+// The order states. An order starts scheduled when its enrollment has a
+// hold window (the owner may skip it or ship it now), else placed; the
+// dispatcher hands it to
 // the provider's fulfiller (then it is in_progress or shipped, or failed),
 // or, when the server has no fulfiller for the provider, leaves it
 // unfulfilled in the owner's order inbox until the owner marks it bought.
@@ -75,19 +77,25 @@ const (
 	// OrderBought: the owner bought the ink of an unfulfilled order and
 	// marked it so.
 	OrderBought OrderState = "bought"
+	// OrderScheduled: the order waits out its hold window (Order.HoldUntil)
+	// before it is handed over; the owner may skip it or ship it now.
+	OrderScheduled OrderState = "scheduled"
+	// OrderSkipped: the owner skipped the scheduled order; nothing was
+	// handed over and the supply orders again when it is low.
+	OrderSkipped OrderState = "skipped"
 )
 
 // OrderStates lists every order state, in the order of an order's life.
-var OrderStates = []OrderState{OrderPlaced, OrderUnfulfilled, OrderInProgress, OrderShipped, OrderBought, OrderCancelled, OrderFailed}
+var OrderStates = []OrderState{OrderScheduled, OrderPlaced, OrderUnfulfilled, OrderInProgress, OrderShipped, OrderBought, OrderSkipped, OrderCancelled, OrderFailed}
 
 // Valid reports whether s is one of OrderStates.
 func (s OrderState) Valid() bool { return slices.Contains(OrderStates, s) }
 
 // Open reports whether an order in state s still waits for something to
-// happen: placed (being handed over), unfulfilled (waiting in the inbox)
-// or in progress (on its way).
+// happen: scheduled (waiting out its hold), placed (being handed over),
+// unfulfilled (waiting in the inbox) or in progress (on its way).
 func (s OrderState) Open() bool {
-	return s == OrderPlaced || s == OrderUnfulfilled || s == OrderInProgress
+	return s == OrderScheduled || s == OrderPlaced || s == OrderUnfulfilled || s == OrderInProgress
 }
 
 // AwaitsOwner reports whether an order in state s waits for its owner to
@@ -97,6 +105,10 @@ func (s OrderState) AwaitsOwner() bool { return s == OrderUnfulfilled }
 // Title is the state as shown to people, e.g. "Waiting for you to buy".
 func (s OrderState) Title() string {
 	switch s {
+	case OrderScheduled:
+		return "Scheduled: you may skip it or ship it now"
+	case OrderSkipped:
+		return "Skipped"
 	case OrderPlaced:
 		return "Placed"
 	case OrderUnfulfilled:
@@ -302,11 +314,17 @@ type Order struct {
 	// Fulfilment names who fulfils it: "amazon-drs", "webhook",
 	// FulfilmentInbox (the owner, from the order inbox) or "none" (not
 	// handed over yet).
-	Fulfilment string       `json:"fulfilment"`
-	ExternalID string       `json:"external_id,omitempty"`
-	CreatedAt  time.Time    `json:"created_at"`
-	UpdatedAt  time.Time    `json:"updated_at"`
-	History    []OrderEvent `json:"history,omitempty"`
+	Fulfilment string `json:"fulfilment"`
+	ExternalID string `json:"external_id,omitempty"`
+	// HoldUntil is when a scheduled order's hold window ends and it is
+	// handed over (absent for an order placed without a hold).
+	HoldUntil *time.Time `json:"hold_until,omitempty"`
+	// Reason is what the order policy said when it placed the order, e.g.
+	// "may be empty in 5.8 days (expected 9.1), delivery in 5.0 days".
+	Reason    string       `json:"reason,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+	History   []OrderEvent `json:"history,omitempty"`
 }
 
 // OrderEvent is one state change of an order.
@@ -315,6 +333,24 @@ type OrderEvent struct {
 	At     time.Time  `json:"at"`
 	Detail string     `json:"detail,omitempty"`
 }
+
+// OrderSettings are the order policy and hold window of an account or of
+// one enrollment (PUT /v1/account/order-settings,
+// PUT /v1/enrollments/{id}/order-settings).
+type OrderSettings struct {
+	// Policy is "forecast" (order when the supply is forecast to run out
+	// before ink ordered now would arrive, and never later than the
+	// printer's low level) or "threshold" (order at the low level); ""
+	// inherits: an enrollment its account's, an account the server's.
+	Policy string `json:"policy"`
+	// HoldMinutes is how long a new order stays scheduled (the owner may
+	// skip it or ship it now) before it is handed over; 0 is no hold, nil
+	// inherits like Policy.
+	HoldMinutes *int `json:"hold_minutes"`
+}
+
+// MaxHoldMinutes is the longest hold window: 14 days.
+const MaxHoldMinutes = 14 * 24 * 60
 
 // List is one page of a list endpoint. NextCursor is empty on the last page.
 type List[T any] struct {

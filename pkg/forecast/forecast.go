@@ -90,6 +90,10 @@ type Forecast struct {
 	DaysHigh    float64 `json:"days_high,omitempty"`
 }
 
+// minSpan is the least time the change points of a cycle must span for
+// a rate to be estimated.
+const minSpan = 24 * time.Hour
+
 // recencyHalfLife is the age at which a pair of points weighs half.
 const recencyHalfLife = 14 * 24 * time.Hour
 
@@ -124,7 +128,8 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 		// The last reading is not a percentage: nothing to extrapolate from.
 		return f
 	}
-	if len(pts) < 2 {
+	if len(pts) < 2 || pts[len(pts)-1].At.Sub(pts[0].At) < minSpan {
+		// Readings minutes apart say nothing of a rate per day.
 		return f
 	}
 	slopes := pairSlopes(pts, now)
@@ -203,7 +208,7 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 			inCycle = false
 		}
 	}
-	if len(cycles) < 2 || !inCycle {
+	if len(cycles) < 1 || !inCycle {
 		return f
 	}
 	cur := cycles[len(cycles)-1]
@@ -219,12 +224,25 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 			lowLevel = c.lowLevel
 		}
 	}
+	tail := false
+	if len(rates) == 0 {
+		// No complete cycle yet (the first cartridge seen from its
+		// start is the current one): the ends of earlier cartridges,
+		// from the low level to empty or to the next cartridge, give a
+		// rate too, over a few days only.
+		rates, lowLevel = tailRates(rs)
+		tail = true
+	}
 	if len(rates) == 0 {
 		return f
 	}
 	sort.Float64s(rates)
 	rate, rateLow, rateHigh := rates[len(rates)/2], rates[0], rates[len(rates)-1]
-	if len(rates) == 1 {
+	switch {
+	case tail:
+		// A few days' use at day resolution: a wide range.
+		rateLow, rateHigh = rateLow*0.67, rateHigh*1.5
+	case len(rates) == 1:
 		rateLow, rateHigh = rate*0.75, rate*1.25
 	}
 	elapsed := days(now.Sub(cur.start))
@@ -235,6 +253,34 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 	f.DaysLow = daysAt(math.Max(100-rateHigh*elapsed, float64(lowLevel)), rateHigh)
 	f.DaysHigh = daysAt(math.Max(100-rateLow*elapsed, float64(lowLevel)), rateLow)
 	return f
+}
+
+// tailRates returns the rates of the last (up to three) cartridge ends of
+// a printer that reports percentages only when low: the first low level
+// reported, over the time until the supply was reported empty or "some
+// remaining" again (a new cartridge, put in when the old one ran out), and
+// the last such low level.
+func tailRates(rs []Reading) ([]float64, int) {
+	var rates []float64
+	lowLevel := 0
+	for i, r := range rs {
+		if r.Level <= 0 || r.Level > 100 || (i > 0 && rs[i-1].Level >= 0 && rs[i-1].Level <= 100) {
+			continue
+		}
+		for _, e := range rs[i+1:] {
+			if e.Level == 0 || e.Level == printer.LevelSomeRemaining {
+				if d := days(e.At.Sub(r.At)); d > 0 {
+					rates = append(rates, float64(r.Level)/d)
+					lowLevel = r.Level
+				}
+				break
+			}
+		}
+	}
+	if len(rates) > 3 {
+		rates = rates[len(rates)-3:]
+	}
+	return rates, lowLevel
 }
 
 // daysAt is how long level lasts at rate, +Inf at rate 0.
@@ -277,6 +323,19 @@ func currentCycle(rs []Reading) []Reading {
 		}
 	}
 	return known[start:]
+}
+
+// Refilled reports whether a supply's level going from before to after
+// (percentages) means a new cartridge: a rise of more than a reporting
+// step of 10 when both are multiples of 10, of more than 5 points else.
+// A rise of noise never counts, so an order placed at some level is not
+// taken as replaced when the next reading is a point higher.
+func Refilled(before, after int) bool {
+	s := 1
+	if before%10 == 0 && after%10 == 0 {
+		s = 10
+	}
+	return after-before > refillRise(s)
 }
 
 // refillRise is the rise above the cycle's lowest level that means a new

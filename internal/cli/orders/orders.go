@@ -1,7 +1,8 @@
-// Package orders implements `arsctl orders`: the account's order inbox.
-// Orders that the server hands to no fulfiller (a self-hosted arsd with
-// no webhook for Canon orders) wait there, unfulfilled, until the owner
-// buys the ink and marks them bought.
+// Package orders implements `arsctl orders`: the orders that wait for the
+// owner. A new order is first scheduled for a hold window, during which
+// the owner may skip it or ship it now; orders that the server hands to no
+// fulfiller (a self-hosted arsd with no webhook for Canon orders) wait,
+// unfulfilled, until the owner buys the ink and marks them bought.
 package orders
 
 import (
@@ -28,6 +29,8 @@ import (
 type Client interface {
 	AccountOrders(ctx context.Context, state arsapi.OrderState) ([]arsapi.Order, error)
 	MarkOrderBought(ctx context.Context, id string) (arsapi.Order, error)
+	SkipOrder(ctx context.Context, id string) (arsapi.Order, error)
+	ShipOrder(ctx context.Context, id string) (arsapi.Order, error)
 	ListEnrollments(ctx context.Context) ([]arsapi.Enrollment, error)
 }
 
@@ -42,21 +45,32 @@ type Options struct {
 	// that wait for the owner, arsapi.OrderState.AwaitsOwner).
 	States []string
 	All    bool
-	// IDs are the orders `orders bought` marks.
+	// IDs are the orders `orders bought`, `skip` or `ship` acts on.
 	IDs []string
 }
+
+// waiting is whether `orders list` shows an order in state s by default:
+// scheduled (the owner may skip it or ship it now) or awaiting the owner.
+func waiting(s arsapi.OrderState) bool { return s == arsapi.OrderScheduled || s.AwaitsOwner() }
 
 // NewCmdOrders returns the orders command group.
 func NewCmdOrders(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "orders <command>",
-		Short: "See ink orders and the order inbox, mark orders bought",
-		Long: `Ink is ordered automatically when a supply runs low. A server that hands an
-order to no one (a self-hosted arsd with no webhook for Canon orders: it
-warns at start) keeps it "unfulfilled" in your order inbox: buy the ink,
-then mark the order bought, here or on the Order inbox web page.`,
+		Short: "See ink orders, skip or ship scheduled ones, mark orders bought",
+		Long: `Ink is ordered automatically when a supply is forecast to run out before a
+new cartridge would arrive (or at the printer's low level). A new order is
+first "scheduled" for a hold window (24 hours unless your account or the
+printer's plan says otherwise): until then you may skip it (nothing is
+shipped; the supply orders again when the printer reports it low) or ship
+it now. After the window it is handed over.
+
+A server that hands an order to no one (a self-hosted arsd with no webhook
+for Canon orders: it warns at start) keeps it "unfulfilled" in your order
+inbox: buy the ink, then mark the order bought, here or on the Order inbox
+web page.`,
 	}
-	cmd.AddCommand(newCmdList(f, runF), newCmdBought(f, runF))
+	cmd.AddCommand(newCmdList(f, runF), newCmdSkip(f, runF), newCmdShip(f, runF), newCmdBought(f, runF))
 	return cmd
 }
 
@@ -81,14 +95,17 @@ func newCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	cmd := &cobra.Command{
 		Use:   "list [--state STATE]... [--all]",
-		Short: "List the orders waiting for you (the order inbox), or any orders",
-		Long: `List your orders, newest first. With no flag: the orders that wait for you
-(unfulfilled: no one ships them; buy the ink, then run ` + "`arsctl orders bought ID`" + `).
+		Short: "List the orders waiting for you (scheduled, and the order inbox), or any orders",
+		Long: `List your orders, newest first. With no flag: the orders that wait for you:
+scheduled ones, which you may skip (` + "`arsctl orders skip ID`" + `) or ship now
+(` + "`arsctl orders ship ID`" + `) until the time shown, and unfulfilled ones (no one
+ships them; buy the ink, then run ` + "`arsctl orders bought ID`" + `).
 --state picks states (` + stateNames() + `); --all lists every order.
 
 An empty list is not an error: nothing is printed (--json: []) and the exit
 status is 0.`,
 		Example: `  arsctl orders list
+  arsctl orders list --state scheduled --json
   arsctl orders list --state bought --state shipped
   arsctl orders list --all --json | jq -r '.[] | [.id, .supply, .state] | @tsv'`,
 		Args: cobra.NoArgs,
@@ -115,6 +132,48 @@ status is 0.`,
 	_ = cmd.RegisterFlagCompletionFunc("state", complete.Values(states...))
 	cmd.Flags().BoolVar(&opts.All, "all", false, "Every order, whatever its state")
 	return cmd
+}
+
+func newCmdSkip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
+		Use:   "skip ID...",
+		Short: "Skip scheduled orders: nothing is shipped",
+		Long: `Skip orders that are still scheduled (` + "`arsctl orders list`" + ` shows them and
+until when). A skipped order is never handed over; the supply orders again
+when the printer reports it low, or by forecast once a new cartridge is
+seen. Skipping an order already skipped changes nothing; an order whose hold
+is over is an error. Exits 3 when an order is not found in your account.`,
+		Example: `  arsctl orders skip 0193a5c2e1f07d4e9b`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return skipRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func newCmdShip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := newOptions(f)
+	return &cobra.Command{
+		Use:   "ship ID...",
+		Short: "Ship scheduled orders now, without waiting for the end of their hold",
+		Long: `End the hold window of scheduled orders: they are handed over at once.
+An order whose hold is over, or that was skipped, is an error. Exits 3 when
+an order is not found in your account.`,
+		Example: `  arsctl orders ship 0193a5c2e1f07d4e9b`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IDs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return shipRun(cmd.Context(), opts)
+		},
+	}
 }
 
 func newCmdBought(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -155,7 +214,7 @@ func listRun(ctx context.Context, opts *Options) error {
 		}
 	default:
 		for _, s := range arsapi.OrderStates {
-			if s.AwaitsOwner() {
+			if waiting(s) {
 				states = append(states, s)
 			}
 		}
@@ -193,10 +252,21 @@ func listRun(ctx context.Context, opts *Options) error {
 			if !ios.IsStdoutTTY() {
 				ordered = o.CreatedAt.UTC().Format(time.RFC3339)
 			}
-			t.AddRow(o.ID, resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), string(o.State), ordered)
+			state := string(o.State)
+			if o.State == arsapi.OrderScheduled && o.HoldUntil != nil {
+				if ios.IsStdoutTTY() {
+					state += " until " + o.HoldUntil.Local().Format("01-02 15:04")
+				} else {
+					state += " until " + o.HoldUntil.UTC().Format(time.RFC3339)
+				}
+			}
+			t.AddRow(o.ID, resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), state, ordered)
 		}
 		if err := t.Render(); err != nil {
 			return err
+		}
+		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderScheduled }) {
+			fmt.Fprintln(ios.ErrOut, "Scheduled orders are handed over at the time shown: `arsctl orders skip ID` skips one, `arsctl orders ship ID` ships it now.")
 		}
 		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderUnfulfilled }) {
 			fmt.Fprintln(ios.ErrOut, "Unfulfilled orders are shipped by no one:\nbuy the ink, then run `arsctl orders bought ID`.")
@@ -206,27 +276,48 @@ func listRun(ctx context.Context, opts *Options) error {
 }
 
 func boughtRun(ctx context.Context, opts *Options) error {
+	return actRun(ctx, opts, "marked bought", "not waiting in the order inbox", func(c Client) func(context.Context, string) (arsapi.Order, error) {
+		return c.MarkOrderBought
+	})
+}
+
+func skipRun(ctx context.Context, opts *Options) error {
+	return actRun(ctx, opts, "skipped", "no longer scheduled", func(c Client) func(context.Context, string) (arsapi.Order, error) {
+		return c.SkipOrder
+	})
+}
+
+func shipRun(ctx context.Context, opts *Options) error {
+	return actRun(ctx, opts, "shipped now", "no longer scheduled", func(c Client) func(context.Context, string) (arsapi.Order, error) {
+		return c.ShipOrder
+	})
+}
+
+// actRun acts on every order of opts.IDs, telling of each on stderr (and
+// printing the orders acted on with --json), and returns the errors of
+// those it could not act on.
+func actRun(ctx context.Context, opts *Options, done, notOpen string, act func(Client) func(context.Context, string) (arsapi.Order, error)) error {
 	c, err := opts.Client(ctx)
 	if err != nil {
 		return err
 	}
 	ios := opts.IO
-	var done []arsapi.Order
+	var out []arsapi.Order
 	var errs []error
 	for _, id := range opts.IDs {
-		o, err := c.MarkOrderBought(ctx, id)
+		o, err := act(c)(ctx, id)
 		if err != nil {
-			errs = append(errs, orderErr(id, err))
+			errs = append(errs, orderErr(id, notOpen, err))
 			continue
 		}
-		done = append(done, o)
-		ios.Success("Order %s (%s) is marked bought", o.ID, o.Supply)
+		out = append(out, o)
+		ios.Success("Order %s (%s) is %s", o.ID, o.Supply, done)
 	}
 	if opts.Output.Machine() {
-		if done == nil {
-			done = []arsapi.Order{}
+		if out == nil {
+			out = []arsapi.Order{}
 		}
-		if err := cmdutil.WriteJSON(ios.Out, done, opts.Output.JQ); err != nil {
+		if err := cmdutil.WriteJSON(ios.Out, out, opts.Output.JQ); err != nil {
 			return err
 		}
 	}
@@ -234,14 +325,14 @@ func boughtRun(ctx context.Context, opts *Options) error {
 }
 
 // orderErr says what went wrong with one order, keeping its exit code.
-func orderErr(id string, err error) error {
+func orderErr(id, notOpen string, err error) error {
 	var p *arsapi.Problem
 	if errors.As(err, &p) {
 		switch p.Code {
 		case arsapi.CodeNotFound:
 			return cmdutil.NotFoundf("no order %s in your account; `arsctl orders list --all` lists them", id)
 		case arsapi.CodeOrderNotOpen:
-			return fmt.Errorf("order %s is not waiting in the order inbox: %s", id, p.Detail)
+			return fmt.Errorf("order %s is %s: %s", id, notOpen, p.Detail)
 		}
 	}
 	return err

@@ -122,6 +122,10 @@ func (a *API) RouteList() []Route {
 		{"GET /v1/cancel-reasons", false, a.getCancelReasons},
 		{"POST /v1/accounts", false, a.createAccount},
 		{"GET /v1/account", true, a.getAccount},
+		{"GET /v1/account/order-settings", true, a.getOrderSettings},
+		{"PUT /v1/account/order-settings", true, a.putOrderSettings},
+		{"GET /v1/enrollments/{id}/order-settings", true, a.getOrderSettings},
+		{"PUT /v1/enrollments/{id}/order-settings", true, a.putOrderSettings},
 		{"POST /v1/enrollments", true, a.createEnrollment},
 		{"GET /v1/enrollments", true, a.listEnrollments},
 		{"GET /v1/enrollments/{id}", true, a.getEnrollment},
@@ -131,6 +135,8 @@ func (a *API) RouteList() []Route {
 		{"GET /v1/enrollments/{id}/levels", true, a.levelHistory},
 		{"GET /v1/orders", true, a.listAccountOrders},
 		{"POST /v1/orders/{id}/bought", true, a.markOrderBought},
+		{"POST /v1/orders/{id}/skip", true, a.skipOrder},
+		{"POST /v1/orders/{id}/ship", true, a.shipOrder},
 	}
 }
 

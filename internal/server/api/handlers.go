@@ -426,6 +426,22 @@ func (a *API) listAccountOrders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) markOrderBought(w http.ResponseWriter, r *http.Request) {
+	a.orderAction(w, r, "mark the order bought", "order marked bought", a.st.MarkOrderBought)
+}
+
+func (a *API) skipOrder(w http.ResponseWriter, r *http.Request) {
+	a.orderAction(w, r, "skip the order", "order skipped", a.st.SkipOrder)
+}
+
+func (a *API) shipOrder(w http.ResponseWriter, r *http.Request) {
+	a.orderAction(w, r, "ship the order now", "order shipped now", a.st.ShipOrder)
+}
+
+// orderAction serves POST /v1/orders/{id}/<action>: an empty or {} body,
+// the order in the answer, 409 order_not_open when its state does not
+// allow the action.
+func (a *API) orderAction(w http.ResponseWriter, r *http.Request, what, logMsg string,
+	act func(ctx context.Context, accountID, orderID string) (arsapi.Order, error)) {
 	id := r.PathValue("id")
 	body, p := jsonbody.Read(w, r)
 	if p != nil {
@@ -441,17 +457,60 @@ func (a *API) markOrderBought(w http.ResponseWriter, r *http.Request) {
 	}
 	acct := account(r)
 	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
-		o, err := a.st.MarkOrderBought(r.Context(), acct, id)
+		o, err := act(r.Context(), acct, id)
 		switch {
 		case errors.Is(err, core.ErrNotFound):
 			writeProblem(w, r, problem(http.StatusNotFound, arsapi.CodeNotFound, fmt.Sprintf("no order %q in your account", id)))
 		case errors.Is(err, core.ErrOrderNotOpen):
 			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeOrderNotOpen, err.Error()))
 		case err != nil:
-			a.internal(w, r, "mark the order bought", err)
+			a.internal(w, r, what, err)
 		default:
-			a.log.InfoContext(r.Context(), "order marked bought", "account", acct, "order", id)
+			a.log.InfoContext(r.Context(), logMsg, "account", acct, "order", id)
 			writeJSON(w, http.StatusOK, o)
 		}
 	})
+}
+
+// getOrderSettings serves GET /v1/account/order-settings and
+// GET /v1/enrollments/{id}/order-settings: the settings as set, "" and
+// null where they inherit.
+func (a *API) getOrderSettings(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	set, err := a.st.OrderSettings(r.Context(), account(r), id)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		writeProblem(w, r, notFound(id))
+	case err != nil:
+		a.internal(w, r, "read the order settings", err)
+	default:
+		writeJSON(w, http.StatusOK, set)
+	}
+}
+
+// putOrderSettings serves PUT /v1/account/order-settings and
+// PUT /v1/enrollments/{id}/order-settings.
+func (a *API) putOrderSettings(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, p := jsonbody.Read(w, r)
+	if p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	var req arsapi.OrderSettings
+	if p := jsonbody.Decode(r, body, &req); p != nil {
+		writeProblem(w, r, p)
+		return
+	}
+	set, err := a.st.SetOrderSettings(r.Context(), account(r), id, req)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		writeProblem(w, r, notFound(id))
+	case storeInvalid(err) != nil:
+		writeProblem(w, r, storeInvalid(err))
+	case err != nil:
+		a.internal(w, r, "set the order settings", err)
+	default:
+		writeJSON(w, http.StatusOK, set)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 )
 
 // Order is a placed order as it leaves arsd for fulfilment: what the
@@ -22,6 +23,25 @@ type Order struct {
 	Color        string    `json:"color,omitempty"`       // colorant name or "#RRGGBB"
 	Level        int       `json:"level"`
 	CreatedAt    time.Time `json:"created_at"`
+}
+
+// HoldNotice tells of a scheduled order before it is handed over: the
+// owner may skip it or ship it now until HoldUntil.
+type HoldNotice struct {
+	Order     Order
+	HoldUntil time.Time
+	// Reason is what the order policy said, e.g. "may be empty in 5.8
+	// days (expected 9.1), delivery in 5.0 days".
+	Reason string
+	// Forecast is the supply's forecast when the notice was built.
+	Forecast forecast.Forecast
+}
+
+// ScheduledNotice is one claimed notice of a scheduled order, with the
+// number of this attempt (from 1).
+type ScheduledNotice struct {
+	Notice  HoldNotice
+	Attempt int
 }
 
 // Handover is the outcome of a successful hand-over of an Order to a

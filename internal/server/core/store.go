@@ -109,6 +109,17 @@ type OwnerOrders interface {
 	// unfulfilled order. An order already bought is returned unchanged;
 	// another state answers ErrOrderNotOpen.
 	MarkOrderBought(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	// SkipOrder skips a scheduled order (never handed over; its supply
+	// orders again when low); ShipOrder ends its hold window now. A
+	// skipped order skipped again is returned unchanged; any other state
+	// answers ErrOrderNotOpen.
+	SkipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	ShipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error)
+	// OrderSettings and SetOrderSettings read and set the order policy
+	// and hold window of the account (enrollmentID "") or of one of its
+	// enrollments.
+	OrderSettings(ctx context.Context, accountID, enrollmentID string) (arsapi.OrderSettings, error)
+	SetOrderSettings(ctx context.Context, accountID, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error)
 }
 
 // Orders is the store's side of orders: the owner's, and the level

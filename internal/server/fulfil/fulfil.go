@@ -13,6 +13,18 @@ import (
 // Order is what a fulfiller needs to know about one placed order.
 type Order = core.Order
 
+// Notice tells of a scheduled order before it is handed over.
+type Notice = core.HoldNotice
+
+// Notifier tells someone of scheduled orders (the webhook's
+// order.scheduled event). Notify must be safe to call more than once for
+// one order: delivery is at least once.
+type Notifier interface {
+	// Name names the notifier in logs.
+	Name() string
+	Notify(ctx context.Context, n Notice) error
+}
+
 // Result is the outcome of a successful hand-over.
 type Result = core.Handover
 

@@ -35,6 +35,13 @@ type Outbox interface {
 	RecordDispatch(ctx context.Context, orderID, fulfiller string, res fulfil.Result, dispatchErr error, retryAt time.Time) error
 }
 
+// NoticeBox is the store side of the notices of scheduled orders;
+// *store.Store implements it.
+type NoticeBox interface {
+	ClaimScheduledNotices(ctx context.Context, limit int, lease time.Duration) ([]core.ScheduledNotice, error)
+	RecordScheduledNotice(ctx context.Context, orderID string, sendErr error, retryAt time.Time) error
+}
+
 // Config configures a Dispatcher. Zero values take the defaults.
 type Config struct {
 	// Amazon takes the orders of enrollments with provider "amazon".
@@ -42,7 +49,10 @@ type Config struct {
 	// Webhook takes every other order. With no fulfiller for an order it
 	// becomes "unfulfilled" and waits in the owner's order inbox.
 	Webhook fulfil.Fulfiller
-	Logger  *slog.Logger
+	// Notifiers are told of every scheduled order (the webhook's
+	// order.scheduled event) when the Outbox is also a NoticeBox.
+	Notifiers []fulfil.Notifier
+	Logger    *slog.Logger
 	// Metrics, when set, counts hand-overs (see NewMetrics).
 	Metrics *Metrics
 
@@ -188,6 +198,9 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
+	if err := d.NotifyOnce(ctx); err != nil {
+		d.log.ErrorContext(ctx, "notify scheduled orders", "err", err)
+	}
 	claims, err := d.out.ClaimDispatch(ctx, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
 		return 0, err
@@ -198,6 +211,53 @@ func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(claims), nil
+}
+
+// NotifyOnce claims up to Batch due notices of scheduled orders and tells
+// every notifier, retrying with backoff (up to MaxAttempts) when one
+// fails; a retry tells every notifier again (receivers deduplicate by
+// event ID). Without notifiers it does nothing.
+func (d *Dispatcher) NotifyOnce(ctx context.Context) error {
+	nb, ok := d.out.(NoticeBox)
+	if !ok || len(d.cfg.Notifiers) == 0 {
+		return nil
+	}
+	ns, err := nb.ClaimScheduledNotices(ctx, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, n := range ns {
+		wg.Go(func() {
+			var errs []error
+			for _, nf := range d.cfg.Notifiers {
+				pctx, cancel := context.WithTimeout(ctx, d.cfg.PlaceTimeout)
+				if err := nf.Notify(pctx, n.Notice); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", nf.Name(), err))
+				}
+				cancel()
+			}
+			err := errors.Join(errs...)
+			var retryAt time.Time
+			log := d.log.With("order", n.Notice.Order.ID, "attempt", n.Attempt)
+			switch {
+			case err == nil:
+				log.InfoContext(ctx, "scheduled order notified")
+			case errors.Is(err, fulfil.ErrPermanent) || n.Attempt >= d.cfg.MaxAttempts:
+				log.WarnContext(ctx, "scheduled order notice failed", "err", err)
+			default:
+				retryAt = d.cfg.Now().Add(Backoff(n.Attempt, d.cfg.MinBackoff, d.cfg.MaxBackoff, rand.Float64()))
+				log.InfoContext(ctx, "scheduled order notice failed; will retry", "err", err, "retry_at", retryAt)
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			if rerr := nb.RecordScheduledNotice(rctx, n.Notice.Order.ID, err, retryAt); rerr != nil {
+				log.ErrorContext(ctx, "record scheduled order notice", "err", rerr)
+			}
+		})
+	}
+	wg.Wait()
+	return nil
 }
 
 // handOver places one claimed order and records the outcome. Recording

@@ -5,14 +5,18 @@
 // and places the orders it asks for, and the pages use its threshold to
 // show a supply as low.
 //
-// A Policy decides; Threshold is the one arsd has always applied and the
-// default. Further policies are added to Policies under their name.
+// A Policy decides. ForecastPolicy, the default, orders when the supply is
+// forecast to run out before ink ordered now would arrive (pkg/forecast),
+// and never later than ThresholdPolicy, the fixed rule arsd applied
+// before, which stays available by name.
 package reorder
 
 import (
 	"fmt"
 	"sort"
+	"time"
 
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -31,6 +35,10 @@ type Guard struct {
 	// Ordered says OrderLevel holds the level of the cycle's order.
 	Ordered    bool
 	OrderLevel int
+	// LowOnly: the cycle's order was skipped by the owner; the supply
+	// orders again at its threshold only (not by forecast) until it is
+	// seen replaced.
+	LowOnly bool
 }
 
 // New is the guard of a supply seen for the first time: armed, cycle 0.
@@ -49,6 +57,12 @@ type Input struct {
 	// Active: the enrollment is active (not pending, paused or
 	// cancelled); only an active one orders.
 	Active bool
+	// History is the supply's kept level changes before this reading,
+	// oldest first, and Lead how long ink ordered now takes to reach
+	// the owner (delivery plus the hold window): what the forecast
+	// policy rests on.
+	History []forecast.Reading
+	Lead    time.Duration
 }
 
 // Decision is a policy's answer for one supply.
@@ -65,17 +79,21 @@ type Decision struct {
 	Order bool
 	// Threshold is the threshold the supply was compared with.
 	Threshold int
+	// Reason says why the order is placed, e.g. "may be empty in 5.8
+	// days (expected 9.1), delivery in 5.0 days".
+	Reason string
 }
 
 // Policy decides one supply of a report.
 type Policy func(Input) Decision
 
 // Default is the name of the policy of an enrollment that names none.
-const Default = "threshold"
+const Default = "forecast"
 
 // Policies are the order policies by name.
 var Policies = map[string]Policy{
-	Default: ThresholdPolicy,
+	"threshold": ThresholdPolicy,
+	"forecast":  ForecastPolicy,
 }
 
 // Lookup returns the policy called name ("" is Default).
@@ -137,10 +155,23 @@ func Low(sp printer.Supply, enrollment int) bool {
 // Only ink and toner with a known level are ordered
 // (printer.Supply.Reorderable: a waste tank's level rises as it fills,
 // and drums and other parts are not sold here), and only on an active
-// enrollment. A disarmed supply is re-armed, in a new cycle, when a newer
-// reading shows it above the threshold and above the level it was ordered
-// at: it was replaced.
-func ThresholdPolicy(in Input) Decision {
+// enrollment. A disarmed supply is re-armed, in a new cycle, when it is
+// seen replaced (see Replaced): above the threshold and risen beyond
+// noise from the level it was ordered at, or "some remaining" again after
+// a low level.
+func ThresholdPolicy(in Input) Decision { return decide(in, false) }
+
+// ForecastPolicy is ThresholdPolicy that also orders an armed supply
+// when it is forecast to run out before ink ordered now would arrive
+// (forecast.Forecasted, from Input.History and the reading, with
+// Input.Lead): never later than the threshold, usually days earlier. A
+// printer that reports only "some remaining" until low orders by the
+// forecast of its past cartridges. A supply whose order was skipped
+// (Guard.LowOnly) orders at its threshold only.
+func ForecastPolicy(in Input) Decision { return decide(in, true) }
+
+// decide is the order decision of both policies.
+func decide(in Input, byForecast bool) Decision {
 	g := in.Stored
 	if in.Known && g.ReadAt >= in.ReadAt {
 		return Decision{}
@@ -149,17 +180,62 @@ func ThresholdPolicy(in Input) Decision {
 		g = New()
 	}
 	sp := in.Supply
+	prev := g.Level
 	g.ReadAt, g.Level = in.ReadAt, sp.Level
 	d := Decision{Newer: true, Threshold: Threshold(sp, in.EnrollmentThreshold)}
-	if sp.Known() && sp.Reorderable() {
-		if !g.Armed && sp.Level > d.Threshold && (!g.Ordered || sp.Level > g.OrderLevel) {
-			g.Armed, g.Cycle, g.Ordered, g.OrderLevel = true, g.Cycle+1, false, 0
+	if sp.Reorderable() && (sp.Known() || (byForecast && sp.Level == printer.LevelSomeRemaining)) {
+		if in.Known && Replaced(prev, sp.Level) {
+			g.LowOnly = false
 		}
-		if g.Armed && sp.Level <= d.Threshold && in.Active {
-			d.Order = true
-			g.Armed, g.Ordered, g.OrderLevel = false, true, sp.Level
+		if !g.Armed && rearmed(g, prev, sp.Level, d.Threshold) {
+			g.Armed, g.Cycle, g.Ordered, g.OrderLevel, g.LowOnly = true, g.Cycle+1, false, 0, false
+		}
+		if g.Armed && in.Active {
+			var fd forecast.Decision
+			if byForecast && !g.LowOnly {
+				at := time.Unix(0, in.ReadAt).UTC()
+				rs := append(append(make([]forecast.Reading, 0, len(in.History)+1), in.History...), forecast.Reading{At: at, Level: sp.Level})
+				fd = forecast.Forecasted(forecast.Estimate(rs, at), in.Lead, d.Threshold)
+			} else {
+				fd = forecast.Threshold(forecast.Forecast{Level: sp.Level}, in.Lead, d.Threshold)
+			}
+			if fd.Order {
+				d.Order, d.Reason = true, fd.Reason
+				g.Armed, g.Ordered, g.OrderLevel = false, true, sp.Level
+			}
 		}
 	}
 	d.Guard = g
 	return d
+}
+
+// Replaced reports whether a supply's level going from prev to level
+// means a new cartridge: a rise beyond noise and reporting steps
+// (forecast.Refilled), or "some remaining" after a percentage from a
+// printer that reports percentages only when low.
+func Replaced(prev, level int) bool {
+	pct := func(l int) bool { return l >= 0 && l <= 100 }
+	switch {
+	case pct(prev) && pct(level):
+		return forecast.Refilled(prev, level)
+	case pct(prev) && level == printer.LevelSomeRemaining:
+		return true
+	}
+	return false
+}
+
+// rearmed reports whether a disarmed supply is seen replaced: above its
+// threshold and risen beyond noise from the level it was ordered at (or
+// from the last level), or "some remaining" again after a percentage.
+func rearmed(g Guard, prev, level, th int) bool {
+	if level == printer.LevelSomeRemaining {
+		return Replaced(prev, level)
+	}
+	if level <= th {
+		return false
+	}
+	if !g.Ordered {
+		return true
+	}
+	return Replaced(g.OrderLevel, level) || Replaced(prev, level)
 }

@@ -1,8 +1,11 @@
 package reorder
 
 import (
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -45,7 +48,7 @@ func TestThresholdPolicy(t *testing.T) {
 			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 10, Level: 40, Armed: true}}},
 		{"new supply at threshold orders cycle 0",
 			Input{Supply: ink(15, 0), ReadAt: 10, EnrollmentThreshold: 15, Active: true},
-			Decision{Newer: true, Threshold: 15, Order: true, Guard: Guard{ReadAt: 10, Level: 15, Ordered: true, OrderLevel: 15}}},
+			Decision{Newer: true, Threshold: 15, Order: true, Reason: "level 15% at or below 15%", Guard: Guard{ReadAt: 10, Level: 15, Ordered: true, OrderLevel: 15}}},
 		{"duplicate reading changes nothing",
 			Input{Supply: ink(5, 0), ReadAt: 10, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
 			Decision{}},
@@ -54,10 +57,13 @@ func TestThresholdPolicy(t *testing.T) {
 			Decision{}},
 		{"armed and low orders",
 			Input{Supply: ink(12, 0), ReadAt: 11, Stored: armed(10, 3), Known: true, EnrollmentThreshold: 15, Active: true},
-			Decision{Newer: true, Threshold: 15, Order: true, Guard: Guard{ReadAt: 11, Level: 12, Cycle: 3, Ordered: true, OrderLevel: 12}}},
+			Decision{Newer: true, Threshold: 15, Order: true, Reason: "level 12% at or below 15%", Guard: Guard{ReadAt: 11, Level: 12, Cycle: 3, Ordered: true, OrderLevel: 12}}},
 		{"printer's low mark wins",
 			Input{Supply: ink(20, 25), ReadAt: 11, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15, Active: true},
-			Decision{Newer: true, Threshold: 25, Order: true, Guard: Guard{ReadAt: 11, Level: 20, Ordered: true, OrderLevel: 20}}},
+			Decision{Newer: true, Threshold: 25, Order: true, Reason: "level 20% at or below 25%", Guard: Guard{ReadAt: 11, Level: 20, Ordered: true, OrderLevel: 20}}},
+		{"a few points of noise above the order level: not re-armed",
+			Input{Supply: ink(19, 0), ReadAt: 11, Stored: ordered(10, 2, 14), Known: true, EnrollmentThreshold: 15, Active: true},
+			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 19, Cycle: 2, Ordered: true, OrderLevel: 14}}},
 		{"paused (not active) does not order and stays armed",
 			Input{Supply: ink(5, 0), ReadAt: 11, Stored: armed(10, 0), Known: true, EnrollmentThreshold: 15},
 			Decision{Newer: true, Threshold: 15, Guard: Guard{ReadAt: 11, Level: 5, Armed: true}}},
@@ -110,5 +116,77 @@ func TestCheckThreshold(t *testing.T) {
 		if err := CheckThreshold(n); (err == nil) != ok {
 			t.Errorf("CheckThreshold(%d) = %v, want ok %v", n, err, ok)
 		}
+	}
+}
+
+// TestForecastPolicy replays a supply falling 4 points a day: the forecast
+// policy orders it with about a week left, above the threshold; after a
+// skipped order (LowOnly) it waits for the threshold; a printer that says
+// only "some remaining" orders from its past cartridges' length.
+func TestForecastPolicy(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := func(d int) time.Time { return start.Add(time.Duration(d) * 24 * time.Hour) }
+	var hist []forecast.Reading
+	g, known := Guard{}, false
+	orderedAt := -1
+	for d := 0; d < 25 && orderedAt < 0; d++ {
+		lv := 96 - 4*d
+		in := Input{Supply: ink(lv, 10), ReadAt: at(d).UnixNano(), Stored: g, Known: known, EnrollmentThreshold: 15,
+			Active: true, History: hist, Lead: forecast.DefaultLeadTime}
+		dec := ForecastPolicy(in)
+		if th := ThresholdPolicy(in); th.Order && !dec.Order {
+			t.Fatalf("day %d: the threshold orders, the forecast not", d)
+		}
+		if dec.Order {
+			orderedAt = lv
+			if !strings.Contains(dec.Reason, "delivery in 5.0 days") || dec.Guard.Armed {
+				t.Fatalf("decision %+v", dec)
+			}
+		}
+		g, known = dec.Guard, true
+		hist = append(hist, forecast.Reading{At: at(d), Level: lv})
+	}
+	if orderedAt <= 10 || orderedAt > 40 {
+		t.Fatalf("ordered at %d%%, want above the low level with about a week left", orderedAt)
+	}
+	// The same supply after a skip: re-armed, low only.
+	skipped := Guard{ReadAt: at(20).UnixNano(), Level: 16, Armed: true, Cycle: 1, LowOnly: true}
+	in := Input{Supply: ink(16, 10), ReadAt: at(21).UnixNano(), Stored: skipped, Known: true, EnrollmentThreshold: 15,
+		Active: true, History: hist, Lead: forecast.DefaultLeadTime}
+	if dec := ForecastPolicy(in); dec.Order || !dec.Guard.LowOnly {
+		t.Fatalf("skipped supply at 16%%: %+v", dec)
+	}
+	in.Supply, in.ReadAt = ink(10, 10), at(22).UnixNano()
+	if dec := ForecastPolicy(in); !dec.Order {
+		t.Fatalf("skipped supply at its low level: %+v", dec)
+	}
+	// A new cartridge clears LowOnly.
+	in.Supply, in.ReadAt = ink(100, 10), at(23).UnixNano()
+	if dec := ForecastPolicy(in); dec.Guard.LowOnly {
+		t.Fatalf("new cartridge: %+v", dec)
+	}
+	// "Some remaining" printer: two cartridges of 20 days each, then
+	// 17 days into the third.
+	var ok []forecast.Reading
+	add := func(d, level int) { ok = append(ok, forecast.Reading{At: at(d), Level: level}) }
+	add(0, 15)
+	for c := 0; c < 2; c++ {
+		for d := 1; d < 18; d++ {
+			add(c*20+d, printer.LevelSomeRemaining)
+		}
+		add(c*20+18, 15)
+	}
+	for d := 41; d <= 57; d++ {
+		add(d, printer.LevelSomeRemaining)
+	}
+	last := ok[len(ok)-1]
+	in = Input{Supply: ink(printer.LevelSomeRemaining, 15), ReadAt: at(58).UnixNano(),
+		Stored: Guard{ReadAt: last.At.UnixNano(), Level: printer.LevelSomeRemaining, Armed: true, Cycle: 2}, Known: true,
+		EnrollmentThreshold: 15, Active: true, History: ok, Lead: forecast.DefaultLeadTime}
+	if dec := ForecastPolicy(in); !dec.Order {
+		t.Fatalf("some-remaining printer near its usual end: %+v", dec)
+	}
+	if dec := ThresholdPolicy(in); dec.Order {
+		t.Fatalf("threshold policy ordered at \"some remaining\": %+v", dec)
 	}
 }

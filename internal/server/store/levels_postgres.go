@@ -106,6 +106,7 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	b.Queue("BEGIN")
 	b.Queue(s.DB.Rebind(lockEnrollmentSQL), rep.enrollmentID, rep.accountID)
 	b.Queue(s.DB.Rebind(readLevelsSQL), rep.enrollmentID, rep.accountID)
+	b.Queue(s.DB.Rebind(readHistorySQL), rep.enrollmentID, rep.readAt-int64(forecastWindow))
 	br := c.SendBatch(ctx, b)
 	sl := storedLevels{supplies: make(map[string]reorder.Guard, len(rep.supplies))}
 	err := func() error {
@@ -122,13 +123,22 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		defer rows.Close()
 		for rows.Next() {
 			if err := sl.scan(rows); err != nil {
+				rows.Close()
 				return err
 			}
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read enrollment: %w", err)
+		}
+		hrows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("read level history: %w", err)
+		}
+		defer hrows.Close()
+		return sl.scanHistory(hrows)
 	}()
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("read enrollment: %w", cerr)
@@ -138,8 +148,8 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	}
 
 	tx := pgxTx{c: c, d: s.DB}
-	write, newer, orders, err := rep.plan(sl, func(sp printer.Supply, cycle int64, th int) (arsapi.Order, bool, error) {
-		return s.placeOrder(ctx, tx, rep.accountID, rep.enrollmentID, sp, cycle, th, rep.now)
+	write, newer, orders, err := rep.plan(sl, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
+		return s.placeOrder(ctx, tx, rep, sl, sp, cycle, reason)
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/reorder"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -105,7 +107,8 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 	if readAt.IsZero() || readAt.After(now.Add(arsapi.MaxReadAtAhead)) {
 		readAt = now
 	}
-	rep := levelReport{accountID: accountID, enrollmentID: enrollmentID, supplies: supplies, readAt: nanos(readAt), now: now}
+	rep := levelReport{accountID: accountID, enrollmentID: enrollmentID, supplies: supplies, readAt: nanos(readAt), now: now,
+		defaultPolicy: s.OrderPolicy, leadTime: s.LeadTime, defaultHold: s.DefaultHold, scheduledNotices: s.ScheduledNotices}
 	if s.DB.Dialect == db.Postgres {
 		res.Orders, err = s.reportLevelsPostgres(ctx, rep)
 	} else {
@@ -123,7 +126,37 @@ type levelReport struct {
 	supplies                []printer.Supply
 	readAt                  int64 // nanos
 	now                     time.Time
+	// The store's order settings (Store.OrderPolicy, LeadTime,
+	// DefaultHold, ScheduledNotices).
+	defaultPolicy    string
+	leadTime         func(arsapi.Provider) time.Duration
+	defaultHold      time.Duration
+	scheduledNotices bool
 }
+
+// lead is how long ink ordered now takes to reach the owner: the
+// provider's delivery time plus the hold window before the hand-over.
+func (rep levelReport) lead(sl storedLevels) time.Duration {
+	d := forecast.DefaultLeadTime
+	if rep.leadTime != nil {
+		if l := rep.leadTime(sl.provider); l > 0 {
+			d = l
+		}
+	}
+	return d + rep.hold(sl)
+}
+
+// hold is the hold window of a new order of the enrollment.
+func (rep levelReport) hold(sl storedLevels) time.Duration {
+	if sl.holdMinutes >= 0 {
+		return time.Duration(sl.holdMinutes) * time.Minute
+	}
+	return rep.defaultHold
+}
+
+// forecastWindow is how far back the level history of a report's forecast
+// reaches: cycles longer than this are used at well under a point a day.
+const forecastWindow = 180 * 24 * time.Hour
 
 // The statements of a level report. On PostgreSQL the enrollment row is
 // locked by a statement of its own (lockEnrollmentSQL) before the supplies
@@ -140,9 +173,15 @@ type levelReport struct {
 const (
 	lockEnrollmentSQL = `SELECT 1 FROM enrollments WHERE id = ? AND account_id = ? FOR NO KEY UPDATE`
 	// One statement reads the enrollment and its supplies' stored state.
-	readLevelsSQL = `SELECT e.state, e.threshold, l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level
-		FROM enrollments e LEFT JOIN supply_levels l ON l.enrollment_id = e.id
+	readLevelsSQL = `SELECT e.state, e.threshold, e.provider, e.order_policy, COALESCE(a.order_policy, ''),
+		COALESCE(e.hold_minutes, a.hold_minutes, -1),
+		l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level, l.low_only
+		FROM enrollments e LEFT JOIN accounts a ON a.id = e.account_id
+		LEFT JOIN supply_levels l ON l.enrollment_id = e.id
 		WHERE e.id = ? AND e.account_id = ?`
+	// readHistorySQL reads the level changes the forecast rests on.
+	readHistorySQL = `SELECT supply, read_at, level FROM level_history
+		WHERE enrollment_id = ? AND read_at >= ? ORDER BY supply, read_at`
 	levelsReadAtSQL = `UPDATE enrollments SET levels_read_at = ?
 		WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`
 )
@@ -153,7 +192,15 @@ type storedLevels struct {
 	found     bool
 	state     arsapi.EnrollmentState
 	threshold int
-	supplies  map[string]reorder.Guard
+	provider  arsapi.Provider
+	// policy is the enrollment's order policy, else its account's ("" for
+	// the server's default); holdMinutes likewise, -1 for the default.
+	policy      string
+	holdMinutes int
+	supplies    map[string]reorder.Guard
+	// history is each supply's kept level changes (forecastWindow), for
+	// the forecast policy.
+	history map[string][]forecast.Reading
 }
 
 // scan reads one row of readLevelsSQL.
@@ -163,20 +210,49 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 		readAt, cycle sql.NullInt64
 		level, armed  sql.NullInt64
 		orderLevel    sql.NullInt64
+		lowOnly       sql.NullInt64
+		ePol, aPol    string
 	)
-	if err := row.Scan(&sl.state, &sl.threshold, &name, &readAt, &level, &armed, &cycle, &orderLevel); err != nil {
+	if err := row.Scan(&sl.state, &sl.threshold, &sl.provider, &ePol, &aPol, &sl.holdMinutes,
+		&name, &readAt, &level, &armed, &cycle, &orderLevel, &lowOnly); err != nil {
 		return fmt.Errorf("read enrollment: %w", err)
 	}
 	sl.found = true
+	sl.policy = cmp.Or(ePol, aPol)
 	if name.Valid {
 		sl.supplies[name.String] = reorder.Guard{ReadAt: readAt.Int64, Level: int(level.Int64), Armed: armed.Int64 == 1,
-			Cycle: cycle.Int64, Ordered: orderLevel.Valid, OrderLevel: int(orderLevel.Int64)}
+			Cycle: cycle.Int64, Ordered: orderLevel.Valid, OrderLevel: int(orderLevel.Int64), LowOnly: lowOnly.Int64 == 1}
 	}
 	return nil
 }
 
-// placeFunc places the order of a supply for a cycle (see placeOrder).
-type placeFunc func(sp printer.Supply, cycle int64, threshold int) (arsapi.Order, bool, error)
+// placeFunc places the order of a supply for a cycle (see placeOrder),
+// with the policy's reason.
+type placeFunc func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error)
+
+// scanHistory reads the rows of readHistorySQL into sl.history.
+func (sl *storedLevels) scanHistory(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) error {
+	sl.history = map[string][]forecast.Reading{}
+	for rows.Next() {
+		var (
+			name  string
+			at    int64
+			level int
+		)
+		if err := rows.Scan(&name, &at, &level); err != nil {
+			return fmt.Errorf("read level history: %w", err)
+		}
+		sl.history[name] = append(sl.history[name], forecast.Reading{At: fromNanos(at), Level: level})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read level history: %w", err)
+	}
+	return nil
+}
 
 // plan runs the order decision (package reorder, policy Default) on each
 // supply of rep against its stored state, placing through place the
@@ -190,16 +266,18 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 	if sl.state == arsapi.StateCancelled {
 		return nil, false, nil, ErrNotActive
 	}
-	decide, err := reorder.Lookup(reorder.Default)
+	decide, err := reorder.Lookup(cmp.Or(sl.policy, rep.defaultPolicy))
 	if err != nil {
 		return nil, false, nil, err
 	}
+	lead := rep.lead(sl)
 	write = make([]levelRow, 0, len(rep.supplies))
 	orders = []arsapi.Order{}
 	for i, sp := range rep.supplies {
 		g, known := sl.supplies[sp.Name]
 		d := decide(reorder.Input{Supply: sp, ReadAt: rep.readAt, Stored: g, Known: known,
-			EnrollmentThreshold: sl.threshold, Active: sl.state == arsapi.StateActive})
+			EnrollmentThreshold: sl.threshold, Active: sl.state == arsapi.StateActive,
+			History: sl.history[sp.Name], Lead: lead})
 		if !d.Newer {
 			// Not newer than what we know: left alone.
 			write = append(write, levelRow{sp: sp, pos: i, g: reorder.Guard{ReadAt: rep.readAt}})
@@ -207,7 +285,7 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		}
 		newer = true
 		if d.Order {
-			o, placed, err := place(sp, d.Guard.Cycle, d.Threshold)
+			o, placed, err := place(sp, d.Guard.Cycle, d.Reason)
 			if err != nil {
 				return nil, false, nil, err
 			}
@@ -265,6 +343,10 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
+	histStmt, err := s.prepared(ctx, readHistorySQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	var orders []arsapi.Order
 	err = s.inTx(ctx, func(tx *db.Tx) error {
 		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, rep.enrollmentID, rep.accountID)
@@ -284,8 +366,17 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		write, newer, placed, err := rep.plan(sl, func(sp printer.Supply, cycle int64, th int) (arsapi.Order, bool, error) {
-			return s.placeOrder(ctx, tx, rep.accountID, rep.enrollmentID, sp, cycle, th, rep.now)
+		hrows, err := tx.Tx.StmtContext(ctx, histStmt).QueryContext(ctx, rep.enrollmentID, rep.readAt-int64(forecastWindow))
+		if err != nil {
+			return fmt.Errorf("read level history: %w", err)
+		}
+		err = sl.scanHistory(hrows)
+		hrows.Close()
+		if err != nil {
+			return err
+		}
+		write, newer, placed, err := rep.plan(sl, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
+			return s.placeOrder(ctx, tx, rep, sl, sp, cycle, reason)
 		})
 		if err != nil {
 			return err
@@ -322,66 +413,87 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 func upsertLevelsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, class, colors, color_name, level, low, high,
-		read_at, armed, cycle, order_level) VALUES `)
+		read_at, armed, cycle, order_level, low_only) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type, class = excluded.class,
 		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
 		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
-		order_level = excluded.order_level
+		order_level = excluded.order_level, low_only = excluded.low_only
 		WHERE supply_levels.read_at < excluded.read_at`)
 	return b.String()
 }
 
 func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
-	args := make([]any, 0, len(rows)*14)
+	args := make([]any, 0, len(rows)*15)
 	for _, r := range rows {
-		armed := 0
+		armed, lowOnly := 0, 0
 		if r.g.Armed {
 			armed = 1
+		}
+		if r.g.LowOnly {
+			lowOnly = 1
 		}
 		var ol any
 		if r.g.Ordered {
 			ol = int64(r.g.OrderLevel)
 		}
 		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.sp.Class, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
-			r.sp.Level, r.sp.Low, r.sp.High, r.g.ReadAt, armed, r.g.Cycle, ol)
+			r.sp.Level, r.sp.Low, r.sp.High, r.g.ReadAt, armed, r.g.Cycle, ol, lowOnly)
 	}
 	return args
 }
 
 // placeOrder inserts the order of one supply for one cycle unless the
-// cycle already has one; placed says whether this call inserted it.
-func (s *Store) placeOrder(ctx context.Context, tx execer, accountID, enrollmentID string, sp printer.Supply,
-	cycle int64, threshold int, now time.Time) (arsapi.Order, bool, error) {
+// cycle already has one; placed says whether this call inserted it. With a
+// hold window the order is scheduled: the dispatcher claims it when the
+// window ends (next_attempt_at), unless the owner skips it or ships it
+// first.
+func (s *Store) placeOrder(ctx context.Context, tx execer, rep levelReport, sl storedLevels, sp printer.Supply,
+	cycle int64, reason string) (arsapi.Order, bool, error) {
+	now := rep.now
 	o := arsapi.Order{
 		ID:           newID(),
-		EnrollmentID: enrollmentID,
+		EnrollmentID: rep.enrollmentID,
 		Supply:       sp.Name,
 		Color:        sp.ColorKey(),
 		LevelAtOrder: sp.Level,
 		State:        arsapi.OrderPlaced,
 		Fulfilment:   "none",
+		Reason:       truncate(reason, maxErrorLen),
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
+	due := now
+	var holdUntil, notice any
+	if h := rep.hold(sl); h > 0 {
+		due = now.Add(h)
+		o.State, o.HoldUntil = arsapi.OrderScheduled, &due
+		holdUntil = nanos(due)
+		if rep.scheduledNotices {
+			notice = nanos(now)
+		}
+	}
 	r, err := tx.Exec(ctx, `INSERT INTO orders (id, enrollment_id, account_id, supply, supply_type, color, cycle,
-		level_at_order, state, fulfilment, created_at, updated_at, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'placed', 'none', ?, ?, ?)
+		level_at_order, state, fulfilment, created_at, updated_at, next_attempt_at, hold_until, scheduled_notice_at, reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (enrollment_id, supply, cycle) DO NOTHING`,
-		o.ID, enrollmentID, accountID, sp.Name, sp.Type, o.Color, cycle, sp.Level, nanos(now), nanos(now), nanos(now))
+		o.ID, rep.enrollmentID, rep.accountID, sp.Name, sp.Type, o.Color, cycle, sp.Level, string(o.State),
+		nanos(now), nanos(now), nanos(due), holdUntil, notice, o.Reason)
 	if err != nil {
 		return o, false, fmt.Errorf("place order: %w", err)
 	}
 	if n, err := r.RowsAffected(); err != nil || n == 0 {
 		return o, false, err
 	}
-	ev := arsapi.OrderEvent{State: arsapi.OrderPlaced, At: now,
-		Detail: fmt.Sprintf("%s at %d%% (threshold %d%%)", sp.Name, sp.Level, threshold)}
+	ev := arsapi.OrderEvent{State: o.State, At: now, Detail: fmt.Sprintf("%s at %s: %s", sp.Name, sp.LevelText(), o.Reason)}
+	if o.HoldUntil != nil {
+		ev.Detail += "; handed over at " + due.UTC().Format(time.RFC3339) + " unless skipped"
+	}
 	if err := addOrderEvent(ctx, tx, o.ID, ev); err != nil {
 		return o, false, err
 	}
@@ -397,18 +509,23 @@ func addOrderEvent(ctx context.Context, q execer, orderID string, ev arsapi.Orde
 	return nil
 }
 
-const orderCols = `id, enrollment_id, supply, color, level_at_order, state, fulfilment, external_id, created_at, updated_at`
+const orderCols = `id, enrollment_id, supply, color, level_at_order, state, fulfilment, external_id, hold_until, reason, created_at, updated_at`
 
 func scanOrder(r scanner) (arsapi.Order, error) {
 	var (
 		o                arsapi.Order
 		created, updated int64
+		hold             sql.NullInt64
 	)
 	if err := r.Scan(&o.ID, &o.EnrollmentID, &o.Supply, &o.Color, &o.LevelAtOrder, &o.State, &o.Fulfilment,
-		&o.ExternalID, &created, &updated); err != nil {
+		&o.ExternalID, &hold, &o.Reason, &created, &updated); err != nil {
 		return o, err
 	}
 	o.CreatedAt, o.UpdatedAt = fromNanos(created), fromNanos(updated)
+	if hold.Valid {
+		t := fromNanos(hold.Int64)
+		o.HoldUntil = &t
+	}
 	return o, nil
 }
 
@@ -604,6 +721,9 @@ func (s *Store) ClaimDispatch(ctx context.Context, limit int, lease time.Duratio
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		if err := claimScheduled(ctx, tx, ids, fromNanos(now)); err != nil {
+			return err
 		}
 		rows, err = tx.Query(ctx, `SELECT o.id, o.enrollment_id, o.account_id, e.provider, e.model, e.serial,
 			o.supply, o.supply_type, o.color, o.level_at_order, o.created_at

@@ -17,6 +17,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/password"
+	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
 // Errors returned by the store: the core's (package core).
@@ -51,8 +52,27 @@ type Store struct {
 	// Passwords hashes and checks account passwords, a few at a time.
 	Passwords *password.Hasher
 
+	// OrderPolicy is the order policy of enrollments and accounts that
+	// name none: a name of reorder.Policies; "" is reorder.Default.
+	OrderPolicy string
+	// LeadTime, when set, is how long an order of a provider takes to
+	// arrive (0: forecast.DefaultLeadTime).
+	LeadTime func(arsapi.Provider) time.Duration
+	// DefaultHold is the hold window of a new order when neither the
+	// enrollment nor its account sets one; 0 hands orders over at once.
+	// arsd's configuration defaults it to DefaultHoldWindow.
+	DefaultHold time.Duration
+	// ScheduledNotices makes every scheduled order due for an
+	// order.scheduled notice (ClaimScheduledNotices); set when something
+	// sends them.
+	ScheduledNotices bool
+
 	stmts stmtCache // prepared statements of hot paths (orders.go)
 }
+
+// DefaultHoldWindow is arsd's hold window of a new order when neither
+// the enrollment nor its account sets one.
+const DefaultHoldWindow = 24 * time.Hour
 
 // New returns a Store on an open, migrated database.
 func New(d *db.DB) *Store {

@@ -453,6 +453,8 @@ type supplyView struct {
 	Width      int
 	Background template.CSS
 	LevelText  string
+	// Forecast says when the supply will be empty (ink and toner only).
+	Forecast string
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
@@ -554,6 +556,8 @@ type printerData struct {
 	Orders   []arsapi.Order
 	History  []core.EnrollmentEvent
 	Reasons  []string // labels of the cancellation reasons
+	// Done is the action just taken on an order ("skipped", "shipped").
+	Done string
 }
 
 // enrollment reads the {id} enrollment of the signed-in account, writing
@@ -607,7 +611,13 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 		w.internal(rw, req, "read the level history", err)
 		return
 	}
-	d := printerData{E: e, Supplies: supplyViews(e), Charts: chartViews(e, lh, time.Now()), Orders: orders.Items, History: hist}
+	d := printerData{E: e, Supplies: supplyViews(e), Charts: chartViews(e, lh, time.Now()), Orders: orders.Items, History: hist,
+		Done: req.r.URL.Query().Get("done")}
+	for i, sh := range lh.Supplies {
+		if i < len(d.Supplies) && i < len(e.Supplies) && e.Supplies[i].Name == sh.Name && e.Supplies[i].Reorderable() {
+			d.Supplies[i].Forecast = sh.Forecast.Text()
+		}
+	}
 	if e.Cancellation != nil {
 		d.Reasons = w.reasonLabels(e.Cancellation.Reasons)
 	}
@@ -867,6 +877,33 @@ func (w *Web) orderInbox(rw http.ResponseWriter, req *request) {
 		p.Flash = "Marked as bought."
 	}
 	w.renderFor(rw, req, http.StatusOK, "orders", p)
+}
+
+// holdAction skips a scheduled order or ships it now (the form's path
+// says which), then shows its printer's page.
+func (w *Web) holdAction(rw http.ResponseWriter, req *request) {
+	ctx := req.r.Context()
+	id := req.r.PathValue("id")
+	skip := strings.HasSuffix(req.r.URL.Path, "/skip")
+	act, done := w.st.ShipOrder, "shipped"
+	if skip {
+		act, done = w.st.SkipOrder, "skipped"
+	}
+	o, err := act(ctx, req.account.ID, id)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		w.notFound(rw, req)
+		return
+	case errors.Is(err, core.ErrOrderNotOpen):
+		w.renderError(rw, req, http.StatusConflict, "Order no longer scheduled",
+			"This order's hold is over (it was handed over) or it was skipped, so it can no longer be skipped or shipped early.")
+		return
+	case err != nil:
+		w.internal(rw, req, "change the order", err)
+		return
+	}
+	w.log.InfoContext(ctx, "web: order "+done, "account", req.account.ID, "order", id)
+	http.Redirect(rw, req.r, PrinterPath(o.EnrollmentID)+"?done="+done+"#orders-heading", http.StatusSeeOther)
 }
 
 func (w *Web) markBought(rw http.ResponseWriter, req *request) {

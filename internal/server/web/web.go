@@ -54,6 +54,7 @@ type Store interface {
 	core.Limits
 	core.EnrollmentReader
 	core.OwnerOrders
+	OrderActions
 	NotifyStore
 }
 
@@ -219,6 +220,8 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PrintersPath+"/{id}/cancelled", w.signedIn(w.cancelled))
 	mux.HandleFunc("GET "+OrdersPath, w.signedIn(w.orderInbox))
 	mux.HandleFunc("POST "+OrdersPath+"/{id}/bought", w.signedInPost(w.markBought))
+	mux.HandleFunc("POST "+OrdersPath+"/{id}/skip", w.signedInPost(w.holdAction))
+	mux.HandleFunc("POST "+OrdersPath+"/{id}/ship", w.signedInPost(w.holdAction))
 	mux.HandleFunc("GET "+SettingsPath, w.signedIn(w.settings))
 	mux.HandleFunc("POST "+SettingsPath, w.signedInPost(w.saveSettings))
 	mux.HandleFunc("GET "+notify.LinkPath+"{token}", w.linkConfirm)

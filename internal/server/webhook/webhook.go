@@ -1,10 +1,15 @@
 // Package webhook hands orders to any back office over HTTP: a JSON order
 // event POSTed to a configured URL, signed with HMAC-SHA256.
 //
-// Every delivery of one order carries the same event ID (the order ID), so
-// receivers deduplicate at-least-once deliveries by it. The headers are:
+// Two events are sent: order.placed hands an order over (the webhook is
+// the fulfiller), order.scheduled tells of an order waiting out its hold
+// window (with hold_until, the policy's reason and the supply's
+// forecast), which the owner may still skip. Every delivery of one event
+// carries the same event ID (the order ID for order.placed, the order ID
+// and ":scheduled" for order.scheduled), so receivers deduplicate
+// at-least-once deliveries by it. The headers are:
 //
-//	X-ARS-Event-ID:  the order ID
+//	X-ARS-Event-ID:  the event ID
 //	X-ARS-Timestamp: Unix seconds when this attempt was signed
 //	X-ARS-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>
 //
@@ -30,6 +35,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/pkg/forecast"
 )
 
 // Name is the fulfiller name recorded on orders.
@@ -42,8 +48,14 @@ const (
 	HeaderSignature = "X-ARS-Signature"
 )
 
-// EventType is the type of the only event sent so far.
+// EventType is the type of the event that hands an order over.
 const EventType = "order.placed"
+
+// EventScheduled is the type of the event that tells of a scheduled order
+// before its hold window ends (the owner may still skip it). Its event ID
+// is the order ID followed by ":scheduled", so receivers deduplicating by
+// event ID keep it apart from the order's order.placed.
+const EventScheduled = "order.scheduled"
 
 // Config configures a Fulfiller.
 type Config struct {
@@ -62,7 +74,10 @@ type Fulfiller struct {
 	cfg Config
 }
 
-var _ fulfil.Fulfiller = (*Fulfiller)(nil)
+var (
+	_ fulfil.Fulfiller = (*Fulfiller)(nil)
+	_ fulfil.Notifier  = (*Fulfiller)(nil)
+)
 
 // New returns a webhook fulfiller.
 func New(cfg Config) (*Fulfiller, error) {
@@ -92,6 +107,12 @@ type Event struct {
 	Type      string       `json:"type"`
 	CreatedAt time.Time    `json:"created_at"`
 	Order     fulfil.Order `json:"order"`
+	// HoldUntil, Reason and Forecast are set on order.scheduled: when
+	// the order is handed over unless skipped, why it was placed, and
+	// the supply's forecast.
+	HoldUntil *time.Time         `json:"hold_until,omitempty"`
+	Reason    string             `json:"reason,omitempty"`
+	Forecast  *forecast.Forecast `json:"forecast,omitempty"`
 }
 
 // EventFor builds the event of an order.
@@ -100,41 +121,31 @@ func EventFor(o fulfil.Order) Event {
 	return Event{ID: o.ID, Type: EventType, CreatedAt: o.CreatedAt, Order: o}
 }
 
+// ScheduledEventFor builds the order.scheduled event of a notice.
+func ScheduledEventFor(n fulfil.Notice) Event {
+	ev := EventFor(n.Order)
+	ev.ID, ev.Type, ev.Reason = n.Order.ID+":scheduled", EventScheduled, n.Reason
+	hold := n.HoldUntil.UTC()
+	ev.HoldUntil = &hold
+	fc := n.Forecast
+	ev.Forecast = &fc
+	return ev
+}
+
+// Notify implements fulfil.Notifier: it POSTs the order.scheduled event
+// of a scheduled order, signed like order.placed.
+func (f *Fulfiller) Notify(ctx context.Context, n fulfil.Notice) error {
+	_, _, err := f.post(ctx, ScheduledEventFor(n))
+	return err
+}
+
 // Place implements fulfil.Fulfiller: it POSTs the order's event.
 func (f *Fulfiller) Place(ctx context.Context, o fulfil.Order) (fulfil.Result, error) {
-	body, err := json.Marshal(EventFor(o))
+	status, ans, err := f.post(ctx, EventFor(o))
 	if err != nil {
-		return fulfil.Result{}, fmt.Errorf("webhook: %w: %w", err, fulfil.ErrPermanent)
+		return fulfil.Result{}, err
 	}
-	ts := f.cfg.Now().Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return fulfil.Result{}, fmt.Errorf("webhook: %w: %w", err, fulfil.ErrPermanent)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "arsd-webhook/1")
-	req.Header.Set(HeaderEventID, o.ID)
-	req.Header.Set("Idempotency-Key", o.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Sign(f.cfg.Secret, ts, body))
-	resp, err := f.cfg.HTTPClient.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fulfil.Result{}, fmt.Errorf("webhook: deliver event %s: %w", o.ID, err)
-	}
-	defer resp.Body.Close()
-	ans, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
-		return fulfil.Result{}, fmt.Errorf("webhook: receiver answered HTTP %d", resp.StatusCode)
-	default:
-		return fulfil.Result{}, fmt.Errorf("webhook: receiver refused event %s: HTTP %d: %w", o.ID, resp.StatusCode, fulfil.ErrPermanent)
-	}
-	res := fulfil.Result{State: "placed", Detail: fmt.Sprintf("delivered to webhook (HTTP %d)", resp.StatusCode)}
+	res := fulfil.Result{State: "placed", Detail: fmt.Sprintf("delivered to webhook (HTTP %d)", status)}
 	// A receiver may name its own reference: {"id": "..."} or {"external_id": "..."}.
 	var ref struct {
 		ID         string `json:"id"`
@@ -150,6 +161,45 @@ func (f *Fulfiller) Place(ctx context.Context, o fulfil.Order) (fulfil.Result, e
 		}
 	}
 	return res, nil
+}
+
+// post delivers one signed event and returns the receiver's status and
+// answer (up to 64 KiB). 5xx, 408, 429 and network failures are errors to
+// retry; other 4xx wrap fulfil.ErrPermanent.
+func (f *Fulfiller) post(ctx context.Context, ev Event) (int, []byte, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return 0, nil, fmt.Errorf("webhook: %w: %w", err, fulfil.ErrPermanent)
+	}
+	ts := f.cfg.Now().Unix()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("webhook: %w: %w", err, fulfil.ErrPermanent)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "arsd-webhook/1")
+	req.Header.Set(HeaderEventID, ev.ID)
+	req.Header.Set("Idempotency-Key", ev.ID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(f.cfg.Secret, ts, body))
+	resp, err := f.cfg.HTTPClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, nil, fmt.Errorf("webhook: deliver event %s: %w", ev.ID, err)
+	}
+	defer resp.Body.Close()
+	ans, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return resp.StatusCode, ans, nil
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
+		return 0, nil, fmt.Errorf("webhook: receiver answered HTTP %d", resp.StatusCode)
+	default:
+		return 0, nil, fmt.Errorf("webhook: receiver refused event %s: HTTP %d: %w", ev.ID, resp.StatusCode, fulfil.ErrPermanent)
+	}
 }
 
 // Sign returns the X-ARS-Signature value of body sent at timestamp ts:

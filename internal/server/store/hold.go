@@ -1,0 +1,343 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/core"
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/server/reorder"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
+)
+
+// Notice and hold. A new order of an enrollment with a hold window is
+// scheduled (see placeOrder): it waits in the dispatch outbox with
+// next_attempt_at at the end of its window, so the dispatcher hands it
+// over only then. Until then the owner may skip it (SkipOrder) or ship it
+// now (ShipOrder), from the API, the CLI, the web pages or the one-click
+// link of the order email; the email (and any other notice) is built with
+// OrderNotice. The dispatcher's claim turns a scheduled order placed, in
+// the same transaction, so that a skip after the window finds it handed
+// over and changes nothing.
+
+// SkipOrder skips a scheduled order of the account: it is never handed
+// over, and its supply is re-armed in a new cycle that orders again at the
+// printer's low level (not by forecast) unless a new cartridge is seen
+// first. Skipping a skipped order answers it unchanged; an order in any
+// other state is ErrOrderNotOpen, one of another account ErrNotFound.
+func (s *Store) SkipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
+	err := s.holdAction(ctx, accountID, orderID, arsapi.OrderSkipped, func(tx *db.Tx, o heldOrder, now time.Time) error {
+		if _, err := tx.Exec(ctx, `UPDATE orders SET state = 'skipped', next_attempt_at = NULL, scheduled_notice_at = NULL,
+			updated_at = ? WHERE id = ?`, nanos(now), orderID); err != nil {
+			return fmt.Errorf("skip order: %w", err)
+		}
+		// Re-arm the supply if it is still in the order's cycle (a new
+		// cartridge may have re-armed it already).
+		if _, err := tx.Exec(ctx, `UPDATE supply_levels SET armed = 1, cycle = cycle + 1, order_level = NULL, low_only = 1
+			WHERE enrollment_id = ? AND supply = ? AND cycle = ? AND armed = 0`, o.enrollmentID, o.supply, o.cycle); err != nil {
+			return fmt.Errorf("re-arm supply: %w", err)
+		}
+		return addOrderEvent(ctx, tx, orderID, arsapi.OrderEvent{State: arsapi.OrderSkipped, At: now,
+			Detail: "skipped by the owner; the supply orders again when the printer reports it low"})
+	})
+	if err != nil {
+		return arsapi.Order{}, err
+	}
+	return s.GetOrder(ctx, accountID, orderID)
+}
+
+// ShipOrder ends the hold window of a scheduled order of the account now:
+// the dispatcher hands it over at its next pass (Store.OrdersPlaced is
+// called to wake it). An order in any other state is ErrOrderNotOpen
+// (already handed over, or skipped), one of another account ErrNotFound.
+func (s *Store) ShipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
+	err := s.holdAction(ctx, accountID, orderID, "", func(tx *db.Tx, o heldOrder, now time.Time) error {
+		if _, err := tx.Exec(ctx, `UPDATE orders SET next_attempt_at = ?, hold_until = ?, updated_at = ? WHERE id = ?`,
+			nanos(now), nanos(now), nanos(now), orderID); err != nil {
+			return fmt.Errorf("ship order: %w", err)
+		}
+		return addOrderEvent(ctx, tx, orderID, arsapi.OrderEvent{State: arsapi.OrderScheduled, At: now,
+			Detail: "shipped now by the owner: handed over without waiting for the end of the hold"})
+	})
+	if err != nil {
+		return arsapi.Order{}, err
+	}
+	if s.OrdersPlaced != nil {
+		s.OrdersPlaced()
+	}
+	return s.GetOrder(ctx, accountID, orderID)
+}
+
+type heldOrder struct {
+	enrollmentID, supply string
+	cycle                int64
+}
+
+// holdAction runs act on a scheduled order of the account whose hold has
+// not ended, holding the enrollment's row lock as a level report does (so
+// that a report and a skip of one supply never interleave). An order
+// already in state done changes nothing.
+func (s *Store) holdAction(ctx context.Context, accountID, orderID string, done arsapi.OrderState,
+	act func(tx *db.Tx, o heldOrder, now time.Time) error) error {
+	return s.inTx(ctx, func(tx *db.Tx) error {
+		var o heldOrder
+		if err := tx.QueryRow(ctx, `SELECT enrollment_id FROM orders WHERE id = ? AND account_id = ?`, orderID, accountID).
+			Scan(&o.enrollmentID); err != nil {
+			return readErr(err, "read order")
+		}
+		if s.DB.Dialect == db.Postgres {
+			var one int
+			if err := tx.QueryRow(ctx, lockEnrollmentSQL, o.enrollmentID, accountID).Scan(&one); err != nil {
+				return readErr(err, "lock enrollment")
+			}
+		}
+		var st arsapi.OrderState
+		if err := tx.QueryRow(ctx, `SELECT state, supply, cycle FROM orders WHERE id = ?`+s.forUpdate(), orderID).
+			Scan(&st, &o.supply, &o.cycle); err != nil {
+			return readErr(err, "read order")
+		}
+		switch st {
+		case done:
+			return nil
+		case arsapi.OrderScheduled:
+		default:
+			return fmt.Errorf("%w: order %s is %s, no longer scheduled", ErrOrderNotOpen, orderID, st)
+		}
+		return act(tx, o, s.now())
+	})
+}
+
+// OrderNotice is what a notice of a scheduled order says: the order (with
+// its hold_until and reason), the printer's enrollment and the supply's
+// forecast at the time of the notice.
+type OrderNotice struct {
+	Order      arsapi.Order
+	AccountID  string
+	Enrollment arsapi.Enrollment
+	Forecast   forecast.Forecast
+}
+
+// OrderNoticeFor builds the notice of an order, whoever asks (a sender of
+// order emails or webhooks works for the server, not for a signed-in
+// account): the order with its history, its enrollment and its supply's
+// forecast. An unknown order is ErrNotFound. Senders act on it by order ID
+// with SkipOrder and ShipOrder (Notice.AccountID is the account to pass).
+func (s *Store) OrderNoticeFor(ctx context.Context, orderID string) (OrderNotice, error) {
+	var n OrderNotice
+	if err := s.DB.QueryRow(ctx, `SELECT account_id FROM orders WHERE id = ?`, orderID).Scan(&n.AccountID); err != nil {
+		return n, readErr(err, "read order")
+	}
+	o, err := s.GetOrder(ctx, n.AccountID, orderID)
+	if err != nil {
+		return n, err
+	}
+	n.Order = o
+	if n.Enrollment, err = s.GetEnrollment(ctx, n.AccountID, o.EnrollmentID); err != nil {
+		return n, err
+	}
+	n.Forecast, err = s.SupplyForecast(ctx, n.AccountID, o.EnrollmentID, o.Supply)
+	return n, err
+}
+
+// SupplyForecast is the forecast of one supply of the account's
+// enrollment as of now, from its kept level history (as LevelHistory
+// gives it). A supply never reported has an unknown forecast.
+func (s *Store) SupplyForecast(ctx context.Context, accountID, enrollmentID, supply string) (forecast.Forecast, error) {
+	h, err := s.LevelHistory(ctx, accountID, enrollmentID, s.now())
+	if err != nil {
+		return forecast.Forecast{}, err
+	}
+	for _, sh := range h.Supplies {
+		if sh.Name == supply {
+			return sh.Forecast, nil
+		}
+	}
+	return forecast.Estimate(nil, s.now()), nil
+}
+
+// ScheduledNotice is core.ScheduledNotice.
+type ScheduledNotice = core.ScheduledNotice
+
+// ClaimScheduledNotices takes up to limit scheduled orders whose
+// order.scheduled notice is due, under a lease (their due time moves past
+// it, so one replica sends each at a time), and counts the attempt.
+func (s *Store) ClaimScheduledNotices(ctx context.Context, limit int, lease time.Duration) ([]ScheduledNotice, error) {
+	if limit <= 0 {
+		limit = 1
+	}
+	now := s.now()
+	lock := ""
+	if s.DB.Dialect == db.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	type claimed struct {
+		id      string
+		attempt int
+	}
+	var ids []claimed
+	err := s.inTx(ctx, func(tx *db.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.Query(ctx, `UPDATE orders SET scheduled_notice_at = ?, notice_attempts = notice_attempts + 1
+			WHERE id IN (SELECT id FROM orders WHERE scheduled_notice_at IS NOT NULL AND scheduled_notice_at <= ?
+				ORDER BY scheduled_notice_at LIMIT ?`+lock+`)
+			RETURNING id, notice_attempts`, nanos(now.Add(lease)), nanos(now), limit)
+		if err != nil {
+			return fmt.Errorf("claim notices: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c claimed
+			if err := rows.Scan(&c.id, &c.attempt); err != nil {
+				return fmt.Errorf("claim notices: %w", err)
+			}
+			ids = append(ids, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ScheduledNotice, 0, len(ids))
+	for _, c := range ids {
+		n, err := s.OrderNoticeFor(ctx, c.id)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ScheduledNotice{Notice: fulfilNotice(n), Attempt: c.attempt})
+	}
+	return out, nil
+}
+
+// fulfilNotice is the notice as senders outside the store see it.
+func fulfilNotice(n OrderNotice) fulfil.Notice {
+	e, o := n.Enrollment, n.Order
+	fn := fulfil.Notice{Order: fulfil.Order{ID: o.ID, EnrollmentID: o.EnrollmentID, AccountID: n.AccountID,
+		Provider: string(e.Provider), PrinterModel: e.Printer.Model, Serial: e.Printer.Serial, Supply: o.Supply,
+		Color: o.Color, Level: o.LevelAtOrder, CreatedAt: o.CreatedAt}, Reason: o.Reason, Forecast: n.Forecast}
+	for _, sp := range e.Supplies {
+		if sp.Name == o.Supply {
+			fn.Order.SupplyType = sp.Type
+		}
+	}
+	if o.HoldUntil != nil {
+		fn.HoldUntil = *o.HoldUntil
+	}
+	return fn
+}
+
+// RecordScheduledNotice records the outcome of sending a claimed notice:
+// sent (sendErr nil), to be retried at retryAt, or given up (zero
+// retryAt). An order skipped or shipped meanwhile keeps its own state.
+func (s *Store) RecordScheduledNotice(ctx context.Context, orderID string, sendErr error, retryAt time.Time) error {
+	var next any
+	if sendErr != nil && !retryAt.IsZero() {
+		next = nanos(retryAt)
+	}
+	if _, err := s.DB.Exec(ctx, `UPDATE orders SET scheduled_notice_at = ? WHERE id = ? AND scheduled_notice_at IS NOT NULL`,
+		next, orderID); err != nil {
+		return fmt.Errorf("record notice: %w", err)
+	}
+	if sendErr != nil && retryAt.IsZero() {
+		return addOrderEvent(ctx, s.DB, orderID, arsapi.OrderEvent{State: arsapi.OrderScheduled, At: s.now(),
+			Detail: "order.scheduled notice not delivered: " + truncate(sendErr.Error(), maxErrorLen)})
+	}
+	return nil
+}
+
+// claimScheduled turns the claimed orders that were scheduled into placed
+// orders, with an event: their hold is over.
+func claimScheduled(ctx context.Context, tx *db.Tx, ids []any, now time.Time) error {
+	rows, err := tx.Query(ctx, `UPDATE orders SET state = 'placed', updated_at = ?
+		WHERE id IN (`+placeholders(len(ids))+`) AND state = 'scheduled' RETURNING id`, append([]any{nanos(now)}, ids...)...)
+	if err != nil {
+		return fmt.Errorf("end hold: %w", err)
+	}
+	var held []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("end hold: %w", err)
+		}
+		held = append(held, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("end hold: %w", err)
+	}
+	for _, id := range held {
+		if err := addOrderEvent(ctx, tx, id, arsapi.OrderEvent{State: arsapi.OrderPlaced, At: now,
+			Detail: "hold over: handed to the fulfiller"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetOrderSettings sets the order policy and hold window of the account
+// (enrollmentID "") or of one of its enrollments: policy "" inherits (the
+// enrollment its account's, the account the server's), else a name of
+// reorder.Policies; set.HoldMinutes nil inherits, 0 is no hold. A policy
+// that is not one is ErrInvalid; an enrollment of another account
+// ErrNotFound.
+func (s *Store) SetOrderSettings(ctx context.Context, accountID, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error) {
+	if _, ok := reorder.Policies[set.Policy]; set.Policy != "" && !ok {
+		return set, fmt.Errorf("%w: order policy %q is not forecast or threshold", ErrInvalid, set.Policy)
+	}
+	if set.HoldMinutes != nil && (*set.HoldMinutes < 0 || *set.HoldMinutes > arsapi.MaxHoldMinutes) {
+		return set, fmt.Errorf("%w: hold_minutes %d is not between 0 and %d", ErrInvalid, *set.HoldMinutes, arsapi.MaxHoldMinutes)
+	}
+	var hold any
+	if set.HoldMinutes != nil {
+		hold = *set.HoldMinutes
+	}
+	if enrollmentID == "" {
+		// An account row may be missing for accounts of other sign-ins
+		// (tests): then there is nothing to set.
+		r, err := s.DB.Exec(ctx, `UPDATE accounts SET order_policy = ?, hold_minutes = ? WHERE id = ?`, set.Policy, hold, accountID)
+		if err != nil {
+			return set, fmt.Errorf("set order settings: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return set, ErrNotFound
+		}
+		return set, nil
+	}
+	r, err := s.DB.Exec(ctx, `UPDATE enrollments SET order_policy = ?, hold_minutes = ? WHERE id = ? AND account_id = ?`,
+		set.Policy, hold, enrollmentID, accountID)
+	if err != nil {
+		return set, fmt.Errorf("set order settings: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return set, ErrNotFound
+	}
+	return set, nil
+}
+
+// OrderSettings returns the order settings of the account (enrollmentID
+// "") or of one of its enrollments, as set (not inherited).
+func (s *Store) OrderSettings(ctx context.Context, accountID, enrollmentID string) (arsapi.OrderSettings, error) {
+	var (
+		set  arsapi.OrderSettings
+		hold sql.NullInt64
+		err  error
+	)
+	if enrollmentID == "" {
+		err = s.DB.QueryRow(ctx, `SELECT order_policy, hold_minutes FROM accounts WHERE id = ?`, accountID).Scan(&set.Policy, &hold)
+	} else {
+		err = s.DB.QueryRow(ctx, `SELECT order_policy, hold_minutes FROM enrollments WHERE id = ? AND account_id = ?`,
+			enrollmentID, accountID).Scan(&set.Policy, &hold)
+	}
+	if err != nil {
+		return set, readErr(err, "read order settings")
+	}
+	if hold.Valid {
+		m := int(hold.Int64)
+		set.HoldMinutes = &m
+	}
+	return set, nil
+}
