@@ -214,6 +214,9 @@ func cmdArsdStart(ts *testscript.TestScript, neg bool, args []string) {
 		AccessTokenTTL:  server.Duration(st.tokenTTL),
 		AuthCacheTTL:    server.Duration(st.authCacheTTL),
 		SignupPerMinute: 1000,
+		// Orders are handed over at once here; the hold window is tested
+		// by internal/server and its store.
+		Orders: server.OrdersConfig{Hold: new(server.Duration)},
 		Amazon: server.AmazonConfig{
 			ClientID: st.emu.ClientID(), ClientSecret: st.emu.ClientSecret(),
 			AuthorizeURL: st.emuURL + "/ap/oa", TokenURL: st.emuURL + "/auth/o2/token", DRSBaseURL: st.emuURL,

@@ -88,7 +88,10 @@ func newServerEnv(t *testing.T, dsn string) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, log: &servertest.LogBuffer{}}
-	s, err := server.New(ctx, server.Config{Listener: ln, Database: dsn, Logger: slog.New(slog.NewTextHandler(e.log, nil))})
+	// No hold window: the pages' tests follow orders to the inbox at once
+	// (TestHoldForms holds them).
+	s, err := server.New(ctx, server.Config{Listener: ln, Database: dsn, Logger: slog.New(slog.NewTextHandler(e.log, nil)),
+		Orders: server.OrdersConfig{Hold: new(server.Duration)}})
 	if err != nil {
 		ln.Close()
 		cancel()
