@@ -185,7 +185,7 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 // "some remaining" after a percentage (the low or empty level the printer
 // reported before the new cartridge) and its rate is known only once it
 // ends: (100 - the first percentage reported) over the cycle's length up to
-// that report. The rate of the current cycle is taken as the median of the
+// that report (at least minSpan). The rate of the current cycle is taken as the median of the
 // last three complete cycles', bounded by their least and greatest (and by
 // a quarter either way when there is only one); the level is extrapolated
 // from 100 at the cycle's start, but never below the level that ended the
@@ -219,8 +219,8 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 	var rates []float64
 	lowLevel := 0
 	for _, c := range past {
-		if d := days(c.low.Sub(c.start)); d > 0 && c.lowLevel < 100 {
-			rates = append(rates, float64(100-c.lowLevel)/d)
+		if span := c.low.Sub(c.start); span >= minSpan && c.lowLevel < 100 {
+			rates = append(rates, float64(100-c.lowLevel)/days(span))
 			lowLevel = c.lowLevel
 		}
 	}
@@ -256,21 +256,24 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 }
 
 // tailRates returns the rates of the last (up to three) cartridge ends of
-// a printer that reports percentages only when low: the first low level
-// reported, over the time until the supply was reported empty or "some
-// remaining" again (a new cartridge, put in when the old one ran out), and
-// the last such low level.
+// a printer that reports percentages only when low: the first percentage
+// after "some remaining" (its low level), over the time until the supply
+// was reported empty or "some remaining" again (a new cartridge, put in
+// when the old one ran out), if that took at least half a day, and the
+// last such low level.
 func tailRates(rs []Reading) ([]float64, int) {
 	var rates []float64
 	lowLevel := 0
 	for i, r := range rs {
-		if r.Level <= 0 || r.Level > 100 || (i > 0 && rs[i-1].Level >= 0 && rs[i-1].Level <= 100) {
+		// The first percentage after "some remaining": the printer's low
+		// level.
+		if r.Level <= 0 || r.Level > 100 || i == 0 || rs[i-1].Level != printer.LevelSomeRemaining {
 			continue
 		}
 		for _, e := range rs[i+1:] {
 			if e.Level == 0 || e.Level == printer.LevelSomeRemaining {
-				if d := days(e.At.Sub(r.At)); d > 0 {
-					rates = append(rates, float64(r.Level)/d)
+				if span := e.At.Sub(r.At); span >= minSpan/2 {
+					rates = append(rates, float64(r.Level)/days(span))
 					lowLevel = r.Level
 				}
 				break

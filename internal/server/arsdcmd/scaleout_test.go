@@ -180,6 +180,8 @@ trust_proxy: true
 dispatch_interval: 200ms
 dispatch_timeout: 2s
 drain_delay: 2s
+orders:
+  hold: 0s
 webhook:
   url: %s
 `, public, dsn, hook.URL)), 0o600); err != nil {
