@@ -208,6 +208,29 @@ func TestForecastText(t *testing.T) {
 	}
 }
 
+// TestEstimateDropWithinMinutes replays a new enrollment whose colour
+// cartridge is read at 60 % and, seconds later, at 9 %: status said "empty
+// in 0.0 days (0.0-0.0), 122012319.4 % a day". Changes within less than a
+// day give no rate; the same drop over two days does.
+func TestEstimateDropWithinMinutes(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	rs := []Reading{{At: t0, Level: 60}, {At: t0.Add(5 * time.Second), Level: 9}, {At: t0.Add(10 * time.Second), Level: 9}}
+	f := Estimate(rs, t0.Add(time.Minute))
+	if f.Known || f.Rate != 0 {
+		t.Fatalf("rate from a drop within seconds: %+v", f)
+	}
+	if got, want := f.Text(), "no rate yet: the level has moved only within the last day"; got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	if d := Forecasted(f, DefaultLeadTime, 15); !d.Order {
+		t.Errorf("9 %% with a low level of 15 %% not ordered: %+v", d)
+	}
+	late := []Reading{{At: t0, Level: 60}, {At: t0.Add(48 * time.Hour), Level: 50}}
+	if f := Estimate(late, t0.Add(48*time.Hour)); !f.Known || math.Abs(f.Rate-5) > 0.01 {
+		t.Errorf("10 points over two days: %+v, want 5 %% a day", f)
+	}
+}
+
 // TestEstimateBoundedByMaxPoints: readings that go up and down by one
 // point at every report (as any client may send) are all change points;
 // the rate weighs every pair of them, so 5000 of them allocated 2 GB in

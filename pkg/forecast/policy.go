@@ -115,6 +115,8 @@ func (f Forecast) Text() string {
 		return "no rate yet: the printer reports only \"some remaining\" until low"
 	case !f.Known && !(f.Level >= 0 && f.Level <= 100):
 		return "no rate: the printer reports no percentage"
+	case !f.Known && f.Points >= 2:
+		return "no rate yet: the level has moved only within the last day"
 	case !f.Known:
 		return "no rate yet: the level has not moved since the cartridge was put in"
 	case f.Estimated <= 0:

@@ -312,6 +312,14 @@ func wrapDetail(text string, width int) string {
 			v += len(l[v:]) - len(strings.TrimLeft(l[v:], " "))
 			if v < 24 && v < len(l) {
 				indent = v
+				// A second column ("80%  empty in …", "placed       just
+				// now …"): the rest goes under it.
+				if w := strings.Index(l[v:], "  "); w > 0 && !strings.Contains(l[v:v+w], " ") {
+					c := v + w + len(l[v+w:]) - len(strings.TrimLeft(l[v+w:], " "))
+					if c < 32 && c < len(l) {
+						indent = c
+					}
+				}
 			}
 		}
 		for i, part := range iostreams.Wrap(l[indent:], width-indent) {
@@ -351,14 +359,22 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 		} else {
 			fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
 		}
-		for _, s := range it.Supplies {
-			l := level(s.Level)
+		levels := make([]string, len(it.Supplies))
+		width := 0
+		for j, s := range it.Supplies {
+			levels[j] = level(s.Level)
 			if k := s.KindLabel(); k != "" {
 				// Not ink or toner: say what it is and that it is not ordered.
-				l = s.LevelText() + " (" + k + ", not ordered)"
+				levels[j] = s.LevelText() + " (" + k + ", not ordered)"
+			} else {
+				width = max(width, utf8.RuneCountInString(levels[j]))
 			}
+		}
+		for j, s := range it.Supplies {
+			l := levels[j]
 			if f, ok := it.Forecasts[s.Name]; ok && s.Reorderable() {
-				l += "  " + f.Text()
+				// The forecasts start in one column: "80%  …", "9%   …".
+				l += strings.Repeat(" ", max(width-utf8.RuneCountInString(l), 0)) + "  " + f.Text()
 			}
 			fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(s.Name), l)
 		}

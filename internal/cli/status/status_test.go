@@ -14,6 +14,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -231,17 +232,41 @@ func TestWrapDetail(t *testing.T) {
 	in := "TS8320 \"Kitchen\", serial ****1234\n" +
 		"  cancelled   2026-12-04 21:17 (I print less than before; Other; “moving abroad”)\n" +
 		"    PGBK     80%  no rate yet: the level has not moved since the cartridge was put in\n" +
+		"    C        9%   empty in 3.0 days (2.1-4.4), 3.0 % a day and more words\n" +
 		"  orders      none"
 	want := "TS8320 \"Kitchen\", serial ****1234\n" +
 		"  cancelled   2026-12-04 21:17 (I print less than before; Other;\n" +
 		"              “moving abroad”)\n" +
-		"    PGBK     80% no rate yet: the level has not moved since the\n" +
-		"             cartridge was put in\n" +
+		"    PGBK     80%  no rate yet: the level has not moved since the\n" +
+		"                  cartridge was put in\n" +
+		"    C        9%   empty in 3.0 days (2.1-4.4), 3.0 % a day and more\n" +
+		"                  words\n" +
 		"  orders      none"
 	if got := wrapDetail(in, 70); got != want {
 		t.Errorf("wrapDetail:\n%s\nwant:\n%s", got, want)
 	}
 	if got := wrapDetail(in, 200); got != in {
 		t.Errorf("wide terminal changed the text:\n%s", got)
+	}
+}
+
+// TestDetailForecastsInOneColumn: the demo's status showed "Black    80%  no
+// rate yet…" above "Color    9%  empty in…", the forecasts one column apart.
+func TestDetailForecastsInOneColumn(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	it := Item{Enrollment: arsapi.Enrollment{ID: "e1", CreatedAt: now}}
+	it.Supplies = []printer.Supply{{Name: "Black", Level: 80}, {Name: "Color", Level: 9}}
+	it.Forecasts = map[string]forecast.Forecast{
+		"Black": forecast.Estimate([]forecast.Reading{{At: now, Level: 80}}, now),
+		"Color": forecast.Estimate([]forecast.Reading{{At: now, Level: 60}, {At: now.Add(time.Second), Level: 9}}, now.Add(time.Minute)),
+	}
+	var b bytes.Buffer
+	if err := printDetail(&b, []Item{it}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"    Black    80%  no rate yet", "    Color    9%   no rate yet: the level has moved only within the last day"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("want %q in:\n%s", want, b.String())
+		}
 	}
 }
