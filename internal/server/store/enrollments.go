@@ -447,6 +447,9 @@ func (s *Store) CancelEnrollment(ctx context.Context, accountID, id string, req 
 			nanos(now), nanos(now), string(rj), comment, id); err != nil {
 			return fmt.Errorf("cancel enrollment: %w", err)
 		}
+		if err := skipScheduled(ctx, tx, id, now); err != nil {
+			return err
+		}
 		return addEnrollmentEvent(ctx, tx, id, now, "cancelled", "reasons: "+strings.Join(reasons, ", "))
 	})
 }

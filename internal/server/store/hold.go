@@ -248,6 +248,39 @@ func (s *Store) RecordScheduledNotice(ctx context.Context, orderID string, sendE
 	return nil
 }
 
+// skipScheduled skips the enrollment's orders still in their hold window,
+// in the transaction that cancels its plan: a cancelled plan orders no
+// more ink, so they are never handed over, and no notice is sent. An order
+// whose hold is over was turned placed by the dispatcher's claim and is
+// left as it is.
+func skipScheduled(ctx context.Context, tx *db.Tx, enrollmentID string, now time.Time) error {
+	rows, err := tx.Query(ctx, `UPDATE orders SET state = 'skipped', next_attempt_at = NULL, scheduled_notice_at = NULL,
+		updated_at = ? WHERE enrollment_id = ? AND state = 'scheduled' RETURNING id`, nanos(now), enrollmentID)
+	if err != nil {
+		return fmt.Errorf("skip scheduled orders: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("skip scheduled orders: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("skip scheduled orders: %w", err)
+	}
+	for _, id := range ids {
+		if err := addOrderEvent(ctx, tx, id, arsapi.OrderEvent{State: arsapi.OrderSkipped, At: now,
+			Detail: "skipped: the plan was cancelled before the hold ended"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // claimScheduled turns the claimed orders that were scheduled into placed
 // orders, with an event: their hold is over.
 func claimScheduled(ctx context.Context, tx *db.Tx, ids []any, now time.Time) error {

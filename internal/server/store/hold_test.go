@@ -275,3 +275,65 @@ func TestSkipRacesReports(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelSkipsScheduled cancels a plan while one of its orders waits in
+// the hold window and another was already handed over: the scheduled one
+// is skipped and never claimed, with no notice, and the handed-over one
+// keeps its state.
+func TestCancelSkipsScheduled(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		now := t0
+		s.Now = func() time.Time { return now }
+		s.DefaultHold = 24 * time.Hour
+		s.ScheduledNotices = true
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "HOLDC")
+		res, err := s.ReportLevels(ctx, "acct", e.ID, rep(0, "C=8/10"))
+		if err != nil || len(res.Orders) != 1 {
+			t.Fatalf("report: %v %+v", err, res)
+		}
+		shipped := res.Orders[0]
+		if _, err := s.ShipOrder(ctx, "acct", shipped.ID); err != nil {
+			t.Fatal(err)
+		}
+		if cs, err := s.ClaimDispatch(ctx, 10, time.Minute); err != nil || len(cs) != 1 {
+			t.Fatalf("claim the shipped order: %v %+v", err, cs)
+		}
+		if err := s.RecordDispatch(ctx, shipped.ID, "webhook", fulfil.Result{State: "placed"}, nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		now = t0.Add(time.Hour)
+		res, err = s.ReportLevels(ctx, "acct", e.ID, rep(60, "C=8/10", "M=6/10"))
+		if err != nil || len(res.Orders) != 1 || res.Orders[0].State != arsapi.OrderScheduled {
+			t.Fatalf("second report: %v %+v", err, res)
+		}
+		held := res.Orders[0]
+		if _, err := s.CancelEnrollment(ctx, "acct", e.ID, arsapi.CancelRequest{Reasons: []string{"printing-less"}}); err != nil {
+			t.Fatal(err)
+		}
+		now = t0.Add(48 * time.Hour)
+		if cs, err := s.ClaimDispatch(ctx, 10, time.Minute); err != nil || len(cs) != 0 {
+			t.Fatalf("claimed after the plan was cancelled: %v %+v", err, cs)
+		}
+		ns, err := s.ClaimScheduledNotices(ctx, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			if n.Notice.Order.ID == held.ID {
+				t.Fatalf("a notice for the skipped order after the plan was cancelled: %+v", n)
+			}
+		}
+		got, err := s.GetOrder(ctx, "acct", held.ID)
+		if err != nil || got.State != arsapi.OrderSkipped {
+			t.Fatalf("held order after cancel: %v %+v", err, got)
+		}
+		if last := got.History[len(got.History)-1]; !strings.Contains(last.Detail, "plan was cancelled") {
+			t.Errorf("held order's last event %+v, want why it was skipped", last)
+		}
+		if got, err := s.GetOrder(ctx, "acct", shipped.ID); err != nil || got.State != arsapi.OrderPlaced {
+			t.Fatalf("handed-over order after cancel: %v %+v", err, got)
+		}
+	})
+}
