@@ -131,8 +131,9 @@ const Hidden = -1
 
 // layout is Fit, hiding columns on a terminal too narrow for them: while
 // a column that may be cut would get fewer than MinWidth cells (or its
-// natural width, when smaller), the next column of spare is hidden
-// (width Hidden), and the others fitted again.
+// natural width, when smaller), or a column of spare would be cut at all,
+// the next column of spare is hidden (width Hidden), and the others fitted
+// again.
 func layout(natural []int, whole []bool, spare []int, total int) []int {
 	hidden := map[int]bool{}
 	for {
@@ -147,7 +148,7 @@ func layout(natural []int, whole []bool, spare []int, total int) []int {
 		}
 		fitted := Fit(nat, wh, total)
 		widths := make([]int, len(natural))
-		narrow := false
+		narrow, cutSpare := false, false
 		j := 0
 		for i, w := range natural {
 			if hidden[i] {
@@ -158,8 +159,14 @@ func layout(natural []int, whole []bool, spare []int, total int) []int {
 			if !wh[j] && fitted[j] < min(w, MinWidth) {
 				narrow = true
 			}
+			if fitted[j] < w && slices.Contains(spare, i) {
+				cutSpare = true
+			}
 			j++
 		}
+		// A spare column is hidden rather than cut: "ipp://127.0.0…" says
+		// nothing, and its cells make the others whole.
+		narrow = narrow || cutSpare
 		if !narrow || len(hidden) == len(spare) {
 			return widths
 		}

@@ -46,9 +46,15 @@ func TestFitsTerminal(t *testing.T) {
 		if !strings.Contains(out, "…") {
 			t.Errorf("width %d: nothing was cut:\n%s", width, out)
 		}
-		// The spare columns are left out at 80 columns only.
-		if hidden := !strings.Contains(lines[0], "URI"); hidden != (width == 80) {
-			t.Errorf("width %d: URI hidden = %v:\n%s", width, hidden, out)
+		// The spare columns are left out rather than cut: at 110 columns
+		// the URI showed as "ipps://192.16…" and the levels and the
+		// eligibility were cut to 14 cells; without the spare columns
+		// the eligibility is whole.
+		if strings.Contains(out, "URI") || strings.Contains(out, "MAKE AND MODEL") {
+			t.Errorf("width %d: a spare column is shown cut:\n%s", width, out)
+		}
+		if width == 110 && !strings.Contains(out, "not eligible: another make") {
+			t.Errorf("width %d: eligibility cut:\n%s", width, out)
 		}
 		for _, serial := range []string{"KNMA55551234", "PHBQ123456"} {
 			if !strings.Contains(out, serial) {
@@ -181,8 +187,11 @@ func TestStream(t *testing.T) {
 				t.Errorf("width %d: line of %d cells: %q", width, Width(l), l)
 			}
 		}
-		if width == 200 && strings.Contains(b.String(), "…") {
-			t.Errorf("cut at 200 columns:\n%s", b.String())
+		if width == 200 && (strings.Contains(b.String(), "…") || !strings.Contains(lines[0], "URI")) {
+			t.Errorf("cut or spare columns hidden at 200 columns:\n%s", b.String())
+		}
+		if width == 110 && strings.Contains(lines[0], "URI") {
+			t.Errorf("URI cut rather than hidden at 110 columns:\n%s", b.String())
 		}
 	}
 	var b bytes.Buffer

@@ -444,7 +444,7 @@ func (w *printerWriter) finish(printers []printer.Printer) error {
 // count of the others; six inks' levels). The serial, to pick a printer
 // by, is never cut; the URI (the address says where the printer is) and
 // then the make and model (the name usually says it) are left out of a
-// narrow terminal.
+// terminal too narrow for them whole.
 var columns = []tableprinter.Column{
 	{Header: "NAME", Width: 24},
 	{Header: "ADDRESS", Width: 18},
