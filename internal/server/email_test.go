@@ -2,10 +2,15 @@ package server
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +81,37 @@ func TestOrderEmail(t *testing.T) {
 		!strings.Contains(text, "at 2.0 % a day") {
 		t.Fatalf("received tls=%v user=%q to=%v:\n%s", m.TLS, m.User, m.To, m.Data)
 	}
-	if strings.Contains(logs.String(), "mail-secret-42") {
-		t.Error("the SMTP password is in the logs")
+	// The email's skip link, followed in a browser-like client: the
+	// confirm page, then its form, skips the scheduled order.
+	skip := regexp.MustCompile(`Skip this order[^\n]*\n(\S+/l/\S+)`).FindStringSubmatch(text)
+	if skip == nil {
+		t.Fatalf("no skip link in:\n%s", text)
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: time.Minute}
+	res, err := hc.Get(skip[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(page)
+	if res.StatusCode != http.StatusOK || csrf == nil {
+		t.Fatalf("GET skip link: HTTP %d: %s", res.StatusCode, page)
+	}
+	res, err = hc.PostForm(skip[1], url.Values{"csrf_token": {string(csrf[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST skip link: HTTP %d", res.StatusCode)
+	}
+	orders, err := st.ListOrders(ctx, a.ID, e.ID, "", 10)
+	if err != nil || len(orders.Items) != 1 || orders.Items[0].State != arsapi.OrderSkipped {
+		t.Fatalf("orders after the skip link: %+v, %v", orders.Items, err)
+	}
+	if strings.Contains(logs.String(), "mail-secret-42") || strings.Contains(logs.String(), strings.TrimPrefix(skip[1], s.URL()+"/l/")) {
+		t.Error("the SMTP password or a link's token is in the logs")
 	}
 }

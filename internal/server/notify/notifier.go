@@ -46,10 +46,6 @@ type Config struct {
 	Signer    *Signer
 	PublicURL string
 	Logger    *slog.Logger
-	// Hold says whether an order waits for a hold before it is handed
-	// over, and until when: such orders get the skip and ship links,
-	// valid until the hold ends. Nil: no order is held.
-	Hold func(o arsapi.Order) (held bool, until time.Time)
 	// Forecast returns a supply's forecast for the email; nil, or a nil
 	// result, leaves it out.
 	Forecast func(ctx context.Context, accountID, enrollmentID, supply string) *forecast.Forecast
@@ -112,9 +108,6 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Hold == nil {
-		cfg.Hold = func(arsapi.Order) (bool, time.Time) { return false, time.Time{} }
 	}
 	return &Notifier{cfg: cfg, log: cfg.Logger.With("component", "email"), domain: u.Hostname(), poke: make(chan struct{}, 1)}, nil
 }
@@ -216,7 +209,10 @@ func (n *Notifier) Compose(ctx context.Context, c core.Notice) (Message, error) 
 	if n.cfg.Forecast != nil {
 		nt.Forecast = n.cfg.Forecast(ctx, c.AccountID, e.ID, c.Order.Supply)
 	}
-	if held, until := n.cfg.Hold(c.Order); held && until.After(n.cfg.Now()) {
+	// A scheduled order waits out its hold before it is handed over: its
+	// email offers the skip and ship links, valid until the hold ends.
+	if o := c.Order; o.State == arsapi.OrderScheduled && o.HoldUntil != nil && o.HoldUntil.After(n.cfg.Now()) {
+		until := *o.HoldUntil
 		skip, err := n.cfg.Signer.Sign(c.AccountID, c.Order.ID, ActionSkip, until)
 		if err != nil {
 			return Message{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -135,8 +136,15 @@ type fixture struct {
 
 func newFixture(t *testing.T, d *db.DB, email string) fixture {
 	t.Helper()
+	return newFixtureHold(t, d, email, store.DefaultHoldWindow)
+}
+
+// newFixtureHold is newFixture with the given hold window of new orders.
+func newFixtureHold(t *testing.T, d *db.DB, email string, hold time.Duration) fixture {
+	t.Helper()
 	ctx := context.Background()
 	st := store.New(d)
+	st.DefaultHold = hold
 	a, err := st.CreateAccount(ctx, email, "correct horse battery", "Ada")
 	if err != nil {
 		t.Fatal(err)
@@ -160,8 +168,7 @@ func newNotifier(t *testing.T, st *store.Store, srv *smtptest.Server) *notify.No
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Config{Queue: st, Sender: mailer(t, srv, srv.Password), Signer: sg, PublicURL: "https://ars.example",
-		Hold: func(o arsapi.Order) (bool, time.Time) { return true, o.CreatedAt.Add(24 * time.Hour) }})
+	n, err := notify.New(notify.Config{Queue: st, Sender: mailer(t, srv, srv.Password), Signer: sg, PublicURL: "https://ars.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,14 +191,49 @@ func TestNotifierSendsEachOrderOnce(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" {
 			t.Fatalf("messages %+v, want one to ada@example.com", msgs)
 		}
-		_, text, _ := parts(t, msgs[0])
-		if !strings.Contains(text, "https://ars.example/l/") || !strings.Contains(text, "Office (TS8320)") || !strings.Contains(text, "Cyan, at 5 %") {
-			t.Errorf("text body:\n%s", text)
+		subject, text, _ := parts(t, msgs[0])
+		if !strings.Contains(subject, "unless you skip it") || !strings.Contains(text, "Office (TS8320)") || !strings.Contains(text, "Cyan, at 5 %") {
+			t.Errorf("subject %q, text body:\n%s", subject, text)
+		}
+		// Both links are signed for this order of this account and end
+		// with its hold.
+		sg, _ := notify.NewSigner([]byte(strings.Repeat("k", 32)), nil)
+		for _, action := range []notify.Action{notify.ActionSkip, notify.ActionShip} {
+			m := regexp.MustCompile(`https://ars\.example/l/(\S+)`).FindAllStringSubmatch(text, -1)
+			if len(m) != 2 {
+				t.Fatalf("%d links in the text body, want 2:\n%s", len(m), text)
+			}
+			var found bool
+			for _, mm := range m {
+				l, err := notify.ParseLink(mm[1])
+				if err != nil || sg.Verify(l, f.account.ID) != nil || l.OrderID != f.order.ID || !l.Expires.Equal(f.order.HoldUntil.Truncate(time.Second)) {
+					t.Errorf("link %s: %+v, %v", mm[1], l, err)
+				}
+				found = found || l.Action == action
+			}
+			if !found {
+				t.Errorf("no %s link", action)
+			}
 		}
 		if _, sent, err := f.st.NoticeSent(ctx, f.order.ID); err != nil || !sent {
 			t.Errorf("NoticeSent = %v, %v", sent, err)
 		}
 	})
+}
+
+// TestNotifierNoHold: an order handed over at once (no hold window) is
+// told without links.
+func TestNotifierNoHold(t *testing.T) {
+	d := dbtest.SQLite(t)
+	srv := smtptest.Start(t, "ars", "pw")
+	f := newFixtureHold(t, d, "now@example.com", 0)
+	if _, err := newNotifier(t, f.st, srv).SendOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html := parts(t, srv.Wait(t, 1, time.Minute)[0])
+	if !strings.HasPrefix(subject, "Ink ordered for Office (TS8320): Cyan") || strings.Contains(text+html, "/l/") || !strings.Contains(text, "Ink was ordered") {
+		t.Errorf("subject %q, text:\n%s", subject, text)
+	}
 }
 
 func TestNotifierFollowsSettings(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,42 +16,6 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
-
-// actions records what the one-click links asked for, checking like the
-// store does that the order is the account's and still open.
-type actions struct {
-	st   *store.Store
-	mu   sync.Mutex
-	done map[string]string // order → "skip" or "ship"
-}
-
-func (a *actions) act(ctx context.Context, accountID, orderID, what string) (arsapi.Order, error) {
-	o, err := a.st.GetOrder(ctx, accountID, orderID)
-	if err != nil {
-		return o, err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.done[orderID] != "" {
-		return o, store.ErrOrderNotOpen
-	}
-	a.done[orderID] = what
-	return o, nil
-}
-
-func (a *actions) SkipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
-	return a.act(ctx, accountID, orderID, "skip")
-}
-
-func (a *actions) ShipOrder(ctx context.Context, accountID, orderID string) (arsapi.Order, error) {
-	return a.act(ctx, accountID, orderID, "ship")
-}
-
-func (a *actions) get(orderID string) string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.done[orderID]
-}
 
 // ownerWithOrder makes an account with a printer whose cyan supply ordered.
 func ownerWithOrder(t *testing.T, st *store.Store, email string) (arsapi.Account, arsapi.Order) {
@@ -86,12 +49,22 @@ func TestOrderLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := store.New(d)
-		acts := &actions{st: st, done: map[string]string{}}
-		e := newEnv(t, d, web.Options{Links: sg, OrderActions: acts})
+		e := newEnv(t, d, web.Options{Links: sg})
+		e.st.DefaultHold = store.DefaultHoldWindow
+		state := func(o arsapi.Order) arsapi.OrderState {
+			t.Helper()
+			got, err := e.st.OrderNoticeFor(context.Background(), o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Order.State
+		}
 		a, order := ownerWithOrder(t, e.st, "a@example.com")
 		b, orderB := ownerWithOrder(t, e.st, "b@example.com")
-		hold := now.Add(24 * time.Hour)
+		if order.State != arsapi.OrderScheduled || orderB.State != arsapi.OrderScheduled || order.HoldUntil == nil {
+			t.Fatalf("orders %s and %s, want scheduled with a hold", order.State, orderB.State)
+		}
+		hold := *order.HoldUntil
 		sign := func(account, orderID string, act notify.Action, exp time.Time) string {
 			tok, err := sg.Sign(account, orderID, act, exp)
 			if err != nil {
@@ -117,7 +90,7 @@ func TestOrderLinks(t *testing.T) {
 		for range 3 {
 			c.get(skip)
 		}
-		if acts.get(order.ID) != "" {
+		if state(order) != arsapi.OrderScheduled {
 			t.Fatal("GET acted on the order")
 		}
 
@@ -131,7 +104,7 @@ func TestOrderLinks(t *testing.T) {
 		if r := c.post(skip, url.Values{"csrf_token": {otherTok}}); r.status != http.StatusForbidden {
 			t.Errorf("POST with another browser's token: HTTP %d", r.status)
 		}
-		if acts.get(order.ID) != "" {
+		if state(order) != arsapi.OrderScheduled {
 			t.Fatal("a cross-site POST acted on the order")
 		}
 
@@ -165,7 +138,7 @@ func TestOrderLinks(t *testing.T) {
 				t.Errorf("%s link: GET HTTP %d, POST HTTP %d, want 404 not valid", name, g.status, p.status)
 			}
 		}
-		if acts.get(order.ID) != "" || acts.get(orderB.ID) != "" {
+		if state(order) != arsapi.OrderScheduled || state(orderB) != arsapi.OrderScheduled {
 			t.Fatal("a forged link acted")
 		}
 
@@ -175,8 +148,8 @@ func TestOrderLinks(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(r.body, "Order skipped") {
 			t.Fatalf("confirm: HTTP %d: %s", r.status, trim(r.body))
 		}
-		if acts.get(order.ID) != "skip" {
-			t.Fatalf("order %q after the link, want skip", acts.get(order.ID))
+		if st := state(order); st != arsapi.OrderSkipped {
+			t.Fatalf("order %s after the link, want skipped", st)
 		}
 		// Replayed: refused, from this browser and another.
 		if r := c.post(skip, url.Values{"csrf_token": {ct}}); r.status != http.StatusConflict || !strings.Contains(r.body, "already used") {
@@ -192,21 +165,32 @@ func TestOrderLinks(t *testing.T) {
 		if r := c.post(ship, url.Values{"csrf_token": {ct}}); r.status != http.StatusConflict || !strings.Contains(r.body, "already handled") {
 			t.Errorf("ship after skip: HTTP %d: %s", r.status, trim(r.body))
 		}
-		if acts.get(order.ID) != "skip" {
-			t.Errorf("order %q, want still skip", acts.get(order.ID))
+		if st := state(order); st != arsapi.OrderSkipped {
+			t.Errorf("order %s, want still skipped", st)
+		}
+
+		// B's ship link hands B's order over now; used once.
+		shipB := sign(b.ID, orderB.ID, notify.ActionShip, *orderB.HoldUntil)
+		ct = c.csrf(shipB)
+		if r := c.post(shipB, url.Values{"csrf_token": {ct}}); r.status != http.StatusOK || !strings.Contains(r.body, "Order shipping now") {
+			t.Fatalf("ship: HTTP %d: %s", r.status, trim(r.body))
+		}
+		if n, err := e.st.OrderNoticeFor(context.Background(), orderB.ID); err != nil || n.Order.HoldUntil == nil || n.Order.HoldUntil.After(time.Now()) {
+			t.Errorf("after the ship link B's order holds until %v (%v), want now", n.Order.HoldUntil, err)
 		}
 
 		// Expired: at the end of the hold the link stops working.
-		shipB := sign(b.ID, orderB.ID, notify.ActionShip, hold)
+		c2, orderC := ownerWithOrder(t, e.st, "c@example.com")
+		shipB = sign(c2.ID, orderC.ID, notify.ActionShip, *orderC.HoldUntil)
 		ct = c.csrf(shipB)
-		now = hold
+		now = *orderC.HoldUntil
 		if r := c.get(shipB); r.status != http.StatusGone {
 			t.Errorf("GET of an expired link: HTTP %d", r.status)
 		}
 		if r := c.post(shipB, url.Values{"csrf_token": {ct}}); r.status != http.StatusGone {
 			t.Errorf("POST of an expired link: HTTP %d", r.status)
 		}
-		if acts.get(orderB.ID) != "" {
+		if state(orderC) != arsapi.OrderScheduled {
 			t.Error("an expired link acted")
 		}
 	})

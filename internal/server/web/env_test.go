@@ -57,6 +57,9 @@ func newEnv(t *testing.T, d *db.DB, opt web.Options) *env {
 		t.Fatal(err)
 	}
 	opt.Store, opt.Catalogue, opt.Logger = e.st, e.cat, logger
+	if opt.Links != nil && opt.OrderActions == nil {
+		opt.OrderActions = e.st
+	}
 	if opt.PublicURL == "" {
 		opt.PublicURL = e.url
 	}
