@@ -83,7 +83,7 @@ func (s *Server) createAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errors.Is(err, store.ErrTooManyAPITokens) {
-		writeProblem(w, r, http.StatusConflict, arsapi.CodeTooManyTokens, err.Error()+" (DELETE /v1/tokens/{id})")
+		writeProblem(w, r, http.StatusConflict, arsapi.CodeTooManyTokens, err.Error()+" with arsctl auth token revoke ID or DELETE /v1/tokens/{id}")
 		return
 	}
 	if err != nil {

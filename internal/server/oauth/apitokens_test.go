@@ -3,12 +3,14 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
+	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -52,6 +54,30 @@ func TestAPITokenBodyChecks(t *testing.T) {
 		list, err := e.st.ListAPITokens(context.Background(), e.acct)
 		if err != nil || len(list) != 0 {
 			t.Errorf("tokens after refused requests: %+v, %v", list, err)
+		}
+	})
+}
+
+// TestTooManyTokensNamesTheCommand: the answer to one token too many says
+// how to revoke one with arsctl, not only the API route.
+func TestTooManyTokensNamesTheCommand(t *testing.T) {
+	each(t, Config{}, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for i := range store.MaxAPITokens {
+			if _, _, err := e.st.CreateAPIToken(ctx, e.acct, fmt.Sprintf("t%d", i), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tok, err := oauthtest.DeviceLogin(ctx, http.DefaultClient, e.srv.URL, e.email, e.password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, body := apiCall(t, e, "POST", tokensPath, tok.AccessToken, `{"name":"one too many"}`)
+		if st != http.StatusConflict || !strings.Contains(string(body), arsapi.CodeTooManyTokens) {
+			t.Fatalf("one too many = %d %s", st, body)
+		}
+		if !strings.Contains(string(body), "arsctl auth token revoke") || !strings.Contains(string(body), "DELETE /v1/tokens/{id}") {
+			t.Fatalf("the problem does not name both ways to revoke a token: %s", body)
 		}
 	})
 }
