@@ -50,8 +50,9 @@ func NewCmdCancel(f *cmdutil.Factory, runF func(*CancelOptions) error) *cobra.Co
 		Use:   "cancel [PRINTER|ENROLLMENT]",
 		Short: "Cancel a printer's replenishment plan",
 		Long: `Cancel the Auto Replenishment plan of a printer (Manage Plan -> Cancel Plan
-on the service's account pages). No further ink is ordered; orders already
-placed are not affected. The printer can be enrolled again later.
+on the service's account pages). No further ink is ordered; orders still
+scheduled are skipped, and orders already handed to the provider are not
+affected. The printer can be enrolled again later.
 
 PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the
 printer's serial, UUID, label, model or network address. On a terminal you

@@ -58,9 +58,9 @@ You choose who fulfils the orders: Canon, through this service, or Amazon Dash R
 
 To do this, the service keeps your printer's model, serial number and the supply levels it reports, and the orders placed for it. It uses them only to run the service.
 
-One order is placed per supply when it reaches its low level; no further order for that supply is placed until a new cartridge has been fitted.
+One order is placed per supply when the supply is expected to run out before new ink could arrive, and at the latest when the printer reports it low; no further order for that supply is placed until a new cartridge has been fitted. A new order may first be scheduled for a while (shown in your account), during which you can skip it or have it shipped at once.
 
-You can cancel at any time from your account or with arsctl cancel. Cancelling stops all further orders at once; orders already placed are not affected.`
+You can cancel at any time from your account or with arsctl cancel. Cancelling stops all further orders at once: orders still scheduled are skipped, and orders already handed to the provider are not affected.`
 
 // defaultModels is Canon's US list of PIXMA models eligible for the
 // service (each also sold as a regional "a" variant, e.g. TS8320a), with

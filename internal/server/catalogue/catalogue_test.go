@@ -144,3 +144,28 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultTermsSayWhenInkIsOrdered: the built-in terms said one order
+// is placed when a supply reaches its low level and that cancelling leaves
+// placed orders alone, while arsd orders by forecast by default, schedules
+// a new order for a hold window first and skips the scheduled ones of a
+// cancelled plan. What the owner agrees to says what arsd does.
+func TestDefaultTermsSayWhenInkIsOrdered(t *testing.T) {
+	c, err := New(Config{}, "http://127.0.0.1:8787/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(c.Terms().Text), " ")
+	for _, want := range []string{
+		"expected to run out before new ink could arrive, and at the latest when the printer reports it low",
+		"skip it or have it shipped at once",
+		"orders still scheduled are skipped",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("terms do not say %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "when it reaches its low level") {
+		t.Errorf("terms still say orders wait for the low level:\n%s", text)
+	}
+}
