@@ -41,6 +41,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -68,6 +69,9 @@ type Forecast struct {
 	// Known reports whether a consumption rate could be estimated; when it
 	// is false the rate and day fields are zero.
 	Known bool `json:"known"`
+	// NoRate says, when Known is false, what the estimate lacks, e.g.
+	// "readings span less than a day".
+	NoRate string `json:"no_rate,omitempty"`
 	// Step is the granularity of the levels of the current cycle in
 	// percent: 10 for a printer that reports only multiples of 10, else 1.
 	Step int `json:"step"`
@@ -90,6 +94,15 @@ type Forecast struct {
 	DaysHigh    float64 `json:"days_high,omitempty"`
 }
 
+// What a forecast without a rate lacks (Forecast.NoRate), besides "the
+// level has not moved in N days of readings".
+const (
+	NoRateNoReading    = "no level reported yet"
+	NoRateNoPercentage = "the printer reports no percentage"
+	NoRateShortSpan    = "readings span less than a day"
+	NoRateNoCycle      = "the printer reports only \"some remaining\" until low, and no cartridge has been seen from new to low yet"
+)
+
 // minSpan is the least time the change points of a cycle must span for
 // a rate to be estimated.
 const minSpan = 24 * time.Hour
@@ -109,6 +122,7 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	}
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].At.Before(rs[j].At) })
 	if len(rs) == 0 {
+		f.NoRate = NoRateNoReading
 		return f
 	}
 	f.Level = rs[len(rs)-1].Level
@@ -116,7 +130,9 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 		return fromPastCycles(f, rs, now)
 	}
 	cycle := currentCycle(rs)
-	if len(cycle) == 0 {
+	if len(cycle) == 0 || !(f.Level >= 0 && f.Level <= 100) {
+		// The last reading is not a percentage: nothing to extrapolate from.
+		f.NoRate = NoRateNoPercentage
 		return f
 	}
 	f.CycleStart = cycle[0].At
@@ -124,18 +140,20 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	pts := changePoints(cycle)
 	f.Points = len(pts)
 	last := cycle[len(cycle)-1]
-	if !(f.Level >= 0 && f.Level <= 100) {
-		// The last reading is not a percentage: nothing to extrapolate from.
-		return f
-	}
-	if len(pts) < 2 || pts[len(pts)-1].At.Sub(pts[0].At) < minSpan {
+	switch read := last.At.Sub(cycle[0].At); {
+	case read < minSpan:
 		// Readings minutes apart say nothing of a rate per day.
+		f.NoRate = NoRateShortSpan
+		return f
+	case len(pts) < 2:
+		f.NoRate = fmt.Sprintf("the level has not moved in %s days of readings", DaysText(days(read)))
+		return f
+	case pts[len(pts)-1].At.Sub(pts[0].At) < minSpan:
+		f.NoRate = fmt.Sprintf("the level moved only within its first day of readings, not in the %s days since",
+			DaysText(days(last.At.Sub(pts[len(pts)-1].At))))
 		return f
 	}
 	slopes := pairSlopes(pts, now)
-	if len(slopes) == 0 {
-		return f
-	}
 	rate := -weightedQuantile(slopes, 0.5)
 	// A higher slope percentile is a slower consumption.
 	rateLow := -weightedQuantile(slopes, 0.9)
@@ -209,6 +227,7 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 		}
 	}
 	if len(cycles) < 1 || !inCycle {
+		f.NoRate = NoRateNoCycle
 		return f
 	}
 	cur := cycles[len(cycles)-1]
@@ -234,6 +253,7 @@ func fromPastCycles(f Forecast, rs []Reading, now time.Time) Forecast {
 		tail = true
 	}
 	if len(rates) == 0 {
+		f.NoRate = NoRateNoCycle
 		return f
 	}
 	sort.Float64s(rates)

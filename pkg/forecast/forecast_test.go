@@ -198,9 +198,14 @@ func TestForecastText(t *testing.T) {
 		want string
 	}{
 		{Estimate(rs, t0.Add(9*day)), "empty in 36 days ("},
-		{Estimate(rs[:1], t0), "no rate yet: the level has not moved"},
-		{Estimate([]Reading{{At: t0, Level: printer.LevelSomeRemaining}}, t0), "only \"some remaining\""},
-		{Estimate(nil, t0), "no rate: the printer reports no percentage"},
+		{Estimate(rs[:1], t0), "no rate yet: readings span less than a day"},
+		{Estimate([]Reading{{At: t0, Level: printer.LevelSomeRemaining}}, t0), "only \"some remaining\" until low, and no cartridge has been seen from new to low yet"},
+		{Estimate(nil, t0), "no rate yet: no level reported yet"},
+		{Estimate([]Reading{{At: t0, Level: printer.LevelUnknown}}, t0), "no rate: the printer reports no percentage"},
+		{Estimate([]Reading{{At: t0, Level: 80}, {At: t0.Add(3 * day), Level: 80}}, t0.Add(3*day)),
+			"no rate yet: the level has not moved in 3.0 days of readings"},
+		{Estimate([]Reading{{At: t0, Level: 60}, {At: t0.Add(time.Minute), Level: 9}, {At: t0.Add(4 * day), Level: 9}}, t0.Add(4*day)),
+			"no rate yet: the level moved only within its first day of readings, not in the 4.0 days since"},
 	} {
 		if got := tt.f.Text(); !strings.Contains(got, tt.want) {
 			t.Errorf("Text() = %q, want %q in it (%+v)", got, tt.want, tt.f)
@@ -211,7 +216,8 @@ func TestForecastText(t *testing.T) {
 // TestEstimateDropWithinMinutes replays a new enrollment whose colour
 // cartridge is read at 60 % and, seconds later, at 9 %: status said "empty
 // in 0.0 days (0.0-0.0), 122012319.4 % a day". Changes within less than a
-// day give no rate; the same drop over two days does.
+// day give no rate, and the reason says so (not that the level has not
+// moved); the same drop over two days does give a rate.
 func TestEstimateDropWithinMinutes(t *testing.T) {
 	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	rs := []Reading{{At: t0, Level: 60}, {At: t0.Add(5 * time.Second), Level: 9}, {At: t0.Add(10 * time.Second), Level: 9}}
@@ -219,7 +225,7 @@ func TestEstimateDropWithinMinutes(t *testing.T) {
 	if f.Known || f.Rate != 0 {
 		t.Fatalf("rate from a drop within seconds: %+v", f)
 	}
-	if got, want := f.Text(), "no rate yet: the level has moved only within the last day"; got != want {
+	if got, want := f.Text(), "no rate yet: readings span less than a day"; got != want {
 		t.Errorf("Text() = %q, want %q", got, want)
 	}
 	if d := Forecasted(f, DefaultLeadTime, 15); !d.Order {

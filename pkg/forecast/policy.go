@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // DefaultLeadTime is how long ink ordered now takes to arrive when the
@@ -111,14 +109,12 @@ func (f Forecast) MarshalJSON() ([]byte, error) {
 // (19-30), 3.0 % a day", "not in use", or why there is no rate yet.
 func (f Forecast) Text() string {
 	switch {
-	case !f.Known && f.Level == printer.LevelSomeRemaining:
-		return "no rate yet: the printer reports only \"some remaining\" until low"
-	case !f.Known && !(f.Level >= 0 && f.Level <= 100):
-		return "no rate: the printer reports no percentage"
-	case !f.Known && f.Points >= 2:
-		return "no rate yet: the level has moved only within the last day"
+	case !f.Known && f.NoRate == NoRateNoPercentage:
+		return "no rate: " + f.NoRate
+	case !f.Known && f.NoRate != "":
+		return "no rate yet: " + f.NoRate
 	case !f.Known:
-		return "no rate yet: the level has not moved since the cartridge was put in"
+		return "no rate yet"
 	case f.Estimated <= 0:
 		return "empty"
 	case math.IsInf(f.DaysToEmpty, 1):

@@ -264,7 +264,7 @@ func TestDetailForecastsInOneColumn(t *testing.T) {
 	if err := printDetail(&b, []Item{it}, nil, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"    Black    80%  no rate yet", "    Color    9%   no rate yet: the level has moved only within the last day"} {
+	for _, want := range []string{"    Black    80%  no rate yet", "    Color    9%   no rate yet: readings span less than a day"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("want %q in:\n%s", want, b.String())
 		}
