@@ -383,7 +383,14 @@ func (a *API) levelHistory(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid, "since must be an RFC 3339 time, e.g. 2026-01-02T15:04:05Z"))
 			return
 		}
-		since = t
+		// RFC 3339 parses years 0000-9999 in any zone; in UTC, as the answer
+		// gives it back, one may fall outside them and could not be written.
+		since = t.UTC()
+		if first := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC); since.Before(first) {
+			since = first
+		} else if last := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC); since.After(last) {
+			since = last
+		}
 	}
 	h, err := a.st.LevelHistory(r.Context(), account(r), id, since)
 	switch {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,16 @@ func TestLevelHistoryRoute(t *testing.T) {
 		}
 		if r := e.do("GET", levels+"?since=yesterday", ann, nil); r.status != 400 {
 			t.Fatalf("since=yesterday: %d %s", r.status, r.body)
+		}
+		// A since at the ends of what RFC 3339 parses, in a zone that puts
+		// it outside years 0-9999 in UTC, is read as the earliest or the
+		// latest time there is (the answer's since could not be written).
+		for _, v := range []string{"0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"} {
+			var got arsapi.LevelHistory
+			e.mustDo("GET", levels+"?since="+url.QueryEscape(v), ann, nil, 200, &got)
+			if wantAll := strings.HasPrefix(v, "0000"); wantAll != (len(got.Supplies[0].Readings) == len(all.Supplies[0].Readings)) {
+				t.Errorf("since=%s: %d readings, %d without since", v, len(got.Supplies[0].Readings), len(all.Supplies[0].Readings))
+			}
 		}
 		if r := e.do("GET", levels, bob, nil); r.status != 404 {
 			t.Fatalf("bob reads ann's history: %d %s", r.status, r.body)
