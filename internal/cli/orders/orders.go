@@ -134,6 +134,16 @@ status is 0.`,
 	return cmd
 }
 
+// orderIDs requires at least one order ID, saying where to find them.
+func orderIDs(verb string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmdutil.FlagErrorf("give the ID of each order to %s: `arsctl orders list` shows them", verb)
+		}
+		return nil
+	}
+}
+
 func newCmdSkip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	return &cobra.Command{
@@ -144,8 +154,8 @@ until when). A skipped order is never handed over; the supply orders again
 when the printer reports it low, or by forecast once a new cartridge is
 seen. Skipping an order already skipped changes nothing; an order whose hold
 is over is an error. Exits 3 when an order is not found in your account.`,
-		Example: `  arsctl orders skip 0193a5c2e1f07d4e9b`,
-		Args:    cobra.MinimumNArgs(1),
+		Example: `  arsctl orders skip 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
+		Args:    orderIDs("skip"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
 			if runF != nil {
@@ -164,8 +174,8 @@ func newCmdShip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `End the hold window of scheduled orders: they are handed over at once.
 An order whose hold is over, or that was skipped, is an error. Exits 3 when
 an order is not found in your account.`,
-		Example: `  arsctl orders ship 0193a5c2e1f07d4e9b`,
-		Args:    cobra.MinimumNArgs(1),
+		Example: `  arsctl orders ship 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
+		Args:    orderIDs("ship now"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
 			if runF != nil {
@@ -185,8 +195,8 @@ func newCmdBought(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 (` + "`arsctl orders list`" + ` shows their IDs). Marking an order already bought
 again changes nothing; an order in another state (shipped, failed…) is an
 error. Exits 3 when an order is not found in your account.`,
-		Example:           `  arsctl orders bought 0193a5c2e1f07d4e9b`,
-		Args:              cobra.MinimumNArgs(1),
+		Example:           `  arsctl orders bought 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
+		Args:              orderIDs("mark bought"),
 		ValidArgsFunction: complete.InboxOrders(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,9 @@ func TestNewCmdOrdersFlags(t *testing.T) {
 	for args, wantErr := range map[string]string{
 		"list --state lost":         "--state: \"lost\" is not one of",
 		"list --all --state bought": "cannot be used together",
-		"bought":                    "requires at least 1 arg",
+		"bought":                    "give the ID of each order to mark bought: `arsctl orders list` shows them",
+		"skip":                      "give the ID of each order to skip:",
+		"ship":                      "give the ID of each order to ship now:",
 		"list --state bought":       "",
 	} {
 		ios, _, _, _ := iostreams.Test()
@@ -95,6 +98,10 @@ func TestNewCmdOrdersFlags(t *testing.T) {
 		err := cmd.Execute()
 		if (wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), wantErr)) {
 			t.Errorf("%q: err = %v, want %q", args, err, wantErr)
+		}
+		var ee *cmdutil.ExitError
+		if err != nil && (!errors.As(err, &ee) || ee.Code != cmdutil.ExitUsage) {
+			t.Errorf("%q: err = %v, want exit %d", args, err, cmdutil.ExitUsage)
 		}
 	}
 }

@@ -79,7 +79,7 @@ revoked, and is given to arsctl as ARS_TOKEN.`,
 		Example: `  curl -H "Authorization: Bearer $(arsctl auth token)" http://127.0.0.1:8787/v1/enrollments
   arsctl auth token create --name ci --expires 90d
   arsctl auth token list
-  arsctl auth token revoke 0193a5c2e1f07d4e9b`,
+  arsctl auth token revoke 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -305,7 +305,7 @@ the server refuses them from then on, within seconds on every replica.
 Revoking a token already revoked changes nothing. Exits 3 when no token of
 your account has that ID or name, 2 when a name belongs to several tokens
 (give the ID).`,
-		Example: `  arsctl auth token revoke 0193a5c2e1f07d4e9b
+		Example: `  arsctl auth token revoke 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4
   arsctl auth token revoke ci`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
