@@ -347,6 +347,34 @@ type OrderSettings struct {
 	// skip it or ship it now) before it is handed over; 0 is no hold, nil
 	// inherits like Policy.
 	HoldMinutes *int `json:"hold_minutes"`
+	// Effective is what applies, with where each value comes from; the
+	// server fills it in its answers and ignores it in a PUT.
+	Effective *EffectiveOrderSettings `json:"effective,omitempty"`
+}
+
+// Where an order setting comes from (EffectiveOrderSettings).
+const (
+	// SettingFromPrinter is a value set on the enrollment (the printer).
+	SettingFromPrinter = "printer"
+	// SettingFromAccount is a value set on the account.
+	SettingFromAccount = "account"
+	// SettingFromDefault is the server's default.
+	SettingFromDefault = "default"
+)
+
+// EffectiveOrderSettings are the order policy and hold window that apply
+// to an account or an enrollment once inheritance is resolved, each with
+// where it comes from: SettingFromPrinter, SettingFromAccount or
+// SettingFromDefault.
+type EffectiveOrderSettings struct {
+	// Policy is "forecast" or "threshold".
+	Policy string `json:"policy"`
+	// PolicyFrom is where Policy comes from.
+	PolicyFrom string `json:"policy_from"`
+	// HoldMinutes is the hold window in minutes; 0 is no hold.
+	HoldMinutes int `json:"hold_minutes"`
+	// HoldFrom is where HoldMinutes comes from.
+	HoldFrom string `json:"hold_from"`
 }
 
 // MaxHoldMinutes is the longest hold window: 14 days.

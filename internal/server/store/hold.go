@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -316,7 +317,8 @@ func claimScheduled(ctx context.Context, tx *db.Tx, ids []any, now time.Time) er
 // enrollment its account's, the account the server's), else a name of
 // reorder.Policies; set.HoldMinutes nil inherits, 0 is no hold. A policy
 // that is not one is ErrInvalid; an enrollment of another account
-// ErrNotFound.
+// ErrNotFound. It returns the settings now, with Effective (set.Effective
+// is ignored).
 func (s *Store) SetOrderSettings(ctx context.Context, accountID, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error) {
 	if _, ok := reorder.Policies[set.Policy]; set.Policy != "" && !ok {
 		return set, fmt.Errorf("%w: order policy %q is not forecast or threshold", ErrInvalid, set.Policy)
@@ -338,7 +340,7 @@ func (s *Store) SetOrderSettings(ctx context.Context, accountID, enrollmentID st
 		if n, _ := r.RowsAffected(); n == 0 {
 			return set, ErrNotFound
 		}
-		return set, nil
+		return s.OrderSettings(ctx, accountID, "")
 	}
 	r, err := s.DB.Exec(ctx, `UPDATE enrollments SET order_policy = ?, hold_minutes = ? WHERE id = ? AND account_id = ?`,
 		set.Policy, hold, enrollmentID, accountID)
@@ -348,29 +350,69 @@ func (s *Store) SetOrderSettings(ctx context.Context, accountID, enrollmentID st
 	if n, _ := r.RowsAffected(); n == 0 {
 		return set, ErrNotFound
 	}
-	return set, nil
+	return s.OrderSettings(ctx, accountID, enrollmentID)
 }
 
 // OrderSettings returns the order settings of the account (enrollmentID
-// "") or of one of its enrollments, as set (not inherited).
+// "") or of one of its enrollments as set, with what applies and where
+// each value comes from in Effective (see effectiveOrderSettings).
 func (s *Store) OrderSettings(ctx context.Context, accountID, enrollmentID string) (arsapi.OrderSettings, error) {
 	var (
-		set  arsapi.OrderSettings
-		hold sql.NullInt64
-		err  error
+		set, acct   arsapi.OrderSettings
+		hold, aHold sql.NullInt64
+		err         error
 	)
 	if enrollmentID == "" {
-		err = s.DB.QueryRow(ctx, `SELECT order_policy, hold_minutes FROM accounts WHERE id = ?`, accountID).Scan(&set.Policy, &hold)
+		err = s.DB.QueryRow(ctx, `SELECT order_policy, hold_minutes FROM accounts WHERE id = ?`, accountID).Scan(&acct.Policy, &aHold)
 	} else {
-		err = s.DB.QueryRow(ctx, `SELECT order_policy, hold_minutes FROM enrollments WHERE id = ? AND account_id = ?`,
-			enrollmentID, accountID).Scan(&set.Policy, &hold)
+		// The account row may be missing for accounts of other sign-ins
+		// (tests): then the enrollment inherits the server's defaults.
+		err = s.DB.QueryRow(ctx, `SELECT e.order_policy, e.hold_minutes, COALESCE(a.order_policy, ''), a.hold_minutes
+			FROM enrollments e LEFT JOIN accounts a ON a.id = e.account_id
+			WHERE e.id = ? AND e.account_id = ?`,
+			enrollmentID, accountID).Scan(&set.Policy, &hold, &acct.Policy, &aHold)
 	}
 	if err != nil {
 		return set, readErr(err, "read order settings")
 	}
-	if hold.Valid {
-		m := int(hold.Int64)
-		set.HoldMinutes = &m
+	set.HoldMinutes = minutesOf(hold)
+	acct.HoldMinutes = minutesOf(aHold)
+	if enrollmentID == "" {
+		set = acct
 	}
+	eff := s.effectiveOrderSettings(set, acct, enrollmentID != "")
+	set.Effective = &eff
 	return set, nil
+}
+
+// minutesOf is a nullable hold_minutes column as OrderSettings.HoldMinutes.
+func minutesOf(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	m := int(n.Int64)
+	return &m
+}
+
+// effectiveOrderSettings resolves what applies to an enrollment (own set,
+// printer true) or an account (own == acct): the enrollment's value, else
+// the account's, else the server's default (OrderPolicy, DefaultHold).
+func (s *Store) effectiveOrderSettings(own, acct arsapi.OrderSettings, printer bool) arsapi.EffectiveOrderSettings {
+	eff := arsapi.EffectiveOrderSettings{
+		Policy: cmp.Or(s.OrderPolicy, reorder.Default), PolicyFrom: arsapi.SettingFromDefault,
+		HoldMinutes: int(s.DefaultHold / time.Minute), HoldFrom: arsapi.SettingFromDefault,
+	}
+	switch {
+	case printer && own.Policy != "":
+		eff.Policy, eff.PolicyFrom = own.Policy, arsapi.SettingFromPrinter
+	case acct.Policy != "":
+		eff.Policy, eff.PolicyFrom = acct.Policy, arsapi.SettingFromAccount
+	}
+	switch {
+	case printer && own.HoldMinutes != nil:
+		eff.HoldMinutes, eff.HoldFrom = *own.HoldMinutes, arsapi.SettingFromPrinter
+	case acct.HoldMinutes != nil:
+		eff.HoldMinutes, eff.HoldFrom = *acct.HoldMinutes, arsapi.SettingFromAccount
+	}
+	return eff
 }

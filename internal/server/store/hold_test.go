@@ -337,3 +337,46 @@ func TestCancelSkipsScheduled(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderSettingsEffective: what applies to a printer comes from the
+// printer, else the account, else the server, and says which.
+func TestOrderSettingsEffective(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		s.DefaultHold = 24 * time.Hour
+		acct, err := s.CreateAccount(ctx, "eff@example.com", "correct horse battery", "Eff")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := mustEnroll(t, s, acct.ID, arsapi.ProviderCanon, "EFF1")
+		want := func(enr string, w arsapi.EffectiveOrderSettings) {
+			t.Helper()
+			set, err := s.OrderSettings(ctx, acct.ID, enr)
+			if err != nil || set.Effective == nil || *set.Effective != w {
+				t.Fatalf("settings of %q: %v %+v, want effective %+v", enr, err, set, w)
+			}
+		}
+		def := arsapi.EffectiveOrderSettings{Policy: "forecast", PolicyFrom: "default", HoldMinutes: 1440, HoldFrom: "default"}
+		want("", def)
+		want(e.ID, def)
+		two := 120
+		got, err := s.SetOrderSettings(ctx, acct.ID, "", arsapi.OrderSettings{Policy: "threshold", HoldMinutes: &two,
+			Effective: &arsapi.EffectiveOrderSettings{Policy: "ignored"}})
+		if err != nil || got.Effective == nil || got.Effective.Policy != "threshold" || got.Effective.PolicyFrom != "account" {
+			t.Fatalf("set account: %v %+v", err, got)
+		}
+		want(e.ID, arsapi.EffectiveOrderSettings{Policy: "threshold", PolicyFrom: "account", HoldMinutes: 120, HoldFrom: "account"})
+		zero := 0
+		if _, err := s.SetOrderSettings(ctx, acct.ID, e.ID, arsapi.OrderSettings{HoldMinutes: &zero}); err != nil {
+			t.Fatal(err)
+		}
+		want(e.ID, arsapi.EffectiveOrderSettings{Policy: "threshold", PolicyFrom: "account", HoldMinutes: 0, HoldFrom: "printer"})
+		want("", arsapi.EffectiveOrderSettings{Policy: "threshold", PolicyFrom: "account", HoldMinutes: 120, HoldFrom: "account"})
+		s.OrderPolicy = "threshold"
+		if _, err := s.SetOrderSettings(ctx, acct.ID, "", arsapi.OrderSettings{}); err != nil {
+			t.Fatal(err)
+		}
+		want("", arsapi.EffectiveOrderSettings{Policy: "threshold", PolicyFrom: "default", HoldMinutes: 1440, HoldFrom: "default"})
+	})
+}
