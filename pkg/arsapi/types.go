@@ -377,6 +377,18 @@ type EffectiveOrderSettings struct {
 	HoldFrom string `json:"hold_from"`
 }
 
+// The order policies (OrderSettings.Policy).
+const (
+	// OrderPolicyForecast orders when the supply is forecast to run out
+	// before ink ordered now would arrive, never later than the low level.
+	OrderPolicyForecast = "forecast"
+	// OrderPolicyThreshold orders at the printer's low level.
+	OrderPolicyThreshold = "threshold"
+)
+
+// OrderPolicies lists the order policies, the default first.
+var OrderPolicies = []string{OrderPolicyForecast, OrderPolicyThreshold}
+
 // MaxHoldMinutes is the longest hold window: 14 days.
 const MaxHoldMinutes = 14 * 24 * 60
 

@@ -32,6 +32,8 @@ type Client interface {
 	SkipOrder(ctx context.Context, id string) (arsapi.Order, error)
 	ShipOrder(ctx context.Context, id string) (arsapi.Order, error)
 	ListEnrollments(ctx context.Context) ([]arsapi.Enrollment, error)
+	OrderSettings(ctx context.Context, enrollmentID string) (arsapi.OrderSettings, error)
+	SetOrderSettings(ctx context.Context, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error)
 }
 
 // Options are the inputs of the orders commands.
@@ -47,6 +49,16 @@ type Options struct {
 	All    bool
 	// IDs are the orders `orders bought`, `skip` or `ship` acts on.
 	IDs []string
+
+	// Target is the PRINTER or ENROLLMENT whose settings `orders
+	// settings` shows or sets ("": the account's).
+	Target string
+	// Policy is the order policy to set: one of arsapi.OrderPolicies,
+	// Inherit, or "" to leave it.
+	Policy string
+	// Hold is the hold window to set in minutes, -1 to inherit, nil to
+	// leave it.
+	Hold *int
 }
 
 // waiting is whether `orders list` shows an order in state s by default:
@@ -68,9 +80,12 @@ it now. After the window it is handed over.
 A server that hands an order to no one (a self-hosted arsd with no webhook
 for Canon orders: it warns at start) keeps it "unfulfilled" in your order
 inbox: buy the ink, then mark the order bought, here or on the Order inbox
-web page.`,
+web page.
+
+` + "`arsctl orders settings`" + ` shows and sets the order policy and the hold window,
+for the account or for one printer.`,
 	}
-	cmd.AddCommand(newCmdList(f, runF), newCmdSkip(f, runF), newCmdShip(f, runF), newCmdBought(f, runF))
+	cmd.AddCommand(newCmdList(f, runF), newCmdSkip(f, runF), newCmdShip(f, runF), newCmdBought(f, runF), newCmdSettings(f, runF))
 	return cmd
 }
 

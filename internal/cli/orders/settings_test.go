@@ -1,0 +1,109 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/pkg/arsapi"
+)
+
+func TestNewCmdSettingsFlags(t *testing.T) {
+	hold := func(m int) *int { return &m }
+	for _, tc := range []struct {
+		args    string
+		wantErr string
+		want    Options
+	}{
+		{args: "settings", want: Options{}},
+		{args: "settings study --policy threshold", want: Options{Target: "study", Policy: "threshold"}},
+		{args: "settings --hold 0", want: Options{Hold: hold(0)}},
+		{args: "settings --hold 2d --policy inherit", want: Options{Policy: Inherit, Hold: hold(2880)}},
+		{args: "settings --hold inherit", want: Options{Hold: hold(-1)}},
+		{args: "settings --policy sometimes", wantErr: `--policy: "sometimes" is not one of forecast, threshold or inherit`},
+		{args: "settings --hold soon", wantErr: `want a duration such as 24h`},
+		{args: "settings --hold 30d", wantErr: `up to 14 days`},
+		{args: "settings a b", wantErr: "accepts at most 1 arg"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}}
+		var got *Options
+		cmd := NewCmdOrders(f, func(o *Options) error { got = o; return nil })
+		cmd.SetArgs(strings.Fields(tc.args))
+		cmd.SetOut(&strings.Builder{})
+		cmd.SetErr(&strings.Builder{})
+		err := cmd.Execute()
+		if tc.wantErr != "" {
+			// cobra's argument errors become exit 2 at the root command.
+			usage := strings.HasPrefix(tc.wantErr, "accepts") || cmdutil.ExitCode(err) == cmdutil.ExitUsage
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !usage {
+				t.Errorf("%q: err = %v (exit %d), want %q (exit 2)", tc.args, err, cmdutil.ExitCode(err), tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got == nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got.Target != tc.want.Target || got.Policy != tc.want.Policy || (got.Hold == nil) != (tc.want.Hold == nil) ||
+			(got.Hold != nil && *got.Hold != *tc.want.Hold) {
+			t.Errorf("%q: options target %q policy %q hold %v, want %+v", tc.args, got.Target, got.Policy, got.Hold, tc.want)
+		}
+	}
+}
+
+// TestSettings sets the account's settings, then a printer's own, and
+// shows where each value comes from; inherit clears the printer's.
+func TestSettings(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	c := api.Client(api.Account(t, "owner@example.com"))
+	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(json bool, mutate func(*Options)) (string, string, error) {
+		ios, _, out, errOut := iostreams.Test()
+		o := &Options{IO: ios, Output: &cmdutil.OutputOptions{JSON: json}, Now: time.Now,
+			Client: func(context.Context) (Client, error) { return c, nil }}
+		mutate(o)
+		err := settingsRun(ctx, o)
+		return out.String(), errOut.String(), err
+	}
+	hold := func(m int) *int { return &m }
+
+	out, _, err := run(false, func(o *Options) {})
+	if err != nil || out != "policy\tforecast\tdefault\nhold\tnone\tdefault\n" {
+		t.Fatalf("account, nothing set: %q, %v", out, err)
+	}
+	_, errOut, err := run(false, func(o *Options) { o.Policy = "threshold"; o.Hold = hold(120) })
+	if err != nil || !strings.Contains(errOut, "Order settings of your account saved") {
+		t.Fatalf("set account: %q, %v", errOut, err)
+	}
+	out, _, err = run(false, func(o *Options) { o.Target = "study" })
+	if err != nil || out != "policy\tthreshold\taccount\nhold\t2h\taccount\n" {
+		t.Fatalf("printer inherits: %q, %v", out, err)
+	}
+	// Only the hold on the printer: the policy stays the account's.
+	out, _, err = run(true, func(o *Options) { o.Target = "study"; o.Hold = hold(0) })
+	var got arsapi.OrderSettings
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || got.Policy != "" || got.HoldMinutes == nil || *got.HoldMinutes != 0 ||
+		got.Effective == nil || *got.Effective != (arsapi.EffectiveOrderSettings{Policy: "threshold", PolicyFrom: "account", HoldMinutes: 0, HoldFrom: "printer"}) {
+		t.Fatalf("printer --hold 0 --json: %q, %v", out, err)
+	}
+	if set, _ := c.OrderSettings(ctx, e.ID); set.Policy != "" || set.HoldMinutes == nil || *set.HoldMinutes != 0 {
+		t.Fatalf("server has %+v", set)
+	}
+	out, _, err = run(false, func(o *Options) { o.Target = e.ID; o.Policy = "forecast"; o.Hold = hold(-1) })
+	if err != nil || out != "policy\tforecast\tprinter\nhold\t2h\taccount\n" {
+		t.Fatalf("printer forecast, hold inherit: %q, %v", out, err)
+	}
+	if _, _, err := run(false, func(o *Options) { o.Target = "kitchen" }); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+		t.Fatalf("unknown printer: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+}
