@@ -287,7 +287,7 @@ func listRun(ctx context.Context, opts *Options) error {
 			}
 			return t.UTC().Format(time.RFC3339)
 		}
-		tp := tableprinter.New(ios, "ID", "NAME", "HINT", "CREATED", "EXPIRES", "LAST USED", "STATE").KeepWhole(0, 2, 6)
+		tp := tableprinter.New(ios, "ID", "NAME", "HINT", "CREATED", "EXPIRES", "LAST USED", "STATE").KeepWhole(0, 2, 6).Spare(3, 5)
 		for _, t := range list {
 			tp.AddRow(t.ID, t.Name, "…"+t.Hint, when(t.CreatedAt, "-"), when(t.ExpiresAt, "never"), when(t.LastUsedAt, "never"), State(t, now))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
@@ -230,6 +231,28 @@ func TestCreateRunRefusesATokenThatIsNotOne(t *testing.T) {
 	for _, secret := range []string{"ars_pat_AZaz09-._~+/", "abc==", "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"} {
 		if err := checkBearer(secret); err != nil {
 			t.Errorf("checkBearer(%q) = %v, want nil", secret, err)
+		}
+	}
+}
+
+// TestListRunFitsAnEightyColumnTerminal: at 80 columns the dates were cut
+// to "2026-…" beside a whole 36-character ID; the creation date (then the
+// last use) is left out instead, and the expiry stays whole.
+func TestListRunFitsAnEightyColumnTerminal(t *testing.T) {
+	list := []arsapi.APIToken{{ID: "01a2430d-dfb7-7275-be32-d7db7f726202", Name: "ci", Hint: "f9Ow",
+		CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(90 * 24 * time.Hour)}}
+	opts, out, _ := newOpts(&fakeClient{tokens: list})
+	opts.IO.SetTTY(true)
+	opts.IO.SetTerminalWidth(80)
+	if err := listRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "…\t") || strings.Contains(out.String(), "-… ") || !strings.Contains(out.String(), day(now.Add(90*24*time.Hour))) {
+		t.Errorf("expiry cut at 80 columns:\n%s", out.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if tableprinter.Width(l) > 80 {
+			t.Errorf("line wider than 80 cells: %q", l)
 		}
 	}
 }
