@@ -134,10 +134,18 @@ func (b *backOffice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (b *backOffice) received() int {
+// placed counts the order.placed events received: orders handed to the
+// back office (order.scheduled events only announce them).
+func (b *backOffice) placed() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.events)
+	n := 0
+	for _, ev := range b.events {
+		if ev["type"] == webhook.EventType {
+			n++
+		}
+	}
+	return n
 }
 
 // Run runs the demo.
@@ -320,6 +328,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if len(orders) != 1 || orders[0].Supply != "Color" {
 		return fmt.Errorf("demo: expected exactly one order, for Color; got %d: %+v", len(orders), orders)
 	}
+	// A new order waits in its hold window (24 h by default), when the
+	// owner is told and may skip it; the demo ships it at once.
+	say("(the order is scheduled: it waits 24 h, the hold window, in which you are told and may skip it; the demo ships it now)\n")
+	if err := arsctl("orders", "ship", orders[0].ID); err != nil {
+		return fmt.Errorf("demo step ship the order: %w", err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	switch {
 	case amazon:
@@ -332,13 +346,13 @@ func Run(ctx context.Context, opts *Options) error {
 			say("Amazon Dash Replenishment (emulator) has not received the order yet (%d received)\n", len(eo))
 		}
 	default:
-		for bo.received() == 0 && time.Now().Before(deadline) {
+		for bo.placed() == 0 && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if bo.received() == 1 {
-			say("back office received the signed order event for Color (signature verified)\n")
+		if bo.placed() == 1 {
+			say("back office received the signed order for Color (signature verified)\n")
 		} else {
-			say("back office has not received the order event yet (%d received)\n", bo.received())
+			say("back office has not received the order yet (%d received)\n", bo.placed())
 		}
 	}
 	if err := arsctl("status", serial); err != nil {

@@ -43,7 +43,9 @@ func TestDemo(t *testing.T) {
 		"$ arsctl register --host 127.0.0.1:",
 		"$ arsctl cancel ",
 		"(Canon TS5300 series, serial KNMA",
-		"back office received the signed order event for Color",
+		"(the order is scheduled: it waits 24 h",
+		"$ arsctl orders ship ",
+		"back office received the signed order for Color",
 		"Demo complete",
 	} {
 		if !strings.Contains(stderr, want) {
@@ -80,6 +82,7 @@ func TestDemoAmazon(t *testing.T) {
 		"arsd's page \"You're all set\"",
 		"✓ Enrolled TS5320, serial ****",
 		" with Amazon: enrollment ",
+		"$ arsctl orders ship ",
 		"Amazon Dash Replenishment (emulator) received the order for slot color",
 		"Demo complete",
 	} {
