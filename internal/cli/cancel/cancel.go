@@ -250,7 +250,7 @@ func target(ctx context.Context, opts *CancelOptions, c *arsapi.Client) (arsapi.
 func choose(opts *CancelOptions, es []arsapi.Enrollment, title string) (arsapi.Enrollment, error) {
 	options := make([]prompt.Option, len(es))
 	for i, e := range es {
-		options[i] = prompt.Option{Label: fmt.Sprintf("%s with %s (%s)", resolve.EnrollmentLabel(e), e.Provider, e.State), Value: e.ID}
+		options[i] = prompt.Option{Label: fmt.Sprintf("%s with %s (%s)", resolve.EnrollmentLabel(e), e.Provider.Title(), e.State), Value: e.ID}
 	}
 	id, err := opts.Prompter.Select(title, "", options)
 	if err != nil {

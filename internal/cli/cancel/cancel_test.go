@@ -141,6 +141,11 @@ func TestCancelInteractive(t *testing.T) {
 		t.Fatalf("keep: %v", err)
 	}
 	fx.pr.Done()
+	// The printers are offered with the provider's name as register says
+	// it ("with Canon"), not the API's "canon".
+	if len(fx.pr.Offered) == 0 || !strings.Contains(strings.Join(fx.pr.Offered[0], "\n"), "with Canon (active)") {
+		t.Errorf("printers offered: %q", fx.pr.Offered)
+	}
 	if got := fx.state(t, e.ID); got.State != arsapi.StateActive {
 		t.Fatalf("kept plan was cancelled: %+v", got)
 	}
