@@ -52,6 +52,11 @@ func Decode(r *http.Request, body []byte, v any) *arsapi.Problem {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return problem(http.StatusBadRequest, "request body is empty; expected a JSON object")
 	}
+	// JSON null decodes into any struct as "nothing set": a PUT of null
+	// would reset what it names as if every field had been left out.
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return problem(http.StatusBadRequest, "request body: expected a JSON object, not null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
