@@ -57,11 +57,14 @@ func FuzzLocalPath(f *testing.F) {
 
 func TestMaskSerial(t *testing.T) {
 	for in, want := range map[string]string{
-		"KMBA01234": "•••••1234",
-		"1234":      "1234",
-		"ab":        "ab",
-		"":          "",
-		"ÄÖÜ12345":  "••••2345",
+		// As the CLI masks them (****1234): four bullets whatever the
+		// length, and a serial of four characters or fewer all hidden.
+		"KMBA01234":    "••••1234",
+		"KNMA55551234": "••••1234",
+		"1234":         "••••",
+		"ab":           "••••",
+		"":             "",
+		"ÄÖÜ12345":     "••••2345",
 	} {
 		if got := maskSerial(in); got != want {
 			t.Errorf("maskSerial(%q) = %q, want %q", in, got, want)

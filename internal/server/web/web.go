@@ -30,6 +30,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/notify"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 //go:embed templates/*.html
@@ -498,18 +499,22 @@ func accountKey(email string) string {
 }
 
 // maskSerial shows only the last four characters of a serial number.
+// maskSerial is printer.MaskSerial's rule (Canon's serial doubles as the
+// printer's admin password: only the last four characters of a longer one
+// are shown, and they hide the length), with bullets: "••••1234".
 func maskSerial(serial string) string {
-	r := []rune(serial)
-	if len(r) <= 4 {
-		return serial
+	m := []rune(printer.MaskSerial(serial))
+	for i := 0; i < len(m) && i < 4; i++ {
+		m[i] = '•'
 	}
-	return strings.Repeat("•", len(r)-4) + string(r[len(r)-4:])
+	return string(m)
 }
 
+// lastFour is what the mask shows, for screen readers ("ending in 1234").
 func lastFour(serial string) string {
 	r := []rune(serial)
 	if len(r) <= 4 {
-		return serial
+		return "••••"
 	}
 	return string(r[len(r)-4:])
 }

@@ -256,7 +256,7 @@ func TestManagePlanAndCancel(t *testing.T) {
 		path := web.PrinterPath(en.ID)
 
 		r := c.get(web.PrintersPath)
-		mustContain(t, "See My Printers", r.body, "TS8320", "Office", "•••••1234", "ending in 1234", "Canon", "Active", "View Printer Details", `href="`+path+`"`)
+		mustContain(t, "See My Printers", r.body, "TS8320", "Office", "••••1234", "ending in 1234", "Canon", "Active", "View Printer Details", `href="`+path+`"`)
 		if strings.Contains(r.body, "KMBA01234") {
 			t.Error("See My Printers shows the whole serial number")
 		}
