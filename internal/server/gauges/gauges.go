@@ -41,7 +41,7 @@ var (
 		"Orders by state (the same on every replica: aggregate with max).",
 		[]string{"state"}, nil)
 	pendingDesc = prometheus.NewDesc("arsd_dispatch_pending_orders",
-		"Orders waiting to be handed to a fulfiller.", nil, nil)
+		"Orders waiting to be handed to a fulfiller (not those in their hold window).", nil, nil)
 	lagDesc = prometheus.NewDesc("arsd_dispatch_lag_seconds",
 		"How long the oldest order waiting to be handed to a fulfiller has waited; 0 when none waits.", nil, nil)
 	readAtDesc = prometheus.NewDesc("arsd_business_stats_timestamp_seconds",

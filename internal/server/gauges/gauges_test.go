@@ -154,3 +154,47 @@ func TestGaugesNothingBeforeFirstReading(t *testing.T) {
 		t.Errorf("series %v, want only the error count", got)
 	}
 }
+
+// TestGaugesHeldOrdersAreNotLate: an order waiting out its hold window is
+// not waiting for a fulfiller, so it is neither pending dispatch nor late
+// (a 24 h hold would set off the dispatch-lag alert of docs/alerts.yaml
+// after 15 minutes); once its hold is over and it is not yet handed over,
+// it is, late since its hold ended.
+func TestGaugesHeldOrdersAreNotLate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := store.New(d)
+		t0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+		now := t0
+		s.Now = func() time.Time { return now }
+		s.DefaultHold = 24 * time.Hour
+		e, err := s.CreateEnrollment(ctx, "acct", arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon, TermsVersion: "2024-01",
+			Printer: arsapi.Printer{Model: "TS8320", Serial: "HELD0001"}}, 15)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.ReportLevels(ctx, "acct", e.ID, arsapi.LevelReport{ReadAt: t0, Supplies: []printer.Supply{
+			{Name: "C", Type: "inkCartridge", ColorName: "cyan", Level: 5},
+		}})
+		if err != nil || len(res.Orders) != 1 || res.Orders[0].State != arsapi.OrderScheduled {
+			t.Fatalf("report: %+v %v", res, err)
+		}
+		read := func() map[string]float64 {
+			c := New(s, time.Nanosecond)
+			c.now = func() time.Time { return now }
+			return gather(t, c)
+		}
+		now = t0.Add(2 * time.Hour)
+		got := read()
+		if got["arsd_orders/scheduled"] != 1 || got["arsd_dispatch_pending_orders"] != 0 || got["arsd_dispatch_lag_seconds"] != 0 {
+			t.Errorf("within the hold: scheduled %v, pending %v, lag %v; want 1, 0, 0",
+				got["arsd_orders/scheduled"], got["arsd_dispatch_pending_orders"], got["arsd_dispatch_lag_seconds"])
+		}
+		now = t0.Add(24*time.Hour + 5*time.Minute)
+		got = read()
+		if got["arsd_dispatch_pending_orders"] != 1 || got["arsd_dispatch_lag_seconds"] != 300 {
+			t.Errorf("hold over, not handed over: pending %v, lag %v; want 1, 300",
+				got["arsd_dispatch_pending_orders"], got["arsd_dispatch_lag_seconds"])
+		}
+	})
+}

@@ -16,10 +16,10 @@ type Stats struct {
 	// Orders counts orders by state.
 	Orders map[arsapi.OrderState]int
 	// DispatchPending is the number of orders waiting to be handed to a
-	// fulfiller (the dispatch outbox).
+	// fulfiller (the dispatch outbox), not those in their hold window.
 	DispatchPending int
-	// OldestPending is when the oldest of them was placed; zero when none
-	// waits.
+	// OldestPending is since when the oldest of them has waited (placed,
+	// or its hold over); zero when none waits.
 	OldestPending time.Time
 }
 
@@ -59,7 +59,10 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, fmt.Errorf("count orders: %w", err)
 	}
 	var oldest sql.NullInt64
-	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM orders WHERE next_attempt_at IS NOT NULL`).
+	// An order in its hold window waits for its owner, not for a
+	// fulfiller; once the hold is over it waits since the hold ended.
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*), MIN(COALESCE(hold_until, created_at)) FROM orders
+		WHERE next_attempt_at IS NOT NULL AND (state <> 'scheduled' OR hold_until IS NULL OR hold_until <= ?)`, nanos(s.now())).
 		Scan(&st.DispatchPending, &oldest); err != nil {
 		return Stats{}, fmt.Errorf("read dispatch outbox: %w", err)
 	}
