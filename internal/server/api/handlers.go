@@ -484,7 +484,7 @@ func (a *API) orderAction(w http.ResponseWriter, r *http.Request, what, logMsg s
 // null where they inherit.
 func (a *API) getOrderSettings(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	set, err := a.st.OrderSettings(r.Context(), account(r), id)
+	set, err := a.core.OrderSettings(r.Context(), account(r), id)
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		writeProblem(w, r, notFound(id))
@@ -509,8 +509,11 @@ func (a *API) putOrderSettings(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, p)
 		return
 	}
-	set, err := a.st.SetOrderSettings(r.Context(), account(r), id, req)
+	set, err := a.core.SetOrderSettings(r.Context(), account(r), id, req)
+	var refused *arsapi.Problem
 	switch {
+	case errors.As(err, &refused):
+		writeProblem(w, r, refused)
 	case errors.Is(err, core.ErrNotFound):
 		writeProblem(w, r, notFound(id))
 	case storeInvalid(err) != nil:

@@ -320,11 +320,8 @@ func claimScheduled(ctx context.Context, tx *db.Tx, ids []any, now time.Time) er
 // ErrNotFound. It returns the settings now, with Effective (set.Effective
 // is ignored).
 func (s *Store) SetOrderSettings(ctx context.Context, accountID, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error) {
-	if _, ok := reorder.Policies[set.Policy]; set.Policy != "" && !ok {
-		return set, fmt.Errorf("%w: order policy %q is not forecast or threshold", ErrInvalid, set.Policy)
-	}
-	if set.HoldMinutes != nil && (*set.HoldMinutes < 0 || *set.HoldMinutes > arsapi.MaxHoldMinutes) {
-		return set, fmt.Errorf("%w: hold_minutes %d is not between 0 and %d", ErrInvalid, *set.HoldMinutes, arsapi.MaxHoldMinutes)
+	if err := core.CheckOrderSettings(set); err != nil {
+		return set, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var hold any
 	if set.HoldMinutes != nil {

@@ -12,7 +12,8 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// SettingsPath is the page of the account's order email settings.
+// SettingsPath is the page of the account's settings: order emails and
+// when ink is ordered.
 const SettingsPath = notify.SettingsPath
 
 // NotifyStore is what the email settings and one-click link pages need;
@@ -41,20 +42,36 @@ type settingsData struct {
 	Sending   bool // the server has an SMTP server configured
 	Saved     bool
 	FieldErrs string
+	// OrderSettings is the account's order settings form.
+	OrderSettings orderSettingsView
 }
 
 func (w *Web) settings(rw http.ResponseWriter, req *request) {
+	w.settingsPage(rw, req, http.StatusOK, orderSettingsView{})
+}
+
+// settingsPage writes the Settings page; an order settings form with an
+// Action (as typed, with errors) replaces the saved one.
+func (w *Web) settingsPage(rw http.ResponseWriter, req *request, status int, os orderSettingsView) {
 	ns, err := w.st.NotifySettings(req.r.Context(), req.account.ID)
 	if err != nil {
 		w.internal(rw, req, "read your settings", err)
 		return
 	}
-	d := settingsData{EmailOn: ns.EmailOn, Email: ns.Email, Sending: w.opt.EmailSending, Saved: req.r.URL.Query().Get("done") == "saved"}
-	p := page{Title: "Email settings", Nav: "settings", Data: d}
+	if os.Action == "" {
+		if os, err = w.orderSettings(req.r.Context(), req.account.ID, ""); err != nil {
+			w.internal(rw, req, "read your settings", err)
+			return
+		}
+	}
+	done := req.r.URL.Query().Get("done")
+	os.Saved = done == "orders"
+	d := settingsData{EmailOn: ns.EmailOn, Email: ns.Email, Sending: w.opt.EmailSending, Saved: done == "saved", OrderSettings: os}
+	p := page{Title: "Settings", Nav: "settings", Data: d, Errors: os.Errors}
 	if d.Saved {
 		p.Flash = "Your email settings are saved."
 	}
-	w.renderFor(rw, req, http.StatusOK, "settings", p)
+	w.renderFor(rw, req, status, "settings", p)
 }
 
 func (w *Web) saveSettings(rw http.ResponseWriter, req *request) {
@@ -69,10 +86,15 @@ func (w *Web) saveSettings(rw http.ResponseWriter, req *request) {
 	if _, err := w.st.SetNotifySettings(req.r.Context(), req.account.ID, ns); err != nil {
 		var inv *core.InvalidAccountError
 		if errors.As(err, &inv) {
-			d := settingsData{EmailOn: ns.EmailOn, Email: addr, Sending: w.opt.EmailSending,
+			os, err := w.orderSettings(req.r.Context(), req.account.ID, "")
+			if err != nil {
+				w.internal(rw, req, "read your settings", err)
+				return
+			}
+			d := settingsData{EmailOn: ns.EmailOn, Email: addr, Sending: w.opt.EmailSending, OrderSettings: os,
 				FieldErrs: "Enter an email address like name@example.com, or leave it empty to use " + req.account.Email + "."}
 			w.renderFor(rw, req, http.StatusUnprocessableEntity, "settings",
-				page{Title: "Email settings", Nav: "settings", Data: d, Errors: []string{d.FieldErrs}})
+				page{Title: "Settings", Nav: "settings", Data: d, Errors: []string{d.FieldErrs}})
 			return
 		}
 		w.internal(rw, req, "save your settings", err)

@@ -27,13 +27,14 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"mask":       maskSerial,
-	"lastFour":   lastFour,
-	"provider":   arsapi.Provider.Title,
-	"state":      stateName,
-	"orderState": arsapi.OrderState.Title,
-	"title":      printerTitle,
-	"printerURL": PrinterPath,
+	"settingFrom": settingFrom,
+	"mask":        maskSerial,
+	"lastFour":    lastFour,
+	"provider":    arsapi.Provider.Title,
+	"state":       stateName,
+	"orderState":  arsapi.OrderState.Title,
+	"title":       printerTitle,
+	"printerURL":  PrinterPath,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -558,6 +559,8 @@ type printerData struct {
 	Reasons  []string // labels of the cancellation reasons
 	// Done is the action just taken on an order ("skipped", "shipped").
 	Done string
+	// OrderSettings is the printer's order settings form.
+	OrderSettings orderSettingsView
 }
 
 // enrollment reads the {id} enrollment of the signed-in account, writing
@@ -588,11 +591,17 @@ func (w *Web) reasonLabels(ids []string) []string {
 }
 
 func (w *Web) printer(rw http.ResponseWriter, req *request) {
-	ctx := req.r.Context()
 	e, ok := w.enrollment(rw, req)
 	if !ok {
 		return
 	}
+	w.printerPage(rw, req, http.StatusOK, e, nil)
+}
+
+// printerPage writes View Printer Details of e; os, when not nil, is the
+// order settings form as typed, with its errors.
+func (w *Web) printerPage(rw http.ResponseWriter, req *request, status int, e arsapi.Enrollment, os *orderSettingsView) {
+	ctx := req.r.Context()
 	orders, err := w.st.ListOrders(ctx, req.account.ID, e.ID, "", 50)
 	if err != nil {
 		w.internal(rw, req, "list the orders", err)
@@ -621,7 +630,16 @@ func (w *Web) printer(rw http.ResponseWriter, req *request) {
 	if e.Cancellation != nil {
 		d.Reasons = w.reasonLabels(e.Cancellation.Reasons)
 	}
-	w.renderFor(rw, req, http.StatusOK, "printer", page{Title: "View Printer Details", Nav: "printers", Data: d})
+	if os != nil {
+		d.OrderSettings = *os
+	} else if d.OrderSettings, err = w.orderSettings(ctx, req.account.ID, e.ID); err != nil {
+		w.internal(rw, req, "read the order settings", err)
+		return
+	}
+	if d.Done == "settings" {
+		d.OrderSettings.Saved, d.Done = true, ""
+	}
+	w.renderFor(rw, req, status, "printer", page{Title: "View Printer Details", Nav: "printers", Data: d, Errors: d.OrderSettings.Errors})
 }
 
 // --- Manage Plan, Cancel Plan ---

@@ -217,6 +217,7 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PrintersPath+"/{id}/plan", w.signedIn(w.plan))
 	mux.HandleFunc("POST "+PrintersPath+"/{id}/threshold", w.signedInPost(w.setThreshold))
 	mux.HandleFunc("POST "+PrintersPath+"/{id}/pause", w.signedInPost(w.setPaused))
+	mux.HandleFunc("POST "+PrintersPath+"/{id}/order-settings", w.signedInPost(w.savePrinterOrderSettings))
 	mux.HandleFunc("POST "+PrintersPath+"/{id}/cancel", w.signedInPost(w.cancel))
 	mux.HandleFunc("GET "+PrintersPath+"/{id}/cancelled", w.signedIn(w.cancelled))
 	mux.HandleFunc("GET "+OrdersPath, w.signedIn(w.orderInbox))
@@ -225,6 +226,7 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+OrdersPath+"/{id}/ship", w.signedInPost(w.holdAction))
 	mux.HandleFunc("GET "+SettingsPath, w.signedIn(w.settings))
 	mux.HandleFunc("POST "+SettingsPath, w.signedInPost(w.saveSettings))
+	mux.HandleFunc("POST "+SettingsPath+"/orders", w.signedInPost(w.saveAccountOrderSettings))
 	mux.HandleFunc("GET "+notify.LinkPath+"{token}", w.linkConfirm)
 	mux.HandleFunc("POST "+notify.LinkPath+"{token}", w.linkAct)
 }
