@@ -155,6 +155,13 @@ func orderIDs(verb string) cobra.PositionalArgs {
 		if len(args) == 0 {
 			return cmdutil.FlagErrorf("give the ID of each order to %s: `arsctl orders list` shows them", verb)
 		}
+		for _, id := range args {
+			// "", "." and ".." would become a path of another route once
+			// the URL is resolved ("/v1/orders/../skip" is "/v1/skip").
+			if strings.Trim(id, ".") == "" {
+				return cmdutil.FlagErrorf("%q is not an order ID: `arsctl orders list` shows them", id)
+			}
+		}
 		return nil
 	}
 }

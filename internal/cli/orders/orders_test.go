@@ -105,3 +105,24 @@ func TestNewCmdOrdersFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderIDsThatAreNoPath: an empty ID, "." or ".." is a usage error,
+// not a request to the route the resolved URL would name.
+func TestOrderIDsThatAreNoPath(t *testing.T) {
+	for _, verb := range []string{"skip", "ship", "bought"} {
+		for _, id := range []string{"", ".", ".."} {
+			ios, _, _, _ := iostreams.Test()
+			f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}}
+			ran := false
+			cmd := NewCmdOrders(f, func(*Options) error { ran = true; return nil })
+			cmd.SetArgs([]string{verb, "0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4", id})
+			cmd.SetOut(&strings.Builder{})
+			cmd.SetErr(&strings.Builder{})
+			err := cmd.Execute()
+			var ee *cmdutil.ExitError
+			if ran || !errors.As(err, &ee) || ee.Code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "is not an order ID") {
+				t.Errorf("orders %s %q: ran %v, err %v", verb, id, ran, err)
+			}
+		}
+	}
+}
