@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
+	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/server"
 	"github.com/arsctl/arsctl/internal/server/formbrowser"
@@ -162,10 +164,35 @@ func Run(ctx context.Context, opts *Options) error {
 		defer os.RemoveAll(dir)
 	}
 
-	step := func(n int, title string) {
-		fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1;36", fmt.Sprintf("── %d. %s", n, title)))
+	// On a terminal the demo's own lines break between words, under
+	// their first word, as the commands' messages do.
+	wrap := func(first, rest, text string) string {
+		lines := []string{text}
+		if ios.IsStderrTTY() {
+			lines = iostreams.Wrap(text, ios.TerminalWidth()-utf8.RuneCountInString(first))
+		}
+		return first + strings.Join(lines, "\n"+rest)
 	}
-	say := func(format string, a ...any) { fmt.Fprintf(ios.ErrOut, "   "+format+"\n", a...) }
+	step := func(n int, title string) {
+		first := fmt.Sprintf("── %d. ", n)
+		fmt.Fprintf(ios.ErrOut, "%s\n\n", ios.Colorize("1;36", wrap(first, strings.Repeat(" ", utf8.RuneCountInString(first)), title)))
+	}
+	say := func(format string, a ...any) {
+		text := fmt.Sprintf(format, a...)
+		body := strings.TrimRight(text, "\n")
+		first := "   "
+		if strings.HasPrefix(body, "(") {
+			// A remark: the rest under its first word.
+			fmt.Fprintln(ios.ErrOut, wrap(first, first+" ", body)+text[len(body):])
+			return
+		}
+		// "service (arsd)        http://…": the rest under the value.
+		if i := strings.Index(body, "   "); i > 0 && i < 24 {
+			j := i + len(body[i:]) - len(strings.TrimLeft(body[i:], " "))
+			first, body = first+body[:j], body[j:]
+		}
+		fmt.Fprintln(ios.ErrOut, wrap(first, strings.Repeat(" ", utf8.RuneCountInString(first)), body)+text[len(strings.TrimRight(text, "\n")):])
+	}
 
 	// The back office, the service and the printer, all on 127.0.0.1.
 	secret := hex.EncodeToString(randomBytes(32))

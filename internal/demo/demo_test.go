@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/internal/cli/root"
 	"github.com/arsctl/arsctl/internal/cmdutil"
@@ -120,6 +121,33 @@ func TestDemoProviderFlag(t *testing.T) {
 		err := cmd.Execute()
 		if code := cmdutil.ExitCode(err); code != tt.exit || (tt.exit == 0 && got.Provider != tt.want) {
 			t.Errorf("%q: exit %d (%v), options %+v", tt.args, code, err, got)
+		}
+	}
+}
+
+// TestDemoFitsAnEightyColumnTerminal: on an 80-column terminal the demo's
+// own lines (the step titles, the remarks, the service's addresses) ran
+// past the edge and the terminal broke them mid-word.
+func TestDemoFitsAnEightyColumnTerminal(t *testing.T) {
+	f, out, errOut := newFactory(t)
+	f.IOStreams.SetTTY(true)
+	f.IOStreams.SetNeverPrompt(true)
+	f.IOStreams.SetTerminalWidth(80)
+	if err := demo.Run(context.Background(), &demo.Options{F: f, Root: root.NewCmdRoot, Provider: arsapi.ProviderCanon}); err != nil {
+		t.Fatalf("demo failed: %v\nstderr:\n%s\nstdout:\n%s", err, errOut, out)
+	}
+	stderr := errOut.String()
+	for _, want := range []string{"── 2. Register: select the printer, agree to the terms, choose Canon, confirm\n      model and serial", "Demo complete"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(l, "── ") && !strings.HasPrefix(l, "   ") {
+			continue // the commands' own output
+		}
+		if n := utf8.RuneCountInString(l); n > 80 && strings.Contains(strings.TrimSpace(l), " ") {
+			t.Errorf("demo line of %d cells: %q", n, l)
 		}
 	}
 }

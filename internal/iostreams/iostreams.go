@@ -94,6 +94,9 @@ func (s *IOStreams) SetNeverPrompt(v bool) { s.neverTTY = v }
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
 // CanPrompt reports whether the user can answer a prompt: stdin and stdout
 // are terminals and machine output was not requested.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY && !s.neverTTY }
