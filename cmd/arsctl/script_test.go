@@ -33,6 +33,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/oauth/oauthtest"
 	"github.com/arsctl/arsctl/internal/testport"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // The scripts in testdata/script run the real arsctl (this test binary
@@ -78,6 +79,8 @@ func TestScripts(t *testing.T) {
 			"printer":     cmdPrinter,
 			"ippeve":      cmdIPPEve,
 			"enrollments": cmdEnrollments,
+			"enroll":      cmdEnroll,
+			"report":      cmdReport,
 			"gate":        cmdGate,
 			"exits":       cmdExits,
 			"gate-wait":   cmdGateWait,
@@ -392,6 +395,61 @@ func cmdEnrollments(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	if (n == want) == neg {
 		ts.Fatalf("printer %s has %d matching enrollments (states %v), want %s%d", args[1], n, states, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// ownerClient returns an API client of the account arsctl is signed in
+// to (signup, login), with arsctl's saved token.
+func ownerClient(ctx context.Context, ts *testscript.TestScript) *arsapi.Client {
+	server := ts.Getenv("ARS_SERVER")
+	store := &auth.FileStore{Path: filepath.Join(ts.Getenv("ARS_STATE_DIR"), "tokens.json")}
+	tok, err := store.Load(server)
+	ts.Check(err)
+	return arsapi.New(server, arsapi.WithHTTPClient(oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok))))
+}
+
+// enroll SERIAL LABEL: enrolls a TS8320 with Canon through the API,
+// with no level report yet (report sends them).
+func cmdEnroll(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: enroll SERIAL LABEL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := ownerClient(ctx, ts).CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: args[0], Label: args[1]}, TermsVersion: "2026-01"}, "")
+	ts.Check(err)
+}
+
+// report SERIAL DAYS_AGO SUPPLY=LEVEL...: reports levels of the
+// printer SERIAL as read DAYS_AGO days ago (a printer's past, replayed),
+// and prints the orders it placed, one "ordered SUPPLY STATE: REASON" a
+// line.
+func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: report SERIAL DAYS_AGO SUPPLY=LEVEL...")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := ownerClient(ctx, ts)
+	es, err := c.FindEnrollments(ctx, arsapi.ListOptions{Serial: args[0]})
+	ts.Check(err)
+	if len(es) != 1 {
+		ts.Fatalf("printer %s has %d enrollments", args[0], len(es))
+	}
+	days, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	rep := arsapi.LevelReport{ReadAt: time.Now().Add(-time.Duration(days * float64(24*time.Hour)))}
+	for _, kv := range args[2:] {
+		n, l, _ := strings.Cut(kv, "=")
+		lv, err := strconv.Atoi(l)
+		ts.Check(err)
+		rep.Supplies = append(rep.Supplies, printer.Supply{Name: n, Type: "inkCartridge", Level: lv, Low: 15})
+	}
+	res, err := c.ReportLevels(ctx, es[0].ID, rep)
+	ts.Check(err)
+	for _, o := range res.Orders {
+		fmt.Fprintf(ts.Stdout(), "ordered %s %s: %s\n", o.Supply, o.State, o.Reason)
 	}
 }
 
