@@ -132,6 +132,25 @@ func (s *IOStreams) Failure(format string, a ...any) {
 
 // mark prints msg after a coloured mark. On a terminal, a line wider
 // than it breaks between words, indented under the message.
+// Info prints a message on stderr, with no mark. On a terminal, a line
+// wider than it breaks between words, the rest indented by two spaces.
+func (s *IOStreams) Info(format string, a ...any) {
+	var b strings.Builder
+	for _, line := range strings.Split(message(format, a), "\n") {
+		parts := []string{line}
+		if s.stderrTTY {
+			parts = Wrap(line, s.TerminalWidth()-2)
+		}
+		for j, p := range parts {
+			if j > 0 {
+				b.WriteString("  ")
+			}
+			b.WriteString(p + "\n")
+		}
+	}
+	fmt.Fprint(s.ErrOut, b.String())
+}
+
 func (s *IOStreams) mark(color, mark, msg string) {
 	var b strings.Builder
 	for i, line := range strings.Split(msg, "\n") {

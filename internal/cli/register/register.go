@@ -296,7 +296,7 @@ func registerRun(ctx context.Context, opts *RegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(ios.ErrOut, "Printer: %s\n", resolve.Label(p))
+	ios.Info("Printer: %s", resolve.Label(p))
 	if err := checkPrinter(p); err != nil {
 		return err
 	}
@@ -536,7 +536,7 @@ func pickerMarks(ctx context.Context, lookup *eligibility.Lookup) resolve.Marker
 // registration shows them before "Agree", and a script's log should say
 // the same.
 func agreedNote(ios *iostreams.IOStreams, terms arsapi.Terms) {
-	fmt.Fprintf(ios.ErrOut, "Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s\n", iostreams.Safe(terms.Title), iostreams.Safe(terms.Version), iostreams.Safe(terms.AboutURL))
+	ios.Info("Terms: %s (version %s), agreed with --agree-terms\nAbout this service: %s", terms.Title, terms.Version, terms.AboutURL)
 }
 
 // checkPrinter rejects a printer the service cannot identify.
