@@ -106,7 +106,7 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	b.Queue("BEGIN")
 	b.Queue(s.DB.Rebind(lockEnrollmentSQL), rep.enrollmentID, rep.accountID)
 	b.Queue(s.DB.Rebind(readLevelsSQL), rep.enrollmentID, rep.accountID)
-	b.Queue(s.DB.Rebind(readHistorySQL), rep.enrollmentID, rep.readAt-int64(forecastWindow))
+	b.Queue(s.DB.Rebind(readHistorySQL), rep.enrollmentID, rep.readAt-int64(forecastWindow), MaxReadingsPerSupply)
 	br := c.SendBatch(ctx, b)
 	sl := storedLevels{supplies: make(map[string]reorder.Guard, len(rep.supplies))}
 	err := func() error {

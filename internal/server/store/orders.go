@@ -179,9 +179,14 @@ const (
 		FROM enrollments e LEFT JOIN accounts a ON a.id = e.account_id
 		LEFT JOIN supply_levels l ON l.enrollment_id = e.id
 		WHERE e.id = ? AND e.account_id = ?`
-	// readHistorySQL reads the level changes the forecast rests on.
-	readHistorySQL = `SELECT supply, read_at, level FROM level_history
-		WHERE enrollment_id = ? AND read_at >= ? ORDER BY supply, read_at`
+	// readHistorySQL reads the level changes the forecast rests on: the
+	// latest MaxReadingsPerSupply of each supply within the window, as
+	// LevelHistory does. A client may report a level that goes up and down
+	// at every report; every report reads these rows into memory.
+	readHistorySQL = `SELECT supply, read_at, level FROM (
+			SELECT supply, read_at, level, row_number() OVER (PARTITION BY supply ORDER BY read_at DESC) AS n
+			FROM level_history WHERE enrollment_id = ? AND read_at >= ?
+		) h WHERE n <= ? ORDER BY supply, read_at`
 	levelsReadAtSQL = `UPDATE enrollments SET levels_read_at = ?
 		WHERE id = ? AND (levels_read_at IS NULL OR levels_read_at < ?)`
 )
@@ -366,7 +371,7 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		hrows, err := tx.Tx.StmtContext(ctx, histStmt).QueryContext(ctx, rep.enrollmentID, rep.readAt-int64(forecastWindow))
+		hrows, err := tx.Tx.StmtContext(ctx, histStmt).QueryContext(ctx, rep.enrollmentID, rep.readAt-int64(forecastWindow), MaxReadingsPerSupply)
 		if err != nil {
 			return fmt.Errorf("read level history: %w", err)
 		}
