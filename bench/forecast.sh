@@ -3,7 +3,7 @@
 # threshold order policies on the same traces, the printer-days with an
 # empty supply, the median ink left when the new cartridge arrives, and the
 # orders placed and skipped. Arguments go to bench/forecast (-printers,
-# -days, -seed, -lead).
+# -days, -seed, -seeds, -lead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec go run ./bench/forecast "$@"

@@ -26,7 +26,7 @@
 // A printer-day is empty when the supply was empty with no cartridge on
 // hand at any time that day.
 //
-// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1]
+// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5]
 package main
 
 import (
@@ -288,11 +288,13 @@ func run(cfg config, names []string) []result {
 	return out
 }
 
-func printTable(w io.Writer, cfg config, rs []result) {
-	fmt.Fprintf(w, "%d printers, %d days, delivery in %s, seed %d\n\n", cfg.printers, cfg.days, cfg.lead, cfg.seed)
-	fmt.Fprintf(w, "%-10s %12s %16s %22s %8s %8s\n", "policy", "empty days", "printers never dry", "median ink on arrival", "orders", "skipped")
-	for _, r := range rs {
-		fmt.Fprintf(w, "%-10s %12d %17.1f%% %21.1f%% %8d %8d\n", r.name, r.emptyDays, r.dryFreeShare(), r.medianLeft(), r.placed, r.skipped)
+func printTable(w io.Writer, cfg config, seeds int, rs [][]result) {
+	fmt.Fprintf(w, "%d printers, %d days, delivery in %s\n\n", cfg.printers, cfg.days, cfg.lead)
+	fmt.Fprintf(w, "%-5s %-10s %11s %19s %22s %7s %8s\n", "seed", "policy", "empty days", "printers never dry", "median ink on arrival", "orders", "skipped")
+	for i := 0; i < seeds; i++ {
+		for _, r := range rs[i] {
+			fmt.Fprintf(w, "%-5d %-10s %11d %18.1f%% %21.1f%% %7d %8d\n", cfg.seed+uint64(i), r.name, r.emptyDays, r.dryFreeShare(), r.medianLeft(), r.placed, r.skipped)
+		}
 	}
 }
 
@@ -300,8 +302,19 @@ func main() {
 	cfg := config{lead: forecast.DefaultLeadTime}
 	flag.IntVar(&cfg.printers, "printers", 200, "number of printers")
 	flag.IntVar(&cfg.days, "days", 365, "days simulated")
-	flag.Uint64Var(&cfg.seed, "seed", 1, "random seed")
+	flag.Uint64Var(&cfg.seed, "seed", 1, "random seed (the first one with -seeds)")
+	seeds := flag.Int("seeds", 1, "number of seeds to run, from -seed on, each a row pair of the table")
 	flag.DurationVar(&cfg.lead, "lead", forecast.DefaultLeadTime, "delivery time of an order")
 	flag.Parse()
-	printTable(os.Stdout, cfg, run(cfg, []string{"forecast", "threshold"}))
+	if *seeds < 1 {
+		fmt.Fprintln(os.Stderr, "-seeds must be at least 1")
+		os.Exit(2)
+	}
+	rs := make([][]result, *seeds)
+	for i := range rs {
+		c := cfg
+		c.seed += uint64(i)
+		rs[i] = run(c, []string{"forecast", "threshold"})
+	}
+	printTable(os.Stdout, cfg, *seeds, rs)
 }

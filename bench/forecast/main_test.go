@@ -27,8 +27,8 @@ func TestForecastBeatsThreshold(t *testing.T) {
 		t.Fatalf("second run differs: %d/%d empty days, %d/%d orders", again.emptyDays, fc.emptyDays, again.placed, fc.placed)
 	}
 	var b strings.Builder
-	printTable(&b, cfg, rs)
-	if !strings.Contains(b.String(), "threshold") {
+	printTable(&b, cfg, 1, [][]result{rs})
+	if !strings.Contains(b.String(), "7     threshold") {
 		t.Fatalf("table lacks the threshold row:\n%s", b.String())
 	}
 }
