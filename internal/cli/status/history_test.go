@@ -60,6 +60,16 @@ func TestStatusForecastAndHistory(t *testing.T) {
 		!strings.Contains(out.String(), " 95%, ") || !strings.Contains(out.String(), " 77%") {
 		t.Errorf("--history:\n%s", out)
 	}
+	// Piped, --history printed the table row, without the history.
+	out.Reset()
+	ios.SetTTY(false)
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "history     level changes of the last 30 days") || strings.Contains(out.String(), "\t") {
+		t.Errorf("--history piped:\n%s", out)
+	}
+	ios.SetTTY(true)
 	out.Reset()
 	opts.Output.JSON = true
 	if err := statusRun(ctx, opts); err != nil {

@@ -71,7 +71,8 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Long: `Show your enrollments: the provider, the plan state, each supply's last
 reported level with the time it was read, its forecast (how fast it is used
 and when it will be empty, with a range), and open and recent orders.
---history adds each supply's level changes of the last 30 days.
+--history adds each supply's level changes of the last 30 days, in the view
+of one printer (also when piped, and for every printer shown).
 
 Without PRINTER, every pending, active or paused enrollment is shown; --all adds
 cancelled ones. PRINTER may be an enrollment ID, or the printer's serial, UUID,
@@ -181,12 +182,18 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 	}
 	return opts.Output.Print(ios, items, func(w io.Writer) error {
-		if opts.Printer != "" && ios.IsStdoutTTY() {
+		// The table has no room for the level changes: --history shows
+		// the detail view, also when piped (`| less`); --json is for scripts.
+		if (opts.Printer != "" && ios.IsStdoutTTY()) || opts.History {
 			var b strings.Builder
 			if err := printDetail(&b, items, reasonLabels(ctx, c, items), opts.Now()); err != nil {
 				return err
 			}
-			_, err := io.WriteString(w, wrapDetail(b.String(), ios.TerminalWidth()))
+			text := b.String()
+			if ios.IsStdoutTTY() {
+				text = wrapDetail(text, ios.TerminalWidth())
+			}
+			_, err := io.WriteString(w, text)
 			return err
 		}
 		return printTable(ios, items, opts.Now())
