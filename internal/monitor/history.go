@@ -46,13 +46,24 @@ func (ps *PrinterState) recordHistory(supplies []printer.Supply, at time.Time) {
 	}
 }
 
-// forecasts estimates every supply with a history as of now.
+// forecasts estimates every supply with a history as of now. The history
+// keeps only changes of level, so the last reading (the current level at
+// LevelsReadAt) is added: a level unchanged for days was read for days,
+// which the forecast's reason for having no rate says.
 func (ps *PrinterState) forecasts(now time.Time) map[string]forecast.Forecast {
 	if len(ps.History) == 0 {
 		return nil
 	}
 	out := make(map[string]forecast.Forecast, len(ps.History))
 	for name, h := range ps.History {
+		if ps.LevelsReadAt != nil && len(h) > 0 && ps.LevelsReadAt.After(h[len(h)-1].At) {
+			for _, s := range ps.Supplies {
+				if s.Name == name {
+					h = append(h[:len(h):len(h)], forecast.Reading{At: *ps.LevelsReadAt, Level: s.Level})
+					break
+				}
+			}
+		}
 		out[name] = forecast.Estimate(h, now)
 	}
 	return out

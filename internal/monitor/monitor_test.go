@@ -188,3 +188,32 @@ func TestAgentFindsPrinterThatMoved(t *testing.T) {
 		t.Fatalf("result = %+v, want reported from %s and marked moved", res[0], moved.Addr())
 	}
 }
+
+// TestForecastReasonCountsUnchangedReadings: the state keeps only changes
+// of level, so a colour cartridge read at 60 % and a minute later at 9 %,
+// then at 9 % for three days, looked like readings a minute apart and its
+// forecast said "readings span less than a day". The last reading counts.
+func TestForecastReasonCountsUnchangedReadings(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	ps := &PrinterState{}
+	ps.recordHistory([]printer.Supply{{Name: "Black", Level: 80}, {Name: "Color", Level: 60}}, t0)
+	sup := []printer.Supply{{Name: "Black", Level: 80}, {Name: "Color", Level: 9}}
+	ps.recordHistory(sup, t0.Add(time.Minute))
+	for d := 1; d <= 3; d++ {
+		at := t0.Add(time.Duration(d) * 24 * time.Hour)
+		ps.recordHistory(sup, at)
+		ps.Supplies, ps.LevelsReadAt = sup, &at
+	}
+	fs := ps.forecasts(t0.Add(72 * time.Hour))
+	for name, want := range map[string]string{
+		"Black": "no rate yet: the level has not moved in 3.0 days of readings",
+		"Color": "no rate yet: the level moved only within its first day of readings, not in the 3.0 days since",
+	} {
+		if got := fs[name].Text(); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if n := len(ps.History["Color"]); n != 2 {
+		t.Errorf("history kept %d readings of Color, want its 2 changes", n)
+	}
+}
