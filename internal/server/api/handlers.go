@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -507,6 +508,13 @@ func (a *API) putOrderSettings(w http.ResponseWriter, r *http.Request) {
 	var req arsapi.OrderSettings
 	if p := jsonbody.Decode(r, body, &req); p != nil {
 		writeProblem(w, r, p)
+		return
+	}
+	// A PUT sets both: a field left out would silently turn to "inherit".
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields["policy"] == nil || fields["hold_minutes"] == nil {
+		writeProblem(w, r, problem(http.StatusBadRequest, arsapi.CodeInvalid,
+			`send both policy and hold_minutes ("" and null inherit), e.g. {"policy":"threshold","hold_minutes":null}`))
 		return
 	}
 	set, err := a.core.SetOrderSettings(r.Context(), account(r), id, req)

@@ -41,6 +41,9 @@ func TestOrderSettingsJunk(t *testing.T) {
 			`null`,
 			`{"hold_minutes":60}{"hold_minutes":61}`,
 			`{"hold_minutes":60,"extra":1}`,
+			`{"hold_minutes":60}`,
+			`{"policy":"threshold"}`,
+			`{}`,
 		}
 		for _, p := range paths {
 			e.mustDo("PUT", p, ann, `{"policy":"threshold","hold_minutes":60}`, 200, nil)
