@@ -171,44 +171,31 @@ func (s *Store) ClaimScheduledNotices(ctx context.Context, limit int, lease time
 		limit = 1
 	}
 	now := s.now()
-	lock := ""
-	if s.DB.Dialect == db.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	type claimed struct {
-		id      string
-		attempt int
-	}
-	var ids []claimed
+	var (
+		ids      []any
+		attempts map[string]int
+	)
 	err := s.inTx(ctx, func(tx *db.Tx) error {
-		ids = ids[:0]
 		rows, err := tx.Query(ctx, `UPDATE orders SET scheduled_notice_at = ?, notice_attempts = notice_attempts + 1
 			WHERE id IN (SELECT id FROM orders WHERE scheduled_notice_at IS NOT NULL AND scheduled_notice_at <= ?
-				ORDER BY scheduled_notice_at LIMIT ?`+lock+`)
+				ORDER BY scheduled_notice_at LIMIT ?`+s.skipLocked()+`)
 			RETURNING id, notice_attempts`, nanos(now.Add(lease)), nanos(now), limit)
 		if err != nil {
 			return fmt.Errorf("claim notices: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var c claimed
-			if err := rows.Scan(&c.id, &c.attempt); err != nil {
-				return fmt.Errorf("claim notices: %w", err)
-			}
-			ids = append(ids, c)
-		}
-		return rows.Err()
+		ids, attempts, err = scanClaimed(rows, "notices")
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]ScheduledNotice, 0, len(ids))
-	for _, c := range ids {
-		n, err := s.OrderNoticeFor(ctx, c.id)
+	for _, id := range ids {
+		n, err := s.OrderNoticeFor(ctx, id.(string))
 		if err != nil {
 			return out, err
 		}
-		out = append(out, ScheduledNotice{Notice: fulfilNotice(n), Attempt: c.attempt})
+		out = append(out, ScheduledNotice{Notice: fulfilNotice(n), Attempt: attempts[id.(string)]})
 	}
 	return out, nil
 }

@@ -126,10 +126,6 @@ func (s *Store) ClaimNotices(ctx context.Context, limit int, lease time.Duration
 		limit = 1
 	}
 	now := nanos(s.now())
-	lock := ""
-	if s.DB.Dialect == db.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	type claimed struct {
 		orderID, accountID, enrollmentID, to, name string
 	}
@@ -142,27 +138,15 @@ func (s *Store) ClaimNotices(ctx context.Context, limit int, lease time.Duration
 		cs = cs[:0]
 		rows, err := tx.Query(ctx, `UPDATE email_notices SET lease_until = ?, attempts = attempts + 1
 			WHERE order_id IN (SELECT order_id FROM email_notices WHERE next_attempt_at IS NOT NULL
-				AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
+				AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at LIMIT ?`+s.skipLocked()+`)
 			RETURNING order_id, attempts`, now+int64(lease), now, now, limit)
 		if err != nil {
 			return fmt.Errorf("claim order emails: %w", err)
 		}
-		attempts = map[string]int{}
 		var ids []any
-		for rows.Next() {
-			var (
-				id string
-				n  int
-			)
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("claim order emails: %w", err)
-			}
-			attempts[id] = n
-			ids = append(ids, id)
-		}
-		if err := errors.Join(rows.Close(), rows.Err()); err != nil {
-			return fmt.Errorf("claim order emails: %w", err)
+		ids, attempts, err = scanClaimed(rows, "order emails")
+		if err != nil {
+			return err
 		}
 		if len(ids) == 0 {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -677,6 +678,38 @@ func (s *Store) GetOrder(ctx context.Context, accountID, orderID string) (arsapi
 // Claim is core.Claim.
 type Claim = core.Claim
 
+// skipLocked is the clause that makes a claim's subquery pass over rows
+// another replica is claiming, on PostgreSQL; SQLite's write lock
+// serialises claims, so there it is empty.
+func (s *Store) skipLocked() string {
+	if s.DB.Dialect == db.Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// scanClaimed reads the id and attempt count of each row a claim's
+// UPDATE … RETURNING took, and closes rows; what names the claim in errors.
+func scanClaimed(rows *sql.Rows, what string) (ids []any, attempts map[string]int, err error) {
+	defer rows.Close()
+	attempts = map[string]int{}
+	for rows.Next() {
+		var (
+			id string
+			n  int
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, nil, fmt.Errorf("claim %s: %w", what, err)
+		}
+		attempts[id] = n
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
+		return nil, nil, fmt.Errorf("claim %s: %w", what, err)
+	}
+	return ids, attempts, nil
+}
+
 // ClaimDispatch is NextDispatch with attempt numbers, for dispatchers that
 // back off and give up after a number of attempts.
 //
@@ -690,39 +723,19 @@ func (s *Store) ClaimDispatch(ctx context.Context, limit int, lease time.Duratio
 		limit = 1
 	}
 	now := nanos(s.now())
-	lock := ""
-	if s.DB.Dialect == db.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	var out []Claim
 	err := s.inTx(ctx, func(tx *db.Tx) error {
 		out = out[:0]
 		rows, err := tx.Query(ctx, `UPDATE orders SET lease_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM orders WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?
-				AND lease_until <= ? ORDER BY next_attempt_at LIMIT ?`+lock+`)
+				AND lease_until <= ? ORDER BY next_attempt_at LIMIT ?`+s.skipLocked()+`)
 			RETURNING id, attempts`, now+int64(lease), now, now, limit)
 		if err != nil {
 			return fmt.Errorf("claim orders: %w", err)
 		}
-		attempts := map[string]int{}
-		var ids []any
-		for rows.Next() {
-			var (
-				id string
-				n  int
-			)
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return fmt.Errorf("claim orders: %w", err)
-			}
-			attempts[id] = n
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("claim orders: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim orders: %w", err)
+		ids, attempts, err := scanClaimed(rows, "orders")
+		if err != nil {
+			return err
 		}
 		if len(ids) == 0 {
 			return nil
