@@ -242,57 +242,44 @@ func (s *Store) RecordScheduledNotice(ctx context.Context, orderID string, sendE
 // whose hold is over was turned placed by the dispatcher's claim and is
 // left as it is.
 func skipScheduled(ctx context.Context, tx *db.Tx, enrollmentID string, now time.Time) error {
-	rows, err := tx.Query(ctx, `UPDATE orders SET state = 'skipped', next_attempt_at = NULL, scheduled_notice_at = NULL,
+	return updateOrders(ctx, tx, "skip scheduled orders",
+		arsapi.OrderEvent{State: arsapi.OrderSkipped, At: now, Detail: "skipped: the plan was cancelled before the hold ended"},
+		`UPDATE orders SET state = 'skipped', next_attempt_at = NULL, scheduled_notice_at = NULL,
 		updated_at = ? WHERE enrollment_id = ? AND state = 'scheduled' RETURNING id`, nanos(now), enrollmentID)
-	if err != nil {
-		return fmt.Errorf("skip scheduled orders: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("skip scheduled orders: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("skip scheduled orders: %w", err)
-	}
-	for _, id := range ids {
-		if err := addOrderEvent(ctx, tx, id, arsapi.OrderEvent{State: arsapi.OrderSkipped, At: now,
-			Detail: "skipped: the plan was cancelled before the hold ended"}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // claimScheduled turns the claimed orders that were scheduled into placed
 // orders, with an event: their hold is over.
 func claimScheduled(ctx context.Context, tx *db.Tx, ids []any, now time.Time) error {
-	rows, err := tx.Query(ctx, `UPDATE orders SET state = 'placed', updated_at = ?
+	return updateOrders(ctx, tx, "end hold",
+		arsapi.OrderEvent{State: arsapi.OrderPlaced, At: now, Detail: "hold over: handed to the fulfiller"},
+		`UPDATE orders SET state = 'placed', updated_at = ?
 		WHERE id IN (`+placeholders(len(ids))+`) AND state = 'scheduled' RETURNING id`, append([]any{nanos(now)}, ids...)...)
+}
+
+// updateOrders runs query, an UPDATE of orders … RETURNING id, and records
+// ev in the history of each order it changed; what names the change in
+// errors.
+func updateOrders(ctx context.Context, tx *db.Tx, what string, ev arsapi.OrderEvent, query string, args ...any) error {
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("end hold: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	var held []string
+	var changed []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return fmt.Errorf("end hold: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		held = append(held, id)
+		changed = append(changed, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("end hold: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	for _, id := range held {
-		if err := addOrderEvent(ctx, tx, id, arsapi.OrderEvent{State: arsapi.OrderPlaced, At: now,
-			Detail: "hold over: handed to the fulfiller"}); err != nil {
+	for _, id := range changed {
+		if err := addOrderEvent(ctx, tx, id, ev); err != nil {
 			return err
 		}
 	}
