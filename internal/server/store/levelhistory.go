@@ -104,20 +104,7 @@ func supplyReadings(ctx context.Context, q querier, enrollmentID string, supplie
 		return nil, fmt.Errorf("read level history: %w", err)
 	}
 	defer rows.Close()
-	bySupply := map[string][]forecast.Reading{}
-	for rows.Next() {
-		var name string
-		var at int64
-		var level int
-		if err := rows.Scan(&name, &at, &level); err != nil {
-			return nil, fmt.Errorf("read level history: %w", err)
-		}
-		bySupply[name] = append(bySupply[name], forecast.Reading{At: fromNanos(at), Level: level})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read level history: %w", err)
-	}
-	return bySupply, nil
+	return scanReadings(rows)
 }
 
 // PurgeLevelHistory deletes level history read before olderThan and

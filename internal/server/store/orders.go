@@ -237,12 +237,23 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 type placeFunc func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error)
 
 // scanHistory reads the rows of readHistorySQL into sl.history.
-func (sl *storedLevels) scanHistory(rows interface {
+func (sl *storedLevels) scanHistory(rows readingRows) (err error) {
+	sl.history, err = scanReadings(rows)
+	return err
+}
+
+// readingRows are the rows of a query of level_history's supply, read_at
+// and level.
+type readingRows interface {
 	Next() bool
 	Scan(...any) error
 	Err() error
-}) error {
-	sl.history = map[string][]forecast.Reading{}
+}
+
+// scanReadings reads rows of supply, read_at and level, oldest first
+// within a supply, into each supply's readings.
+func scanReadings(rows readingRows) (map[string][]forecast.Reading, error) {
+	bySupply := map[string][]forecast.Reading{}
 	for rows.Next() {
 		var (
 			name  string
@@ -250,14 +261,14 @@ func (sl *storedLevels) scanHistory(rows interface {
 			level int
 		)
 		if err := rows.Scan(&name, &at, &level); err != nil {
-			return fmt.Errorf("read level history: %w", err)
+			return nil, fmt.Errorf("read level history: %w", err)
 		}
-		sl.history[name] = append(sl.history[name], forecast.Reading{At: fromNanos(at), Level: level})
+		bySupply[name] = append(bySupply[name], forecast.Reading{At: fromNanos(at), Level: level})
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read level history: %w", err)
+		return nil, fmt.Errorf("read level history: %w", err)
 	}
-	return nil
+	return bySupply, nil
 }
 
 // plan runs the order decision (package reorder, policy Default) on each
