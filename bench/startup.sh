@@ -13,7 +13,7 @@
 #   - the time arsctl spends in package initialisation (GODEBUG=inittrace=1,
 #     median of 11 runs) and the packages that take the longest;
 #   - the machine's load average, since other work slows both commands.
-# Targets: release binary <= 20 MB, `arsctl --version` <= 15 ms and <= 0.2x
+# Targets: release and plain binaries <= 20 MB, `arsctl --version` <= 15 ms and <= 0.2x
 # `gh --version`. With CHECK=1 a missed target exits 1.
 #
 # Environment: RUNS (default 50), COMPARE (default "gh --version").
@@ -66,6 +66,7 @@ printf 'load average:         %s before, %s after (%s cores)\n' "$load_before" "
 
 missed=0
 awk -v m="$release_mb" 'BEGIN { exit !(m > 20) }' && { echo "MISSED: release binary over 20 MB"; missed=1; }
+awk -v m="$plain_mb" 'BEGIN { exit !(m > 20) }' && { echo "MISSED: plain go build over 20 MB"; missed=1; }
 awk -v a="$a" 'BEGIN { exit !(a > 15) }' && { echo "MISSED: arsctl --version over 15 ms"; missed=1; }
 awk -v r="$ratio" 'BEGIN { exit !(r > 0.2) }' && { echo "MISSED: over 0.2x of $COMPARE"; missed=1; }
 [ "$missed" = 0 ] && echo "targets met: <= 20 MB, <= 15 ms, <= 0.2x"

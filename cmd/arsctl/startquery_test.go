@@ -24,7 +24,7 @@ func TestNoTerminalQueryAtStart(t *testing.T) {
 		t.Fatalf("arsctl --version exited %d:\n%q", code, tm.raw())
 	}
 	raw := tm.raw()
-	if !strings.Contains(raw, "arsctl test") {
+	if !strings.Contains(raw, "arsctl version test") {
 		t.Fatalf("no version in %q", raw)
 	}
 	for _, q := range []string{"\x1b]11;", "\x1b]10;", "\x1b[6n"} {

@@ -78,7 +78,6 @@ whole table.`,
 		// A bad --jq expression is a usage error before anything is done.
 		return f.Output.Validate()
 	}
-	cmd.SetVersionTemplate(fmt.Sprintf("arsctl %s\n", f.Version))
 
 	cmd.AddCommand(version.NewCmdVersion(f, nil), authcmd.NewCmdAuth(f), monitor.NewCmdMonitor(f, nil))
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
