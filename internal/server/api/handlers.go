@@ -50,14 +50,9 @@ func (a *API) getAccount(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request) {
 	addr := authn.ClientAddr(r, a.opt.TrustProxy)
-	body, p := jsonbody.Read(w, r)
-	if p != nil {
-		writeProblem(w, r, p)
-		return
-	}
 	var req arsapi.CreateAccountRequest
-	if p := jsonbody.Decode(r, body, &req); p != nil {
-		writeProblem(w, r, p)
+	body, ok := readJSON(w, r, &req)
+	if !ok {
 		return
 	}
 	// The idempotency record holds the answer (the account), never the
@@ -119,14 +114,9 @@ func invalid(detail string) *arsapi.Problem {
 }
 
 func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
-	body, p := jsonbody.Read(w, r)
-	if p != nil {
-		writeProblem(w, r, p)
-		return
-	}
 	var req arsapi.CreateEnrollmentRequest
-	if p := jsonbody.Decode(r, body, &req); p != nil {
-		writeProblem(w, r, p)
+	body, ok := readJSON(w, r, &req)
+	if !ok {
 		return
 	}
 	acct := account(r)
@@ -254,6 +244,39 @@ func storeInvalid(err error) *arsapi.Problem {
 	return nil
 }
 
+// readJSON reads the request's JSON body into v. When the body is refused
+// (too large, not JSON, unknown fields) it answers the problem itself and
+// returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
+	body, p := jsonbody.Read(w, r)
+	if p == nil {
+		p = jsonbody.Decode(r, body, v)
+	}
+	if p != nil {
+		writeProblem(w, r, p)
+		return nil, false
+	}
+	return body, true
+}
+
+// enrollmentProblem is the answer to the core's refusal of an action on
+// enrollment id: a problem it wrote, no such enrollment in the account,
+// an enrollment no longer active (answered with notActive; "" when the
+// action does not meet one), or input the store refused. It is nil for
+// any other error, which is the server's own.
+func enrollmentProblem(err error, id, notActive string) *arsapi.Problem {
+	var refused *arsapi.Problem
+	switch {
+	case errors.As(err, &refused):
+		return refused
+	case errors.Is(err, core.ErrNotFound):
+		return notFound(id)
+	case notActive != "" && errors.Is(err, core.ErrNotActive):
+		return problem(http.StatusConflict, arsapi.CodeNotActive, notActive)
+	}
+	return storeInvalid(err)
+}
+
 func notFound(id string) *arsapi.Problem {
 	return problem(http.StatusNotFound, arsapi.CodeNotFound, fmt.Sprintf("no enrollment %q in your account", id))
 }
@@ -273,34 +296,19 @@ func (a *API) getEnrollment(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := jsonbody.Read(w, r)
-	if p != nil {
-		writeProblem(w, r, p)
-		return
-	}
 	var req arsapi.CancelRequest
-	if p := jsonbody.Decode(r, body, &req); p != nil {
-		writeProblem(w, r, p)
+	body, ok := readJSON(w, r, &req)
+	if !ok {
 		return
 	}
 	acct := account(r)
 	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
 		e, err := a.core.Cancel(r.Context(), acct, id, req)
-		var refused *arsapi.Problem
-		switch {
-		case errors.As(err, &refused):
-			writeProblem(w, r, refused)
+		if p := enrollmentProblem(err, id, "enrollment "+id+" is already cancelled"); p != nil {
+			writeProblem(w, r, p)
 			return
-		case errors.Is(err, core.ErrNotFound):
-			writeProblem(w, r, notFound(id))
-			return
-		case errors.Is(err, core.ErrNotActive):
-			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive, "enrollment "+id+" is already cancelled"))
-			return
-		case storeInvalid(err) != nil:
-			writeProblem(w, r, storeInvalid(err))
-			return
-		case err != nil:
+		}
+		if err != nil {
 			a.internal(w, r, "cancel the enrollment", err)
 			return
 		}
@@ -310,35 +318,19 @@ func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) reportLevels(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := jsonbody.Read(w, r)
-	if p != nil {
-		writeProblem(w, r, p)
-		return
-	}
 	var rep arsapi.LevelReport
-	if p := jsonbody.Decode(r, body, &rep); p != nil {
-		writeProblem(w, r, p)
+	body, ok := readJSON(w, r, &rep)
+	if !ok {
 		return
 	}
 	acct := account(r)
 	a.idempotent(w, r, acct, body, func(w http.ResponseWriter) {
 		res, err := a.core.ReportLevels(r.Context(), acct, id, rep)
-		var refused *arsapi.Problem
-		switch {
-		case errors.As(err, &refused):
-			writeProblem(w, r, refused)
+		if p := enrollmentProblem(err, id, "enrollment "+id+" is cancelled; levels are no longer taken"); p != nil {
+			writeProblem(w, r, p)
 			return
-		case errors.Is(err, core.ErrNotFound):
-			writeProblem(w, r, notFound(id))
-			return
-		case errors.Is(err, core.ErrNotActive):
-			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotActive,
-				"enrollment "+id+" is cancelled; levels are no longer taken"))
-			return
-		case storeInvalid(err) != nil:
-			writeProblem(w, r, storeInvalid(err))
-			return
-		case err != nil:
+		}
+		if err != nil {
 			a.internal(w, r, "store the level report", err)
 			return
 		}
@@ -500,14 +492,9 @@ func (a *API) getOrderSettings(w http.ResponseWriter, r *http.Request) {
 // PUT /v1/enrollments/{id}/order-settings.
 func (a *API) putOrderSettings(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	body, p := jsonbody.Read(w, r)
-	if p != nil {
-		writeProblem(w, r, p)
-		return
-	}
 	var req arsapi.OrderSettings
-	if p := jsonbody.Decode(r, body, &req); p != nil {
-		writeProblem(w, r, p)
+	body, ok := readJSON(w, r, &req)
+	if !ok {
 		return
 	}
 	// A PUT sets both: a field left out would silently turn to "inherit".
@@ -518,14 +505,9 @@ func (a *API) putOrderSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set, err := a.core.SetOrderSettings(r.Context(), account(r), id, req)
-	var refused *arsapi.Problem
-	switch {
-	case errors.As(err, &refused):
-		writeProblem(w, r, refused)
-	case errors.Is(err, core.ErrNotFound):
-		writeProblem(w, r, notFound(id))
-	case storeInvalid(err) != nil:
-		writeProblem(w, r, storeInvalid(err))
+	switch p := enrollmentProblem(err, id, ""); {
+	case p != nil:
+		writeProblem(w, r, p)
 	case err != nil:
 		a.internal(w, r, "set the order settings", err)
 	default:
