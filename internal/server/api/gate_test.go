@@ -4,10 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/arsctl/arsctl/internal/server/authn/gatetest"
 	"github.com/arsctl/arsctl/internal/server/catalogue"
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
@@ -16,25 +15,14 @@ import (
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
 
-// slowAccounts is a Store whose GetAccount holds every request until
-// released and records how many ran at once, per account.
+// slowAccounts is a Store whose GetAccount is held by a gatetest.Holder.
 type slowAccounts struct {
 	Store
-	release chan struct{}
-	mu      sync.Mutex
-	running map[string]int
-	most    map[string]int
+	*gatetest.Holder
 }
 
-func (s *slowAccounts) GetAccount(ctx context.Context, id string) (arsapi.Account, error) {
-	s.mu.Lock()
-	s.running[id]++
-	s.most[id] = max(s.most[id], s.running[id])
-	s.mu.Unlock()
-	<-s.release
-	s.mu.Lock()
-	s.running[id]--
-	s.mu.Unlock()
+func (s slowAccounts) GetAccount(ctx context.Context, id string) (arsapi.Account, error) {
+	s.Hold(id)
 	return s.Store.GetAccount(ctx, id)
 }
 
@@ -60,7 +48,7 @@ func TestAccountRequestsRunFewAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow := &slowAccounts{Store: st, release: make(chan struct{}), running: map[string]int{}, most: map[string]int{}}
+		slow := slowAccounts{Store: st, Holder: gatetest.NewHolder()}
 		c, err := core.New(core.Config{Store: st, Catalogue: cat})
 		if err != nil {
 			t.Fatal(err)
@@ -84,47 +72,6 @@ func TestAccountRequestsRunFewAtOnce(t *testing.T) {
 			res.Body.Close()
 			return res.StatusCode
 		}
-		const n = 20
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				if st := get(busy.ID); st != http.StatusOK {
-					t.Errorf("busy account: HTTP %d", st)
-				}
-			})
-		}
-		// Wait until the busy account's turns are taken, then check that
-		// another account still gets in.
-		deadline := time.Now().Add(time.Minute)
-		for {
-			slow.mu.Lock()
-			r := slow.running[busy.ID]
-			slow.mu.Unlock()
-			if r >= requestsPerAccount || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		otherDone := make(chan int)
-		go func() { otherDone <- get(other.ID) }()
-		deadline = time.Now().Add(time.Minute)
-		for {
-			slow.mu.Lock()
-			r := slow.running[other.ID]
-			slow.mu.Unlock()
-			if r == 1 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		close(slow.release)
-		wg.Wait()
-		if st := <-otherDone; st != http.StatusOK {
-			t.Errorf("other account: HTTP %d", st)
-		}
-		if slow.most[busy.ID] != requestsPerAccount || slow.most[other.ID] != 1 {
-			t.Errorf("at most %d requests of the busy account ran at once (want %d), %d of the other (want 1)",
-				slow.most[busy.ID], requestsPerAccount, slow.most[other.ID])
-		}
+		gatetest.Check(t, slow.Holder, busy.ID, other.ID, requestsPerAccount, get)
 	})
 }
