@@ -24,15 +24,7 @@ func TestBrowserChart(t *testing.T) {
 	e := newServerEnv(t, filepath.Join(t.TempDir(), "arsd.db"))
 	ctx := context.Background()
 	const email, password = "lee@example.com", "correct horse battery"
-	a, err := e.st.CreateAccount(ctx, email, password, "Lee")
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := e.st.CreateEnrollment(ctx, a.ID, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		TermsVersion: e.cat.Terms().Version, Printer: arsapi.Printer{Model: "TS8320", Serial: "KMBA04321", Label: "Studio"}}, 15)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, en := e.enrolledOwner(t, email, password, "Lee", arsapi.Printer{Model: "TS8320", Serial: "KMBA04321", Label: "Studio"})
 	// 60 days, a report a day: black slow, cyan steady, magenta idle, the
 	// yellow cartridge swapped on day 35; a waste tank that fills.
 	now := time.Now().UTC()
@@ -53,11 +45,7 @@ func TestBrowserChart(t *testing.T) {
 		}
 	}
 
-	br := &b{t: t, ctx: webtest.Browser(t), e: e}
-	br.open(web.LoginPath)
-	br.do("fill Login", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password))
-	br.load("Login", chromedp.Click(chromedp.ID("login")))
-	br.expectPage("My Subscriptions")
+	br := e.signedIn(t, email, password)
 	if st := br.open(web.PrinterPath(en.ID)); st != 200 {
 		t.Fatalf("View Printer Details: HTTP %d", st)
 	}

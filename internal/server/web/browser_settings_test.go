@@ -22,19 +22,8 @@ func TestBrowserOrderSettings(t *testing.T) {
 	e := newServerEnv(t, filepath.Join(t.TempDir(), "arsd.db"))
 	ctx := context.Background()
 	const email, password = "kim@example.com", "correct horse battery"
-	a, err := e.st.CreateAccount(ctx, email, password, "Kim")
-	if err != nil {
-		t.Fatal(err)
-	}
-	en, err := e.st.CreateEnrollment(ctx, a.ID, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		TermsVersion: e.cat.Terms().Version, Printer: arsapi.Printer{Model: "TS8320", Serial: "KMBS04321", Label: "Den"}}, 15)
-	if err != nil {
-		t.Fatal(err)
-	}
-	br := &b{t: t, ctx: webtest.Browser(t), e: e}
-	br.open(web.LoginPath)
-	br.do("fill Login", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password))
-	br.load("Login", chromedp.Click(chromedp.ID("login")))
+	a, en := e.enrolledOwner(t, email, password, "Kim", arsapi.Printer{Model: "TS8320", Serial: "KMBS04321", Label: "Den"})
+	br := e.signedIn(t, email, password)
 	if st := br.open(web.PrinterPath(en.ID)); st != 200 {
 		t.Fatalf("View Printer Details: HTTP %d", st)
 	}

@@ -339,3 +339,31 @@ func mustAccountPW(t *testing.T, e *env, email, password string) string {
 	}
 	return a.ID
 }
+
+// enrolledOwner makes an account with one printer enrolled with Canon.
+func (e *env) enrolledOwner(t *testing.T, email, password, name string, p arsapi.Printer) (arsapi.Account, arsapi.Enrollment) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := e.st.CreateAccount(ctx, email, password, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.st.CreateEnrollment(ctx, a.ID, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		TermsVersion: e.cat.Terms().Version, Printer: p}, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, en
+}
+
+// signedIn opens a browser and signs in on the Login page as a person
+// would; it lands on My Subscriptions.
+func (e *env) signedIn(t *testing.T, email, password string) *b {
+	t.Helper()
+	br := &b{t: t, ctx: webtest.Browser(t), e: e}
+	br.open(web.LoginPath)
+	br.do("fill Login", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password))
+	br.load("Login", chromedp.Click(chromedp.ID("login")))
+	br.expectPage("My Subscriptions")
+	return br
+}
