@@ -7,6 +7,7 @@
 //	printersim --listen 10.99.0.3:631 --mdns-iface veth1 --txt 'ty=Broken' --txt '=junk'
 //	printersim --listen 10.99.0.4:631 --mdns-iface veth1 --no-ipp hang
 //	printersim --capture testdata/ipp/hp-laserjet-100-colormfp-m175nw.ipp --levels "Imaging Drum HP CE314A=3"
+//	printersim --capture testdata/ipp/canon-g4080-series.txt --model "G4080 series" --levels "Black(PGBK)=8"
 //
 // When listening it prints "ready <url>" (one line per printer) on stdout
 // and, with --ready-file, writes the same lines to that file. It runs until
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		uuid      = fs.String("uuid", "", "printer UUID (default derived from the serial)")
 		name      = fs.String("name", "", "printer-info and mDNS instance name")
 		levels    = fs.String("levels", "", "supply levels, e.g. PGBK=80,C=10")
-		capture   = fs.String("capture", "", "answer with the attributes of the real printer captured in this `file` (raw IPP, e.g. testdata/ipp/epson-xp-6000.ipp)")
+		capture   = fs.String("capture", "", "answer with the attributes of the real printer captured in this `file` (raw IPP or ipptool output, e.g. testdata/ipp/epson-xp-6000.ipp)")
 		path      = fs.String("path", "/ipp/print", "IPP resource path")
 		delay     = fs.Duration("delay", 0, "wait this long before each IPP answer")
 		noIPP     = fs.String("no-ipp", "", "do not answer IPP: hang or close")

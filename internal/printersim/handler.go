@@ -205,7 +205,8 @@ func (p *Printer) deviceID() string {
 }
 
 // capturedAttributes are the captured printer's attributes with this
-// simulator's URI and the current marker levels.
+// simulator's URI and the current marker levels, and the simulator's
+// identity when the capture has none.
 func (p *Printer) capturedAttributes(r *http.Request, supplies []Supply) goipp.Attributes {
 	scheme := "ipp"
 	if r.TLS != nil {
@@ -215,7 +216,25 @@ func (p *Printer) capturedAttributes(r *http.Request, supplies []Supply) goipp.A
 	if host == "" {
 		host = p.addr
 	}
-	out := make(goipp.Attributes, 0, len(p.captured))
+	out := make(goipp.Attributes, 0, len(p.captured)+4)
+	identified, hasURI := false, false
+	for _, a := range p.captured {
+		switch a.Name {
+		case "printer-device-id", "printer-make-and-model":
+			identified = true
+		case "printer-uri-supported":
+			hasURI = true
+		}
+	}
+	if !hasURI {
+		out.Add(goipp.MakeAttribute("printer-uri-supported", goipp.TagURI, goipp.String(scheme+"://"+host+p.cfg.Path)))
+	}
+	if !identified {
+		c := p.cfg
+		out.Add(goipp.MakeAttribute("printer-make-and-model", goipp.TagText, goipp.String(c.Make+" "+c.Model)))
+		out.Add(goipp.MakeAttribute("printer-device-id", goipp.TagText, goipp.String(p.deviceID())))
+		out.Add(goipp.MakeAttribute("printer-uuid", goipp.TagURI, goipp.String("urn:uuid:"+c.UUID)))
+	}
 	for _, a := range p.captured {
 		switch a.Name {
 		case "printer-uri-supported":

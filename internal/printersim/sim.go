@@ -149,12 +149,16 @@ type Config struct {
 	Supplies []Supply
 	// Levels overrides supply levels by supply name, e.g. {"C": 10}.
 	Levels map[string]int
-	// Capture is a Get-Printer-Attributes response of a real printer (the
-	// raw IPP body, e.g. a file of testdata/ipp). When set the simulator
-	// answers with that printer's attributes, as the hardware sent them,
-	// instead of a Canon's: only printer-uri-supported (this simulator's
-	// address) and marker-levels (Levels, SetLevel, by marker-names) change.
-	// Make, Model, Serial, UUID and Name default to the capture's.
+	// Capture is a Get-Printer-Attributes response of a real printer, a
+	// file of testdata/ipp: the raw IPP body or the text ipptool printed
+	// (see ipp.CaptureResponse). When set the simulator answers with that
+	// printer's attributes, as the hardware sent them, instead of a
+	// Canon's: only printer-uri-supported (this simulator's address) and
+	// marker-levels (Levels, SetLevel, by marker-names) change. Make,
+	// Model, Serial, UUID and Name default to the capture's. A capture
+	// that was published without the printer's identity (no
+	// printer-device-id nor printer-make-and-model) is completed with the
+	// simulator's: make and model, device ID with the serial in PSE, UUID.
 	Capture []byte
 	// Path is the IPP resource path; default "/ipp/print". Other paths
 	// get HTTP 404.
@@ -424,8 +428,12 @@ func (p *Printer) snapshot() []Supply {
 // its supplies (names and levels of marker-*) from it, and returns its
 // printer attributes.
 func fromCapture(cfg *Config) (goipp.Attributes, error) {
+	body, err := ipp.CaptureResponse(cfg.Capture)
+	if err != nil {
+		return nil, fmt.Errorf("printersim: %w", err)
+	}
 	var msg goipp.Message
-	if err := msg.DecodeBytesEx(cfg.Capture, goipp.DecoderOptions{EnableWorkarounds: true}); err != nil {
+	if err := msg.DecodeBytesEx(body, goipp.DecoderOptions{EnableWorkarounds: true}); err != nil {
 		return nil, fmt.Errorf("printersim: capture: %w", err)
 	}
 	if len(msg.Printer) == 0 {

@@ -320,6 +320,35 @@ func TestCapture(t *testing.T) {
 	}
 }
 
+// TestCaptureWithoutIdentity plays a real Canon from the marker lines its
+// owner published (ipptool's text, no identity): the supplies are the
+// printer's own, the identity the simulator's.
+func TestCaptureWithoutIdentity(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ipp", "canon-g4080-series.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := simtest.Start(t, printersim.Config{Capture: b, Model: "G4080 series", Serial: "KLMN00001"})
+	if err := p.SetLevel("Black(PGBK)", 8); err != nil {
+		t.Fatal(err)
+	}
+	var c ipp.Client
+	got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Make != "Canon" || got.Model != "G4080 series" || got.Serial != "KLMN00001" || got.UUID == "" {
+		t.Errorf("identity %q %q %q %q", got.Make, got.Model, got.Serial, got.UUID)
+	}
+	var names []string
+	for _, s := range got.Supplies {
+		names = append(names, fmt.Sprintf("%s=%d", s.Name, s.Level))
+	}
+	if strings.Join(names, " ") != "Black(PGBK)=8 Cyan=90 Magenta=90 Yellow=88 MC=10" {
+		t.Errorf("supplies %v", names)
+	}
+}
+
 func TestFleet(t *testing.T) {
 	f, err := printersim.StartFleet(t.Context(), printersim.FleetConfig{Count: 20})
 	if err != nil {

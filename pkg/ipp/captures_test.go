@@ -9,7 +9,8 @@ import (
 )
 
 // realCaptures holds Get-Printer-Attributes answers of real printers from
-// public sources; testdata/README.md says where each comes from.
+// public sources, as raw IPP (.ipp) or as the text ipptool printed (.txt);
+// testdata/README.md says where each comes from.
 var realCaptures = filepath.Join("..", "..", "testdata", "ipp")
 
 // supply is what a capture must yield for one supply.
@@ -25,6 +26,7 @@ func TestRealPrinterCaptures(t *testing.T) {
 	tests := []struct {
 		file              string
 		mk, model, serial string
+		state             string // checked when set
 		supplies          []supply
 	}{
 		{
@@ -75,8 +77,26 @@ func TestRealPrinterCaptures(t *testing.T) {
 				{"Waste Toner Box", printer.KindWaste, 0, 0, false},
 			},
 		},
+		{
+			// ipptool's marker lines of a Canon MegaTank: Canon's own names
+			// ("Black(PGBK)"), its own shades of cyan, magenta and yellow,
+			// and the maintenance cartridge that collects waste ink, whose
+			// level (how full it is) stays well below its high level 64.
+			file: "canon-g4080-series.txt",
+			supplies: []supply{
+				{"Black(PGBK)", printer.KindInk, 90, 1, true}, {"Cyan", printer.KindInk, 90, 1, true},
+				{"Magenta", printer.KindInk, 90, 1, true}, {"Yellow", printer.KindInk, 88, 1, true},
+				{"MC", printer.KindWaste, 10, 1, false},
+			},
+		},
+		{
+			// The beginning of an MG4120's answer: state and state reasons only.
+			file: "canon-mg4120.txt", state: "idle",
+		},
 	}
 	files, _ := filepath.Glob(filepath.Join(realCaptures, "*.ipp"))
+	texts, _ := filepath.Glob(filepath.Join(realCaptures, "*.txt"))
+	files = append(files, texts...)
 	if len(files) != len(tests) {
 		t.Errorf("%d captures in %s, %d in this table: add the new ones here", len(files), realCaptures, len(tests))
 	}
@@ -86,12 +106,18 @@ func TestRealPrinterCaptures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if b, err = CaptureResponse(b); err != nil {
+				t.Fatal(err)
+			}
 			p, err := DecodeResponse(b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if p.Make != tt.mk || p.Model != tt.model || p.Serial != tt.serial {
 				t.Errorf("make, model, serial = %q, %q, %q; want %q, %q, %q", p.Make, p.Model, p.Serial, tt.mk, tt.model, tt.serial)
+			}
+			if tt.state != "" && p.State != tt.state {
+				t.Errorf("state = %q, want %q", p.State, tt.state)
 			}
 			if len(p.Supplies) != len(tt.supplies) {
 				t.Fatalf("%d supplies %+v, want %d", len(p.Supplies), p.Supplies, len(tt.supplies))
