@@ -72,7 +72,7 @@ func DecodeResponse(body []byte) (*printer.Printer, error) {
 
 // FromAttributes maps IPP printer attributes to a Printer: make and model
 // (from printer-device-id MFG/MDL, else printer-make-and-model), serial
-// (from printer-device-id SN, SERN, SERIALNUMBER or PSE), UUID, name
+// (from printer-device-id SN, PSE, SERN, SERIALNUMBER or SER), UUID, name
 // (printer-info, else printer-name), state, admin URL (printer-more-info)
 // and supplies (marker-*, completed from printer-supply). The raw device ID
 // is not kept.

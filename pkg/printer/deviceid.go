@@ -30,8 +30,11 @@ type DeviceID struct {
 	Class string
 	// Description is the free-text description (DES or DESCRIPTION).
 	Description string
-	// Serial is the serial number from SN, SERN, SERIALNUMBER, SER
-	// (Kyocera) or Canon's PSE, in that order of preference.
+	// Serial is the serial number from SN, Canon's PSE, SERN,
+	// SERIALNUMBER or SER (Kyocera), in that order of preference. PSE
+	// comes before SERN because a Canon read over USB sends both, and its
+	// SERN is the USB serial (six hex digits), not the serial printed on
+	// the printer.
 	Serial string
 
 	fields map[string]string
@@ -79,7 +82,7 @@ func ParseDeviceID(s string) (DeviceID, error) {
 	id.Model = first(fields, "MDL", "MODEL")
 	id.Class = first(fields, "CLS", "CLASS")
 	id.Description = first(fields, "DES", "DESCRIPTION")
-	id.Serial = first(fields, "SN", "SERN", "SERIALNUMBER", "SERIAL NUMBER", "SER", "PSE")
+	id.Serial = first(fields, "SN", "PSE", "SERN", "SERIALNUMBER", "SERIAL NUMBER", "SER")
 	if cmd := first(fields, "CMD", "COMMAND SET", "COMMANDSET"); cmd != "" {
 		for c := range strings.SplitSeq(cmd, ",") {
 			if c = strings.TrimSpace(c); c != "" {

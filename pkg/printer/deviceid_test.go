@@ -106,6 +106,45 @@ func TestParseDeviceID(t *testing.T) {
 	}
 }
 
+// TestCanonDeviceIDs parses the device IDs of real Canon printers: the
+// model is the series, and the serial is PSE, the serial printed on the
+// printer, not SERN, which a Canon read over USB sends first and which is
+// its USB serial (six hex digits).
+func TestCanonDeviceIDs(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "canon-series", "device-id.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ model, serial string }{
+		{"G3010 series", "KAAA00001"}, {"G2010 series", "KAAB00002"}, {"MX420 series", "KAAC00003"},
+		{"GM2080 series", "KAAD00004"}, {"MG5500 series", "KAAE00005"}, {"G6000 series", ""},
+		{"Device", "KAAF00006"},
+	}
+	var i int
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		id, err := ParseDeviceID(line)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if i >= len(want) {
+			t.Fatalf("more device IDs than expected: %q", line)
+		}
+		if id.Make != "Canon" || id.Model != want[i].model || id.Serial != want[i].serial {
+			t.Errorf("%s: make, model, serial = %q, %q, %q; want Canon, %q, %q", want[i].model, id.Make, id.Model, id.Serial, want[i].model, want[i].serial)
+		}
+		if want[i].model == "MX420 series" && id.Get("VER") != "1.020" {
+			t.Errorf("MX420: VER after an ideographic space = %q", id.Get("VER"))
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Errorf("%d device IDs, want %d", i, len(want))
+	}
+}
+
 func TestDeviceIDGet(t *testing.T) {
 	id, err := ParseDeviceID("MFG:Canon;VER:1.030;command set:PCL;")
 	if err != nil {
@@ -173,6 +212,13 @@ func TestParseDeviceIDCorpus(t *testing.T) {
 
 func FuzzParseDeviceID(f *testing.F) {
 	addCorpus(f, "device-id")
+	canon, err := os.ReadFile(filepath.Join("..", "..", "testdata", "canon-series", "device-id.txt"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(canon), "\n") {
+		f.Add(line)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		id, err := ParseDeviceID(s)
 		if err != nil {

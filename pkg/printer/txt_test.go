@@ -1,6 +1,8 @@
 package printer
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,8 +102,47 @@ func TestNormalizeUUID(t *testing.T) {
 	}
 }
 
+// TestCanonTXT reads the TXT records of real Canon printers: make and
+// model from usb_MFG and usb_MDL (the SELPHY's ty ends in " HTTP"), the
+// UUID lower-cased, the admin URL as given.
+func TestCanonTXT(t *testing.T) {
+	want := []struct{ model, uuid, admin string }{
+		{"TS3300 series", "00000000-0000-1000-8000-0018a2aecfb0", "http://localhost:60000/index.html?page=PAGE_AAP"},
+		{"MX450 series", "00000000-0000-1000-8000-180cacb13123", "http://B13123000000.local."},
+		{"SELPHY CP1300", "f84aad2c-f8a5-43ac-9673-9c32ceb3a49e", "http://CP1300b3a49e.local:8008/index.html"},
+	}
+	records := canonTXT(t)
+	if len(records) != len(want) {
+		t.Fatalf("%d records, want %d", len(records), len(want))
+	}
+	for i, r := range records {
+		p := ParseTXT(r).Printer()
+		if p.Make != "Canon" || p.Model != want[i].model || p.UUID != want[i].uuid || p.AdminURL != want[i].admin {
+			t.Errorf("record %d: %+v, want Canon %+v", i, p, want[i])
+		}
+	}
+}
+
+// canonTXT returns the records of testdata/canon-series/txt.txt.
+func canonTXT(t testing.TB) [][]string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "canon-series", "txt.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, strings.Split(line, "|"))
+		}
+	}
+	return out
+}
+
 func FuzzParseTXT(f *testing.F) {
 	addCorpus(f, "txt")
+	for _, r := range canonTXT(f) {
+		f.Add(strings.Join(r, "|"))
+	}
 	f.Fuzz(func(t *testing.T, record string) {
 		txt := ParseTXT(strings.Split(record, "|"))
 		for _, k := range txt.Keys() {

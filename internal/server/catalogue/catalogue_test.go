@@ -1,11 +1,14 @@
 package catalogue
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 func TestDefaults(t *testing.T) {
@@ -167,5 +170,53 @@ func TestDefaultTermsSayWhenInkIsOrdered(t *testing.T) {
 	}
 	if strings.Contains(text, "when it reaches its low level") {
 		t.Errorf("terms still say orders wait for the low level:\n%s", text)
+	}
+}
+
+// TestMatchRealCanonIdentities matches what real Canon printers report
+// (testdata/canon-series: device IDs, TXT records) against the default
+// catalogue: the TS3300 series is the eligible TS3320; the G, GM, MG and
+// MX series, a printer in service mode ("Device") and a SELPHY are not.
+func TestMatchRealCanonIdentities(t *testing.T) {
+	c, err := New(Config{}, "http://x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "..", "..", "testdata", "canon-series")
+	var reported []string
+	for name, parse := range map[string]func(string) string{
+		"device-id.txt": func(line string) string {
+			id, err := printer.ParseDeviceID(line)
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			return id.Make + " " + id.Model
+		},
+		"txt.txt": func(line string) string {
+			mk, model := printer.ParseTXT(strings.Split(line, "|")).MakeModel()
+			return mk + " " + model
+		},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if line != "" && !strings.HasPrefix(line, "#") {
+				reported = append(reported, parse(line))
+			}
+		}
+	}
+	if len(reported) != 10 {
+		t.Fatalf("%d identities: %q", len(reported), reported)
+	}
+	for _, r := range reported {
+		want := ""
+		if r == "Canon TS3300 series" {
+			want = "TS3320"
+		}
+		if got := strings.Join(c.Match(r).Names(), " "); got != want {
+			t.Errorf("Match(%q) = %q, want %q", r, got, want)
+		}
 	}
 }
