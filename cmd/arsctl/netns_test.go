@@ -101,7 +101,7 @@ func TestRealPrintersNetns(t *testing.T) {
 				[]string{"ink", "ink", "ink", "ink", "ink", "ink", "waste-ink"},
 				[]string{"80", "70", "60", "50", "40", "30", "34"}),
 			serial: "KMGA06201", wantEligible: "not eligible: ", wantRegister: 1, wantRegisterSays: "Canon G600 series is not eligible",
-			wantLevels: "BK 80% C 70% M 60% Y 50% R 40% GY 30%; maintenance box 34% full",
+			wantLevels: "BK 80% C 70% M 60% Y 50% R 40% GY 30%; maintenance cartridge 34% full",
 			wantSupplyKinds: []printer.Kind{printer.KindInk, printer.KindInk, printer.KindInk, printer.KindInk,
 				printer.KindInk, printer.KindInk, printer.KindWaste},
 		},

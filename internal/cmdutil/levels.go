@@ -56,13 +56,17 @@ var hexAbbrev = map[string]string{
 }
 
 // ShortName abbreviates a supply's name for the levels column: the
-// printer's own short name (e.g. "PGBK") when it has one, else what it is
-// when it is not ink or toner ("waste tank"), else a colour abbreviation,
-// else its name with spaces removed.
+// printer's own short name (e.g. "PGBK") when it has one, or the code it
+// gives in parentheses ("PGBK" for Canon's "Black(PGBK)", so that its two
+// blacks stay apart), else what it is when it is not ink or toner ("waste
+// tank"), else a colour abbreviation, else its name with spaces removed.
 func ShortName(s printer.Supply) string {
 	n := strings.TrimSpace(s.Name)
 	if n != "" && len(n) <= 5 && !strings.ContainsAny(n, " \t") {
 		return n
+	}
+	if c := s.Code(); c != "" && s.Reorderable() {
+		return c
 	}
 	if l := s.KindLabel(); l != "" {
 		return l

@@ -1,8 +1,11 @@
 package cmdutil
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/arsctl/arsctl/pkg/ipp"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
 
@@ -12,6 +15,9 @@ func TestShortName(t *testing.T) {
 		want string
 	}{
 		{printer.Supply{Name: "PGBK"}, "PGBK"},
+		// Canon's names: its two blacks keep apart by their codes.
+		{printer.Supply{Name: "Black(PGBK)", Type: "inkCartridge", Colors: []string{"#000000"}}, "PGBK"},
+		{printer.Supply{Name: "Black(BK)", Type: "inkCartridge", Colors: []string{"#000000"}}, "BK"},
 		{printer.Supply{Name: "Black Toner", ColorName: "black"}, "BK"},
 		{printer.Supply{Name: "Cyan Cartridge", Colors: []string{"#00ffff"}}, "C"},
 		{printer.Supply{Name: "Colour ink", Colors: []string{"#00FFFF", "#FF00FF"}}, "CL"},
@@ -47,5 +53,24 @@ func TestLevels(t *testing.T) {
 	}
 	if got := Levels(nil); got != "" {
 		t.Errorf("Levels(nil) = %q, want empty", got)
+	}
+}
+
+// TestLevelsRealCanon shows the supplies of a real Canon G4080 (its marker
+// lines, testdata/ipp) as discover, status and monitor do.
+func TestLevelsRealCanon(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ipp", "canon-g4080-series.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = ipp.CaptureResponse(b); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ipp.DecodeResponse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Levels(p.Supplies), "PGBK 90% Cyan 90% Magenta 90% Yellow 88%; maintenance cartridge 10% full"; got != want {
+		t.Errorf("Levels = %q, want %q", got, want)
 	}
 }

@@ -82,9 +82,13 @@ var kindOfName = []struct {
 	{[]string{"ink"}, KindInk},
 }
 
+// maintenanceCartridge is the name a Canon MegaTank gives its maintenance
+// cartridge, the receptacle that collects waste ink.
+const maintenanceCartridge = "mc"
+
 // Kind classifies the supply: by its class first (a receptacle is waste),
-// then by its PWG type, then by the words of its name ("Waste Ink Tank",
-// "Maintenance Box", "Drum Unit").
+// then by its PWG type, then by its name: Canon's "MC", or the words of
+// the name ("Waste Ink Tank", "Maintenance Box", "Drum Unit").
 func (s Supply) Kind() Kind {
 	if s.Class == ClassReceptacle {
 		return KindWaste
@@ -92,7 +96,10 @@ func (s Supply) Kind() Kind {
 	if k, ok := kindOfType[s.Type]; ok {
 		return k
 	}
-	name := strings.ToLower(s.Name)
+	name := strings.ToLower(strings.TrimSpace(s.Name))
+	if name == maintenanceCartridge {
+		return KindWaste
+	}
 	for _, e := range kindOfName {
 		all := true
 		for _, w := range e.words {
@@ -120,14 +127,17 @@ func (s Supply) Reorderable() bool {
 }
 
 // KindLabel names what a supply that is not ink or toner is, for people:
-// "waste tank", "waste toner box", "maintenance box", "drum", "part" or
-// "supply". It is "" for ink, toner and supplies of unknown kind, which
-// are named by their own names.
+// "waste tank", "waste toner box", "maintenance cartridge" (Canon's word,
+// and its "MC"), "maintenance box", "drum", "part" or "supply". It is ""
+// for ink, toner and supplies of unknown kind, which are named by their
+// own names.
 func (s Supply) KindLabel() string {
-	name := strings.ToLower(s.Name)
+	name := strings.ToLower(strings.TrimSpace(s.Name))
 	switch s.Kind() {
 	case KindWaste:
 		switch {
+		case name == maintenanceCartridge || strings.Contains(name, "maintenance cartridge"):
+			return "maintenance cartridge"
 		case strings.Contains(name, "maintenance"):
 			return "maintenance box"
 		case s.Type == "wasteToner" || strings.Contains(name, "toner"):
@@ -161,6 +171,28 @@ func (s Supply) LevelText() string {
 		return "some left"
 	}
 	return "unknown"
+}
+
+// Code is the short code a printer gives a supply in parentheses after
+// its name, as Canon names its inks: "PGBK" for "Black(PGBK)", "BK" for
+// "Black (BK)". It is "" when the name ends in no such code (one to six
+// letters and digits).
+func (s Supply) Code() string {
+	name := strings.TrimSpace(s.Name)
+	open := strings.LastIndexByte(name, '(')
+	if open <= 0 || !strings.HasSuffix(name, ")") {
+		return ""
+	}
+	code := strings.TrimSpace(name[open+1 : len(name)-1])
+	if code == "" || len(code) > 6 {
+		return ""
+	}
+	for _, r := range code {
+		if !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9') {
+			return ""
+		}
+	}
+	return code
 }
 
 // ColorKey is the colour an order of the supply is for: its colorant name

@@ -19,7 +19,12 @@ func TestKind(t *testing.T) {
 		{Supply{Name: "Waste", Type: "wasteInk"}, KindWaste, false, "waste tank"},
 		{Supply{Name: "Ink absorber"}, KindWaste, false, "waste tank"},
 		{Supply{Name: "Maintenance Box", Type: "wasteInk"}, KindWaste, false, "maintenance box"},
-		{Supply{Name: "Maintenance Cartridge"}, KindWaste, false, "maintenance box"},
+		{Supply{Name: "Maintenance Cartridge"}, KindWaste, false, "maintenance cartridge"},
+		// A Canon MegaTank's maintenance cartridge (testdata/ipp/canon-g4080-series.txt),
+		// also when a printer sends no type.
+		{Supply{Name: "MC", Type: "wasteInk"}, KindWaste, false, "maintenance cartridge"},
+		{Supply{Name: "MC"}, KindWaste, false, "maintenance cartridge"},
+		{Supply{Name: "Black(PGBK)", Type: "inkCartridge"}, KindInk, true, ""},
 		{Supply{Name: "Box 1", Class: ClassReceptacle}, KindWaste, false, "waste tank"},
 		// The class wins over a type that says otherwise.
 		{Supply{Name: "Tank", Type: "inkCartridge", Class: ClassReceptacle}, KindWaste, false, "waste tank"},
@@ -75,6 +80,18 @@ func TestColorKey(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.s.ColorKey(); got != tt.want {
 			t.Errorf("%+v: ColorKey = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestCode(t *testing.T) {
+	for name, want := range map[string]string{
+		"Black(PGBK)": "PGBK", "Black(BK)": "BK", " Black (BK) ": "BK", "Photo Blue(PB)": "PB",
+		"Cyan": "", "PGBK": "", "(BK)": "", "Black()": "", "Black(BK": "", "Ink (very long name)": "",
+		"Black(P-BK)": "", "Black(GY)x": "",
+	} {
+		if got := (Supply{Name: name}).Code(); got != want {
+			t.Errorf("Code(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/arsctl/arsctl/internal/server/fulfil"
 	"github.com/arsctl/arsctl/internal/server/store"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // Name is the fulfiller name recorded on orders.
@@ -100,10 +101,16 @@ func (s *Service) Name() string { return Name }
 
 // SlotFor returns the DRS slot ID configured for an order's supply,
 // matching its name as the printer reports it (e.g. "PGBK", so that two
-// black inks can have two slots), then its colour (the colorant name, e.g.
-// "black", or "#RRGGBB" when the printer names none).
+// black inks can have two slots), then, for a name that ends in a code in
+// parentheses as Canon names its inks ("Black(PGBK)", "Black(BK)"), the
+// code and the name before it ("black"), then its colour (the colorant
+// name, e.g. "black", or "#RRGGBB" when the printer names none).
 func (s *Service) SlotFor(o fulfil.Order) (string, bool) {
-	for _, k := range []string{o.Supply, o.Color} {
+	keys := []string{o.Supply}
+	if code := (printer.Supply{Name: o.Supply}).Code(); code != "" {
+		keys = append(keys, code, o.Supply[:strings.LastIndexByte(o.Supply, '(')])
+	}
+	for _, k := range append(keys, o.Color) {
 		if slot, ok := s.cfg.Slots[strings.ToLower(strings.TrimSpace(k))]; ok && k != "" {
 			return slot, true
 		}

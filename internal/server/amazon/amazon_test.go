@@ -787,6 +787,11 @@ func TestSlotForPrefersTheSupplyName(t *testing.T) {
 		{"PGBK", "black", "slot-pgbk"},
 		{"BK", "black", "slot-black"},
 		{"C", "#00FFFF", "slot-cyan"},
+		// Canon's own names (testdata/canon-series): the code in
+		// parentheses, then the name before it; Canon's marker colours
+		// name no colorant.
+		{"Black(PGBK)", "#000000", "slot-pgbk"},
+		{"Black(BK)", "#000000", "slot-black"},
 	} {
 		got, ok := e.svc.SlotFor(fulfil.Order{Supply: tc.supply, Color: tc.color})
 		if !ok || got != tc.want {

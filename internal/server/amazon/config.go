@@ -46,8 +46,10 @@ type Config struct {
 	DeviceModel string
 	// Slots maps a supply to its DRS slot ID. Keys are matched without
 	// regard to case against the supply's name as the printer reports it
-	// (e.g. "PGBK"), then its colour: the colorant name (e.g. "cyan") or,
-	// when the printer names none, "#RRGGBB".
+	// (e.g. "PGBK"), then the code in parentheses that ends the name and
+	// the name before it ("PGBK", then "Black", for Canon's "Black(PGBK)"),
+	// then its colour: the colorant name (e.g. "cyan") or, when the
+	// printer names none, "#RRGGBB".
 	Slots map[string]string
 	// TestDevice registers devices with is_test_device, so that Amazon
 	// places test orders that are neither charged nor shipped.
