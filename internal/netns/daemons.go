@@ -138,7 +138,10 @@ type SNMPAgent struct {
 	SysDescr    string
 	DeviceDescr string
 	Serial      string
-	Supplies    []SNMPSupply
+	// DeviceID is served as ppmPrinterIEEE1284DeviceId.1 (PWG Printer
+	// Port Monitor MIB), as Canon's agents do.
+	DeviceID string
+	Supplies []SNMPSupply
 	// NotPrinter serves no printer row in hrDeviceTable (a router's or a
 	// server's agent); DeviceDescr, Serial and Supplies should be empty.
 	NotPrinter bool
@@ -179,6 +182,9 @@ func (h *Host) StartSNMPD(a SNMPAgent) *Proc {
 	}
 	if a.Serial != "" {
 		ov("1.3.6.1.2.1.43.5.1.1.17.1", "octet_str", q(a.Serial))
+	}
+	if a.DeviceID != "" {
+		ov("1.3.6.1.4.1.2699.1.2.1.2.1.1.3.1", "octet_str", q(a.DeviceID))
 	}
 	for i, s := range a.Supplies {
 		idx := strconv.Itoa(i + 1)

@@ -111,6 +111,14 @@ func TestDiscoverRealPrinters(t *testing.T) {
 		},
 	})
 
+	// A Canon that does not speak IPP (port 631 closed, no mDNS), like
+	// the GM2080 series: its agent serves only the device ID, as the one
+	// CUPS's snmp backend printed for it (testdata/canon-series).
+	gm := lab.AddHost("gm2080")
+	gm.StartSNMPD(netns.SNMPAgent{
+		DeviceID: "MFG:Canon;CMD:BJRaster3,NCCe,IVEC;SOJ:CHMP,CHMPu;MDL:GM2080 series;CLS:PRINTER;DES:Canon GM2080 series;VER:1.050;STA:10;PSE:KAAD00004;CID:CA_IVEC1TYPE2_IJP;",
+	})
+
 	// Asleep: accepts IPP connections, never answers.
 	sleepy := lab.AddHost("sleepy")
 	sleepy.StartSim(sim, netns.Sim{Args: []string{"--name", "Sleeping Sim", "--model", "TS3350 series", "--serial", "SLEEP0001", "--no-ipp", "hang"}})
@@ -197,6 +205,19 @@ func TestDiscoverRealPrinters(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &hp); err != nil || len(hp) != 1 || hp[0].Serial != "NOIPP0001" || !hasProblem(hp[0], "IPP:") {
 		t.Errorf("discover --host %s = %s (%v)", noipp.IP4, out, err)
+	}
+
+	// No IPP at all: the device ID over SNMP tells make, series and serial.
+	out, errOut, err = client.Run(ctx, arsctl, "discover", "--host", gm.IP4, "--json")
+	if err != nil {
+		t.Fatalf("discover --host %s: %v\n%s", gm.IP4, err, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), &hp); err != nil || len(hp) != 1 || hp[0].Make != "Canon" ||
+		hp[0].Model != "GM2080 series" || hp[0].Serial != "KAAD00004" || hp[0].Name != "Canon GM2080 series" {
+		t.Errorf("discover --host %s = %s (%v)", gm.IP4, out, err)
+	}
+	if strings.Contains(errOut, "KAAD00004") {
+		t.Errorf("discover --host %s showed the serial on stderr: %s", gm.IP4, errOut)
 	}
 
 	// Pipe output: one tab-separated line per printer.

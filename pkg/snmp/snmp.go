@@ -36,6 +36,11 @@ const (
 	// OIDDevicePrinter is HOST-RESOURCES-TYPES hrDevicePrinter, the value
 	// of hrDeviceType for a printer.
 	OIDDevicePrinter = "1.3.6.1.2.1.25.3.1.5"
+	// OIDDeviceID is PWG Printer Port Monitor MIB ppmPrinterIEEE1284DeviceId.1,
+	// the printer's IEEE 1284 device ID, which CUPS's snmp backend reads:
+	// on a Canon it holds the series (MDL) and the serial (PSE), also on
+	// models that do not speak IPP.
+	OIDDeviceID = "1.3.6.1.4.1.2699.1.2.1.2.1.1.3.1"
 )
 
 // DefaultPort is the SNMP agent port.
@@ -78,15 +83,24 @@ type Info struct {
 	SysDescr string
 	// DeviceDescr is hrDeviceDescr.1.
 	DeviceDescr string
-	// Serial is prtGeneralSerialNumber.1.
+	// DeviceID is ppmPrinterIEEE1284DeviceId.1, parsed; its zero value
+	// when the agent has none. Like every DeviceID it never shows the
+	// serial unmasked.
+	DeviceID printer.DeviceID
+	// Serial is prtGeneralSerialNumber.1, else the serial of DeviceID
+	// (Canon's PSE).
 	Serial string
 	// Supplies are the rows of prtMarkerSuppliesTable.
 	Supplies []printer.Supply
 }
 
-// MakeModel returns the manufacturer and model named by hrDeviceDescr, or
-// by sysDescr when the former is empty.
+// MakeModel returns the manufacturer and model named by the device ID
+// (MFG and MDL, e.g. "Canon" and "GM2080 series"), else by hrDeviceDescr,
+// else by sysDescr.
 func (i *Info) MakeModel() (mk, model string) {
+	if i.DeviceID.Make != "" && i.DeviceID.Model != "" {
+		return printer.NormalizeMake(i.DeviceID.Make), printer.NormalizeModel(i.DeviceID.Make, i.DeviceID.Model)
+	}
 	d := i.DeviceDescr
 	if d == "" {
 		d = i.SysDescr
@@ -98,9 +112,9 @@ func (i *Info) MakeModel() (mk, model string) {
 }
 
 // IsPrinter reports whether the agent is a printer's: it has a
-// hrDevicePrinter row, a Printer-MIB serial number or supplies.
+// hrDevicePrinter row, a serial number, a device ID or supplies.
 func (i *Info) IsPrinter() bool {
-	return i != nil && (i.Printer || i.Serial != "" || len(i.Supplies) > 0)
+	return i != nil && (i.Printer || i.Serial != "" || i.DeviceID.Len() > 0 || len(i.Supplies) > 0)
 }
 
 // ErrNoAnswer is returned (wrapped) when the agent does not answer.
@@ -152,7 +166,7 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 	defer g.Conn.Close()
 
 	addr := net.JoinHostPort(host, strconv.Itoa(int(opts.Port)))
-	res, err := g.Get([]string{OIDSysDescr, OIDDeviceDescr, OIDSerial, OIDDeviceType + ".1"})
+	res, err := g.Get([]string{OIDSysDescr, OIDDeviceDescr, OIDSerial, OIDDeviceType + ".1", OIDDeviceID})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("snmp: %s: %w: %w", addr, ErrNoAnswer, ctx.Err())
@@ -161,6 +175,10 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 	}
 	info := &Info{}
 	for _, v := range res.Variables {
+		if strings.TrimPrefix(v.Name, ".") == OIDDeviceID {
+			info.DeviceID = deviceID(v)
+			continue
+		}
 		s, ok := String(v)
 		if !ok {
 			continue
@@ -173,6 +191,9 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 		case OIDSerial:
 			info.Serial = s
 		}
+	}
+	if info.Serial == "" {
+		info.Serial = info.DeviceID.Serial
 	}
 	info.Printer = isPrinterType(res.Variables)
 	if !info.Printer {
@@ -190,6 +211,24 @@ func Query(ctx context.Context, host string, opts Options) (*Info, error) {
 	colorants, _ := g.BulkWalkAll(OIDColorantValue)
 	info.Supplies = SuppliesFromPDUs(append(supplies, colorants...))
 	return info, nil
+}
+
+// deviceID parses a ppmPrinterIEEE1284DeviceId value whole (String would
+// cut a long device ID, whose serial comes last); its zero value when the
+// value is not a device ID.
+func deviceID(pdu gosnmp.SnmpPDU) printer.DeviceID {
+	var raw string
+	switch v := pdu.Value.(type) {
+	case []byte:
+		raw = string(v)
+	case string:
+		raw = v
+	}
+	id, err := printer.ParseDeviceID(raw)
+	if err != nil {
+		return printer.DeviceID{}
+	}
+	return id
 }
 
 // isPrinterType reports whether any of the variables is an hrDeviceType
