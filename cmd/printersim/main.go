@@ -8,6 +8,7 @@
 //	printersim --listen 10.99.0.4:631 --mdns-iface veth1 --no-ipp hang
 //	printersim --capture testdata/ipp/hp-laserjet-100-colormfp-m175nw.ipp --levels "Imaging Drum HP CE314A=3"
 //	printersim --capture testdata/ipp/canon-g4080-series.txt --model "G4080 series" --levels "Black(PGBK)=8"
+//	printersim --model "TS6300 series" --levels "Black(BK)=5"   # Canon's own ink names
 //
 // When listening it prints "ready <url>" (one line per printer) on stdout
 // and, with --ready-file, writes the same lines to that file. It runs until

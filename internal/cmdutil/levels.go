@@ -58,8 +58,9 @@ var hexAbbrev = map[string]string{
 // ShortName abbreviates a supply's name for the levels column: the
 // printer's own short name (e.g. "PGBK") when it has one, or the code it
 // gives in parentheses ("PGBK" for Canon's "Black(PGBK)", so that its two
-// blacks stay apart), else what it is when it is not ink or toner ("waste
-// tank"), else a colour abbreviation, else its name with spaces removed.
+// blacks stay apart), or its name when it is a colour's ("Magenta"), else
+// what it is when it is not ink or toner ("waste tank"), else a colour
+// abbreviation, else its name with spaces removed.
 func ShortName(s printer.Supply) string {
 	n := strings.TrimSpace(s.Name)
 	if n != "" && len(n) <= 5 && !strings.ContainsAny(n, " \t") {
@@ -67,6 +68,9 @@ func ShortName(s printer.Supply) string {
 	}
 	if c := s.Code(); c != "" && s.Reorderable() {
 		return c
+	}
+	if _, ok := colorAbbrev[strings.ToLower(n)]; ok && s.Reorderable() {
+		return n // a colour's own name, as Canon's "Magenta": as short as "Cyan"
 	}
 	if l := s.KindLabel(); l != "" {
 		return l

@@ -18,6 +18,7 @@ func TestShortName(t *testing.T) {
 		// Canon's names: its two blacks keep apart by their codes.
 		{printer.Supply{Name: "Black(PGBK)", Type: "inkCartridge", Colors: []string{"#000000"}}, "PGBK"},
 		{printer.Supply{Name: "Black(BK)", Type: "inkCartridge", Colors: []string{"#000000"}}, "BK"},
+		{printer.Supply{Name: "Magenta", Type: "inkCartridge", ColorName: "magenta"}, "Magenta"},
 		{printer.Supply{Name: "Black Toner", ColorName: "black"}, "BK"},
 		{printer.Supply{Name: "Cyan Cartridge", Colors: []string{"#00ffff"}}, "C"},
 		{printer.Supply{Name: "Colour ink", Colors: []string{"#00FFFF", "#FF00FF"}}, "CL"},

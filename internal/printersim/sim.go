@@ -63,7 +63,9 @@ type Supply struct {
 }
 
 // DefaultSupplies are the six ink tanks of a Canon PIXMA TS8320 (which
-// reports itself as "TS8300 series").
+// reports itself as "TS8300 series"), named by the codes on the tanks.
+// Real Canons name them in marker-names as NamedInkSupplies does
+// ("Black(PGBK)"); tests and examples use the codes for brevity.
 func DefaultSupplies() []Supply {
 	return []Supply{
 		{Name: "PGBK", Description: "Black(PGBK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
@@ -72,6 +74,22 @@ func DefaultSupplies() []Supply {
 		{Name: "M", Description: "Magenta", Color: "#FF00FF", Colorant: "magenta", Type: "inkCartridge", Level: 50},
 		{Name: "Y", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "inkCartridge", Level: 40},
 		{Name: "PB", Description: "Photo Blue", Color: "#0080FF", Colorant: "blue", Type: "inkCartridge", Level: 30},
+	}
+}
+
+// NamedInkSupplies are the five ink tanks of a PIXMA TS6320 ("TS6300
+// series") under the names real Canons give their inks in marker-names:
+// Black(PGBK), Black(BK), Cyan, Magenta, Yellow (testdata/canon-series:
+// a real TS6300 series' and MX920 series' names, a G4080's marker lines).
+// The colours are the plain ones; what a TS6300 series reports is not
+// known.
+func NamedInkSupplies() []Supply {
+	return []Supply{
+		{Name: "Black(PGBK)", Description: "Black(PGBK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
+		{Name: "Black(BK)", Description: "Black(BK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 70},
+		{Name: "Cyan", Description: "Cyan", Color: "#00FFFF", Colorant: "cyan", Type: "inkCartridge", Level: 60},
+		{Name: "Magenta", Description: "Magenta", Color: "#FF00FF", Colorant: "magenta", Type: "inkCartridge", Level: 50},
+		{Name: "Yellow", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "inkCartridge", Level: 40},
 	}
 }
 
@@ -105,6 +123,7 @@ func TankSupplies() []Supply {
 // suppliesOf are the supplies of series the simulator knows beyond the
 // six tanks of DefaultSupplies.
 var suppliesOf = map[string]func() []Supply{
+	"TS6300 series": NamedInkSupplies,
 	"TS5300 series": TriColourSupplies,
 	"TS3300 series": TriColourSupplies,
 	"TR4500 series": TriColourSupplies,
@@ -116,7 +135,8 @@ var suppliesOf = map[string]func() []Supply{
 // SuppliesFor returns the supplies of a printer of the given series (as
 // it reports itself, e.g. "TS5300 series"): two cartridges, one of them
 // tri-colour, for FINE cartridge models; bottles and a maintenance
-// cartridge for MegaTank models; DefaultSupplies otherwise.
+// cartridge for MegaTank models; Canon's own ink names for the TS6300
+// series; DefaultSupplies otherwise.
 func SuppliesFor(model string) []Supply {
 	if f, ok := suppliesOf[model]; ok {
 		return f()

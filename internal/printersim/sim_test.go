@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
 
+	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
@@ -317,6 +319,24 @@ func TestCapture(t *testing.T) {
 	if err := bad.Start(t.Context(), "127.0.0.1:0"); err == nil {
 		bad.Close()
 		t.Error("a capture that is not IPP started")
+	}
+}
+
+// TestNamedInks plays a TS6300 series with the names Canon gives its
+// inks: arsctl keeps the two blacks apart by their codes.
+func TestNamedInks(t *testing.T) {
+	p := simtest.Start(t, printersim.Config{Model: "TS6300 series", Levels: map[string]int{"Black(BK)": 9}})
+	var c ipp.Client
+	got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range got.Supplies {
+		names = append(names, cmdutil.ShortName(s)+"="+strconv.Itoa(s.Level))
+	}
+	if strings.Join(names, " ") != "PGBK=80 BK=9 Cyan=60 Magenta=50 Yellow=40" {
+		t.Errorf("supplies %v", names)
 	}
 }
 
