@@ -222,13 +222,15 @@ func (a *Agent) one(ctx context.Context, e arsapi.Enrollment, cands *candidates)
 	var lastErr error
 	if known != "" {
 		got, err := a.Probe(ctx, known)
-		if err == nil && matches(got, e) && len(got.Supplies) > 0 {
+		if err == nil && matches(got, e) && printer.AnyLevel(got.Supplies) {
 			p, found = got, true
 			r.Address = known
 		} else if err != nil {
 			lastErr = err
 		} else if !matches(got, e) {
 			lastErr = fmt.Errorf("another printer now answers at %s", known)
+		} else if len(got.Supplies) > 0 {
+			lastErr = fmt.Errorf("printer at %s reports every supply level unknown, as a printer asleep does", known)
 		} else {
 			lastErr = fmt.Errorf("printer at %s reports no supply levels", known)
 		}
@@ -357,7 +359,7 @@ func (c *candidates) load(ctx context.Context) {
 func (c *candidates) find(ctx context.Context, e arsapi.Enrollment) (printer.Printer, string, bool) {
 	c.once.Do(func() { c.load(ctx) })
 	for _, cand := range c.list {
-		if matches(cand.p, e) && len(cand.p.Supplies) > 0 {
+		if matches(cand.p, e) && printer.AnyLevel(cand.p.Supplies) {
 			return cand.p, cand.addr, true
 		}
 	}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,6 +164,48 @@ func TestAgentUnreachableKeepsLastLevelsAndBacksOff(t *testing.T) {
 	}
 	if n := api.count("e2"); n != 2 {
 		t.Errorf("%d reports, want 2 (unreachable passes report nothing)", n)
+	}
+}
+
+// TestAgentAsleepReportsNothing: a printer asleep answers with every
+// level unknown (-2) and its true levels once it wakes (Home Assistant's
+// IPP integration saw "-2%" for all five cartridges of a sleeping
+// printer, home-assistant/core#33892). Such an answer is not reported,
+// and the last known levels stay.
+func TestAgentAsleepReportsNothing(t *testing.T) {
+	sim := startSim(t, "KNMA00004", "127.0.0.1:0")
+	api := &recordingAPI{enrollments: []arsapi.Enrollment{
+		{ID: "e4", State: arsapi.StateActive, Printer: arsapi.Printer{Model: "TS8320", Serial: "KNMA00004"}},
+	}}
+	clock := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	a := newAgent(api, []string{sim.Addr()}, "", func() time.Time { return clock })
+	if res, err := a.Pass(context.Background()); err != nil || res[0].Status != StatusReported {
+		t.Fatalf("first pass: %+v %v", res, err)
+	}
+	for name := range sim.Levels() {
+		if err := sim.SetLevel(name, printer.LevelUnknown); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = clock.Add(time.Hour)
+	res, err := a.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Status != StatusUnreachable || len(r.Supplies) != 6 || r.Supplies[0].Level != 80 ||
+		!strings.Contains(r.Error, "every supply level unknown") {
+		t.Errorf("asleep: %+v", r)
+	}
+	if n := api.count("e4"); n != 1 {
+		t.Errorf("%d reports, want 1 (the asleep answer is not reported)", n)
+	}
+	// Some remaining (-3) is a level: a tri-colour cartridge may say no more.
+	if err := sim.SetLevel("PGBK", printer.LevelSomeRemaining); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(time.Hour)
+	if res, _ := a.Pass(context.Background()); res[0].Status != StatusReported {
+		t.Errorf("with one level 'some remaining': %+v", res[0])
 	}
 }
 

@@ -115,6 +115,19 @@ func (s Supply) Kind() Kind {
 	return KindUnknown
 }
 
+// AnyLevel reports whether some supply's level says anything: a
+// percentage, or that some remains. A printer asleep answers with every
+// level unknown (-2) and its true levels once it wakes, so such an answer
+// tells nothing about its supplies.
+func AnyLevel(ss []Supply) bool {
+	for _, s := range ss {
+		if s.Known() || s.Level == LevelSomeRemaining {
+			return true
+		}
+	}
+	return false
+}
+
 // Reorderable reports whether new ones of the supply are ordered when it
 // runs low: ink, toner, and supplies of unknown kind. Waste tanks, drums
 // and other parts are not.

@@ -95,3 +95,13 @@ func TestCode(t *testing.T) {
 		}
 	}
 }
+
+func TestAnyLevel(t *testing.T) {
+	asleep := []Supply{{Name: "Black(PGBK)", Level: LevelUnknown}, {Name: "Cyan", Level: LevelUnknown}, {Name: "MC", Level: LevelOther}}
+	if AnyLevel(asleep) || AnyLevel(nil) {
+		t.Error("AnyLevel true with every level unknown")
+	}
+	if !AnyLevel(append(asleep, Supply{Name: "Color", Level: LevelSomeRemaining})) || !AnyLevel([]Supply{{Level: 0}}) {
+		t.Error("AnyLevel false with a level")
+	}
+}

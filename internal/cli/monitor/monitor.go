@@ -75,7 +75,8 @@ orders ink when a supply runs low.
 
 A printer that is asleep or unplugged is retried with backoff (doubling from
 --min-backoff up to --interval) and reported as unreachable with its last known
-levels and when they were read. A printer that changed address is found again
+levels and when they were read; so is one that answers with every level
+unknown, as printers asleep do. A printer that changed address is found again
 by UUID or serial among the --host candidates and mDNS, and on the subnets
 (--subnet, swept with SNMP and IPP) and DNS domains (--domain, unicast
 DNS-SD) given, for printers on other subnets than this machine's.
