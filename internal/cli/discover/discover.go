@@ -229,7 +229,7 @@ func portsHint(hosts []string) string {
 	if len(hosts) == 0 {
 		return "If your printer is on and connected to this network, " + cmdutil.SecuritySoftwareNote("the ports printers need") + ":\n" +
 			mdns + rest +
-			"Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'\nto ask a printer directly."
+			"Run 'arsctl doctor' to test each of them, or 'arsctl discover --host ADDRESS'\nto ask a printer directly. A printer connected by USB answers through\nipp-usb on this computer: 'arsctl discover --host localhost:60000'."
 	}
 	next := "Run 'arsctl doctor --host " + hosts[0] + " --no-mdns' to test each of them"
 	if len(hosts) > 1 {

@@ -309,3 +309,16 @@ func TestDiscoverTwoHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsHintNamesUSB: a PIXMA on USB is announced by ipp-usb on this
+// computer's loopback only (testdata/canon-series/txt.txt: a TS3300 series
+// at localhost:60000), where mDNS browsing does not look: when nothing is
+// found the hint says how to reach it.
+func TestPortsHintNamesUSB(t *testing.T) {
+	if h := portsHint(nil); !strings.Contains(h, "arsctl discover --host localhost:60000") {
+		t.Errorf("hint without hosts does not name ipp-usb's address:\n%s", h)
+	}
+	if h := portsHint([]string{"10.0.0.9"}); strings.Contains(h, "60000") {
+		t.Errorf("hint for a host names ipp-usb:\n%s", h)
+	}
+}
