@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,6 +112,16 @@ func TestDiscoverRealPrinters(t *testing.T) {
 		},
 	})
 
+	// A real Canon G4080's supplies, as its owner published them
+	// (testdata/ipp), played by the simulator with its own identity.
+	capture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "ipp", "canon-g4080-series.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g4080 := lab.AddHost("g4080")
+	g4080.StartSim(sim, netns.Sim{Args: []string{"--name", "Canon G4080 series", "--capture", capture,
+		"--model", "G4080 series", "--serial", "KLMN00001"}})
+
 	// A Canon that does not speak IPP (port 631 closed, no mDNS), like
 	// the GM2080 series: its agent serves only the device ID, as the one
 	// CUPS's snmp backend printed for it (testdata/canon-series).
@@ -146,7 +157,7 @@ func TestDiscoverRealPrinters(t *testing.T) {
 	if b, err := json.MarshalIndent(ps, "", "  "); err == nil {
 		t.Logf("arsctl discover --json:\n%s", b)
 	}
-	want := []string{"Broken TXT", "Canon Sim One", "No IPP Sim", "Office Eve", "Sleeping Sim", "Slow Sim", "TLS Sim"}
+	want := []string{"Broken TXT", "Canon G4080 series", "Canon Sim One", "No IPP Sim", "Office Eve", "Sleeping Sim", "Slow Sim", "TLS Sim"}
 	if got := names(ps); !slices.Equal(got, want) {
 		t.Fatalf("printers = %q, want %q\n%s", got, want, stderr)
 	}
@@ -171,6 +182,7 @@ func TestDiscoverRealPrinters(t *testing.T) {
 	check("Broken TXT", "Canon", "TS8350 series", "BADTXT001", "PGBK=80,BK=70,C=60,M=50,Y=40,PB=30")
 	check("No IPP Sim", "Canon", "TS6350 series", "NOIPP0001", "Black=30,Color=50")
 	check("Sleeping Sim", "Canon", "TS3350 series", "", "")
+	check("Canon G4080 series", "Canon", "G4080 series", "KLMN00001", "Black(PGBK)=90,Cyan=90,Magenta=90,Yellow=88,MC=10")
 
 	if p := m["Office Eve"]; !slices.Contains(p.Sources, "snmp") || !slices.Contains(p.Sources, "ipp") {
 		t.Errorf("Office Eve: sources %q, want ipp and snmp", p.Sources)
