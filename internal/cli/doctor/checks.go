@@ -296,10 +296,11 @@ func checkSNMP(ctx context.Context, host string, timeout time.Duration, query fu
 	}
 	c.OK = true
 	c.Detail = "answered"
-	if d := info.DeviceDescr; d != "" {
-		c.Detail += ": " + d
-	} else if info.SysDescr != "" {
-		c.Detail += ": " + info.SysDescr
+	if mk, model := info.MakeModel(); model != "" {
+		c.Detail += ": " + strings.TrimSpace(mk+" "+model)
+	}
+	if info.Serial != "" {
+		c.Detail += ", serial " + printer.MaskSerial(info.Serial)
 	}
 	return c
 }

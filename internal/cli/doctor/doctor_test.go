@@ -18,6 +18,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/printer"
 	"github.com/arsctl/arsctl/pkg/snmp"
 )
 
@@ -149,6 +150,18 @@ func TestRunHostOnly(t *testing.T) {
 	}
 	if !rep.OK || len(rep.Checks) != 3 || !strings.Contains(rep.Checks[1].Detail, "TS8300 series") || !strings.Contains(rep.Checks[1].Detail, "serial ****0001") {
 		t.Errorf("report %+v (%q)", rep, names)
+	}
+
+	// A Canon's agent gives its device ID (testdata/canon-series, a
+	// GM2080 series): model and serial, the serial masked.
+	id, err := printer.ParseDeviceID("MFG:Canon;CMD:BJRaster3,NCCe,IVEC;SOJ:CHMP,CHMPu;MDL:GM2080 series;CLS:PRINTER;DES:Canon GM2080 series;VER:1.050;STA:10;PSE:KAAD00004;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checkSNMP(context.Background(), "10.0.0.8", time.Second, func(context.Context, string) (*snmp.Info, error) {
+		return &snmp.Info{DeviceID: id, Serial: id.Serial}, nil
+	}); !c.OK || c.Detail != "answered: Canon GM2080 series, serial ****0004" {
+		t.Errorf("SNMP check with a device ID: %+v", c)
 	}
 
 	// No SNMP agent, but IPP gave the serial: a warning, not a failure.
