@@ -82,6 +82,10 @@ type Config struct {
 	// SignupPerMinute limits API sign-ups per client address (across
 	// replicas sharing the database). Default 10.
 	SignupPerMinute int `json:"signup_per_minute,omitempty"`
+	// MaxEnrollmentsPerAccount is the most enrollments an account holds
+	// that are live or were created in the last 24 hours (cancelled ones
+	// included). Default 2000 (core.DefaultMaxEnrollments).
+	MaxEnrollmentsPerAccount int `json:"max_enrollments_per_account,omitempty"`
 	// LogLevel (debug, info, warn, error) and LogFormat (text, json) are
 	// read by cmd/arsd to build Logger.
 	LogLevel  string `json:"log_level,omitempty"`

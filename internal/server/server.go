@@ -169,6 +169,10 @@ func (s *Server) orderSettings() error {
 		}
 	}
 	s.st.OrderPolicy = oc.Policy
+	if s.cfg.MaxEnrollmentsPerAccount < 0 {
+		return fmt.Errorf("max_enrollments_per_account %d is negative", s.cfg.MaxEnrollmentsPerAccount)
+	}
+	s.st.MaxEnrollments = s.cfg.MaxEnrollmentsPerAccount
 	s.st.DefaultHold = store.DefaultHoldWindow
 	if oc.Hold != nil {
 		if *oc.Hold < 0 {

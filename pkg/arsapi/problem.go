@@ -24,7 +24,10 @@ const (
 	CodeOrderNotOpen     = "order_not_open"     // the order's state does not allow the change
 	CodeRateLimited      = "rate_limited"
 	CodeTooManyTokens    = "too_many_tokens" // the account has as many live API tokens as it may keep
-	CodeInternal         = "internal"
+	// CodeTooManyEnrollments: the account has as many printers enrolled as
+	// it may (cancelled ones count for a day).
+	CodeTooManyEnrollments = "too_many_enrollments"
+	CodeInternal           = "internal"
 )
 
 // Problem is an RFC 9457 problem document, the body of every error answer.

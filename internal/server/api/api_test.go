@@ -1216,3 +1216,66 @@ func (nopCoreStore) CreateEnrollment(context.Context, string, arsapi.CreateEnrol
 func (nopCoreStore) ReportLevels(context.Context, string, string, arsapi.LevelReport) (arsapi.LevelReportResult, error) {
 	return arsapi.LevelReportResult{}, errNop
 }
+
+// TestEnrollmentCap: an account that enrolls serial after serial, many at
+// once, gets Store.MaxEnrollments of them and then 409
+// too_many_enrollments (every enrollment was accepted, holding a serial
+// each); cancelling one does not make room until a day after it was
+// created, so that enrolling and cancelling in a loop does not grow the
+// database either. Another account is not affected.
+func TestEnrollmentCap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		now := time.Now()
+		e.st.Now = func() time.Time { return now }
+		const max = 8
+		e.st.MaxEnrollments = max
+		mallory, ann := e.account("mallory@example.com"), e.account("ann@example.com")
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []string
+			capped  int
+		)
+		start := make(chan struct{})
+		for i := range max + 20 {
+			wg.Go(func() {
+				<-start
+				r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", fmt.Sprintf("CAP%05d", i)))
+				mu.Lock()
+				defer mu.Unlock()
+				switch r.status {
+				case 201:
+					var en arsapi.Enrollment
+					if err := json.Unmarshal(r.body, &en); err != nil {
+						t.Error(err)
+					}
+					created = append(created, en.ID)
+				case 409:
+					if p := r.problem(t); p.Code != arsapi.CodeTooManyEnrollments {
+						t.Errorf("enrollment %d: code %q, want %q", i, p.Code, arsapi.CodeTooManyEnrollments)
+					}
+					capped++
+				default:
+					t.Errorf("enrollment %d: %d %s", i, r.status, r.body)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if len(created) != max || capped != 20 {
+			t.Fatalf("%d enrollments created and %d refused at once, want %d and 20", len(created), capped, max)
+		}
+		e.mustDo("POST", "/v1/enrollments/"+created[0]+"/cancel", mallory, arsapi.CancelRequest{Reasons: []string{"too-expensive"}}, 200, nil)
+		if r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "CAPMORE1")); r.status != 409 {
+			t.Errorf("after cancelling one enrolled today: %d %s, want 409", r.status, r.body)
+		}
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "ANNCAP1"), 201, nil)
+
+		now = now.Add(core.EnrollmentCapWindow + time.Minute)
+		e.mustDo("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "CAPMORE1"), 201, nil)
+		if r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "CAPMORE2")); r.status != 409 {
+			t.Errorf("a day later, with %d live: %d %s, want 409", max, r.status, r.body)
+		}
+	})
+}

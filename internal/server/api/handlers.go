@@ -145,6 +145,10 @@ func (a *API) createEnrollment(w http.ResponseWriter, r *http.Request) {
 			// Nothing about the other enrollment or its account is told.
 			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeNotEnrollable, notEnrollable))
 			return
+		case errors.Is(err, core.ErrTooManyEnrollments):
+			writeProblem(w, r, problem(http.StatusConflict, arsapi.CodeTooManyEnrollments,
+				err.Error()+"; cancel printers you no longer use (arsctl cancel) and try again in a day"))
+			return
 		case storeInvalid(err) != nil:
 			writeProblem(w, r, storeInvalid(err))
 			return

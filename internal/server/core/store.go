@@ -31,7 +31,24 @@ var (
 	// ErrOrderNotOpen: the order's state does not allow the change asked
 	// for (e.g. marking a shipped order bought).
 	ErrOrderNotOpen = errors.New("the order's state does not allow this change")
+	// ErrTooManyEnrollments: the account holds as many enrollments as it
+	// may (see DefaultMaxEnrollments).
+	ErrTooManyEnrollments = errors.New("the account has as many printers enrolled as it may")
 )
+
+// DefaultMaxEnrollments is the most enrollments an account may hold, unless
+// arsd's configuration says otherwise (max_enrollments_per_account), that
+// are live (pending, active or paused) or were created in the last
+// EnrollmentCapWindow, cancelled ones included: each enrollment holds a
+// printer's serial (no other account can enroll it) and its own supplies,
+// orders and level history, so that one account cannot grow the database,
+// or hold serials, without bound, nor enroll and cancel in a loop. A fleet
+// of 1000 printers fits.
+const DefaultMaxEnrollments = 2000
+
+// EnrollmentCapWindow is how long a cancelled enrollment still counts
+// against the cap after it was created.
+const EnrollmentCapWindow = 24 * time.Hour
 
 // AlreadyEnrolledError is returned by CreateEnrollment when the printer
 // (by serial) already has an active or pending enrollment.

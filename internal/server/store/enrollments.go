@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -226,6 +227,9 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 		)
 		err := s.inTx(ctx, func(tx *db.Tx) error {
 			existing, inserted = nil, false
+			if err := s.checkEnrollmentCap(ctx, tx, accountID, now); err != nil {
+				return err
+			}
 			res, err := tx.Exec(ctx, `INSERT INTO enrollments (id, account_id, provider, state, model, series, serial, serial_key,
 				uuid, nickname, terms_version, threshold, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -272,6 +276,31 @@ func (s *Store) CreateEnrollment(ctx context.Context, accountID string, req arsa
 		}
 	}
 	return arsapi.Enrollment{}, fmt.Errorf("create enrollment: serial %q kept changing state; try again", e.Printer.Serial)
+}
+
+// checkEnrollmentCap refuses a new enrollment of an account that holds
+// Store.MaxEnrollments counted ones with ErrTooManyEnrollments. The
+// account's row is locked first (PostgreSQL; SQLite's transaction holds
+// the write lock), so that enrollments created at once are counted one
+// after the other.
+func (s *Store) checkEnrollmentCap(ctx context.Context, tx *db.Tx, accountID string, now time.Time) error {
+	if s.DB.Dialect == db.Postgres {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = ?`+s.forUpdate(), accountID).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("lock account: %w", err)
+		}
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM enrollments WHERE account_id = ? AND (state IN `+liveStates+` OR created_at > ?)`,
+		accountID, nanos(now.Add(-core.EnrollmentCapWindow))).Scan(&n); err != nil {
+		return fmt.Errorf("count enrollments: %w", err)
+	}
+	if max := cmp.Or(s.MaxEnrollments, core.DefaultMaxEnrollments); n >= max {
+		return fmt.Errorf("%w: at most %d that are live or were enrolled in the last %d hours, cancelled ones included",
+			ErrTooManyEnrollments, max, int(core.EnrollmentCapWindow.Hours()))
+	}
+	return nil
 }
 
 // GetEnrollment implements Enrollments.

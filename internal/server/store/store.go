@@ -28,6 +28,8 @@ var (
 	ErrBadCredentials = core.ErrBadCredentials
 	ErrIdemConflict   = core.ErrIdemConflict
 	ErrOrderNotOpen   = core.ErrOrderNotOpen
+	// ErrTooManyEnrollments: see core.MaxEnrollments.
+	ErrTooManyEnrollments = core.ErrTooManyEnrollments
 )
 
 // readErr is the error of a single-row read that failed: ErrNotFound when
@@ -51,6 +53,10 @@ type Store struct {
 	OrdersPlaced func()
 	// Passwords hashes and checks account passwords, a few at a time.
 	Passwords *password.Hasher
+	// MaxEnrollments is the most enrollments an account holds that are
+	// live or were created in the last core.EnrollmentCapWindow; 0 is
+	// core.DefaultMaxEnrollments.
+	MaxEnrollments int
 
 	// OrderPolicy is the order policy of enrollments and accounts that
 	// name none: a name of reorder.Policies; "" is reorder.Default.
