@@ -148,9 +148,13 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 	}
 
 	tx := pgxTx{c: c, d: s.DB}
-	write, newer, orders, err := rep.plan(sl, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
+	count := func(since int64) (n int, err error) {
+		err = c.QueryRow(ctx, s.DB.Rebind(recentOrdersSQL), rep.enrollmentID, since).Scan(&n)
+		return n, err
+	}
+	write, newer, orders, err := rep.plan(sl, rep.capOrders(count, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
 		return s.placeOrder(ctx, tx, rep, sl, sp, cycle, reason)
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}

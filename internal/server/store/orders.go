@@ -303,6 +303,17 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		newer = true
 		if d.Order {
 			o, placed, err := place(sp, d.Guard.Cycle, d.Reason)
+			if errors.Is(err, errOrdersCapped) {
+				// The supply stays as it was (armed): a later report
+				// orders it once the day has room.
+				keep := g
+				if !known {
+					keep = reorder.New()
+				}
+				keep.ReadAt = d.Guard.ReadAt
+				write = append(write, levelRow{sp: sp, pos: i, g: keep, changed: !known || g.Level != sp.Level})
+				continue
+			}
 			if err != nil {
 				return nil, false, nil, err
 			}
@@ -316,6 +327,46 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		write = append(write, levelRow{sp: sp, pos: i, g: d.Guard, changed: changed})
 	}
 	return write, newer, orders, nil
+}
+
+// MaxOrdersPerEnrollmentPerDay is the most orders one enrollment places
+// in 24 hours. A printer orders each supply once a cycle (until a new
+// cartridge is seen), but a client may invent new supply names, or a level
+// falling and rising, at every report; beyond the cap a report's levels
+// are stored and its supplies stay armed, and they order at a later report
+// once the day has room.
+const MaxOrdersPerEnrollmentPerDay = 32
+
+// errOrdersCapped is a placeFunc's answer when the enrollment placed
+// MaxOrdersPerEnrollmentPerDay orders in the last 24 hours.
+var errOrdersCapped = errors.New("the enrollment placed as many orders as it may in a day")
+
+// recentOrdersSQL counts an enrollment's orders created after a time.
+const recentOrdersSQL = `SELECT COUNT(*) FROM orders WHERE enrollment_id = ? AND created_at > ?`
+
+// capOrders is place limited to MaxOrdersPerEnrollmentPerDay orders of the
+// enrollment in the 24 hours before rep.now: count, called at the first
+// order the report would place (rarely: most reports place none), answers
+// how many recentOrdersSQL finds from then on.
+func (rep levelReport) capOrders(count func(since int64) (int, error), place placeFunc) placeFunc {
+	n := -1
+	return func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
+		if n < 0 {
+			c, err := count(nanos(rep.now.Add(-24 * time.Hour)))
+			if err != nil {
+				return arsapi.Order{}, false, fmt.Errorf("count orders: %w", err)
+			}
+			n = c
+		}
+		if n >= MaxOrdersPerEnrollmentPerDay {
+			return arsapi.Order{}, false, errOrdersCapped
+		}
+		o, placed, err := place(sp, cycle, reason)
+		if placed {
+			n++
+		}
+		return o, placed, err
+	}
 }
 
 // pruneSQL is the statement, with its arguments, deleting the stored
@@ -392,9 +443,13 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		if err != nil {
 			return err
 		}
-		write, newer, placed, err := rep.plan(sl, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
+		count := func(since int64) (n int, err error) {
+			err = tx.QueryRow(ctx, recentOrdersSQL, rep.enrollmentID, since).Scan(&n)
+			return n, err
+		}
+		write, newer, placed, err := rep.plan(sl, rep.capOrders(count, func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error) {
 			return s.placeOrder(ctx, tx, rep, sl, sp, cycle, reason)
-		})
+		}))
 		if err != nil {
 			return err
 		}

@@ -705,3 +705,62 @@ func TestReportLevelsNewNamesDoNotGrowSupplies(t *testing.T) {
 		}
 	})
 }
+
+// TestReportLevelsOrdersCappedPerDay: a client inventing low supplies at
+// every report placed an order for each (64 a report, without bound); an
+// enrollment places at most MaxOrdersPerEnrollmentPerDay orders in 24
+// hours. A supply left out by the cap stays armed and orders once the day
+// has room; the ones already ordered do not order again.
+func TestReportLevelsOrdersCappedPerDay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		now := t0.Add(time.Hour)
+		s.Now = func() time.Time { return now }
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "ORDERCAP")
+		other := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "ORDERCAP2")
+		const n = MaxOrdersPerEnrollmentPerDay + 8
+		low := func(minute int, prefix string) arsapi.LevelReport {
+			items := make([]string, n)
+			for i := range items {
+				items[i] = fmt.Sprintf("%s%d=5/15", prefix, i)
+			}
+			return rep(minute, items...)
+		}
+		placed := func(en string, r arsapi.LevelReport) int {
+			t.Helper()
+			res, err := s.ReportLevels(ctx, "acct", en, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(res.Orders)
+		}
+		if got := placed(e.ID, low(0, "a")); got != MaxOrdersPerEnrollmentPerDay {
+			t.Fatalf("first report of %d low supplies placed %d orders, want %d", n, got, MaxOrdersPerEnrollmentPerDay)
+		}
+		for r := 1; r <= 5; r++ {
+			if got := placed(e.ID, low(r, fmt.Sprintf("r%d-", r))); got != 0 {
+				t.Fatalf("report %d of new low names placed %d orders the same day, want 0", r, got)
+			}
+		}
+		assertOrderCount(t, d, e.ID, MaxOrdersPerEnrollmentPerDay)
+		if got := placed(other.ID, low(0, "a")); got != MaxOrdersPerEnrollmentPerDay {
+			t.Errorf("another enrollment placed %d orders, want its own %d", got, MaxOrdersPerEnrollmentPerDay)
+		}
+
+		// A day later the supplies the cap held back order; those ordered
+		// the day before do not order again.
+		now = now.Add(24 * time.Hour)
+		if got := placed(e.ID, low(60, "r5-")); got != MaxOrdersPerEnrollmentPerDay {
+			t.Fatalf("a day later, the held-back supplies placed %d orders, want %d", got, MaxOrdersPerEnrollmentPerDay)
+		}
+		now = now.Add(24 * time.Hour)
+		if got := placed(e.ID, low(120, "r5-")); got != n-MaxOrdersPerEnrollmentPerDay {
+			t.Fatalf("two days later: %d orders, want the %d supplies still armed", got, n-MaxOrdersPerEnrollmentPerDay)
+		}
+		if got := placed(e.ID, low(121, "r5-")); got != 0 {
+			t.Fatalf("the same supplies again: %d orders, want 0", got)
+		}
+		assertOrderCount(t, d, e.ID, 2*MaxOrdersPerEnrollmentPerDay+n-MaxOrdersPerEnrollmentPerDay)
+	})
+}
