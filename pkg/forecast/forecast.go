@@ -92,6 +92,10 @@ type Forecast struct {
 	DaysToEmpty float64 `json:"days_to_empty,omitempty"`
 	DaysLow     float64 `json:"days_low,omitempty"`
 	DaysHigh    float64 `json:"days_high,omitempty"`
+	// Prior, when set, is where the rate comes from: the supply's own
+	// readings give none yet, and EstimateWith was given other printers'
+	// rates.
+	Prior *Prior `json:"prior,omitempty"`
 }
 
 // What a forecast without a rate lacks (Forecast.NoRate), besides "the
@@ -113,6 +117,22 @@ const recencyHalfLife = 14 * 24 * time.Hour
 // Estimate forecasts a supply from its readings (in any order) as of now.
 // Readings after now are ignored.
 func Estimate(readings []Reading, now time.Time) Forecast {
+	return EstimateWith(readings, now, nil)
+}
+
+// EstimateWith is Estimate that, when the readings give no rate yet but
+// the level is known (readings spanning less than a day, or the first
+// cartridge of a printer that reports only "some remaining"), takes the
+// rate from prior, other printers' rates of the same supply (see Prior).
+// A nil prior is Estimate.
+func EstimateWith(readings []Reading, now time.Time, prior *Prior) Forecast {
+	rs, f := own(readings, now)
+	return withPrior(f, rs, now, prior)
+}
+
+// own is Estimate from the supply's own readings, with the readings up to
+// now in time order.
+func own(readings []Reading, now time.Time) ([]Reading, Forecast) {
 	f := Forecast{AsOf: now, Level: printer.LevelUnknown, Step: 1}
 	rs := make([]Reading, 0, len(readings))
 	for _, r := range readings {
@@ -123,17 +143,17 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].At.Before(rs[j].At) })
 	if len(rs) == 0 {
 		f.NoRate = NoRateNoReading
-		return f
+		return rs, f
 	}
 	f.Level = rs[len(rs)-1].Level
 	if f.Level == printer.LevelSomeRemaining {
-		return fromPastCycles(f, rs, now)
+		return rs, fromPastCycles(f, rs, now)
 	}
 	cycle := currentCycle(rs)
 	if len(cycle) == 0 || !(f.Level >= 0 && f.Level <= 100) {
 		// The last reading is not a percentage: nothing to extrapolate from.
 		f.NoRate = NoRateNoPercentage
-		return f
+		return rs, f
 	}
 	f.CycleStart = cycle[0].At
 	f.Step = step(cycle)
@@ -144,14 +164,14 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	case read < minSpan:
 		// Readings minutes apart say nothing of a rate per day.
 		f.NoRate = NoRateShortSpan
-		return f
+		return rs, f
 	case len(pts) < 2:
 		f.NoRate = fmt.Sprintf("the level has not moved in %s days of readings", DaysText(days(read)))
-		return f
+		return rs, f
 	case pts[len(pts)-1].At.Sub(pts[0].At) < minSpan:
 		f.NoRate = fmt.Sprintf("the level moved only within its first day of readings, not in the %s days since",
 			DaysText(days(last.At.Sub(pts[len(pts)-1].At))))
-		return f
+		return rs, f
 	}
 	slopes := pairSlopes(pts, now)
 	rate := -weightedQuantile(slopes, 0.5)
@@ -195,7 +215,7 @@ func Estimate(readings []Reading, now time.Time) Forecast {
 	f.DaysToEmpty = daysAt(est, rate)
 	f.DaysLow = daysAt(lo, rateHigh)
 	f.DaysHigh = daysAt(hi, rateLow)
-	return f
+	return rs, f
 }
 
 // fromPastCycles forecasts a supply whose printer says only "some

@@ -120,6 +120,10 @@ func (f Forecast) Text() string {
 	case math.IsInf(f.DaysToEmpty, 1):
 		return "not in use"
 	}
-	return fmt.Sprintf("empty in %s days (%s-%s), %.1f %% a day",
+	s := fmt.Sprintf("empty in %s days (%s-%s), %.1f %% a day",
 		DaysText(f.DaysToEmpty), DaysText(f.DaysLow), DaysText(f.DaysHigh), f.Rate)
+	if f.Prior != nil {
+		s += " (" + f.Prior.Text() + ")"
+	}
+	return s
 }

@@ -63,6 +63,10 @@ type Input struct {
 	// policy rests on.
 	History []forecast.Reading
 	Lead    time.Duration
+	// Prior is the fleet's rate of the supply (other printers of its
+	// model), which the forecast policy uses while the supply's own
+	// readings give no rate (forecast.EstimateWith); nil for none.
+	Prior *forecast.Prior
 }
 
 // Decision is a policy's answer for one supply.
@@ -195,7 +199,7 @@ func decide(in Input, byForecast bool) Decision {
 			if byForecast && !g.LowOnly {
 				at := time.Unix(0, in.ReadAt).UTC()
 				rs := append(append(make([]forecast.Reading, 0, len(in.History)+1), in.History...), forecast.Reading{At: at, Level: sp.Level})
-				fd = forecast.Forecasted(forecast.Estimate(rs, at), in.Lead, d.Threshold)
+				fd = forecast.Forecasted(forecast.EstimateWith(rs, at, in.Prior), in.Lead, d.Threshold)
 			} else {
 				fd = forecast.Threshold(forecast.Forecast{Level: sp.Level}, in.Lead, d.Threshold)
 			}

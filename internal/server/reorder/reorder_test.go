@@ -1,6 +1,7 @@
 package reorder
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,54 @@ func TestForecastPolicy(t *testing.T) {
 	}
 	if dec := ThresholdPolicy(in); dec.Order {
 		t.Fatalf("threshold policy ordered at \"some remaining\": %+v", dec)
+	}
+}
+
+// TestForecastPolicyPrior replays the first cartridge of a printer that
+// reports only "some remaining" until its low mark of 15 %: with no rate
+// of its own, the forecast policy orders it at the low mark, like the
+// threshold; given the fleet's prior (5 % a day at the high end) it
+// orders on day 14, when a cartridge new on day 0 used that fast would
+// have 6 days left, and once only; the threshold policy ignores the prior.
+func TestForecastPolicyPrior(t *testing.T) {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := func(d int) time.Time { return start.Add(time.Duration(d) * 24 * time.Hour) }
+	prior := &forecast.Prior{RateLow: 2, Rate: 3, RateHigh: 5, Supplies: 9, SameModel: true}
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		prior  *forecast.Prior
+		want   []int // the days an order is placed
+	}{
+		{"forecast with the prior", ForecastPolicy, prior, []int{14}},
+		{"forecast without a prior", ForecastPolicy, nil, []int{24}},
+		{"threshold with the prior", ThresholdPolicy, prior, []int{24}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hist []forecast.Reading
+			g, known := Guard{}, false
+			var got []int
+			for d := 0; d < 30; d++ {
+				lv := printer.LevelSomeRemaining
+				if d >= 24 {
+					lv = 15
+				}
+				dec := tc.policy(Input{Supply: ink(lv, 15), ReadAt: at(d).UnixNano(), Stored: g, Known: known,
+					EnrollmentThreshold: 15, Active: true, History: hist, Lead: forecast.DefaultLeadTime, Prior: tc.prior})
+				if dec.Order {
+					got = append(got, d)
+					if tc.prior != nil && d < 24 && !strings.Contains(dec.Reason, "may be empty in 6.0 days") {
+						t.Errorf("day %d: reason %q", d, dec.Reason)
+					}
+				}
+				g, known = dec.Guard, true
+				if len(hist) == 0 || hist[len(hist)-1].Level != lv {
+					hist = append(hist, forecast.Reading{At: at(d), Level: lv})
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("ordered on days %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
