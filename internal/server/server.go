@@ -448,6 +448,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, ready chan<- struct
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.disp.Run(dctx) })
 	wg.Go(func() { s.janitor(dctx, janitorInterval) })
+	wg.Go(func() { s.refreshPriors(dctx, store.DefaultPriorsInterval) })
 	if s.notifier != nil {
 		wg.Go(func() { _ = s.notifier.Run(dctx) })
 	}
@@ -588,6 +589,24 @@ func (s *Server) janitor(ctx context.Context, every time.Duration) {
 		}
 		if _, err := s.st.PurgeLevelHistory(ctx, s.st.Now().Add(-keep)); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge level history", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refreshPriors recomputes the fleet's priors (store.RefreshPriors) at
+// start and then every interval, until ctx ends. Each replica keeps its
+// own, in memory.
+func (s *Server) refreshPriors(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.st.RefreshPriors(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("refresh fleet priors", "err", err)
 		}
 		select {
 		case <-ctx.Done():

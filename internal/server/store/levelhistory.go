@@ -41,7 +41,8 @@ func historySQL(enrollmentID string, rows []levelRow) (string, []any) {
 
 // LevelHistory returns the enrollment's level history since the given
 // time, per supply in the enrollment's supply order, each with its
-// forecast as of now (from every reading kept, not only those since).
+// forecast as of now (from every reading kept, not only those since, and
+// the fleet's prior while the supply has no rate of its own).
 // Readings are the changes of level, oldest first; the last reading of each
 // supply is its stored current level and read time, so that a level
 // unchanged for weeks still shows when it was last read. An enrollment of
@@ -72,7 +73,7 @@ func (s *Store) LevelHistory(ctx context.Context, accountID, enrollmentID string
 				rs = append(rs, r)
 			}
 		}
-		h.Supplies = append(h.Supplies, arsapi.SupplyHistory{Name: sp.Name, Readings: rs, Forecast: forecast.Estimate(all, now)})
+		h.Supplies = append(h.Supplies, arsapi.SupplyHistory{Name: sp.Name, Readings: rs, Forecast: forecast.EstimateWith(all, now, s.prior(e.Printer.Model, sp.Name))})
 	}
 	return h, nil
 }

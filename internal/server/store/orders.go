@@ -109,7 +109,8 @@ func (s *Store) ReportLevels(ctx context.Context, accountID, enrollmentID string
 		readAt = now
 	}
 	rep := levelReport{accountID: accountID, enrollmentID: enrollmentID, supplies: supplies, readAt: nanos(readAt), now: now,
-		defaultPolicy: s.OrderPolicy, leadTime: s.LeadTime, defaultHold: s.DefaultHold, scheduledNotices: s.ScheduledNotices}
+		defaultPolicy: s.OrderPolicy, leadTime: s.LeadTime, defaultHold: s.DefaultHold, scheduledNotices: s.ScheduledNotices,
+		prior: s.prior}
 	if s.DB.Dialect == db.Postgres {
 		res.Orders, err = s.reportLevelsPostgres(ctx, rep)
 	} else {
@@ -133,6 +134,8 @@ type levelReport struct {
 	leadTime         func(arsapi.Provider) time.Duration
 	defaultHold      time.Duration
 	scheduledNotices bool
+	// prior is the fleet's prior of a model's supply (Store.prior).
+	prior func(model, supply string) *forecast.Prior
 }
 
 // lead is how long ink ordered now takes to reach the owner: the
@@ -145,6 +148,14 @@ func (rep levelReport) lead(sl storedLevels) time.Duration {
 		}
 	}
 	return d + rep.hold(sl)
+}
+
+// priorOf is the fleet's prior of a model's supply, nil without one.
+func (rep levelReport) priorOf(model, supply string) *forecast.Prior {
+	if rep.prior == nil {
+		return nil
+	}
+	return rep.prior(model, supply)
 }
 
 // hold is the hold window of a new order of the enrollment.
@@ -174,7 +185,7 @@ const forecastWindow = 180 * 24 * time.Hour
 const (
 	lockEnrollmentSQL = `SELECT 1 FROM enrollments WHERE id = ? AND account_id = ? FOR NO KEY UPDATE`
 	// One statement reads the enrollment and its supplies' stored state.
-	readLevelsSQL = `SELECT e.state, e.threshold, e.provider, e.order_policy, COALESCE(a.order_policy, ''),
+	readLevelsSQL = `SELECT e.state, e.threshold, e.provider, e.model, e.order_policy, COALESCE(a.order_policy, ''),
 		COALESCE(e.hold_minutes, a.hold_minutes, -1),
 		l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level, l.low_only
 		FROM enrollments e LEFT JOIN accounts a ON a.id = e.account_id
@@ -199,6 +210,7 @@ type storedLevels struct {
 	state     arsapi.EnrollmentState
 	threshold int
 	provider  arsapi.Provider
+	model     string
 	// policy is the enrollment's order policy, else its account's ("" for
 	// the server's default); holdMinutes likewise, -1 for the default.
 	policy      string
@@ -219,7 +231,7 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 		lowOnly       sql.NullInt64
 		ePol, aPol    string
 	)
-	if err := row.Scan(&sl.state, &sl.threshold, &sl.provider, &ePol, &aPol, &sl.holdMinutes,
+	if err := row.Scan(&sl.state, &sl.threshold, &sl.provider, &sl.model, &ePol, &aPol, &sl.holdMinutes,
 		&name, &readAt, &level, &armed, &cycle, &orderLevel, &lowOnly); err != nil {
 		return fmt.Errorf("read enrollment: %w", err)
 	}
@@ -294,7 +306,7 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		g, known := sl.supplies[sp.Name]
 		d := decide(reorder.Input{Supply: sp, ReadAt: rep.readAt, Stored: g, Known: known,
 			EnrollmentThreshold: sl.threshold, Active: sl.state == arsapi.StateActive,
-			History: sl.history[sp.Name], Lead: lead})
+			History: sl.history[sp.Name], Lead: lead, Prior: rep.priorOf(sl.model, sp.Name)})
 		if !d.Newer {
 			// Not newer than what we know: left alone.
 			write = append(write, levelRow{sp: sp, pos: i, g: reorder.Guard{ReadAt: rep.readAt}})

@@ -12,12 +12,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/password"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/forecast"
 )
 
 // Errors returned by the store: the core's (package core).
@@ -74,6 +76,8 @@ type Store struct {
 	ScheduledNotices bool
 
 	stmts stmtCache // prepared statements of hot paths (orders.go)
+	// priors are the fleet's priors (RefreshPriors), nil until computed.
+	priors atomic.Pointer[forecast.Priors]
 }
 
 // DefaultHoldWindow is arsd's hold window of a new order when neither
