@@ -26,7 +26,14 @@
 // A printer-day is empty when the supply was empty with no cartridge on
 // hand at any time that day.
 //
-// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5]
+// The fleet moves a day at a time: each printer also has one of 8 models
+// (drawn apart from its trace, so it says nothing of use or yield), and
+// the forecast policy gives a supply whose own readings have no rate yet
+// the fleet's prior (forecast.Priors), rebuilt every day from the rates
+// the printers' own readings gave up to the day before, as arsd's
+// periodic job does. -prior=false runs it without.
+//
+// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5] [-prior=false] [-causes]
 package main
 
 import (
@@ -60,6 +67,31 @@ type result struct {
 	leftOnArrival []float64
 	placed        int
 	skipped       int
+	// emptyBy and driedBy are the empty days and the printers with any,
+	// by cause (see cause).
+	emptyBy, driedBy map[cause]int
+}
+
+// cause is what an empty printer-day is put down to: the printer's way of
+// reporting and whether it falls in its heavy month or the week after.
+type cause struct {
+	kind  reporting
+	heavy bool
+}
+
+func causeOf(t trace, d int) cause {
+	m := (d % 365) / 31
+	return cause{t.kind, m == t.heavy || (m == t.heavy+1 && (d%365)%31 < 7)}
+}
+
+func (r *result) addEmpty(c cause, first bool) {
+	if r.emptyBy == nil {
+		r.emptyBy, r.driedBy = map[cause]int{}, map[cause]int{}
+	}
+	r.emptyBy[c]++
+	if first {
+		r.driedBy[c]++
+	}
 }
 
 func (r result) medianLeft() float64 {
@@ -184,105 +216,180 @@ func (t trace) read(level float64, d int) int {
 	}
 }
 
-// simulate runs one printer's trace under one policy.
-func simulate(t trace, pol forecast.Policy, lead time.Duration, start time.Time, r *result) {
-	simulateHook(t, pol, lead, start, r, func(int) {})
+// printerSim is one printer's state under one policy, stepped a day at a
+// time so that the whole fleet moves together and a policy can use what
+// the other printers have shown up to yesterday (the fleet's prior).
+type printerSim struct {
+	t       trace
+	pol     forecast.Policy
+	lead    time.Duration
+	start   time.Time
+	r       *result
+	onDry   func(int)
+	level   float64
+	spare   bool
+	armed   bool
+	ordered bool
+	arrive  time.Time
+	// readings are the printer's reports so far.
+	readings []forecast.Reading
+	// rate is the supply's last rate estimated from its own readings,
+	// 0 while it has none: what the printer gives the fleet's prior.
+	rate  float64
+	empty int
+	// dried are the causes of the printer's empty days so far.
+	dried map[cause]bool
 }
 
-func simulateHook(t trace, pol forecast.Policy, lead time.Duration, start time.Time, r *result, onDry func(int)) {
-	level := 100.0
-	spare := false
-	armed := true
-	ordered := false
-	var arrive time.Time
-	var readings []forecast.Reading
-	empty := 0
-	days := len(t.pages)
-	install := func() {
-		level, spare, armed = 100, false, true
+func newPrinterSim(t trace, pol forecast.Policy, lead time.Duration, start time.Time, r *result, onDry func(int)) *printerSim {
+	return &printerSim{t: t, pol: pol, lead: lead, start: start, r: r, onDry: onDry, level: 100, armed: true}
+}
+
+func (s *printerSim) install() { s.level, s.spare, s.armed = 100, false, true }
+
+// use consumes pages, installing the spare when the cartridge runs dry; it
+// reports whether the supply was empty with nothing on hand.
+func (s *printerSim) use(pages float64, d int) bool {
+	need := pages * s.t.coverage[d] * 100 / s.t.yield
+	for need > 0 {
+		if s.level > need {
+			s.level -= need
+			return false
+		}
+		need -= s.level
+		s.level = 0
+		if !s.spare {
+			return need > 0 || pages > 0
+		}
+		s.install()
 	}
-	// use consumes pages, installing the spare when the cartridge runs
-	// dry; it reports whether the supply was empty with nothing on hand.
-	use := func(pages float64, d int) bool {
-		need := pages * t.coverage[d] * 100 / t.yield
-		for need > 0 {
-			if level > need {
-				level -= need
-				return false
-			}
-			need -= level
-			level = 0
-			if !spare {
-				return need > 0 || pages > 0
-			}
-			install()
+	return false
+}
+
+// day simulates day d; prior is the fleet's prior for the printer's model
+// as of the day before (nil for none).
+func (s *printerSim) day(d int, prior *forecast.Prior) {
+	t := s.t
+	dry := s.level <= 0 && !s.spare
+	if t.swaps[d] {
+		if s.ordered {
+			s.ordered = false
+			s.r.skipped++
 		}
-		return false
+		s.level, s.armed = 100, !s.spare
+		dry = false
 	}
-	for d := 0; d < days; d++ {
-		dry := level <= 0 && !spare
-		if t.swaps[d] {
-			if ordered {
-				ordered = false
-				r.skipped++
-			}
-			level, armed = 100, !spare
-			dry = false
-		}
-		at := start.Add(time.Duration(float64(d)+t.hour) * 24 * time.Hour)
-		if use(t.pages[d]*t.hour, d) {
-			dry = true
-		}
-		if ordered && !at.Before(arrive) {
-			ordered = false
-			r.leftOnArrival = append(r.leftOnArrival, level)
-			if level <= 0 {
-				install()
-			} else {
-				spare = true
-			}
-		}
-		if t.report[d] {
-			readings = append(readings, forecast.Reading{At: at, Level: t.read(level, d)})
-			if armed && !ordered && !spare {
-				f := forecast.Estimate(readings, at)
-				if pol(f, lead, t.low).Order {
-					ordered, armed = true, false
-					arrive = at.Add(lead)
-					r.placed++
-				}
-			}
-		}
-		if use(t.pages[d]*(1-t.hour), d) {
-			dry = true
-		}
-		if level <= 0 && !spare {
-			dry = true
-		}
-		if dry {
-			onDry(d)
-			empty++
+	at := s.start.Add(time.Duration(float64(d)+t.hour) * 24 * time.Hour)
+	if s.use(t.pages[d]*t.hour, d) {
+		dry = true
+	}
+	if s.ordered && !at.Before(s.arrive) {
+		s.ordered = false
+		s.r.leftOnArrival = append(s.r.leftOnArrival, s.level)
+		if s.level <= 0 {
+			s.install()
+		} else {
+			s.spare = true
 		}
 	}
-	r.emptyDays += empty
-	r.printers++
-	if empty > 0 {
-		r.printersEmpty++
+	if t.report[d] {
+		s.readings = append(s.readings, forecast.Reading{At: at, Level: t.read(s.level, d)})
+		if s.armed && !s.ordered && !s.spare {
+			f := forecast.EstimateWith(s.readings, at, prior)
+			if f.Known && f.Prior == nil {
+				s.rate = f.Rate
+			}
+			if s.pol(f, s.lead, t.low).Order {
+				s.ordered, s.armed = true, false
+				s.arrive = at.Add(s.lead)
+				s.r.placed++
+			}
+		}
+	}
+	if s.use(t.pages[d]*(1-t.hour), d) {
+		dry = true
+	}
+	if s.level <= 0 && !s.spare {
+		dry = true
+	}
+	if dry {
+		s.onDry(d)
+		s.empty++
+		c := causeOf(t, d)
+		s.r.addEmpty(c, !s.dried[c])
+		if s.dried == nil {
+			s.dried = map[cause]bool{}
+		}
+		s.dried[c] = true
 	}
 }
+
+// finish adds the printer's year to its result.
+func (s *printerSim) finish() {
+	s.r.emptyDays += s.empty
+	s.r.printers++
+	if s.empty > 0 {
+		s.r.printersEmpty++
+	}
+}
+
+// models is the number of printer models in the fleet. A printer's model
+// is drawn apart from its trace, so adding models left every trace as it
+// was: in this simulation a model says nothing of use or yield, and its
+// prior is no better than the fleet's (in a real fleet a model fixes the
+// cartridge's yield, which makes it better).
+const models = 8
 
 // run simulates the fleet under every named policy on the same traces.
-func run(cfg config, names []string) []result {
+// The forecast policy takes a supply's rate, while its own readings give
+// none, from the fleet's prior (forecast.Priors, rebuilt every day from
+// the rates the printers' own readings gave up to the day before, as
+// arsd's periodic job does); prior false runs it without.
+func run(cfg config, names []string, prior bool) []result {
+	return runHook(cfg, names, prior, func(int, int, trace, int) {})
+}
+
+// runHook is run calling onDry(policy index, printer, trace, day) for
+// every empty printer-day.
+func runHook(cfg config, names []string, prior bool, onDry func(int, int, trace, int)) []result {
 	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC) // a Monday
 	out := make([]result, len(names))
 	for i, n := range names {
 		out[i].name = n
 	}
-	for p := 0; p < cfg.printers; p++ {
-		rng := rand.New(rand.NewPCG(cfg.seed, uint64(p)))
-		t := newTrace(rng, cfg.days)
-		for i, n := range names {
-			simulate(t, forecast.Policies[n], cfg.lead, start, &out[i])
+	traces := make([]trace, cfg.printers)
+	model := make([]string, cfg.printers)
+	for p := range traces {
+		traces[p] = newTrace(rand.New(rand.NewPCG(cfg.seed, uint64(p))), cfg.days)
+		model[p] = fmt.Sprintf("model %d", rand.New(rand.NewPCG(cfg.seed^0x6d6f64656c, uint64(p))).IntN(models))
+	}
+	for i, n := range names {
+		sims := make([]*printerSim, len(traces))
+		for p, t := range traces {
+			sims[p] = newPrinterSim(t, forecast.Policies[n], cfg.lead, start, &out[i], func(d int) { onDry(i, p, t, d) })
+		}
+		usePrior := prior && n == "forecast"
+		for d := 0; d < cfg.days; d++ {
+			var priors forecast.Priors
+			if usePrior {
+				samples := make([]forecast.PriorSample, 0, len(sims))
+				for p, s := range sims {
+					if s.rate > 0 {
+						samples = append(samples, forecast.PriorSample{Model: model[p], Supply: "black", Rate: s.rate})
+					}
+				}
+				priors = forecast.NewPriors(samples)
+			}
+			for p, s := range sims {
+				var pr *forecast.Prior
+				if usePrior {
+					pr = priors.For(model[p], "black")
+				}
+				s.day(d, pr)
+			}
+		}
+		for _, s := range sims {
+			s.finish()
 		}
 	}
 	return out
@@ -298,12 +405,34 @@ func printTable(w io.Writer, cfg config, seeds int, rs [][]result) {
 	}
 }
 
+// printCauses prints, per seed and policy, the empty days and the
+// printers with any, by the printers' way of reporting, in or just after
+// their heavy month and at other times.
+func printCauses(w io.Writer, cfg config, seeds int, rs [][]result) {
+	fmt.Fprintf(w, "\nempty days / printers with any, by reporting, in the heavy month (or the week after) and at other times\n\n")
+	fmt.Fprintf(w, "%-5s %-10s %15s %15s %15s %15s %15s %15s\n", "seed", "policy", "whole % heavy", "whole % other", "steps heavy", "steps other", "some rem. heavy", "some rem. other")
+	for i := 0; i < seeds; i++ {
+		for _, r := range rs[i] {
+			fmt.Fprintf(w, "%-5d %-10s", cfg.seed+uint64(i), r.name)
+			for _, k := range []reporting{fine, steps, okLow} {
+				for _, h := range []bool{true, false} {
+					c := cause{k, h}
+					fmt.Fprintf(w, " %15s", fmt.Sprintf("%d / %d", r.emptyBy[c], r.driedBy[c]))
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
 func main() {
 	cfg := config{lead: forecast.DefaultLeadTime}
 	flag.IntVar(&cfg.printers, "printers", 200, "number of printers")
 	flag.IntVar(&cfg.days, "days", 365, "days simulated")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "random seed (the first one with -seeds)")
 	seeds := flag.Int("seeds", 1, "number of seeds to run, from -seed on, each a row pair of the table")
+	prior := flag.Bool("prior", true, "let the forecast policy use the fleet's prior rate for a supply with none of its own")
+	causes := flag.Bool("causes", false, "also print the empty days by cause")
 	flag.DurationVar(&cfg.lead, "lead", forecast.DefaultLeadTime, "delivery time of an order")
 	flag.Parse()
 	if *seeds < 1 {
@@ -314,7 +443,10 @@ func main() {
 	for i := range rs {
 		c := cfg
 		c.seed += uint64(i)
-		rs[i] = run(c, []string{"forecast", "threshold"})
+		rs[i] = run(c, []string{"forecast", "threshold"}, *prior)
 	}
 	printTable(os.Stdout, cfg, *seeds, rs)
+	if *causes {
+		printCauses(os.Stdout, cfg, *seeds, rs)
+	}
 }

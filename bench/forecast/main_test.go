@@ -12,7 +12,7 @@ import (
 // on the same traces, and that runs are deterministic.
 func TestForecastBeatsThreshold(t *testing.T) {
 	cfg := config{printers: 40, days: 120, seed: 7, lead: forecast.DefaultLeadTime}
-	rs := run(cfg, []string{"forecast", "threshold"})
+	rs := run(cfg, []string{"forecast", "threshold"}, true)
 	fc, th := rs[0], rs[1]
 	t.Logf("forecast: %d empty days, %.1f%% never dry, %.1f%% left; threshold: %d empty days, %.1f%% never dry",
 		fc.emptyDays, fc.dryFreeShare(), fc.medianLeft(), th.emptyDays, th.dryFreeShare())
@@ -22,7 +22,7 @@ func TestForecastBeatsThreshold(t *testing.T) {
 	if fc.placed == 0 || th.placed == 0 {
 		t.Fatalf("no orders placed: forecast %d, threshold %d", fc.placed, th.placed)
 	}
-	again := run(cfg, []string{"forecast"})[0]
+	again := run(cfg, []string{"forecast"}, true)[0]
 	if again.emptyDays != fc.emptyDays || again.placed != fc.placed {
 		t.Fatalf("second run differs: %d/%d empty days, %d/%d orders", again.emptyDays, fc.emptyDays, again.placed, fc.placed)
 	}
