@@ -84,18 +84,18 @@ func TestEstimateWithPrior(t *testing.T) {
 		textSuffix string
 	}{
 		// New at day 0; at 5 % a day the soonest end is (100-5*10)/5 = 10
-		// days away on day 10, more than delivery and a day (6.3 days).
+		// days away on day 10, more than delivery and a day (6 days).
 		{name: "some remaining, day 10", rs: srDays(10), now: 10, known: true, estimated: 70, daysLow: 10, withPrior: true,
 			textSuffix: "(rate of 12 printers of the same model)"},
-		// Day 14: (100-70)/5 = 6 days: ordered, though the printer says
+		// Day 15: (100-75)/5 = 5 days: ordered, though the printer says
 		// nothing but "some remaining".
-		{name: "some remaining, day 14", rs: srDays(14), now: 14, known: true, estimated: 58, daysLow: 6, order: true, withPrior: true},
+		{name: "some remaining, day 15", rs: srDays(15), now: 15, known: true, estimated: 55, daysLow: 5, order: true, withPrior: true},
 		// The cycle starts at the first "some remaining" after a
 		// percentage: the cartridge put in on day 3.
 		{name: "cycle start after a low level", rs: append(daily(15, 15, 0), srDays(14)[3:]...), now: 14, known: true,
 			estimated: 67, daysLow: 100.0/5 - 11, withPrior: true},
-		// A new enrollment read at 30 %: 30/5 = 6 days.
-		{name: "read once at 30", rs: daily(30), now: 0, known: true, estimated: 30, daysLow: 6, order: true, withPrior: true},
+		// A new enrollment read at 25 %: 25/5 = 5 days.
+		{name: "read once at 25", rs: daily(25), now: 0, known: true, estimated: 25, daysLow: 5, order: true, withPrior: true},
 		{name: "read once at 60", rs: daily(60), now: 0, known: true, estimated: 60, daysLow: 12, withPrior: true},
 		// Its own rate, however slow, wins.
 		{name: "own rate", rs: daily(linear(40, 1, 15)...), now: 14, known: true, estimated: 26, daysLow: 25.0 / 1},

@@ -196,8 +196,9 @@ func TestForecastPolicy(t *testing.T) {
 // reports only "some remaining" until its low mark of 15 %: with no rate
 // of its own, the forecast policy orders it at the low mark, like the
 // threshold; given the fleet's prior (5 % a day at the high end) it
-// orders on day 14, when a cartridge new on day 0 used that fast would
-// have 6 days left, and once only; the threshold policy ignores the prior.
+// orders on day 15, when a cartridge new on day 0 used that fast would
+// have 5 days left (on day 14, 6 days, more than delivery and a day), and
+// once only; the threshold policy ignores the prior.
 func TestForecastPolicyPrior(t *testing.T) {
 	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	at := func(d int) time.Time { return start.Add(time.Duration(d) * 24 * time.Hour) }
@@ -208,7 +209,7 @@ func TestForecastPolicyPrior(t *testing.T) {
 		prior  *forecast.Prior
 		want   []int // the days an order is placed
 	}{
-		{"forecast with the prior", ForecastPolicy, prior, []int{14}},
+		{"forecast with the prior", ForecastPolicy, prior, []int{15}},
 		{"forecast without a prior", ForecastPolicy, nil, []int{24}},
 		{"threshold with the prior", ThresholdPolicy, prior, []int{24}},
 	} {
@@ -225,7 +226,7 @@ func TestForecastPolicyPrior(t *testing.T) {
 					EnrollmentThreshold: 15, Active: true, History: hist, Lead: forecast.DefaultLeadTime, Prior: tc.prior})
 				if dec.Order {
 					got = append(got, d)
-					if tc.prior != nil && d < 24 && !strings.Contains(dec.Reason, "may be empty in 6.0 days") {
+					if tc.prior != nil && d < 24 && !strings.Contains(dec.Reason, "may be empty in 5.0 days") {
 						t.Errorf("day %d: reason %q", d, dec.Reason)
 					}
 				}

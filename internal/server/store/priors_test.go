@@ -93,7 +93,8 @@ func TestFleetPriors(t *testing.T) {
 		}
 		// The coarse printer goes on: new on day 0, used at 4 a day it
 		// would have (100-4*d)/4 days left, ordered when that is within
-		// delivery and a day (6.3 days): day 19. Refreshes run meanwhile.
+		// delivery and a day (6 days on day 19, 5 on day 20): day 20.
+		// Refreshes run meanwhile.
 		done := make(chan error, 1)
 		go func() {
 			var err error
@@ -116,8 +117,8 @@ func TestFleetPriors(t *testing.T) {
 		if len(report(coarse, 24, "BK=15/15")) > 0 {
 			coarseOrders = append(coarseOrders, 24)
 		}
-		if fmt.Sprint(coarseOrders) != "[19]" {
-			t.Fatalf("coarse printer ordered on days %v, want [19]", coarseOrders)
+		if fmt.Sprint(coarseOrders) != "[20]" {
+			t.Fatalf("coarse printer ordered on days %v, want [20]", coarseOrders)
 		}
 		os := ordersOf(t, s, acct.ID, coarse.ID)
 		if len(os) != 1 || !strings.Contains(os[0].Reason, "may be empty in") {
