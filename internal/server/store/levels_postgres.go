@@ -168,6 +168,9 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 		if q, args := historySQL(rep.enrollmentID, write); q != "" {
 			b.Queue(s.DB.Rebind(q), args...)
 		}
+		if q, args := rep.trimHistorySQL(sl); q != "" {
+			b.Queue(s.DB.Rebind(q), args...)
+		}
 	}
 	b.Queue("COMMIT")
 	br = c.SendBatch(ctx, b)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -406,6 +407,54 @@ func (rep levelReport) pruneSQL(sl storedLevels) (string, []any) {
 	return `DELETE FROM supply_levels WHERE enrollment_id = ? AND supply NOT IN (` + placeholders(len(rep.supplies)) + `)`, args
 }
 
+// trimHistorySQL is the statement, with its arguments, deleting the level
+// history no answer reads any more; "" when there is none, which is the
+// common case. That is the history of the supplies pruneSQL drops (the
+// history answers and the forecast read only the printer's supplies), and
+// each supply's changes older than the MaxReadingsPerSupply latest ones
+// when the report read that many within the forecast's window (the
+// answers read no more). So a client that invents new names, or reports a
+// level going up and down, at every report cannot grow level_history, and
+// what every report reads of it, without bound: a supply keeps about
+// twice MaxReadingsPerSupply changes at most.
+func (rep levelReport) trimHistorySQL(sl storedLevels) (string, []any) {
+	var (
+		b    strings.Builder
+		args = []any{rep.enrollmentID}
+	)
+	or := func() {
+		if len(args) == 1 {
+			b.WriteString(`DELETE FROM level_history WHERE enrollment_id = ? AND (`)
+		} else {
+			b.WriteString(` OR `)
+		}
+	}
+	if q, _ := rep.pruneSQL(sl); q != "" {
+		or()
+		b.WriteString(`supply NOT IN (` + placeholders(len(rep.supplies)) + `)`)
+		for _, sp := range rep.supplies {
+			args = append(args, sp.Name)
+		}
+	}
+	names := make([]string, 0, len(sl.history))
+	for name, rs := range sl.history {
+		if len(rs) >= MaxReadingsPerSupply {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names) // one statement text per set of names
+	for _, name := range names {
+		or()
+		b.WriteString(`(supply = ? AND read_at < ?)`)
+		args = append(args, name, nanos(sl.history[name][0].At))
+	}
+	if len(args) == 1 {
+		return "", nil
+	}
+	b.WriteString(`)`)
+	return b.String(), args
+}
+
 // reportLevelsSQLite runs a report in one transaction holding the
 // database write lock, with statements prepared once per Store.
 func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsapi.Order, error) {
@@ -485,6 +534,11 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 			// of a pool that may have only this one).
 			if _, err := tx.Exec(ctx, q, args...); err != nil {
 				return fmt.Errorf("store level history: %w", err)
+			}
+		}
+		if q, args := rep.trimHistorySQL(sl); q != "" {
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return fmt.Errorf("trim level history: %w", err)
 			}
 		}
 		return nil
