@@ -106,7 +106,8 @@ func LevelText(level int) string {
 }
 
 // ForecastText says a forecast in words, e.g. "about 9 days left
-// (7–12), at 3.1 % a day".
+// (7–12), at 3.1 % a day", and where the rate comes from when it is the
+// fleet's ("at 3.1 % a day, the rate of 12 printers of the same model").
 func ForecastText(f *forecast.Forecast) string {
 	if f == nil || !f.Known {
 		return "not enough readings yet for a forecast"
@@ -114,8 +115,12 @@ func ForecastText(f *forecast.Forecast) string {
 	if math.IsInf(f.DaysToEmpty, 1) || f.Rate <= 0 {
 		return "not being used at the moment"
 	}
-	return fmt.Sprintf("about %s left (%s–%s), at %.1f %% a day",
+	s := fmt.Sprintf("about %s left (%s–%s), at %.1f %% a day",
 		days(f.DaysToEmpty), wholeDays(f.DaysLow), wholeDays(f.DaysHigh), f.Rate)
+	if f.Prior != nil {
+		s += ", the " + f.Prior.Text()
+	}
+	return s
 }
 
 func days(d float64) string {

@@ -375,3 +375,16 @@ func TestNotifierLimitsEmailsPerAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestForecastTextPrior: an email says when the rate is not the supply's
+// own but that of the fleet's printers of its model.
+func TestForecastTextPrior(t *testing.T) {
+	f := forecast.Forecast{Known: true, Rate: 3.14, DaysToEmpty: 9.2, DaysLow: 7, DaysHigh: 12.4}
+	if got := notify.ForecastText(&f); got != "about 9 days left (7–12), at 3.1 % a day" {
+		t.Errorf("own rate: %q", got)
+	}
+	f.Prior = &forecast.Prior{RateLow: 2, Rate: 3.14, RateHigh: 5, Supplies: 7, SameModel: true}
+	if got, want := notify.ForecastText(&f), "about 9 days left (7–12), at 3.1 % a day, the rate of 7 printers of the same model"; got != want {
+		t.Errorf("fleet's rate: %q, want %q", got, want)
+	}
+}

@@ -16,18 +16,27 @@ import (
 // each replica its own: the report path only looks them up.
 
 // RefreshPriors recomputes the fleet's priors from the kept level history
-// of every enrollment that is not cancelled: each supply's own rate as of
-// now (forecast.Estimate), grouped by model and supply name. It reads the
-// history of the last forecastWindow one enrollment at a time, so its
-// memory is one enrollment's history, and replaces the priors used by
-// level reports, LevelHistory and SupplyForecast. A failure leaves the
-// priors as they were.
+// of the enrollments that are not cancelled and reported within
+// priorRecent, the last read priorPerModel of each model: each supply's
+// own rate as of now (forecast.Estimate), grouped by model and supply
+// name. The cap bounds a refresh's work by the number of models (a
+// quantile needs no more rates); the history is that of the last
+// forecastWindow, read one supply at a time, so the memory held is one
+// supply's readings and the rates. It replaces the priors used by level
+// reports, LevelHistory and SupplyForecast; a failure leaves them as they
+// were.
 func (s *Store) RefreshPriors(ctx context.Context) error {
 	now := s.now()
 	rows, err := s.DB.Query(ctx, `SELECT e.model, h.enrollment_id, h.supply, h.read_at, h.level
-		FROM level_history h JOIN enrollments e ON e.id = h.enrollment_id
-		WHERE h.read_at >= ? AND e.state <> 'cancelled'
-		ORDER BY h.enrollment_id, h.supply, h.read_at`, nanos(now.Add(-forecastWindow)))
+		FROM level_history h JOIN (
+			SELECT id, model FROM (
+				SELECT id, model, row_number() OVER (PARTITION BY model ORDER BY levels_read_at DESC, id) AS n
+				FROM enrollments WHERE state <> 'cancelled' AND levels_read_at >= ?
+			) r WHERE n <= ?
+		) e ON e.id = h.enrollment_id
+		WHERE h.read_at >= ?
+		ORDER BY h.enrollment_id, h.supply, h.read_at`,
+		nanos(now.Add(-priorRecent)), priorPerModel, nanos(now.Add(-forecastWindow)))
 	if err != nil {
 		return fmt.Errorf("read fleet rates: %w", err)
 	}
@@ -81,6 +90,15 @@ func (s *Store) prior(model, supply string) *forecast.Prior {
 	}
 	return p.For(model, supply)
 }
+
+// priorPerModel is the most enrollments of one model whose rates a
+// refresh reads, the last read.
+const priorPerModel = 200
+
+// priorRecent is how recently an enrollment must have reported for its
+// rates to count: a printer that no longer reports says nothing of how its
+// model is used now.
+const priorRecent = 30 * 24 * time.Hour
 
 // DefaultPriorsInterval is how often arsd recomputes the fleet's priors.
 const DefaultPriorsInterval = time.Hour

@@ -20,7 +20,7 @@ import (
 // forecast takes their rate ("rate of 6 printers of the same model") and
 // it is ordered while still "some remaining", once, with refreshes running
 // during its reports; a printer of another model gets the rate of every
-// model.
+// model. A printer that stopped reporting a month ago does not count.
 func TestFleetPriors(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -39,6 +39,12 @@ func TestFleetPriors(t *testing.T) {
 				t.Fatal(err)
 			}
 			return res.Orders
+		}
+		// A printer of the model that stopped reporting more than 30 days
+		// ago: its rate is not counted.
+		stale := mustEnroll(t, s, acct.ID, arsapi.ProviderCanon, "STALE1")
+		for day := -45; day < -38; day++ {
+			report(stale, day, fmt.Sprintf("BK=%d/10", 100-10*(day+45)))
 		}
 		var fleet []arsapi.Enrollment
 		for i := range 6 {
