@@ -44,8 +44,9 @@ func Threshold(f Forecast, _ time.Duration, low int) Decision {
 // uncertainty calls for, wide for an erratic user and narrow for a steady
 // one. The next report may come only a day or so later, and the order must
 // not wait for it, so the lead time is lengthened by one reporting
-// interval (a day), and scaled by horizonMargin. A supply without a known rate is
-// ordered at low.
+// interval (a day), and scaled by horizonMargin. A supply without a
+// known rate is ordered at low; one whose rate is the fleet's
+// (Forecast.Prior) says so in the reason.
 func Forecasted(f Forecast, lead time.Duration, low int) Decision {
 	if d := Threshold(f, lead, low); d.Order {
 		return d
@@ -55,8 +56,12 @@ func Forecasted(f Forecast, lead time.Duration, low int) Decision {
 	}
 	horizon := (days(lead) + 1) * horizonMargin
 	if f.DaysLow <= horizon {
-		return Decision{true, fmt.Sprintf("may be empty in %.1f days (expected %s), delivery in %s days",
-			f.DaysLow, DaysText(f.DaysToEmpty), DaysText(days(lead)))}
+		reason := fmt.Sprintf("may be empty in %.1f days (expected %s), delivery in %s days",
+			f.DaysLow, DaysText(f.DaysToEmpty), DaysText(days(lead)))
+		if f.Prior != nil {
+			reason += ", at the " + f.Prior.Text()
+		}
+		return Decision{true, reason}
 	}
 	return Decision{false, fmt.Sprintf("empty in %s days (%s-%s)",
 		DaysText(f.DaysToEmpty), DaysText(f.DaysLow), DaysText(f.DaysHigh))}

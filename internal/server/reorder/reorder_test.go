@@ -226,7 +226,7 @@ func TestForecastPolicyPrior(t *testing.T) {
 					EnrollmentThreshold: 15, Active: true, History: hist, Lead: forecast.DefaultLeadTime, Prior: tc.prior})
 				if dec.Order {
 					got = append(got, d)
-					if tc.prior != nil && d < 24 && !strings.Contains(dec.Reason, "may be empty in 5.0 days") {
+					if tc.prior != nil && d < 24 && !strings.Contains(dec.Reason, "may be empty in 5.0 days (expected 18), delivery in 5.0 days, at the rate of 9 printers of the same model") {
 						t.Errorf("day %d: reason %q", d, dec.Reason)
 					}
 				}

@@ -127,7 +127,7 @@ func TestFleetPriors(t *testing.T) {
 			t.Fatalf("coarse printer ordered on days %v, want [20]", coarseOrders)
 		}
 		os := ordersOf(t, s, acct.ID, coarse.ID)
-		if len(os) != 1 || !strings.Contains(os[0].Reason, "may be empty in") {
+		if len(os) != 1 || !strings.Contains(os[0].Reason, "may be empty in") || !strings.Contains(os[0].Reason, "at the rate of 6 printers of the same model") {
 			t.Fatalf("orders %+v", os)
 		}
 	})
