@@ -32,3 +32,19 @@ func TestForecastBeatsThreshold(t *testing.T) {
 		t.Fatalf("table lacks the threshold row:\n%s", b.String())
 	}
 }
+
+// TestFleetPriorTimesFirstCartridges: with the fleet's rates (which time
+// the first cartridge of a printer reporting only "some remaining",
+// ordered at its low mark without them), those printers, and the fleet,
+// run dry on fewer days than without them, on the same traces.
+func TestFleetPriorTimesFirstCartridges(t *testing.T) {
+	cfg := config{printers: 60, days: 120, seed: 3, lead: forecast.DefaultLeadTime}
+	with := run(cfg, []string{"forecast"}, true)[0]
+	without := run(cfg, []string{"forecast"}, false)[0]
+	someRem := func(r result) int { return r.emptyBy[cause{okLow, true}] + r.emptyBy[cause{okLow, false}] }
+	t.Logf("\"some remaining\" empty days: %d with the fleet's rates, %d without; all: %d, %d", someRem(with), someRem(without), with.emptyDays, without.emptyDays)
+	if someRem(with) >= someRem(without) || with.emptyDays >= without.emptyDays {
+		t.Fatalf("with the fleet's rates %d empty days (%d on \"some remaining\" printers), without %d (%d): want fewer",
+			with.emptyDays, someRem(with), without.emptyDays, someRem(without))
+	}
+}
