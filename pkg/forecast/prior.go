@@ -40,17 +40,39 @@ const MinPriorSupplies = 5
 // rate of their own), and false when there are fewer than
 // MinPriorSupplies of them.
 func NewPrior(rates []float64, sameModel bool) (Prior, bool) {
-	xs := make([]float64, 0, len(rates))
-	for _, r := range rates {
+	return newPrior(rates, nil, sameModel)
+}
+
+// newPrior is NewPrior with a weight per rate (nil: all alike): a quantile
+// is the first rate, in order, at which the rates' weight passes that
+// share of the total.
+func newPrior(rates, weights []float64, sameModel bool) (Prior, bool) {
+	type rate struct{ r, w float64 }
+	xs := make([]rate, 0, len(rates))
+	total := 0.0
+	for i, r := range rates {
 		if r > 0 && !math.IsInf(r, 0) && !math.IsNaN(r) {
-			xs = append(xs, r)
+			w := 1.0
+			if weights != nil {
+				w = weights[i]
+			}
+			xs = append(xs, rate{r, w})
+			total += w
 		}
 	}
 	if len(xs) < MinPriorSupplies {
 		return Prior{}, false
 	}
-	sort.Float64s(xs)
-	q := func(p float64) float64 { return xs[min(int(p*float64(len(xs))), len(xs)-1)] }
+	sort.Slice(xs, func(i, j int) bool { return xs[i].r < xs[j].r })
+	q := func(p float64) float64 {
+		cum := 0.0
+		for _, x := range xs {
+			if cum += x.w; cum > p*total {
+				return x.r
+			}
+		}
+		return xs[len(xs)-1].r
+	}
 	return Prior{RateLow: q(0.25), Rate: q(0.5), RateHigh: q(PriorQuantile), Supplies: len(xs), SameModel: sameModel}, true
 }
 
@@ -66,6 +88,12 @@ func (p Prior) Text() string {
 // PriorSample is one supply's own rate, from which Priors are built.
 type PriorSample struct {
 	Model, Supply string
+	// Owner, when set, is who reported the supply (an account): all the
+	// samples of one owner weigh, in a prior's quantiles, as much as one
+	// sample of an owner that has a single one, so that one owner of
+	// many printers cannot move the rates other owners' printers are
+	// forecast with. "" weighs each sample alone.
+	Owner string
 	// Rate is the supply's consumption in percent per day, from its own
 	// readings (Forecast.Rate of a forecast with Known and no Prior).
 	Rate float64
@@ -81,20 +109,41 @@ type Priors struct {
 
 // NewPriors builds the priors of a fleet from its supplies' own rates.
 func NewPriors(samples []PriorSample) Priors {
-	byKey := map[[2]string][]float64{}
-	all := make([]float64, 0, len(samples))
+	type ownerKey struct {
+		owner string
+		key   [2]string
+	}
+	perKey, perOwner := map[ownerKey]int{}, map[string]int{}
+	for _, s := range samples {
+		if s.Owner != "" {
+			perKey[ownerKey{s.Owner, [2]string{s.Model, s.Supply}}]++
+			perOwner[s.Owner]++
+		}
+	}
+	type rates struct{ rs, ws []float64 }
+	byKey := map[[2]string]*rates{}
+	var all rates
 	for _, s := range samples {
 		k := [2]string{s.Model, s.Supply}
-		byKey[k] = append(byKey[k], s.Rate)
-		all = append(all, s.Rate)
+		wk, wa := 1.0, 1.0
+		if s.Owner != "" {
+			wk, wa = 1/float64(perKey[ownerKey{s.Owner, k}]), 1/float64(perOwner[s.Owner])
+		}
+		r := byKey[k]
+		if r == nil {
+			r = &rates{}
+			byKey[k] = r
+		}
+		r.rs, r.ws = append(r.rs, s.Rate), append(r.ws, wk)
+		all.rs, all.ws = append(all.rs, s.Rate), append(all.ws, wa)
 	}
 	p := Priors{byKey: map[[2]string]Prior{}}
-	for k, rs := range byKey {
-		if pr, ok := NewPrior(rs, true); ok {
+	for k, r := range byKey {
+		if pr, ok := newPrior(r.rs, r.ws, true); ok {
 			p.byKey[k] = pr
 		}
 	}
-	p.all, p.any = NewPrior(all, false)
+	p.all, p.any = newPrior(all.rs, all.ws, false)
 	return p
 }
 

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -143,5 +144,27 @@ func TestEstimateWithPrior(t *testing.T) {
 	b, err := json.Marshal(EstimateWith(srDays(10), day(10), prior))
 	if err != nil || !strings.Contains(string(b), `"prior":{"rate_low":2,"rate":3,"rate_high":5,"supplies":12,"same_model":true}`) {
 		t.Errorf("JSON %s, %v", b, err)
+	}
+}
+
+// TestPriorsOwnerWeighsAsOne: the samples of one owner weigh as one
+// sample; without owners every sample weighs alone, as before.
+func TestPriorsOwnerWeighsAsOne(t *testing.T) {
+	var samples []PriorSample
+	for i := range 10 {
+		samples = append(samples, PriorSample{Model: "TS8320", Supply: "BK", Rate: 4, Owner: fmt.Sprint("owner", i)})
+	}
+	for range 30 {
+		samples = append(samples, PriorSample{Model: "TS8320", Supply: "BK", Rate: 40, Owner: "mallory"})
+	}
+	p := NewPriors(samples).For("TS8320", "BK")
+	if p == nil || p.Rate != 4 || p.RateHigh != 4 || p.Supplies != 40 {
+		t.Errorf("owners weighed: %+v, want rates of 4 from 40 supplies", p)
+	}
+	for i := range samples {
+		samples[i].Owner = ""
+	}
+	if p := NewPriors(samples).For("TS8320", "BK"); p == nil || p.Rate != 40 || p.RateHigh != 40 {
+		t.Errorf("no owners: %+v, want every sample alone", p)
 	}
 }

@@ -17,9 +17,12 @@ import (
 
 // RefreshPriors recomputes the fleet's priors from the kept level history
 // of the enrollments that are not cancelled and reported within
-// priorRecent, the last read priorPerModel of each model: each supply's
-// own rate as of now (forecast.Estimate), grouped by model and supply
-// name. The cap bounds a refresh's work by the number of models (a
+// priorRecent, the last read priorPerModel of each model and at most
+// priorPerAccount of them of one account: each supply's own rate as of
+// now (forecast.Estimate), grouped by model and supply name, each
+// account's rates weighing as one (forecast.PriorSample.Owner), so that
+// one account's printers neither crowd out other owners' nor outweigh
+// them. The cap bounds a refresh's work by the number of models (a
 // quantile needs no more rates); the history is that of the last
 // forecastWindow, read one supply at a time, so the memory held is one
 // supply's readings and the rates. It replaces the priors used by level
@@ -27,16 +30,20 @@ import (
 // were.
 func (s *Store) RefreshPriors(ctx context.Context) error {
 	now := s.now()
-	rows, err := s.DB.Query(ctx, `SELECT e.model, h.enrollment_id, h.supply, h.read_at, h.level
+	rows, err := s.DB.Query(ctx, `SELECT e.model, e.account_id, h.enrollment_id, h.supply, h.read_at, h.level
 		FROM level_history h JOIN (
-			SELECT id, model FROM (
-				SELECT id, model, row_number() OVER (PARTITION BY model ORDER BY levels_read_at DESC, id) AS n
-				FROM enrollments WHERE state <> 'cancelled' AND levels_read_at >= ?
+			SELECT id, model, account_id FROM (
+				SELECT id, model, account_id, row_number() OVER (PARTITION BY model ORDER BY levels_read_at DESC, id) AS n
+				FROM (
+					SELECT id, model, account_id, levels_read_at,
+						row_number() OVER (PARTITION BY model, account_id ORDER BY levels_read_at DESC, id) AS m
+					FROM enrollments WHERE state <> 'cancelled' AND levels_read_at >= ?
+				) a WHERE m <= ?
 			) r WHERE n <= ?
 		) e ON e.id = h.enrollment_id
 		WHERE h.read_at >= ?
 		ORDER BY h.enrollment_id, h.supply, h.read_at`,
-		nanos(now.Add(-priorRecent)), priorPerModel, nanos(now.Add(-forecastWindow)))
+		nanos(now.Add(-priorRecent)), priorPerAccount, priorPerModel, nanos(now.Add(-forecastWindow)))
 	if err != nil {
 		return fmt.Errorf("read fleet rates: %w", err)
 	}
@@ -59,16 +66,16 @@ func (s *Store) RefreshPriors(ctx context.Context) error {
 	)
 	for rows.Next() {
 		var (
-			model, enrollment, supply string
-			at                        int64
-			level                     int
+			model, owner, enrollment, supply string
+			at                               int64
+			level                            int
 		)
-		if err := rows.Scan(&model, &enrollment, &supply, &at, &level); err != nil {
+		if err := rows.Scan(&model, &owner, &enrollment, &supply, &at, &level); err != nil {
 			return fmt.Errorf("read fleet rates: %w", err)
 		}
 		if enrollment != curEnroll || supply != cur.Supply {
 			flushSample()
-			cur, curEnroll = forecast.PriorSample{Model: model, Supply: supply}, enrollment
+			cur, curEnroll = forecast.PriorSample{Model: model, Supply: supply, Owner: owner}, enrollment
 		}
 		readings = append(readings, forecast.Reading{At: fromNanos(at), Level: level})
 	}
@@ -94,6 +101,10 @@ func (s *Store) prior(model, supply string) *forecast.Prior {
 // priorPerModel is the most enrollments of one model whose rates a
 // refresh reads, the last read.
 const priorPerModel = 200
+
+// priorPerAccount is the most enrollments of one model and one account
+// whose rates a refresh reads, the last read.
+const priorPerAccount = 20
 
 // priorRecent is how recently an enrollment must have reported for its
 // rates to count: a printer that no longer reports says nothing of how its

@@ -132,3 +132,51 @@ func TestFleetPriors(t *testing.T) {
 		}
 	})
 }
+
+// TestFleetPriorsOneAccountWeighsAsOne: ten owners' printers of a model use
+// their black ink at 4 points a day; one account enrolls more printers of
+// that model than a refresh reads (priorPerModel) and reports them, last,
+// draining at 40 a day. Its printers crowded out every other owner's and
+// set the fleet's rate every other owner's printer of the model is
+// forecast with (ordered far too early). An account's printers now fill
+// at most priorPerAccount of a model's places and weigh as one owner's.
+func TestFleetPriorsOneAccountWeighsAsOne(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		clock := t0
+		s.Now = func() time.Time { return clock }
+		type printer struct {
+			acct string
+			e    arsapi.Enrollment
+			rate int
+		}
+		var ps []printer
+		for i := range 10 {
+			acct := fmt.Sprintf("owner%d", i)
+			ps = append(ps, printer{acct, mustEnroll(t, s, acct, arsapi.ProviderCanon, fmt.Sprintf("HONEST%d", i)), 4})
+		}
+		for i := range priorPerModel + 10 {
+			ps = append(ps, printer{"mallory", mustEnroll(t, s, "mallory", arsapi.ProviderCanon, fmt.Sprintf("POISON%d", i)), 40})
+		}
+		for _, day := range []int{0, 2} {
+			clock = t0.Add(time.Duration(day) * 24 * time.Hour)
+			for _, p := range ps {
+				if _, err := s.ReportLevels(ctx, p.acct, p.e.ID, rep(day*24*60, fmt.Sprintf("BK=%d/10", 96-p.rate*day))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.RefreshPriors(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pr := s.prior(ps[0].e.Printer.Model, "BK")
+		if pr == nil {
+			t.Fatal("no prior")
+		}
+		if pr.Rate > 4.5 || pr.RateHigh > 4.5 || pr.Supplies != 10+priorPerAccount {
+			t.Errorf("prior %+v: one account of %d printers moved the rate of 10 owners' printers (4 a day); want it from %d printers",
+				*pr, priorPerModel+10, 10+priorPerAccount)
+		}
+	})
+}
