@@ -81,3 +81,34 @@ func TestOrderSettingsJunk(t *testing.T) {
 		}
 	})
 }
+
+// TestDuplicateFieldsRefused: a body naming a field twice (or in two
+// cases, which encoding/json matches to one field) was taken with its last
+// value, where a proxy or a log reading the same bytes may take the first;
+// every JSON endpoint now refuses it (400) and changes nothing.
+func TestDuplicateFieldsRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		ann := e.account("ann@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "DUP1"), 201, &en)
+		e.mustDo("PUT", "/v1/account/order-settings", ann, `{"policy":"forecast","hold_minutes":60}`, 200, nil)
+		for _, c := range []struct{ method, path, body string }{
+			{"PUT", "/v1/account/order-settings", `{"policy":"forecast","hold_minutes":60,"policy":"threshold"}`},
+			{"PUT", "/v1/account/order-settings", `{"policy":"forecast","hold_minutes":60,"POLICY":"threshold"}`},
+			{"PUT", "/v1/enrollments/" + en.ID + "/order-settings", `{"policy":"","hold_minutes":0,"Hold_Minutes":null}`},
+			{"POST", "/v1/enrollments/" + en.ID + "/levels", `{"supplies":[{"name":"BK","level":5,"name":"C"}]}`},
+			{"POST", "/v1/enrollments", `{"provider":"canon","terms_version":"x","printer":{"model":"TS8320","serial":"DUP2","Serial":"DUP3"}}`},
+		} {
+			r := e.do(c.method, c.path, ann, c.body)
+			if p := r.problem(t); r.status != 400 || !strings.Contains(p.Detail, "more than once") {
+				t.Errorf("%s %s %s = %d %q, want 400 naming the field", c.method, c.path, c.body, r.status, p.Detail)
+			}
+		}
+		var got arsapi.OrderSettings
+		e.mustDo("GET", "/v1/account/order-settings", ann, nil, 200, &got)
+		if got.Policy != "forecast" {
+			t.Errorf("after the refused bodies: %+v", got)
+		}
+	})
+}

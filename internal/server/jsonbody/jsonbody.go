@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -57,6 +58,9 @@ func Decode(r *http.Request, body []byte, v any) *arsapi.Problem {
 	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
 		return problem(http.StatusBadRequest, "request body: expected a JSON object, not null")
 	}
+	if key, ok := duplicateKey(body); ok {
+		return problem(http.StatusBadRequest, fmt.Sprintf("request body: field %q appears more than once in an object", key))
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -70,6 +74,69 @@ func Decode(r *http.Request, body []byte, v any) *arsapi.Problem {
 		return problem(http.StatusBadRequest, "request body: unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// duplicateKey reports the first key that appears twice in one object of
+// body, matching keys as encoding/json matches them to fields (without
+// regard to case): json.Unmarshal keeps the last of them, where another
+// reader of the same bytes (a proxy, a log, a client's own check) may
+// take the first. Malformed JSON is left to the decoder to report.
+func duplicateKey(body []byte) (string, bool) {
+	type frame struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	value := func() { // a value ended: in an object, a key comes next
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				value()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+				k := foldKey(t)
+				if stack[n-1].keys[k] {
+					return t, true
+				}
+				stack[n-1].keys[k] = true
+				stack[n-1].wantKey = false
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
+}
+
+// foldKey maps a key to one representative of the keys strings.EqualFold
+// (and so encoding/json) takes for the same.
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		return m
+	}, s)
 }
 
 func jsonErrorText(err error) string {
