@@ -57,6 +57,10 @@ type Options struct {
 	// the database (so across replicas), counted before the account is
 	// made; zero means 10.
 	SignupsPerMinute int
+	// IdemKeysPerDay is how many new Idempotency-Keys an account (or a
+	// sign-up's client address) may send in 24 hours; 0 is
+	// DefaultIdemKeysPerDay.
+	IdemKeysPerDay int
 	// TrustProxy makes the sign-up limit key on the first
 	// X-Forwarded-For address (only behind a trusted load balancer).
 	TrustProxy bool
@@ -80,6 +84,9 @@ func New(o Options) (*API, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.IdemKeysPerDay <= 0 {
+		o.IdemKeysPerDay = DefaultIdemKeysPerDay
 	}
 	if o.SignupsPerMinute <= 0 {
 		o.SignupsPerMinute = 10

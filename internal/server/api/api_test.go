@@ -67,7 +67,7 @@ type env struct {
 	hc    *http.Client
 }
 
-func newEnv(t *testing.T, d *db.DB) *env {
+func newEnv(t *testing.T, d *db.DB, opts ...func(*Options)) *env {
 	t.Helper()
 	st := store.New(d)
 	cat, err := catalogue.New(catalogue.Config{}, "http://127.0.0.1:8787")
@@ -75,7 +75,11 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		t.Fatal(err)
 	}
 	dereg := &recordingDeregisterer{}
-	a, err := New(Options{Store: st, Catalogue: cat, Auth: testAuth{st}, PublicURL: "http://127.0.0.1:8787", Deregisterer: dereg, SignupsPerMinute: 1000})
+	o := Options{Store: st, Catalogue: cat, Auth: testAuth{st}, PublicURL: "http://127.0.0.1:8787", Deregisterer: dereg, SignupsPerMinute: 1000}
+	for _, f := range opts {
+		f(&o)
+	}
+	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1277,5 +1281,43 @@ func TestEnrollmentCap(t *testing.T) {
 		if r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "CAPMORE2")); r.status != 409 {
 			t.Errorf("a day later, with %d live: %d %s, want 409", max, r.status, r.body)
 		}
+	})
+}
+
+// TestIdempotencyKeysPerDay: every new Idempotency-Key is kept a day with
+// its answer, so one account sending a new key with every request grew
+// idempotency_keys without bound. An account stores IdemKeysPerDay new
+// keys a day, then gets 429 (and nothing is stored or done); replays of a
+// kept key still answer, requests without a key still work, and another
+// account has its own budget.
+func TestIdempotencyKeysPerDay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const perDay = 5
+		e := newEnv(t, d, func(o *Options) { o.IdemKeysPerDay = perDay })
+		mallory, ann := e.account("mallory@example.com"), e.account("ann@example.com")
+		var en arsapi.Enrollment
+		e.mustDo("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "IDEM0"), 201, &en)
+		report := arsapi.LevelReport{ReadAt: time.Now().UTC().Add(-time.Minute), Supplies: []printer.Supply{{Name: "BK", Type: "inkCartridge", Level: 50}}}
+		for i := range perDay {
+			e.mustDo("POST", "/v1/enrollments/"+en.ID+"/levels", mallory, report, 200, nil, "Idempotency-Key", fmt.Sprint("k", i))
+		}
+		r := e.do("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "IDEM1"), "Idempotency-Key", "one-more")
+		if p := r.problem(t); r.status != 429 || p.Code != arsapi.CodeRateLimited || r.header.Get("Retry-After") == "" {
+			t.Errorf("key %d of the day: %d %s", perDay+1, r.status, r.body)
+		}
+		var n int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM idempotency_keys WHERE account_id = ?`,
+			strings.TrimPrefix(mallory, "test-")).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != perDay {
+			t.Errorf("%d idempotency records kept, want %d", n, perDay)
+		}
+		if r := e.do("GET", "/v1/enrollments?serial=IDEM1", mallory, nil); !strings.Contains(string(r.body), `"items":[]`) {
+			t.Errorf("the refused request enrolled: %s", r.body)
+		}
+		e.mustDo("POST", "/v1/enrollments/"+en.ID+"/levels", mallory, report, 200, nil, "Idempotency-Key", "k0")
+		e.mustDo("POST", "/v1/enrollments", mallory, enrollReq("TS8320", "IDEM2"), 201, nil)
+		e.mustDo("POST", "/v1/enrollments", ann, enrollReq("TS8320", "IDEM3"), 201, nil, "Idempotency-Key", "one-more")
 	})
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/arsctl/arsctl/internal/server/core"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -16,6 +18,12 @@ import (
 
 // maxIdemKey is the longest Idempotency-Key accepted.
 const maxIdemKey = 255
+
+// DefaultIdemKeysPerDay is how many new Idempotency-Keys one account (or,
+// for sign-ups, one client address) may send in 24 hours (from the
+// first), unless Options.IdemKeysPerDay says otherwise: each is kept with
+// its answer for a day. Replays of a kept key are not counted.
+const DefaultIdemKeysPerDay = 10000
 
 // signupScope, followed by the client address, is the idempotency scope
 // of requests made before there is an account (sign-up). No account ID
@@ -125,6 +133,19 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, scope string, b
 		return
 	case !errors.Is(err, core.ErrNotFound):
 		a.internal(w, r, "read the idempotency record", err)
+		return
+	}
+	// A new key will be kept IdemTTL: one client cannot store them
+	// without bound. Replays above take nothing.
+	err = a.st.TakeAttempt(r.Context(), core.Limit{Key: "idem:" + scope, Max: a.opt.IdemKeysPerDay, Window: 24 * time.Hour})
+	var limited *core.LimitedError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+		writeProblem(w, r, problem(http.StatusTooManyRequests, arsapi.CodeRateLimited,
+			fmt.Sprintf("more than %d new Idempotency-Keys in 24 hours; send the request without one, or try again later", a.opt.IdemKeysPerDay)))
+		return
+	} else if err != nil {
+		a.internal(w, r, "count the idempotency key", err)
 		return
 	}
 
