@@ -36,8 +36,20 @@ func (s *Store) CreateSession(ctx context.Context, accountID string, ttl time.Du
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
+	// The oldest sessions beyond MaxSessions end: every sign-in makes one
+	// (the pages', arsctl auth login's, the device page's), and a
+	// successful sign-in is not limited.
+	if _, err := s.DB.Exec(ctx, `DELETE FROM web_sessions WHERE account_id = ? AND created_at < (
+			SELECT created_at FROM web_sessions WHERE account_id = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
+		accountID, accountID, MaxSessions-1); err != nil {
+		return "", Session{}, fmt.Errorf("end the oldest sessions: %w", err)
+	}
 	return id, sess, nil
 }
+
+// MaxSessions is the most web sessions an account keeps: a sign-in beyond
+// them ends the oldest (that browser signs in again).
+const MaxSessions = 50
 
 // GetSession returns the live session with this ID, or ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {

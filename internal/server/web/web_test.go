@@ -489,3 +489,37 @@ func TestOrderInboxPage(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsPerAccount: a successful sign-in is not limited and every
+// one made a web session kept 7 days, so a script signing in again and
+// again grew web_sessions without bound. An account keeps
+// store.MaxSessions; a sign-in beyond them ends the oldest, and the
+// newest browsers stay signed in.
+func TestSessionsPerAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, web.Options{})
+		first := e.client()
+		first.register("owner@example.com", pw)
+		var last *client
+		for range store.MaxSessions + 5 {
+			last = e.client()
+			tok := last.csrf(web.LoginPath)
+			if r := last.post(web.LoginPath, url.Values{"csrf_token": {tok}, "email": {"owner@example.com"}, "password": {pw}}); r.status != http.StatusSeeOther {
+				t.Fatalf("sign-in: HTTP %d: %s", r.status, trim(r.body))
+			}
+		}
+		var n int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM web_sessions`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != store.MaxSessions {
+			t.Errorf("%d web sessions after %d sign-ins, want %d", n, store.MaxSessions+6, store.MaxSessions)
+		}
+		if r := last.get(web.SubscriptionsPath); r.status != http.StatusOK {
+			t.Errorf("the newest browser: HTTP %d", r.status)
+		}
+		if r := first.get(web.SubscriptionsPath); r.status != http.StatusSeeOther {
+			t.Errorf("the oldest browser is still signed in: HTTP %d", r.status)
+		}
+	})
+}
