@@ -54,8 +54,9 @@ on the service's account pages). No further ink is ordered; orders still
 scheduled are skipped, and orders already handed to the provider are not
 affected. The printer can be enrolled again later.
 
-PRINTER|ENROLLMENT is an enrollment ID (see ` + "`arsctl status`" + `) or the
-printer's serial, UUID, label, model or network address. On a terminal you
+PRINTER|ENROLLMENT is an enrollment ID or its first characters (as
+` + "`arsctl status`" + ` shows them), or the printer's serial, UUID, label, model
+or network address. On a terminal you
 choose the printer, the reasons (one or more) and confirm. In scripts give
 --reason (repeatable) and --yes; the reason "other" needs --comment.
 
@@ -67,7 +68,7 @@ Cancelling a plan that is already cancelled is not an error. Exits 3 when
 nothing matches PRINTER|ENROLLMENT.`,
 		Example: `  arsctl cancel                                   # choose, with prompts
   arsctl cancel TS8320 --reason printing-less --yes
-  arsctl cancel 0193f1c2-... --reason other --comment "moving abroad" --yes
+  arsctl cancel 0193f1c2-a4 --reason other --comment "moving abroad" --yes
 
   # cancel every plan in a loop over status output
   arsctl status --all --jq '.[] | select(.state != "cancelled") | .id' |
@@ -227,7 +228,11 @@ func target(ctx context.Context, opts *CancelOptions, c *arsapi.Client) (arsapi.
 	}
 	if len(m) == 0 {
 		// An enrollment ID of a cancelled plan: report it as such.
-		for _, e := range resolve.MatchEnrollments(all, opts.Target) {
+		cancelled, err := resolve.MatchEnrollments(all, opts.Target)
+		if err != nil {
+			return arsapi.Enrollment{}, err
+		}
+		for _, e := range cancelled {
 			if strings.EqualFold(e.ID, opts.Target) || !provider.Live(e) {
 				return e, nil
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
@@ -121,6 +122,16 @@ func TestCancelNonInteractive(t *testing.T) {
 	fx.opts.Target = ""
 	if err := cancelRun(ctx, fx.opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "arsctl status --all") {
 		t.Fatalf("nothing live: %v", err)
+	}
+
+	// By the start of its ID, as the status table shows it.
+	e2 := fx.enroll(t, clitest.Serial(2))
+	fx.opts.Target = resolve.ShortID(e2.ID, resolve.ShortIDLen([]arsapi.Enrollment{e, e2}))
+	if err := cancelRun(ctx, fx.opts); err != nil {
+		t.Fatalf("cancel %s: %v", fx.opts.Target, err)
+	}
+	if got := fx.state(t, e2.ID); got.State != arsapi.StateCancelled {
+		t.Fatalf("cancel by short ID: %+v", got)
 	}
 }
 

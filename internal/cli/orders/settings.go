@@ -39,8 +39,8 @@ inherit clears a setting: a printer then does as the account does, and the
 account as the server's default.
 
 Without PRINTER the settings are the account's, which every printer
-inherits; PRINTER (serial, label, model or enrollment ID, as in
-` + "`arsctl status`" + `) sets a printer's own. Without --policy or --hold the
+inherits; PRINTER (serial, label, model, or enrollment ID or its first characters,
+as in ` + "`arsctl status`" + `) sets a printer's own. Without --policy or --hold the
 settings that apply are shown, each with where it comes from: printer,
 account or default. Exits 3 when no printer matches.`,
 		Example: `  arsctl orders settings
@@ -142,9 +142,12 @@ func settingsTarget(ctx context.Context, c Client, q string) (arsapi.Enrollment,
 	if err != nil {
 		return arsapi.Enrollment{}, err
 	}
-	m := resolve.MatchEnrollments(resolve.Live(all), q)
-	if len(m) == 0 {
-		m = resolve.MatchEnrollments(all, q)
+	m, err := resolve.MatchEnrollments(resolve.Live(all), q)
+	if err == nil && len(m) == 0 {
+		m, err = resolve.MatchEnrollments(all, q)
+	}
+	if err != nil {
+		return arsapi.Enrollment{}, err
 	}
 	switch len(m) {
 	case 0:

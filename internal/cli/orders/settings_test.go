@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -105,5 +106,29 @@ func TestSettings(t *testing.T) {
 	}
 	if _, _, err := run(false, func(o *Options) { o.Target = "kitchen" }); cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
 		t.Fatalf("unknown printer: %v (exit %d)", err, cmdutil.ExitCode(err))
+	}
+
+	// The start of an enrollment ID names its printer; the start of two
+	// is a usage error that names both.
+	e2, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(2), Label: "hall"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := resolve.ShortIDLen([]arsapi.Enrollment{e, e2})
+	out, _, err = run(false, func(o *Options) { o.Target = resolve.ShortID(e.ID, n) })
+	if err != nil || out != "policy\tforecast\tprinter\nhold\t2h\taccount\n" {
+		t.Fatalf("by short ID: %q, %v", out, err)
+	}
+	// UUIDv7 IDs made together start alike: their common start.
+	k := 0
+	for k < len(e.ID) && e.ID[k] == e2.ID[k] {
+		k++
+	}
+	common := e.ID[:k]
+	_, _, err = run(false, func(o *Options) { o.Target = common })
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "is the start of several enrollment IDs") ||
+		!strings.Contains(err.Error(), `"study"`) || !strings.Contains(err.Error(), `"hall"`) {
+		t.Fatalf("ambiguous %q: %v (exit %d)", common, err, cmdutil.ExitCode(err))
 	}
 }

@@ -246,15 +246,18 @@ func OrDash(s string) string {
 }
 
 // MatchEnrollments returns the enrollments that q names: enrollment ID,
-// printer serial, UUID, label or model, ignoring case.
-func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
+// printer serial, UUID, label, the start of an enrollment ID (at least
+// MinIDPrefix characters, as the status table shows it: ShortID) or
+// model, ignoring case. The start of several enrollment IDs is a usage
+// error (exit 2) naming them, rather than several matches.
+func MatchEnrollments(es []arsapi.Enrollment, q string) ([]arsapi.Enrollment, error) {
 	lq := strings.ToLower(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(q)), "urn:uuid:"))
 	if lq == "" {
-		return nil
+		return nil, nil
 	}
 	for _, e := range es {
 		if strings.ToLower(e.ID) == lq {
-			return []arsapi.Enrollment{e}
+			return []arsapi.Enrollment{e}, nil
 		}
 	}
 	var out []arsapi.Enrollment
@@ -267,14 +270,85 @@ func MatchEnrollments(es []arsapi.Enrollment, q string) []arsapi.Enrollment {
 		}
 	}
 	if len(out) > 0 {
-		return out
+		return out, nil
+	}
+	if isIDPrefix(lq) {
+		for _, e := range es {
+			if strings.HasPrefix(strings.ToLower(e.ID), lq) {
+				out = append(out, e)
+			}
+		}
+		switch {
+		case len(out) == 1:
+			return out, nil
+		case len(out) > 1:
+			n := ShortIDLen(out)
+			s := make([]string, len(out))
+			for i, e := range out {
+				s[i] = ShortID(e.ID, n) + " (" + EnrollmentLabel(e) + ")"
+			}
+			return nil, cmdutil.FlagErrorf("%q is the start of several enrollment IDs: %s; give more of the ID", q, strings.Join(s, ", "))
+		}
 	}
 	for _, e := range es {
 		if arsapi.ModelKey(e.Printer.Model) == arsapi.ModelKey(q) {
 			out = append(out, e)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// MinIDPrefix is the fewest characters of an enrollment ID that name it.
+const MinIDPrefix = 4
+
+// shortIDMin is the fewest characters ShortID shows.
+const shortIDMin = 8
+
+// isIDPrefix reports whether lq (lower case) may be the start of an
+// enrollment ID: hex digits and dashes, MinIDPrefix characters or more.
+func isIDPrefix(lq string) bool {
+	if len(lq) < MinIDPrefix {
+		return false
+	}
+	for _, r := range lq {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ShortIDLen returns how many characters of each enrollment ID tell es
+// apart: the fewest, at least 8, at which no two IDs start alike (the
+// whole IDs when some are equal).
+func ShortIDLen(es []arsapi.Enrollment) int {
+	ids := make([]string, len(es))
+	longest := 0
+	for i, e := range es {
+		ids[i] = strings.ToLower(e.ID)
+		longest = max(longest, len(ids[i]))
+	}
+	slices.Sort(ids)
+	n := shortIDMin
+	// Sorted, the longest common start is between neighbours.
+	for i := 1; i < len(ids); i++ {
+		a, b := ids[i-1], ids[i]
+		k := 0
+		for k < len(a) && k < len(b) && a[k] == b[k] {
+			k++
+		}
+		n = max(n, k+1)
+	}
+	return min(n, longest)
+}
+
+// ShortID returns the first n characters of an enrollment ID (ShortIDLen),
+// which MatchEnrollments accepts for the whole ID.
+func ShortID(id string, n int) string {
+	if n <= 0 || n >= len(id) {
+		return id
+	}
+	return id[:n]
 }
 
 // LooksLikeAddress reports whether s is an IP address or host:port, which
@@ -352,8 +426,8 @@ func NewProber(ipp discovery.IPPClient, timeout time.Duration) Prober {
 // when none matches and q is a printer address, the printer is asked for
 // its serial and matched by that.
 func FindEnrollments(ctx context.Context, es []arsapi.Enrollment, q string, probe Prober) ([]arsapi.Enrollment, error) {
-	if m := MatchEnrollments(es, q); len(m) > 0 || probe == nil || !LooksLikeAddress(q) {
-		return m, nil
+	if m, err := MatchEnrollments(es, q); err != nil || len(m) > 0 || probe == nil || !LooksLikeAddress(q) {
+		return m, err
 	}
 	p, err := probe(ctx, q)
 	if err != nil {
@@ -362,5 +436,5 @@ func FindEnrollments(ctx context.Context, es []arsapi.Enrollment, q string, prob
 	if p.Serial == "" {
 		return nil, cmdutil.NotFoundf("the printer at %s did not report a serial number, so its enrollment cannot be found; give the enrollment ID (see `arsctl status`)", q)
 	}
-	return MatchEnrollments(es, p.Serial), nil
+	return MatchEnrollments(es, p.Serial)
 }

@@ -47,13 +47,66 @@ func TestMatchEnrollments(t *testing.T) {
 		{ID: "e3", Printer: arsapi.Printer{Model: "PRO-200", Serial: "e1"}},
 	}
 	for q, want := range map[string]int{"e1": 1, "E2": 1, "s1": 1, "FRONT": 1, "urn:uuid:u-2": 1, "ts8320 series": 2, "pro 200": 1, "x": 0, "": 0} {
-		if got := MatchEnrollments(es, q); len(got) != want {
+		if got, err := MatchEnrollments(es, q); err != nil || len(got) != want {
 			t.Errorf("MatchEnrollments(%q) = %d matches, want %d", q, len(got), want)
 		}
 	}
 	// An enrollment ID wins over a serial that looks the same.
-	if got := MatchEnrollments(es, "e1"); got[0].ID != "e1" {
+	if got, _ := MatchEnrollments(es, "e1"); got[0].ID != "e1" {
 		t.Errorf("ID match = %+v", got)
+	}
+}
+
+// The status table shows enrollment IDs by their shortest start that
+// tells them apart (UUIDv7 IDs made minutes apart share their first
+// characters), and that start names the enrollment wherever an ID does.
+func TestShortIDs(t *testing.T) {
+	es := []arsapi.Enrollment{
+		{ID: "01a24366-0790-7063-b689-85190737cdfb", Printer: arsapi.Printer{Model: "TS6320", Label: "living room"}},
+		{ID: "01a24365-f5e6-7230-bddf-a18b95da298a", Printer: arsapi.Printer{Model: "TS8320", Label: "study"}},
+		{ID: "01a24365-d74c-7068-bcf3-cd6f6a386e6e", Printer: arsapi.Printer{Model: "TS5320", Serial: "01a24366"}},
+	}
+	n := ShortIDLen(es)
+	if n != 10 {
+		t.Fatalf("ShortIDLen = %d, want 10 (01a24365-d, 01a24365-f)", n)
+	}
+	for _, e := range es {
+		short := ShortID(e.ID, n)
+		got, err := MatchEnrollments(es, strings.ToUpper(short))
+		if err != nil || len(got) != 1 || got[0].ID != e.ID {
+			t.Errorf("MatchEnrollments(%q) = %v, %v; want %s", short, got, err, e.ID)
+		}
+	}
+	if n := ShortIDLen(es[:1]); n != 8 {
+		t.Errorf("ShortIDLen of one = %d, want 8", n)
+	}
+	if n := ShortIDLen([]arsapi.Enrollment{{ID: "e1"}, {ID: "e2"}}); n != 2 {
+		t.Errorf("ShortIDLen of short IDs = %d, want 2 (whole)", n)
+	}
+	if s := ShortID("e1", 8); s != "e1" {
+		t.Errorf("ShortID = %q", s)
+	}
+
+	// The start of two IDs: a usage error naming both, by a start that
+	// tells them apart, with their printers.
+	_, err := MatchEnrollments(es, "01a24365")
+	if cmdutil.ExitCode(err) != 2 {
+		t.Fatalf("ambiguous prefix: err = %v (exit %d), want exit 2", err, cmdutil.ExitCode(err))
+	}
+	for _, want := range []string{`"01a24365" is the start of several enrollment IDs`, "01a24365-f (TS8320 \"study\"", "01a24365-d (TS5320, serial ****4366)", "give more of the ID"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	// Too short, or not hex: not an ID prefix (and not found).
+	for _, q := range []string{"01a", "01a24365-x"} {
+		if got, err := MatchEnrollments(es, q); err != nil || len(got) != 0 {
+			t.Errorf("MatchEnrollments(%q) = %v, %v; want none", q, got, err)
+		}
+	}
+	// A serial or label that looks like the start of an ID is matched as such first.
+	if got, err := MatchEnrollments(es, "01A24366"); err != nil || len(got) != 1 || got[0].ID != es[2].ID {
+		t.Errorf("serial match = %v, %v", got, err)
 	}
 }
 

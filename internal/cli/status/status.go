@@ -75,12 +75,15 @@ and when it will be empty, with a range), and open and recent orders.
 of one printer (also when piped, and for every printer shown).
 
 Without PRINTER, every pending, active or paused enrollment is shown; --all adds
-cancelled ones. PRINTER may be an enrollment ID, or the printer's serial, UUID,
-label, model or network address (the printer is then asked for its serial).
+cancelled ones. PRINTER may be an enrollment ID or its first characters, or
+the printer's serial, UUID, label, model or network address (the printer is
+then asked for its serial).
 
 The output is a table on a terminal and tab-separated values when piped
 (enrollment ID, model, serial (last digits), provider, state, levels, read at,
-orders); --json prints an array of enrollments, each with its "orders",
+orders). The table shows each enrollment ID by its first characters, as many
+as tell your enrollments apart (8 or more), which every command accepts for
+the ID; piped, the ID is whole; --json prints an array of enrollments, each with its "orders",
 its "forecasts" by supply name and, with --history, its "history".
 Serial numbers in the table show only their last four characters; --json
 carries them in full, as the API returns them to you.
@@ -129,6 +132,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	total := len(es)
+	// The table's IDs are as short as tells the account's enrollments apart.
+	idLen := resolve.ShortIDLen(es)
 	if opts.Printer != "" {
 		es, err = resolve.FindEnrollments(ctx, es, opts.Printer, opts.Probe)
 		if err != nil {
@@ -196,7 +201,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			_, err := io.WriteString(w, text)
 			return err
 		}
-		return printTable(ios, items, opts.Now())
+		return printTable(ios, items, idLen, opts.Now())
 	})
 }
 
@@ -283,7 +288,10 @@ func ordersSummary(it Item) string {
 	return strings.Join(s, ", ")
 }
 
-func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
+// printTable prints one row per item. On a terminal the enrollment IDs
+// are their first idLen characters (resolve.ShortID), which every
+// command takes for the ID; piped, they are whole.
+func printTable(ios *iostreams.IOStreams, items []Item, idLen int, now time.Time) error {
 	t := tableprinter.New(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS").
 		KeepWhole(0, 2, 4).Spare(3, 6)
 	for _, it := range items {
@@ -295,7 +303,11 @@ func printTable(ios *iostreams.IOStreams, items []Item, now time.Time) error {
 		if !ios.IsStdoutTTY() && it.LevelsReadAt != nil {
 			read = it.LevelsReadAt.UTC().Format(time.RFC3339)
 		}
-		t.AddRow(it.ID, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), resolve.OrDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
+		id := it.ID
+		if ios.IsStdoutTTY() {
+			id = resolve.ShortID(id, idLen)
+		}
+		t.AddRow(id, name, resolve.Serial(it.Printer.Serial), string(it.Provider), string(it.State), resolve.OrDash(cmdutil.Levels(it.Supplies)), read, ordersSummary(it))
 	}
 	return t.Render()
 }

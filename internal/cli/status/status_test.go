@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/forecast"
 	"github.com/arsctl/arsctl/pkg/printer"
@@ -188,6 +190,35 @@ func TestStatus(t *testing.T) {
 	opts.Printer = b.ID
 	if err := statusRun(ctx, opts); err != nil || !strings.Contains(out.String(), "levels      none reported yet: run `arsctl monitor`") {
 		t.Fatalf("no levels: %v\n%s", err, out)
+	}
+
+	// The table at 80 columns: each enrollment ID by its start that tells
+	// the account's enrollments apart, not its 36 characters, and that
+	// start names the printer.
+	out.Reset()
+	ios.SetTerminalWidth(80)
+	opts.Printer, opts.All = "", true
+	if err := statusRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	n := resolve.ShortIDLen([]arsapi.Enrollment{a, b, gone})
+	if n >= len(a.ID) {
+		t.Fatalf("ShortIDLen = %d", n)
+	}
+	for _, e := range []arsapi.Enrollment{a, b, gone} {
+		if strings.Contains(out.String(), e.ID) || !strings.Contains(out.String(), "\n"+resolve.ShortID(e.ID, n)+"  ") {
+			t.Errorf("table lacks the short ID %s of %s:\n%s", resolve.ShortID(e.ID, n), e.ID, out)
+		}
+	}
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if w := tableprinter.Width(l); w > 80 {
+			t.Errorf("line of %d columns: %q", w, l)
+		}
+	}
+	out.Reset()
+	opts.Printer = resolve.ShortID(a.ID, n)
+	if err := statusRun(ctx, opts); err != nil || !strings.Contains(out.String(), "enrollment  "+a.ID) {
+		t.Fatalf("status %s: %v\n%s", opts.Printer, err, out)
 	}
 }
 
