@@ -703,3 +703,48 @@ func TestTokensNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshLoopKeepsFewTokens: every refresh added a refresh token (kept,
+// used, for 30 days to catch replays) and an access token, so a client
+// refreshing in a loop grew both tables without bound. A sign-in keeps
+// store.FamilyTokensKept of each; the latest tokens work, and a replay of
+// the refresh token just used still ends the sign-in.
+func TestRefreshLoopKeepsFewTokens(t *testing.T) {
+	each(t, Config{}, func(t *testing.T, e *env) {
+		tok, err := oauthtest.DeviceLogin(context.Background(), http.DefaultClient, e.srv.URL, e.email, e.password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, prev, at := tok.RefreshToken, "", ""
+		for range 3 * store.FamilyTokensKept {
+			e.clock.Add(time.Second)
+			st, m := refresh(t, e, rt)
+			if st != 200 {
+				t.Fatalf("refresh = %d %v", st, m)
+			}
+			prev, rt, at = rt, m["refresh_token"].(string), m["access_token"].(string)
+		}
+		count := func(table string) (n int) {
+			t.Helper()
+			if err := e.d.QueryRow(context.Background(), `SELECT COUNT(*) FROM `+table+` WHERE account_id = ?`, e.acct).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count("oauth_refresh_tokens"); n != store.FamilyTokensKept+1 {
+			t.Errorf("%d refresh tokens kept after %d refreshes, want %d", n, 3*store.FamilyTokensKept, store.FamilyTokensKept+1)
+		}
+		if n := count("oauth_access_tokens"); n != store.FamilyTokensKept {
+			t.Errorf("%d access tokens kept, want %d", n, store.FamilyTokensKept)
+		}
+		if _, err := e.authenticate(at); err != nil {
+			t.Fatalf("latest access token: %v", err)
+		}
+		if st, m := refresh(t, e, prev); st != 400 || m["error"] != "invalid_grant" {
+			t.Fatalf("replay of the previous refresh token = %d %v", st, m)
+		}
+		if _, err := e.authenticate(at); !errors.Is(err, store.ErrTokenRevoked) {
+			t.Fatalf("access token after the replay: %v, want revoked", err)
+		}
+	})
+}

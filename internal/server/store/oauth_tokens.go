@@ -191,8 +191,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, token string, g TokenGra
 		if t.AccessID, t.AccessExpires, err = s.insertAccess(ctx, tx, g, fam, accessTTL); err != nil {
 			return err
 		}
-		t.RefreshToken, err = s.insertRefresh(ctx, tx, g, fam, refreshTTL)
-		return err
+		if t.RefreshToken, err = s.insertRefresh(ctx, tx, g, fam, refreshTTL); err != nil {
+			return err
+		}
+		return trimFamily(ctx, tx, fam)
 	})
 	if err != nil {
 		return IssuedToken{}, fmt.Errorf("rotate refresh token: %w", err)
@@ -307,4 +309,29 @@ func (s *Store) RevokeClientTokens(ctx context.Context, accountID, clientID stri
 		}
 		return nil
 	})
+}
+
+// FamilyTokensKept is how many used refresh tokens, and access tokens, of
+// one token family (one sign-in) are kept: each refresh adds one of each,
+// and a client refreshing in a loop would otherwise add rows for as long
+// as they live (30 days and 15 minutes). A replay of one of the kept used
+// refresh tokens revokes the family (ErrTokenReused); an older one is
+// merely unknown. An access token older than the kept ones stops working,
+// its client having refreshed that many times since.
+const FamilyTokensKept = 10
+
+// trimFamily deletes a family's used refresh tokens and access tokens
+// older than the FamilyTokensKept latest.
+func trimFamily(ctx context.Context, tx *db.Tx, family string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM oauth_refresh_tokens WHERE family_id = ? AND used_at <> 0 AND used_at < (
+			SELECT used_at FROM oauth_refresh_tokens WHERE family_id = ? AND used_at <> 0 ORDER BY used_at DESC LIMIT 1 OFFSET ?)`,
+		family, family, FamilyTokensKept-1); err != nil {
+		return fmt.Errorf("trim used refresh tokens: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM oauth_access_tokens WHERE family_id = ? AND created_at < (
+			SELECT created_at FROM oauth_access_tokens WHERE family_id = ? ORDER BY created_at DESC LIMIT 1 OFFSET ?)`,
+		family, family, FamilyTokensKept-1); err != nil {
+		return fmt.Errorf("trim access tokens: %w", err)
+	}
+	return nil
 }
