@@ -29,7 +29,9 @@
 // (busy weekdays, a busy month) that long pairs average away, while an
 // order must last out the next few days, so the high rate is raised to the
 // 90th percentile of the pairs spanning 3 to 7 days and to the rate of the
-// last week when those are higher. DaysLow (the soonest the
+// last week when those are higher, and to the rate times the surge of the
+// last four days when they used more than 1.5 times what the cycle's own
+// weekly rhythm predicts (see surge). DaysLow (the soonest the
 // supply can be expected to be empty) is the low level at the high rate,
 // DaysHigh the high level at the low rate.
 //
@@ -188,6 +190,11 @@ func own(readings []Reading, now time.Time) ([]Reading, Forecast) {
 		if ws := pairSlopes(week, now); len(ws) > 0 {
 			rateHigh = math.Max(rateHigh, -weightedQuantile(ws, 0.5))
 		}
+	}
+	// A surge over the last few days, beyond the weekly rhythm, raises it
+	// before the pairs follow.
+	if r, ok := surge(cycle, now); ok && r > surgeRatio {
+		rateHigh = math.Max(rateHigh, r*rate)
 	}
 	rate, rateLow, rateHigh = math.Max(rate, 0), math.Max(rateLow, 0), math.Max(rateHigh, 0)
 
@@ -481,4 +488,69 @@ func weightedQuantile(xs []weighted, q float64) float64 {
 		}
 	}
 	return xs[len(xs)-1].v
+}
+
+// A change of habit (a busy month starting, the end of a holiday) shows
+// in the last few days well before the rates of pairs follow it, but so
+// does every busy weekday of an office printer. surge tells them apart by
+// the cycle's own weekly rhythm; when the last surgeDays days used more
+// than surgeRatio times what the rhythm predicts for them, the high rate
+// is raised to the rate times that ratio. bench/forecast measured the
+// pair on five seeds (see docs/forecast.md).
+const (
+	surgeDays  = 4
+	surgeRatio = 1.5
+)
+
+// surge returns how many times the use of the last surgeDays days (from
+// the cycle's readings, a printer reporting whole percents) exceeds what
+// the cycle's weekly rhythm predicts for those days, and false without
+// two of each weekday before them to learn the rhythm from. The use
+// between two readings a day to three apart is spread evenly over its
+// days and counted on the weekday (UTC) of each day's middle; the
+// prediction for a day is the mean use of its weekday before the last
+// surgeDays days, at least a quarter of a mean day (a quiet weekend must
+// not make a few pages a surge).
+func surge(cycle []Reading, now time.Time) (float64, bool) {
+	if step(cycle) != 1 {
+		return 0, false
+	}
+	cut := now.Add(-surgeDays * 24 * time.Hour)
+	var sum, n [7]float64
+	var recent []time.Time
+	var used float64
+	for i := 1; i < len(cycle); i++ {
+		a, b := cycle[i-1], cycle[i]
+		k := math.Round(days(b.At.Sub(a.At)))
+		if k < 1 || k > 3 {
+			continue
+		}
+		per := float64(a.Level-b.Level) / k
+		for j := 0.0; j < k; j++ {
+			mid := a.At.Add(time.Duration((j + 0.5) * float64(24*time.Hour)))
+			if b.At.After(cut) {
+				recent = append(recent, mid)
+				used += per
+				continue
+			}
+			sum[mid.Weekday()] += per
+			n[mid.Weekday()]++
+		}
+	}
+	var week float64
+	for d := range sum {
+		if n[d] < 2 {
+			return 0, false
+		}
+		week += sum[d] / n[d]
+	}
+	if week <= 0 || len(recent) < 2 {
+		return 0, false
+	}
+	var want float64
+	for _, t := range recent {
+		d := t.Weekday()
+		want += math.Max(sum[d]/n[d], week/7/4)
+	}
+	return used / want, true
 }
