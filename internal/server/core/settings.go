@@ -29,6 +29,12 @@ func (s *Service) OrderSettings(ctx context.Context, accountID, id string) (arsa
 	return s.st.OrderSettings(ctx, accountID, id)
 }
 
+// DefaultOrderSettings returns the server's order policy and hold
+// window, which an account that set neither gets.
+func (s *Service) DefaultOrderSettings() arsapi.EffectiveOrderSettings {
+	return s.st.DefaultOrderSettings()
+}
+
 // SetOrderSettings sets the order policy and hold window of accountID
 // (id "") or of one of its enrollments (CheckOrderSettings: else an
 // invalid *arsapi.Problem) and returns them as they now apply.

@@ -137,6 +137,9 @@ type OwnerOrders interface {
 	// enrollments.
 	OrderSettings(ctx context.Context, accountID, enrollmentID string) (arsapi.OrderSettings, error)
 	SetOrderSettings(ctx context.Context, accountID, enrollmentID string, set arsapi.OrderSettings) (arsapi.OrderSettings, error)
+	// DefaultOrderSettings is the server's order policy and hold window,
+	// which an account that set neither gets.
+	DefaultOrderSettings() arsapi.EffectiveOrderSettings
 }
 
 // Orders is the store's side of orders: the owner's, and the level

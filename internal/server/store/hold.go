@@ -365,6 +365,12 @@ func minutesOf(n sql.NullInt64) *int {
 	return &m
 }
 
+// DefaultOrderSettings returns the server's default order policy and
+// hold window: what an account that set neither gets.
+func (s *Store) DefaultOrderSettings() arsapi.EffectiveOrderSettings {
+	return s.effectiveOrderSettings(arsapi.OrderSettings{}, arsapi.OrderSettings{}, false)
+}
+
 // effectiveOrderSettings resolves what applies to an enrollment (own set,
 // printer true) or an account (own == acct): the enrollment's value, else
 // the account's, else the server's default (OrderPolicy, DefaultHold).

@@ -22,8 +22,10 @@ type orderSettingsView struct {
 	Eff     arsapi.EffectiveOrderSettings
 	// Inherited is what a printer gets from its account (Printer only).
 	Inherited arsapi.EffectiveOrderSettings
-	Saved     bool
-	Errors    []string
+	// Default is the server's, which an account that set neither gets.
+	Default arsapi.EffectiveOrderSettings
+	Saved   bool
+	Errors  []string
 }
 
 // HoldText is the hold window that applies, in words.
@@ -31,6 +33,9 @@ func (v orderSettingsView) HoldText() string { return holdWords(v.Eff.HoldMinute
 
 // InheritedHold is the hold window a printer gets from its account.
 func (v orderSettingsView) InheritedHold() string { return holdWords(v.Inherited.HoldMinutes) }
+
+// DefaultHold is the server's default hold window, in words.
+func (v orderSettingsView) DefaultHold() string { return holdWords(v.Default.HoldMinutes) }
 
 func holdWords(m int) string {
 	if m == 0 {
@@ -55,7 +60,7 @@ func (w *Web) orderSettings(ctx context.Context, accountID, id string) (orderSet
 	if err != nil {
 		return orderSettingsView{}, err
 	}
-	v := orderSettingsView{Action: orderSettingsPath(id), Printer: id != "", Policy: set.Policy}
+	v := orderSettingsView{Action: orderSettingsPath(id), Printer: id != "", Policy: set.Policy, Default: w.core.DefaultOrderSettings()}
 	if set.HoldMinutes != nil {
 		v.Hold = arsapi.HoldText(*set.HoldMinutes)
 		if *set.HoldMinutes == 0 {

@@ -4,6 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 
 	"github.com/arsctl/arsctl/internal/server/web"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -35,7 +39,8 @@ func TestOrderSettingsForms(t *testing.T) {
 
 		r := c.get(web.SettingsPath)
 		mustContain(t, "Settings page", r.body, "When ink is ordered", `action="/subscriptions/settings/orders#order-settings"`,
-			"<strong>forecast</strong> policy (the service&#39;s default)", `<option value="" selected>The service's default</option>`)
+			"<strong>forecast</strong> policy (the service&#39;s default)", `<option value="" selected>The service's default (forecast)</option>`,
+			`placeholder="no hold, the service's default"`, "empty: the service's default (no hold).")
 		if r := c.post(web.SettingsPath+"/orders", url.Values{"csrf_token": {"forged"}, "policy": {"threshold"}}); r.status != http.StatusForbidden {
 			t.Errorf("save without the CSRF token: HTTP %d", r.status)
 		}
@@ -93,5 +98,28 @@ func TestOrderSettingsForms(t *testing.T) {
 		if r := c2.post(pp+"/order-settings", url.Values{"csrf_token": {c2.csrf(web.SettingsPath)}, "policy": {"forecast"}}); r.status != http.StatusNotFound {
 			t.Errorf("another account sets the printer's: HTTP %d", r.status)
 		}
+	})
+}
+
+// TestOrderSettingsNameTheDefault: the account's form names the server's
+// own default policy and hold, which an empty field gives, also once the
+// account has set its own (the "Now" line then no longer shows them).
+func TestOrderSettingsNameTheDefault(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, web.Options{})
+		e.st.OrderPolicy, e.st.DefaultHold = "threshold", 24*time.Hour
+		c := e.client()
+		c.register("defaults@example.com", pw)
+		mustContain(t, "Settings page", c.get(web.SettingsPath).body,
+			"<strong>threshold</strong> policy (the service&#39;s default); new orders are held for <strong>24h</strong> (the service&#39;s default)",
+			`<option value="" selected>The service's default (threshold)</option>`,
+			`placeholder="24h, the service's default"`, "empty: the service's default (24h).")
+		r := c.post(web.SettingsPath+"/orders", url.Values{"csrf_token": {c.csrf(web.SettingsPath)}, "policy": {"forecast"}, "hold": {"2h"}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("save account: HTTP %d: %s", r.status, trim(r.body))
+		}
+		mustContain(t, "Settings after save", c.get(web.SettingsPath).body,
+			"<strong>forecast</strong> policy (set for the account)",
+			`<option value="">The service's default (threshold)</option>`, `value="2h"`, "empty: the service's default (24h).")
 	})
 }
