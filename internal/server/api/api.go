@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -61,6 +62,12 @@ type Options struct {
 	// sign-up's client address) may send in 24 hours; 0 is
 	// DefaultIdemKeysPerDay.
 	IdemKeysPerDay int
+	// HistoryReads is how many level history answers (GET
+	// /v1/enrollments/{id}/levels) run at once, over all accounts (0: two
+	// per CPU); HistoryWait how long one waits for a turn before 503
+	// (0: 10 s).
+	HistoryReads int
+	HistoryWait  time.Duration
 	// TrustProxy makes the sign-up limit key on the first
 	// X-Forwarded-For address (only behind a trusted load balancer).
 	TrustProxy bool
@@ -75,6 +82,8 @@ type API struct {
 	idem keyLocks
 	core *core.Service
 	gate *authn.Gate
+	// history bounds the level history answers running at once.
+	history *authn.Gate
 }
 
 // New returns the API; Store, Catalogue and Auth are required.
@@ -103,12 +112,13 @@ func New(o Options) (*API, error) {
 		o.Core = c
 	}
 	a := &API{
-		opt:  o,
-		st:   o.Store,
-		cat:  o.Catalogue,
-		log:  o.Logger,
-		core: o.Core,
-		gate: &authn.Gate{PerAccount: requestsPerAccount, Wait: requestTurnWait},
+		opt:     o,
+		st:      o.Store,
+		cat:     o.Catalogue,
+		log:     o.Logger,
+		core:    o.Core,
+		gate:    &authn.Gate{PerAccount: requestsPerAccount, Wait: requestTurnWait},
+		history: authn.HistoryReads(o.HistoryReads, cmp.Or(o.HistoryWait, historyTurnWait)),
 	}
 	return a, nil
 }
@@ -191,6 +201,7 @@ func (a *API) requireAccount(next http.Handler) http.Handler {
 const (
 	requestsPerAccount = 4
 	requestTurnWait    = 30 * time.Second
+	historyTurnWait    = 10 * time.Second
 )
 
 func account(r *http.Request) string {

@@ -389,6 +389,17 @@ func (a *API) levelHistory(w http.ResponseWriter, r *http.Request) {
 			since = last
 		}
 	}
+	leave, ok := a.history.Enter(r.Context(), authn.HistoryKey)
+	if !ok {
+		if r.Context().Err() != nil {
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, r, problem(http.StatusServiceUnavailable, arsapi.CodeRateLimited,
+			"too many level histories are being read at once; try again in a moment"))
+		return
+	}
+	defer leave()
 	h, err := a.st.LevelHistory(r.Context(), account(r), id, since)
 	switch {
 	case errors.Is(err, core.ErrNotFound):

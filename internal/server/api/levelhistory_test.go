@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +79,81 @@ func TestLevelHistoryRoute(t *testing.T) {
 		}
 		if r := e.do("GET", levels, bob, nil); r.status != 404 {
 			t.Fatalf("bob reads ann's history: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestLevelHistoryReadsBounded: a level history answer holds up to 64
+// supplies of 1000 changes (3 MB, and about 10 MB of memory while it is
+// built); the per-account gate let every account build four at once, so
+// accounts asking together grew memory with their number (8 accounts: 360
+// MB). Only HistoryReads answers are built at once, over all accounts;
+// the others wait, then get 503 with Retry-After, and nothing breaks.
+func TestLevelHistoryReadsBounded(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, func(o *Options) { o.HistoryReads, o.HistoryWait = 1, time.Millisecond })
+		ctx := context.Background()
+		type owner struct{ tok, levels string }
+		var owners []owner
+		for i := range 4 {
+			tok := e.account(fmt.Sprintf("o%d@example.com", i))
+			var en arsapi.Enrollment
+			e.mustDo("POST", "/v1/enrollments", tok, enrollReq("TS8320", fmt.Sprintf("BUSY%d", i)), 201, &en)
+			sup := make([]printer.Supply, 64)
+			for j := range sup {
+				sup[j] = printer.Supply{Name: fmt.Sprintf("S%02d", j), Type: "inkCartridge", Level: 50}
+			}
+			now := time.Now().UTC()
+			levels := "/v1/enrollments/" + en.ID + "/levels"
+			e.mustDo("POST", levels, tok, arsapi.LevelReport{ReadAt: now.Add(-time.Minute), Supplies: sup}, 200, nil)
+			for j := range sup {
+				var b strings.Builder
+				var args []any
+				b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
+				for k := range 300 {
+					if k > 0 {
+						b.WriteByte(',')
+					}
+					b.WriteString("(?, ?, ?, ?)")
+					args = append(args, en.ID, sup[j].Name, now.Add(-time.Duration(k+2)*time.Minute).UnixNano(), 40+k%2)
+				}
+				if _, err := d.Exec(ctx, b.String(), args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			owners = append(owners, owner{tok, levels})
+		}
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			codes = map[int]int{}
+		)
+		start := make(chan struct{})
+		for _, o := range owners {
+			for range 3 {
+				wg.Go(func() {
+					<-start
+					r := e.do("GET", o.levels, o.tok, nil)
+					mu.Lock()
+					defer mu.Unlock()
+					codes[r.status]++
+					if r.status == 503 && (r.header.Get("Retry-After") == "" || r.problem(t).Code != arsapi.CodeRateLimited) {
+						t.Errorf("busy answer without Retry-After or code: %s", r.body)
+					}
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		if codes[503] == 0 || codes[200] == 0 || codes[200]+codes[503] != 12 {
+			t.Errorf("12 level histories asked at once by 4 accounts: %v; want some 200 and the rest 503", codes)
+		}
+		for _, o := range owners {
+			var h arsapi.LevelHistory
+			e.mustDo("GET", o.levels, o.tok, nil, 200, &h)
+			if len(h.Supplies) != 64 || len(h.Supplies[0].Readings) != 301 {
+				t.Fatalf("history: %d supplies, %d readings", len(h.Supplies), len(h.Supplies[0].Readings))
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -59,3 +60,19 @@ func (g *Gate) Enter(ctx context.Context, accountID string) (leave func(), ok bo
 	done()
 	return nil, false
 }
+
+// HistoryReads is a gate for the answers that read an enrollment's level
+// history with a forecast per supply (up to 64 supplies of 1000 changes:
+// megabytes, and a second of CPU, each): n of them run at once in this
+// process whatever the account (0: two per CPU), so that many accounts
+// asking at once cannot hold more in memory. Enter it with the key
+// HistoryKey.
+func HistoryReads(n int, wait time.Duration) *Gate {
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
+	}
+	return &Gate{PerAccount: n, Wait: wait}
+}
+
+// HistoryKey is the one key of a HistoryReads gate.
+const HistoryKey = "level-history"

@@ -615,6 +615,16 @@ func (w *Web) printerPage(rw http.ResponseWriter, req *request, status int, e ar
 	if e.State == arsapi.StatePending && e.Provider == arsapi.ProviderAmazon && w.opt.AmazonSignInURL != nil {
 		e.AmazonSignInURL = w.opt.AmazonSignInURL(e.ID, req.account.ID)
 	}
+	leave, ok := w.history.Enter(ctx, authn.HistoryKey)
+	if !ok {
+		if ctx.Err() == nil {
+			rw.Header().Set("Retry-After", "1")
+			w.renderError(rw, req, http.StatusServiceUnavailable, "Busy",
+				"Too many printer pages are being prepared right now. Reload this page in a moment.")
+		}
+		return
+	}
+	defer leave()
 	lh, err := w.st.LevelHistory(ctx, req.account.ID, e.ID, time.Now().Add(-chartDays*24*time.Hour))
 	if err != nil {
 		w.internal(rw, req, "read the level history", err)

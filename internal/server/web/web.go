@@ -11,6 +11,7 @@
 package web
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -79,6 +80,11 @@ type Options struct {
 	PublicURL string
 	// SessionTTL is how long a sign-in lasts. Default 7 days.
 	SessionTTL time.Duration
+	// HistoryReads is how many printer pages (with their level charts
+	// and forecasts) are built at once, over all accounts (0: two per
+	// CPU); HistoryWait how long one waits for a turn (default 10 s).
+	HistoryReads int
+	HistoryWait  time.Duration
 	// Sign-in limits. A password is checked only after an attempt is
 	// taken, in one atomic step, from three budgets of LoginWindow
 	// (default 15 minutes) that open at their first attempt:
@@ -132,6 +138,8 @@ type Web struct {
 	tmpl   map[string]*template.Template
 	secure bool
 	gate   *authn.Gate
+	// history bounds the printer pages being built at once.
+	history *authn.Gate
 }
 
 // New checks the options and parses the templates.
@@ -172,7 +180,8 @@ func New(o Options) (*Web, error) {
 	def(&o.LoginSlowdown, 10*time.Second)
 	defInt(&o.SignupsPerAddress, 10)
 	w := &Web{opt: o, st: o.Store, cat: o.Catalogue, log: o.Logger, core: o.Core,
-		gate: &authn.Gate{PerAccount: pagesPerAccount, Wait: pageTurnWait}}
+		gate:    &authn.Gate{PerAccount: pagesPerAccount, Wait: pageTurnWait},
+		history: authn.HistoryReads(o.HistoryReads, cmp.Or(o.HistoryWait, 10*time.Second))}
 	if u, err := url.Parse(o.PublicURL); err == nil && u.Scheme == "https" {
 		w.secure = true
 	}
