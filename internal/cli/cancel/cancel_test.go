@@ -126,7 +126,7 @@ func TestCancelNonInteractive(t *testing.T) {
 
 	// By the start of its ID, as the status table shows it.
 	e2 := fx.enroll(t, clitest.Serial(2))
-	fx.opts.Target = resolve.ShortID(e2.ID, resolve.ShortIDLen([]arsapi.Enrollment{e, e2}))
+	fx.opts.Target = resolve.ShortID(e2.ID, resolve.ShortIDLen([]string{e.ID, e2.ID}))
 	if err := cancelRun(ctx, fx.opts); err != nil {
 		t.Fatalf("cancel %s: %v", fx.opts.Target, err)
 	}

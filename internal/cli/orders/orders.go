@@ -175,7 +175,8 @@ func newCmdSkip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 until when). A skipped order is never handed over; the supply orders again
 when the printer reports it low, or by forecast once a new cartridge is
 seen. Skipping an order already skipped changes nothing; an order whose hold
-is over is an error. Exits 3 when an order is not found in your account.`,
+is over is an error. ID may be the first characters of the ID, as the list
+shows them on a terminal. Exits 3 when an order is not found in your account.`,
 		Example: `  arsctl orders skip 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
 		Args:    orderIDs("skip"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -194,8 +195,9 @@ func newCmdShip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Use:   "ship ID...",
 		Short: "Ship scheduled orders now, without waiting for the end of their hold",
 		Long: `End the hold window of scheduled orders: they are handed over at once.
-An order whose hold is over, or that was skipped, is an error. Exits 3 when
-an order is not found in your account.`,
+An order whose hold is over, or that was skipped, is an error. ID may be the
+first characters of the ID, as ` + "`arsctl orders list`" + ` shows them on a
+terminal. Exits 3 when an order is not found in your account.`,
 		Example: `  arsctl orders ship 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
 		Args:    orderIDs("ship now"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -216,7 +218,8 @@ func newCmdBought(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		Long: `Say that you bought the ink of orders waiting in the order inbox
 (` + "`arsctl orders list`" + ` shows their IDs). Marking an order already bought
 again changes nothing; an order in another state (shipped, failed…) is an
-error. Exits 3 when an order is not found in your account.`,
+error. ID may be the first characters of the ID, as the list shows them on a
+terminal. Exits 3 when an order is not found in your account.`,
 		Example:           `  arsctl orders bought 0193a5c2-e1f0-7d4e-9b2a-5c81f0e3d7a4`,
 		Args:              orderIDs("mark bought"),
 		ValidArgsFunction: complete.InboxOrders(f),
@@ -278,7 +281,16 @@ func listRun(ctx context.Context, opts *Options) error {
 			}
 			return nil
 		}
-		t := tableprinter.New(ios, "ID", "PRINTER", "SUPPLY", "LEVEL", "STATE", "ORDERED").KeepWhole(0, 4).Spare(3)
+		// On a terminal, IDs are as short as tells the account's orders apart.
+		idLen := 0
+		if ios.IsStdoutTTY() {
+			every, err := c.AccountOrders(ctx, "")
+			if err != nil {
+				return err
+			}
+			idLen = resolve.ShortIDLen(orderIDList(every))
+		}
+		t := tableprinter.New(ios, "ID", "PRINTER", "SUPPLY", "LEVEL", "STATE", "ORDERED").KeepWhole(0, 4).Spare(3, 5)
 		for _, o := range all {
 			ordered := o.CreatedAt.Local().Format("2006-01-02 15:04")
 			if !ios.IsStdoutTTY() {
@@ -292,16 +304,16 @@ func listRun(ctx context.Context, opts *Options) error {
 					state += " until " + o.HoldUntil.UTC().Format(time.RFC3339)
 				}
 			}
-			t.AddRow(o.ID, resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), state, ordered)
+			t.AddRow(resolve.ShortID(o.ID, idLen), resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), state, ordered)
 		}
 		if err := t.Render(); err != nil {
 			return err
 		}
 		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderScheduled }) {
-			fmt.Fprintln(ios.ErrOut, "Scheduled orders are handed over at the time shown: `arsctl orders skip ID` skips one, `arsctl orders ship ID` ships it now.")
+			ios.Info("Scheduled orders are handed over at the time shown:\n`arsctl orders skip ID` skips one, `arsctl orders ship ID` ships it now.")
 		}
 		if ios.IsStdoutTTY() && slices.ContainsFunc(all, func(o arsapi.Order) bool { return o.State == arsapi.OrderUnfulfilled }) {
-			fmt.Fprintln(ios.ErrOut, "Unfulfilled orders are shipped by no one:\nbuy the ink, then run `arsctl orders bought ID`.")
+			ios.Info("Unfulfilled orders are shipped by no one:\nbuy the ink, then run `arsctl orders bought ID`.")
 		}
 		return nil
 	})
@@ -336,7 +348,20 @@ func actRun(ctx context.Context, opts *Options, done, notOpen string, act func(C
 	ios := opts.IO
 	var out []arsapi.Order
 	var errs []error
-	for _, id := range opts.IDs {
+	var every []arsapi.Order // the account's orders, read for the first ID given by its start
+	for _, arg := range opts.IDs {
+		id := arg
+		if len(arg) < idLength && resolve.IsIDPrefix(arg) {
+			if every == nil {
+				if every, err = c.AccountOrders(ctx, ""); err != nil {
+					return err
+				}
+			}
+			if id, err = orderByPrefix(every, arg); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
 		o, err := act(c)(ctx, id)
 		if err != nil {
 			errs = append(errs, orderErr(id, notOpen, err))
@@ -354,6 +379,40 @@ func actRun(ctx context.Context, opts *Options, done, notOpen string, act func(C
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// idLength is the length of a whole order ID (a UUID); a shorter
+// argument may be the start of one, as `orders list` shows them.
+const idLength = 36
+
+// orderIDList returns the IDs of os.
+func orderIDList(os []arsapi.Order) []string {
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	return ids
+}
+
+// orderByPrefix returns the ID of the order of every that q is the
+// start of: none is not found (exit 3), several a usage error (exit 2)
+// naming them.
+func orderByPrefix(every []arsapi.Order, q string) (string, error) {
+	m := resolve.MatchIDPrefix(orderIDList(every), q)
+	switch len(m) {
+	case 0:
+		return "", cmdutil.NotFoundf("no order of your account starts with %q; `arsctl orders list --all` lists them", q)
+	case 1:
+		return m[0], nil
+	}
+	n := resolve.ShortIDLen(m)
+	s := make([]string, 0, len(m))
+	for _, o := range every {
+		if slices.Contains(m, o.ID) {
+			s = append(s, fmt.Sprintf("%s (%s %s)", resolve.ShortID(o.ID, n), iostreams.Safe(o.Supply), o.State))
+		}
+	}
+	return "", cmdutil.FlagErrorf("%q is the start of several order IDs: %s; give more of the ID", q, strings.Join(s, ", "))
 }
 
 // orderErr says what went wrong with one order, keeping its exit code.

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/cli/clitest"
+	"github.com/arsctl/arsctl/internal/cli/resolve"
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/server/fulfil"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
 	"github.com/arsctl/arsctl/pkg/printer"
 )
@@ -124,5 +126,84 @@ func TestOrderIDsThatAreNoPath(t *testing.T) {
 				t.Errorf("orders %s %q: ran %v, err %v", verb, id, ran, err)
 			}
 		}
+	}
+}
+
+// TestShortOrderIDs: on an 80-column terminal `orders list` shows each
+// order ID by the start that tells the account's orders apart, its hints
+// break between words, and `orders bought` takes that start for the ID;
+// the start of two IDs is a usage error naming both.
+func TestShortOrderIDs(t *testing.T) {
+	ctx := context.Background()
+	api := clitest.StartAPI(t)
+	c := api.Client(api.Account(t, "owner@example.com"))
+	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Held for a day: the orders are scheduled.
+	day := 24 * 60
+	if _, err := c.SetOrderSettings(ctx, "", arsapi.OrderSettings{HoldMinutes: &day}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{
+		{Name: "PGBK", Level: 3, Type: "inkCartridge"}, {Name: "C", Level: 2, Type: "inkCartridge"}}})
+	if err != nil || len(res.Orders) != 2 {
+		t.Fatalf("ReportLevels = %+v, %v", res, err)
+	}
+	var ids []string
+	for _, o := range res.Orders {
+		ids = append(ids, o.ID)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(80)
+	opts := &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Now: time.Now,
+		Client: func(context.Context) (Client, error) { return c, nil }}
+	if err := listRun(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	n := resolve.ShortIDLen(ids)
+	for _, id := range ids {
+		if strings.Contains(out.String(), id) || !strings.Contains(out.String(), "\n"+resolve.ShortID(id, n)+"  ") {
+			t.Errorf("list lacks the short ID %s of %s:\n%s", resolve.ShortID(id, n), id, out)
+		}
+	}
+	if !strings.Contains(out.String(), `TS8320 "study"`) {
+		t.Errorf("the printer is cut out of the table:\n%s", out)
+	}
+	for _, l := range strings.Split(strings.TrimRight(out.String()+errOut.String(), "\n"), "\n") {
+		if w := tableprinter.Width(l); w > 80 {
+			t.Errorf("line of %d columns: %q", w, l)
+		}
+	}
+	if !strings.Contains(errOut.String(), "`arsctl orders skip ID`") || !strings.Contains(errOut.String(), "`arsctl orders ship ID`") {
+		t.Errorf("hint broken inside a word:\n%s", errOut)
+	}
+
+	// Orders made together start alike: their common start names both.
+	k := 0
+	for k < len(ids[0]) && ids[0][k] == ids[1][k] {
+		k++
+	}
+	out.Reset()
+	errOut.Reset()
+	opts.IDs = []string{ids[0][:k]}
+	err = skipRun(ctx, opts)
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "is the start of several order IDs") ||
+		!strings.Contains(err.Error(), "PGBK scheduled") || !strings.Contains(err.Error(), "C scheduled") {
+		t.Fatalf("ambiguous %q: %v (exit %d)", opts.IDs[0], err, cmdutil.ExitCode(err))
+	}
+	opts.IDs = []string{strings.ToUpper(resolve.ShortID(ids[1], n))}
+	if err := skipRun(ctx, opts); err != nil || !strings.Contains(errOut.String(), "Order "+ids[1]) {
+		t.Fatalf("skip %s: %v\n%s", opts.IDs[0], err, errOut)
+	}
+	if got, _ := c.AccountOrders(ctx, arsapi.OrderSkipped); len(got) != 1 || got[0].ID != ids[1] {
+		t.Fatalf("skipped: %+v", got)
+	}
+	opts.IDs = []string{"ffffffff"}
+	if err := boughtRun(ctx, opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), `no order of your account starts with "ffffffff"`) {
+		t.Fatalf("no such start: %v", err)
 	}
 }

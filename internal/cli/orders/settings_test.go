@@ -115,7 +115,7 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := resolve.ShortIDLen([]arsapi.Enrollment{e, e2})
+	n := resolve.ShortIDLen([]string{e.ID, e2.ID})
 	out, _, err = run(false, func(o *Options) { o.Target = resolve.ShortID(e.ID, n) })
 	if err != nil || out != "policy\tforecast\tprinter\nhold\t2h\taccount\n" {
 		t.Fatalf("by short ID: %q, %v", out, err)

@@ -272,7 +272,7 @@ func MatchEnrollments(es []arsapi.Enrollment, q string) ([]arsapi.Enrollment, er
 	if len(out) > 0 {
 		return out, nil
 	}
-	if isIDPrefix(lq) {
+	if IsIDPrefix(lq) {
 		for _, e := range es {
 			if strings.HasPrefix(strings.ToLower(e.ID), lq) {
 				out = append(out, e)
@@ -282,7 +282,7 @@ func MatchEnrollments(es []arsapi.Enrollment, q string) ([]arsapi.Enrollment, er
 		case len(out) == 1:
 			return out, nil
 		case len(out) > 1:
-			n := ShortIDLen(out)
+			n := ShortIDLen(EnrollmentIDs(out))
 			s := make([]string, len(out))
 			for i, e := range out {
 				s[i] = ShortID(e.ID, n) + " (" + EnrollmentLabel(e) + ")"
@@ -304,9 +304,27 @@ const MinIDPrefix = 4
 // shortIDMin is the fewest characters ShortID shows.
 const shortIDMin = 8
 
-// isIDPrefix reports whether lq (lower case) may be the start of an
-// enrollment ID: hex digits and dashes, MinIDPrefix characters or more.
-func isIDPrefix(lq string) bool {
+// MatchIDPrefix returns the IDs that q (ignoring case) is the start of,
+// when q may be the start of an ID (IsIDPrefix); q itself when it is one
+// of ids.
+func MatchIDPrefix(ids []string, q string) []string {
+	lq := strings.ToLower(strings.TrimSpace(q))
+	var out []string
+	for _, id := range ids {
+		if strings.ToLower(id) == lq {
+			return []string{id}
+		}
+		if IsIDPrefix(lq) && strings.HasPrefix(strings.ToLower(id), lq) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// IsIDPrefix reports whether q may be the start of an ID: hex digits
+// and dashes, MinIDPrefix characters or more.
+func IsIDPrefix(q string) bool {
+	lq := strings.ToLower(q)
 	if len(lq) < MinIDPrefix {
 		return false
 	}
@@ -318,14 +336,14 @@ func isIDPrefix(lq string) bool {
 	return true
 }
 
-// ShortIDLen returns how many characters of each enrollment ID tell es
-// apart: the fewest, at least 8, at which no two IDs start alike (the
-// whole IDs when some are equal).
-func ShortIDLen(es []arsapi.Enrollment) int {
-	ids := make([]string, len(es))
+// ShortIDLen returns how many characters of each ID (enrollments',
+// orders') tell ids apart: the fewest, at least 8, at which no two IDs
+// start alike (the whole IDs when some are equal).
+func ShortIDLen(ids []string) int {
+	ids = slices.Clone(ids)
 	longest := 0
-	for i, e := range es {
-		ids[i] = strings.ToLower(e.ID)
+	for i := range ids {
+		ids[i] = strings.ToLower(ids[i])
 		longest = max(longest, len(ids[i]))
 	}
 	slices.Sort(ids)
@@ -342,8 +360,17 @@ func ShortIDLen(es []arsapi.Enrollment) int {
 	return min(n, longest)
 }
 
-// ShortID returns the first n characters of an enrollment ID (ShortIDLen),
-// which MatchEnrollments accepts for the whole ID.
+// EnrollmentIDs returns the IDs of es.
+func EnrollmentIDs(es []arsapi.Enrollment) []string {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// ShortID returns the first n characters of an ID (ShortIDLen), which
+// MatchEnrollments and MatchIDPrefix accept for the whole ID.
 func ShortID(id string, n int) string {
 	if n <= 0 || n >= len(id) {
 		return id

@@ -66,7 +66,7 @@ func TestShortIDs(t *testing.T) {
 		{ID: "01a24365-f5e6-7230-bddf-a18b95da298a", Printer: arsapi.Printer{Model: "TS8320", Label: "study"}},
 		{ID: "01a24365-d74c-7068-bcf3-cd6f6a386e6e", Printer: arsapi.Printer{Model: "TS5320", Serial: "01a24366"}},
 	}
-	n := ShortIDLen(es)
+	n := ShortIDLen(EnrollmentIDs(es))
 	if n != 10 {
 		t.Fatalf("ShortIDLen = %d, want 10 (01a24365-d, 01a24365-f)", n)
 	}
@@ -77,10 +77,10 @@ func TestShortIDs(t *testing.T) {
 			t.Errorf("MatchEnrollments(%q) = %v, %v; want %s", short, got, err, e.ID)
 		}
 	}
-	if n := ShortIDLen(es[:1]); n != 8 {
+	if n := ShortIDLen(EnrollmentIDs(es[:1])); n != 8 {
 		t.Errorf("ShortIDLen of one = %d, want 8", n)
 	}
-	if n := ShortIDLen([]arsapi.Enrollment{{ID: "e1"}, {ID: "e2"}}); n != 2 {
+	if n := ShortIDLen([]string{"e1", "e2"}); n != 2 {
 		t.Errorf("ShortIDLen of short IDs = %d, want 2 (whole)", n)
 	}
 	if s := ShortID("e1", 8); s != "e1" {

@@ -133,7 +133,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	total := len(es)
 	// The table's IDs are as short as tells the account's enrollments apart.
-	idLen := resolve.ShortIDLen(es)
+	idLen := resolve.ShortIDLen(resolve.EnrollmentIDs(es))
 	if opts.Printer != "" {
 		es, err = resolve.FindEnrollments(ctx, es, opts.Printer, opts.Probe)
 		if err != nil {

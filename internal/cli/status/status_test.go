@@ -201,7 +201,7 @@ func TestStatus(t *testing.T) {
 	if err := statusRun(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	n := resolve.ShortIDLen([]arsapi.Enrollment{a, b, gone})
+	n := resolve.ShortIDLen([]string{a.ID, b.ID, gone.ID})
 	if n >= len(a.ID) {
 		t.Fatalf("ShortIDLen = %d", n)
 	}
