@@ -378,6 +378,22 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 		} else {
 			fmt.Fprintf(w, "  levels      read %s\n", readAt(it.Enrollment, now))
 		}
+		// Supply names start one column of values: "Black(PGBK)" is
+		// wider than the usual "PGBK".
+		nameW := 8
+		for _, s := range it.Supplies {
+			nameW = max(nameW, utf8.RuneCountInString(iostreams.Safe(s.Name)))
+		}
+		for _, sh := range it.History {
+			nameW = max(nameW, utf8.RuneCountInString(iostreams.Safe(sh.Name)))
+		}
+		for _, o := range it.Orders {
+			nameW = max(nameW, utf8.RuneCountInString(iostreams.Safe(o.Supply)))
+		}
+		name := func(n string) string {
+			n = iostreams.Safe(n)
+			return n + strings.Repeat(" ", nameW-utf8.RuneCountInString(n))
+		}
 		levels := make([]string, len(it.Supplies))
 		width := 0
 		for j, s := range it.Supplies {
@@ -395,7 +411,7 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 				// The forecasts start in one column: "80%  …", "9%   …".
 				l += strings.Repeat(" ", max(width-utf8.RuneCountInString(l), 0)) + "  " + f.Text()
 			}
-			fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(s.Name), l)
+			fmt.Fprintf(w, "    %s %s\n", name(s.Name), l)
 		}
 		if len(it.History) > 0 {
 			fmt.Fprintf(w, "  history     level changes of the last %d days\n", historyDays)
@@ -407,7 +423,7 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 				if len(parts) == 0 {
 					parts = []string{"none"}
 				}
-				fmt.Fprintf(w, "    %-8s %s\n", iostreams.Safe(sh.Name), strings.Join(parts, ", "))
+				fmt.Fprintf(w, "    %s %s\n", name(sh.Name), strings.Join(parts, ", "))
 			}
 		}
 		if len(it.Orders) == 0 {
@@ -416,9 +432,9 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 		}
 		fmt.Fprintf(w, "  orders\n")
 		for _, o := range it.Orders {
-			fmt.Fprintf(w, "    %-8s %-12s %s  %s\n", iostreams.Safe(o.Supply), iostreams.Safe(string(o.State)), ago(o.CreatedAt, now), iostreams.Safe(o.ID))
+			fmt.Fprintf(w, "    %s %-12s %s  %s\n", name(o.Supply), iostreams.Safe(string(o.State)), ago(o.CreatedAt, now), iostreams.Safe(o.ID))
 			if o.State.AwaitsOwner() {
-				fmt.Fprintf(w, "             no one ships this order: buy the ink, then `arsctl orders bought %s`\n", iostreams.Safe(o.ID))
+				fmt.Fprintf(w, "    %s no one ships this order: buy the ink, then `arsctl orders bought %s`\n", strings.Repeat(" ", nameW), iostreams.Safe(o.ID))
 			}
 		}
 	}

@@ -301,3 +301,25 @@ func TestDetailForecastsInOneColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailLongSupplyNames: a TS6300 series names its inks Black(PGBK)
+// and Black(BK); the detail showed "Black(PGBK) 80%" above "Cyan     60%",
+// levels and history out of column. Every name now starts one column.
+func TestDetailLongSupplyNames(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	it := Item{Enrollment: arsapi.Enrollment{ID: "e1", CreatedAt: now, LevelsReadAt: &now}}
+	it.Supplies = []printer.Supply{{Name: "Black(PGBK)", Level: 80}, {Name: "Cyan", Level: 60}}
+	it.History = []arsapi.SupplyHistory{{Name: "Black(PGBK)", Readings: []forecast.Reading{{At: now, Level: 80}}},
+		{Name: "Cyan", Readings: []forecast.Reading{{At: now, Level: 60}}}}
+	it.Orders = []arsapi.Order{{ID: "o1", Supply: "Cyan", State: arsapi.OrderUnfulfilled, CreatedAt: now}}
+	var b bytes.Buffer
+	if err := printDetail(&b, []Item{it}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"    Black(PGBK) 80%", "    Cyan        60%", "    Black(PGBK) 01-05", "    Cyan        01-05",
+		"    Cyan        unfulfilled", "\n                no one ships this order"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("want %q in:\n%s", want, b.String())
+		}
+	}
+}
