@@ -121,7 +121,7 @@ func settingsRun(ctx context.Context, opts *Options) error {
 		}
 		ios.Success("Order settings of %s saved", whose)
 	} else if ios.IsStdoutTTY() && !opts.Output.Machine() {
-		fmt.Fprintf(ios.ErrOut, "Order settings of %s:\n", whose)
+		ios.Info("Order settings of %s:", whose)
 	}
 	return opts.Output.Print(ios, set, func(w io.Writer) error {
 		eff := set.Effective

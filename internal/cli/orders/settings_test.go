@@ -108,6 +108,21 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("unknown printer: %v (exit %d)", err, cmdutil.ExitCode(err))
 	}
 
+	// On an 80-column terminal the heading breaks between words, not
+	// inside the enrollment ID.
+	ios, _, _, headErr := iostreams.Test()
+	ios.SetTTY(true)
+	ios.SetTerminalWidth(80)
+	if err := settingsRun(ctx, &Options{IO: ios, Output: &cmdutil.OutputOptions{}, Now: time.Now, Target: "study",
+		Client: func(context.Context) (Client, error) { return c, nil }}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(headErr.String()), "\n") {
+		if len(l) > 80 || !strings.Contains(headErr.String(), e.ID+"):\n") {
+			t.Errorf("heading wider than the terminal, or broken inside the ID:\n%s", headErr)
+		}
+	}
+
 	// The start of an enrollment ID names its printer; the start of two
 	// is a usage error that names both.
 	e2, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
