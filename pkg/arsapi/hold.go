@@ -22,6 +22,11 @@ func ParseHold(s string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("hold %q: want a duration such as 24h, 90m or 2d, or 0 for none", s)
 		}
+		if n < 0 || n > MaxHoldMinutes/(24*60) {
+			// Checked before multiplying: a huge count of days would wrap
+			// around to a short hold.
+			return 0, fmt.Errorf("hold %s: want 0 (none) up to 14 days", s)
+		}
 		d = time.Duration(n) * 24 * time.Hour
 	default:
 		var err error

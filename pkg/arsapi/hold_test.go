@@ -12,7 +12,10 @@ func TestParseHold(t *testing.T) {
 			t.Errorf("ParseHold(HoldText(%d)) = %d, %v", got, back, err)
 		}
 	}
-	for _, in := range []string{"", "-1h", "15d", "30s", "soon", "xd"} {
+	// 275219977228197 days are 32 minutes more than a multiple of 2^64
+	// nanoseconds: they were taken for a 32-minute hold.
+	for _, in := range []string{"", "-1h", "15d", "30s", "soon", "xd", "275219977228197d", "-275219977228197d",
+		"9223372036854775807d", "106752d", "-1d"} {
 		if _, err := ParseHold(in); err == nil {
 			t.Errorf("ParseHold(%q) accepted", in)
 		}
@@ -22,4 +25,24 @@ func TestParseHold(t *testing.T) {
 			t.Errorf("HoldText(%d) = %q, want %q", m, got, want)
 		}
 	}
+}
+
+// FuzzParseHold: whatever is typed, a hold that parses is within 0 to 14
+// days and reads back the same.
+func FuzzParseHold(f *testing.F) {
+	for _, s := range []string{"24h", "2d", "275219977228197d", "1h30m", "0", "none", "-1d", "9223372036854775807ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseHold(s)
+		if err != nil {
+			return
+		}
+		if m < 0 || m > MaxHoldMinutes {
+			t.Fatalf("ParseHold(%q) = %d minutes", s, m)
+		}
+		if back, err := ParseHold(HoldText(m)); err != nil || back != m {
+			t.Fatalf("ParseHold(HoldText(%d)) = %d, %v", m, back, err)
+		}
+	})
 }

@@ -82,6 +82,11 @@ func TestOrderSettingsForms(t *testing.T) {
 		if set := settingsOf(en.ID); set.Policy != "forecast" || *set.HoldMinutes != 0 {
 			t.Fatalf("printer after a refused form: %+v", set)
 		}
+		// A count of days so large it wrapped around to a 32-minute hold.
+		r = c.post(pp+"/order-settings", url.Values{"csrf_token": {c.csrf(pp)}, "policy": {""}, "hold": {"275219977228197d"}})
+		if set := settingsOf(en.ID); r.status != http.StatusUnprocessableEntity || set.Policy != "forecast" || *set.HoldMinutes != 0 {
+			t.Fatalf("a huge hold: HTTP %d, printer %+v", r.status, set)
+		}
 		if r := c.post(pp+"/order-settings", url.Values{"csrf_token": {c.csrf(pp)}, "policy": {"sometimes"}}); r.status != http.StatusUnprocessableEntity {
 			t.Errorf("unknown policy: HTTP %d", r.status)
 		}
