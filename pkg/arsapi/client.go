@@ -264,7 +264,9 @@ func retryAfter(ctx context.Context, resp *http.Response, err error, attempt int
 		return 0, false
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, 10*time.Second), true
+		// Capped before it is multiplied: a huge value would wrap around
+		// to a negative wait, and the retry would not wait at all.
+		return time.Duration(min(s, 10)) * time.Second, true
 	}
 	return backoff(attempt), true
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 )
 
 // flaky answers each path's first failures with the given outcomes (a
@@ -105,5 +106,18 @@ func TestRetriesCarryThroughFailover(t *testing.T) {
 	}
 	if f.requests["GET /v1/models"] != 1 {
 		t.Errorf("sent %d times with WithRetries(0)", f.requests["GET /v1/models"])
+	}
+}
+
+// TestRetryAfterHuge: a server's Retry-After so large that it wrapped
+// around to a negative wait made the client retry at once; it waits the
+// most it ever waits.
+func TestRetryAfterHuge(t *testing.T) {
+	for v, want := range map[string]time.Duration{"9223372036854775807": 10 * time.Second, "9223372036": 10 * time.Second,
+		"3": 3 * time.Second, "0": 0} {
+		resp := &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {v}}}
+		if got, ok := retryAfter(context.Background(), resp, nil, 0); !ok || got != want {
+			t.Errorf("Retry-After %s: wait %v, %v; want %v", v, got, ok, want)
+		}
 	}
 }
