@@ -107,16 +107,27 @@ func EnvTokenRefused(server string) error {
 		auth.TokenEnv, server, auth.TokenEnv)
 }
 
+// StoredTokenRefused is the error for a stored sign-in that server
+// refuses: it expired with no refresh token (`auth login --with-token`
+// stores none) or was revoked. Signing in again is what helps.
+func StoredTokenRefused(server string) error {
+	return AuthErrorf("%s refused your sign-in: it expired or was revoked (a token given to `arsctl auth login --with-token` is not refreshed); run `arsctl auth login` to sign in again", server)
+}
+
 // ExplainAuth returns err, or, when it is the server refusing the token
-// (HTTP 401) while that token comes from ARS_TOKEN, EnvTokenRefused.
+// (HTTP 401), EnvTokenRefused when that token comes from ARS_TOKEN, else
+// StoredTokenRefused.
 func (f *Factory) ExplainAuth(err error) error {
 	var p *arsapi.Problem
-	if err == nil || f.Getenv == nil || f.Getenv(auth.TokenEnv) == "" || !errors.As(err, &p) || p.Status != http.StatusUnauthorized {
+	if err == nil || !errors.As(err, &p) || p.Status != http.StatusUnauthorized {
 		return err
 	}
 	server, serr := f.ServerURL()
 	if serr != nil {
 		server = "the server"
+	}
+	if f.Getenv == nil || f.Getenv(auth.TokenEnv) == "" {
+		return StoredTokenRefused(server)
 	}
 	return EnvTokenRefused(server)
 }

@@ -58,7 +58,9 @@ or with --device a code and URL are printed to approve from any browser
 "Register" to create one.
 
 --with-token reads a token from stdin and stores it, for machines where a
-person signed in elsewhere.`,
+person signed in elsewhere. It is not refreshed: an access token
+(` + "`arsctl auth token`" + `) is refused once it expires, an API token
+(` + "`arsctl auth token create`" + `) lasts until it expires or is revoked.`,
 		Example: `  arsctl auth login
   arsctl auth login --device                 # over SSH, or on a headless server
   arsctl --server https://ars.example.com auth login
