@@ -173,11 +173,22 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// MaxEnrollmentEvents is how many events of an enrollment are kept besides
+// its "created" one, the latest: pausing and resuming, or changing the
+// threshold, in a loop added one at every request, and View Printer
+// Details reads them all.
+const MaxEnrollmentEvents = 100
+
 func addEnrollmentEvent(ctx context.Context, q querier, id string, at time.Time, kind, detail string) error {
 	_, err := q.Exec(ctx, `INSERT INTO enrollment_events (enrollment_id, at, kind, detail) VALUES (?, ?, ?, ?)`,
 		id, nanos(at), kind, detail)
 	if err != nil {
 		return fmt.Errorf("record %s event: %w", kind, err)
+	}
+	if _, err := q.Exec(ctx, `DELETE FROM enrollment_events WHERE enrollment_id = ? AND kind <> 'created' AND id < (
+			SELECT id FROM enrollment_events WHERE enrollment_id = ? AND kind <> 'created' ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+		id, id, MaxEnrollmentEvents-1); err != nil {
+		return fmt.Errorf("trim enrollment events: %w", err)
 	}
 	return nil
 }

@@ -523,3 +523,42 @@ func TestSessionsPerAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollmentEventsBounded: pausing and resuming a printer in a loop
+// added a "paused" and a "resumed" event at every request, kept forever,
+// and View Printer Details read and showed them all. A printer keeps its
+// "Enrolled" event and the store.MaxEnrollmentEvents latest.
+func TestEnrollmentEventsBounded(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, web.Options{})
+		c := e.client()
+		c.register("looper@example.com", pw)
+		acct := mustAccountPW(t, e, "looper@example.com", pw)
+		en, err := e.st.CreateEnrollment(context.Background(), acct, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+			TermsVersion: e.cat.Terms().Version, Printer: arsapi.Printer{Model: "TS8320", Serial: "LOOP1"}}, 15)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := web.PrinterPath(en.ID)
+		tok := c.csrf(path + "/plan")
+		for i := range store.MaxEnrollmentEvents + 20 {
+			action := "pause"
+			if i%2 == 1 {
+				action = "resume"
+			}
+			if r := c.post(path+"/pause", url.Values{"csrf_token": {tok}, "action": {action}}); r.status != http.StatusSeeOther {
+				t.Fatalf("%s: HTTP %d: %s", action, r.status, trim(r.body))
+			}
+		}
+		var n, created int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*), SUM(CASE WHEN kind = 'created' THEN 1 ELSE 0 END)
+			FROM enrollment_events WHERE enrollment_id = ?`, en.ID).Scan(&n, &created); err != nil {
+			t.Fatal(err)
+		}
+		if n != store.MaxEnrollmentEvents+1 || created != 1 {
+			t.Errorf("%d events (%d created) after %d pauses and resumes, want %d and the created one", n, created,
+				store.MaxEnrollmentEvents+20, store.MaxEnrollmentEvents+1)
+		}
+		mustContain(t, "printer page", c.get(path).body, "Plan history", "Enrolled", "Ordering resumed")
+	})
+}
