@@ -399,15 +399,26 @@ func (a *API) levelHistory(w http.ResponseWriter, r *http.Request) {
 			"too many level histories are being read at once; try again in a moment"))
 		return
 	}
-	defer leave()
 	h, err := a.st.LevelHistory(r.Context(), account(r), id, since)
+	var body []byte
+	if err == nil {
+		body, err = json.Marshal(h)
+	}
+	// The turn ends before the answer is sent: a client that does not
+	// read it holds its own connection, not everyone's turn.
+	leave()
 	switch {
 	case errors.Is(err, core.ErrNotFound):
 		writeProblem(w, r, notFound(id))
 	case err != nil:
 		a.internal(w, r, "read the level history", err)
 	default:
-		writeJSON(w, http.StatusOK, h)
+		// Nor does it hold the answer longer than a minute.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute))
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(body, '\n'))
 	}
 }
 

@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/arsctl/arsctl/internal/server/authn"
 	"github.com/arsctl/arsctl/internal/server/db"
 	"github.com/arsctl/arsctl/internal/server/db/dbtest"
 	"github.com/arsctl/arsctl/pkg/arsapi"
@@ -156,4 +159,60 @@ func TestLevelHistoryReadsBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// stalledWriter is a client that does not read its answer: Write blocks
+// until release is closed.
+type stalledWriter struct {
+	header           http.Header
+	writing, release chan struct{}
+}
+
+func (s *stalledWriter) Header() http.Header { return s.header }
+func (s *stalledWriter) WriteHeader(int)     {}
+func (s *stalledWriter) Write(b []byte) (int, error) {
+	close(s.writing)
+	<-s.release
+	return len(b), nil
+}
+
+// TestLevelHistoryTurnEndsBeforeSending: a client that asks for a level
+// history and never reads the answer held one of the few turns of every
+// account for as long as it kept the connection open; the turn ends once
+// the answer is built, so another account's history is answered.
+func TestLevelHistoryTurnEndsBeforeSending(t *testing.T) {
+	d := dbtest.SQLite(t)
+	e := newEnv(t, d)
+	a, err := New(Options{Store: e.st, Catalogue: e.cat, Auth: testAuth{e.st}, HistoryReads: 1, HistoryWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ask := func(acct, id string) *http.Request {
+		r := httptest.NewRequest("GET", "/v1/enrollments/"+id+"/levels", nil).WithContext(authn.WithAccount(ctx, acct))
+		r.SetPathValue("id", id)
+		return r
+	}
+	var ids []string
+	for i, acct := range []string{"stall", "other"} {
+		en, err := e.st.CreateEnrollment(ctx, acct, enrollReq("TS8320", fmt.Sprintf("STALL%d", i)), 15)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, en.ID)
+	}
+	w1 := &stalledWriter{header: http.Header{}, writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.levelHistory(w1, ask("stall", ids[0]))
+	}()
+	<-w1.writing
+	w2 := httptest.NewRecorder()
+	a.levelHistory(w2, ask("other", ids[1]))
+	close(w1.release)
+	<-done
+	if w2.Code != http.StatusOK {
+		t.Errorf("another account's history while a client does not read its own: HTTP %d %s", w2.Code, w2.Body)
+	}
 }

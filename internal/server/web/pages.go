@@ -624,14 +624,17 @@ func (w *Web) printerPage(rw http.ResponseWriter, req *request, status int, e ar
 		}
 		return
 	}
-	defer leave()
 	lh, err := w.st.LevelHistory(ctx, req.account.ID, e.ID, time.Now().Add(-chartDays*24*time.Hour))
 	if err != nil {
+		leave()
 		w.internal(rw, req, "read the level history", err)
 		return
 	}
 	d := printerData{E: e, Supplies: supplyViews(e), Charts: chartViews(e, lh, time.Now()), Orders: orders.Items, History: hist,
 		Done: req.r.URL.Query().Get("done")}
+	// The turn ends once the charts are drawn, before the page is sent: a
+	// browser that does not read it holds its own connection only.
+	leave()
 	for i, sh := range lh.Supplies {
 		if i < len(d.Supplies) && i < len(e.Supplies) && e.Supplies[i].Name == sh.Name && e.Supplies[i].Reorderable() {
 			d.Supplies[i].Forecast = sh.Forecast.Text()
