@@ -7,7 +7,6 @@ package signin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"golang.org/x/oauth2"
@@ -56,14 +55,14 @@ func (fl *Flow) Login(ctx context.Context, server string, mode Mode) (*oauth2.To
 	if !useDevice {
 		tok, err := auth.LoginBrowser(ctx, fl.HTTPClient, e, func(u string) error {
 			if mode.NoBrowser {
-				fmt.Fprintf(ios.ErrOut, "Open this URL in a browser on this machine to sign in:\n  %s\n", u)
+				ios.Info("Open this URL in a browser on this machine to sign in:\n  %s", u)
 			} else if err := fl.Browser.Browse(u); err != nil {
 				if !mode.Web && e.DeviceAuthURL != "" {
 					return errUseDevice
 				}
-				fmt.Fprintf(ios.ErrOut, "Could not open a browser (%v). Open this URL on this machine to sign in:\n  %s\n", err, u)
+				ios.Info("Could not open a browser (%v). Open this URL on this machine to sign in:\n  %s", err, u)
 			} else {
-				fmt.Fprintf(ios.ErrOut, "Opened your browser to sign in. If it did not open, visit:\n  %s\n", u)
+				ios.Info("Opened your browser to sign in. If it did not open, visit:\n  %s", u)
 			}
 			ios.StartProgress("Waiting for sign-in in the browser…")
 			return nil
@@ -74,9 +73,9 @@ func (fl *Flow) Login(ctx context.Context, server string, mode Mode) (*oauth2.To
 		}
 	}
 	tok, err := auth.LoginDevice(ctx, fl.HTTPClient, e, func(d *auth.DeviceCode) {
-		fmt.Fprintf(ios.ErrOut, "To sign in, open %s in any browser and enter the code:\n\n    %s\n\n", d.VerificationURI, d.UserCode)
+		ios.Info("To sign in, open %s in any browser and enter the code:\n\n    %s\n", d.VerificationURI, d.UserCode)
 		if d.VerificationURIComplete != "" {
-			fmt.Fprintf(ios.ErrOut, "(or open %s)\n", d.VerificationURIComplete)
+			ios.Info("(or open %s)", d.VerificationURIComplete)
 		}
 		ios.StartProgress("Waiting for approval…")
 	})

@@ -567,7 +567,7 @@ func signedIn(ctx context.Context, opts *RegisterOptions, c *arsapi.Client, err 
 	if cmdutil.ExitCode(err) != cmdutil.ExitAuth || !opts.IO.CanPrompt() || opts.SignIn == nil {
 		return nil, err
 	}
-	fmt.Fprintln(opts.IO.ErrOut, "Sign in to your account to finish (no account yet? choose Register on the sign-in page).")
+	opts.IO.Info("Sign in to your account to finish (no account yet? choose Register on the sign-in page).")
 	if err := opts.SignIn(ctx); err != nil {
 		return nil, err
 	}
