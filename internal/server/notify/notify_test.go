@@ -343,21 +343,25 @@ func TestLinkUsedOnce(t *testing.T) {
 
 // TestNotifierLimitsEmailsPerAccount: an account's address is not proven
 // to be its owner's, and a client can place an order with every report
-// by naming new supplies; arsd mails an account at most
+// by naming new supplies (up to store.MaxOrdersPerEnrollmentPerDay a
+// day); arsd mails an account at most
 // store.MaxNoticesPerDay orders a day, and other accounts still get theirs.
 func TestNotifierLimitsEmailsPerAccount(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		srv := smtptest.Start(t, "ars", "pw")
 		f := newFixture(t, d, "victim@example.com")
-		for r := range 2 {
-			rep := arsapi.LevelReport{ReadAt: time.Now().UTC().Add(time.Duration(r+1) * time.Millisecond)}
-			for i := range store.MaxSupplies {
-				rep.Supplies = append(rep.Supplies, printer.Supply{Name: fmt.Sprintf("spam %d-%d", r, i), Type: "inkCartridge", Level: 1})
-			}
-			if res, err := f.st.ReportLevels(ctx, f.account.ID, f.enr.ID, rep); err != nil || len(res.Orders) != store.MaxSupplies {
-				t.Fatalf("report %d: %d orders, %v", r, len(res.Orders), err)
-			}
+		// The fixture's order, and as many more as the enrollment may
+		// place in a day: more than the account is mailed.
+		if store.MaxOrdersPerEnrollmentPerDay <= store.MaxNoticesPerDay {
+			t.Fatalf("an enrollment places at most %d orders a day, not more than the %d emails an account gets", store.MaxOrdersPerEnrollmentPerDay, store.MaxNoticesPerDay)
+		}
+		rep := arsapi.LevelReport{ReadAt: time.Now().UTC().Add(time.Millisecond)}
+		for i := range store.MaxSupplies {
+			rep.Supplies = append(rep.Supplies, printer.Supply{Name: fmt.Sprintf("spam %d", i), Type: "inkCartridge", Level: 1})
+		}
+		if res, err := f.st.ReportLevels(ctx, f.account.ID, f.enr.ID, rep); err != nil || len(res.Orders) != store.MaxOrdersPerEnrollmentPerDay-1 {
+			t.Fatalf("report: %d orders, %v; want %d", len(res.Orders), err, store.MaxOrdersPerEnrollmentPerDay-1)
 		}
 		newFixture(t, d, "bystander@example.com")
 		n := newNotifier(t, f.st, srv)
