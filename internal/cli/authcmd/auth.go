@@ -16,7 +16,7 @@ import (
 func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "auth <command>",
-		Short: "Sign in to an ARS server, sign out, show who you are, manage API tokens",
+		Short: "Sign in and out, show who you are, manage API tokens",
 		Long: `Sign in to your account on the ARS server (no account yet? the sign-in page
 has "Register" to create one), sign out, show who you are signed in as, and
 create, list and revoke API tokens for scripts and CI.

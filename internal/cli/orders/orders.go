@@ -110,7 +110,7 @@ func newCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	cmd := &cobra.Command{
 		Use:   "list [--state STATE]... [--all]",
-		Short: "List the orders waiting for you (scheduled, and the order inbox), or any orders",
+		Short: "List orders waiting for you (scheduled, inbox), or any orders",
 		Long: `List your orders, newest first. With no flag: the orders that wait for you:
 scheduled ones, which you may skip (` + "`arsctl orders skip ID`" + `) or ship now
 (` + "`arsctl orders ship ID`" + `) until the time shown, and unfulfilled ones (no one
@@ -193,7 +193,7 @@ func newCmdShip(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := newOptions(f)
 	return &cobra.Command{
 		Use:   "ship ID...",
-		Short: "Ship scheduled orders now, without waiting for the end of their hold",
+		Short: "Ship scheduled orders now, ending their hold",
 		Long: `End the hold window of scheduled orders: they are handed over at once.
 An order whose hold is over, or that was skipped, is an error. ID may be the
 first characters of the ID, as ` + "`arsctl orders list`" + ` shows them on a

@@ -26,7 +26,7 @@ func newCmdSettings(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 	var hold string
 	cmd := &cobra.Command{
 		Use:   "settings [PRINTER] [--policy forecast|threshold|inherit] [--hold DURATION|0|inherit]",
-		Short: "Show or set the order policy and hold window of the account or a printer",
+		Short: "Show or set the order policy and hold of the account or a printer",
 		Long: `Show or set when ink is ordered and how long a new order waits for you.
 
 --policy forecast (the default) orders when a supply is forecast to run out

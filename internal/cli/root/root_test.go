@@ -4,9 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/arsctl/arsctl/internal/cmdutil"
 	"github.com/arsctl/arsctl/internal/config"
 	"github.com/arsctl/arsctl/internal/iostreams"
+	"github.com/arsctl/arsctl/internal/tableprinter"
 )
 
 // Mistakes in arguments are usage errors (exit 2), like mistakes in
@@ -51,4 +54,27 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommandListsFit80Columns: each line of a help's "Available
+// Commands" fits an 80-column terminal, which broke "manage API t|okens"
+// and three orders commands mid-word.
+func TestCommandListsFit80Columns(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}, Getenv: func(string) string { return "" },
+		Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if !sub.IsAvailableCommand() {
+				continue
+			}
+			// cobra's usage template: "  " + name padded to NamePadding + " " + Short.
+			if w := 2 + max(sub.NamePadding(), len(sub.Name())) + 1 + tableprinter.Width(sub.Short); w > 80 {
+				t.Errorf("%q in %q's command list: %d columns", sub.Short, c.CommandPath(), w)
+			}
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(f))
 }
