@@ -161,7 +161,8 @@ func NewCmdConfig(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 
 Settings:
   server     ARS API server URL (ARS_SERVER and --server override it)
-  provider   default provider for register: canon or amazon (ARS_PROVIDER overrides it)
+  provider   default provider for register: canon or amazon (ARS_PROVIDER
+             overrides it)
   output     default output: table or json
   snmp.community, snmp.user, snmp.auth-protocol, snmp.auth-password,
   snmp.priv-protocol, snmp.priv-password

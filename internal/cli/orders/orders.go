@@ -115,7 +115,7 @@ func newCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 scheduled ones, which you may skip (` + "`arsctl orders skip ID`" + `) or ship now
 (` + "`arsctl orders ship ID`" + `) until the time shown, and unfulfilled ones (no one
 ships them; buy the ink, then run ` + "`arsctl orders bought ID`" + `).
---state picks states (` + stateNames() + `); --all lists every order.
+` + strings.Join(iostreams.Wrap("--state picks states (repeatable): "+stateNames()+"; --all lists every order.", 78), "\n") + `
 
 An empty list is not an error: nothing is printed (--json: []) and the exit
 status is 0.`,

@@ -39,10 +39,10 @@ inherit clears a setting: a printer then does as the account does, and the
 account as the server's default.
 
 Without PRINTER the settings are the account's, which every printer
-inherits; PRINTER (serial, label, model, or enrollment ID or its first characters,
-as in ` + "`arsctl status`" + `) sets a printer's own. Without --policy or --hold the
-settings that apply are shown, each with where it comes from: printer,
-account or default. Exits 3 when no printer matches.`,
+inherits; PRINTER (serial, label, model, or enrollment ID or its first
+characters, as in ` + "`arsctl status`" + `) sets a printer's own. Without
+--policy or --hold the settings that apply are shown, each with where it
+comes from: printer, account or default. Exits 3 when no printer matches.`,
 		Example: `  arsctl orders settings
   arsctl orders settings --policy threshold --hold 0
   arsctl orders settings study --hold 2d

@@ -131,7 +131,8 @@ func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobr
   2. select the printer (PRINTER may be its name, address, serial or UUID);
   3. read the terms and agree (--agree-terms agrees without a prompt, and
      still prints the terms' title, version and About this service URL);
-  4. choose who ships the ink: canon or amazon (--provider; default from config);
+  4. choose who ships the ink: canon or amazon (--provider; default from
+     config);
   5. canon: confirm the model and serial (--yes), sign in or create an account;
      amazon: sign in with Amazon in your browser (the URL is printed when no
      browser can open, e.g. over SSH, or with --no-browser); Cancel there
@@ -145,13 +146,15 @@ or a TS9521C) you choose, or give --model. arsctl models lists them.
 
 Prompts appear only on a terminal when a value is missing; in scripts every
 answer must be given as a flag: the flags missing are all named in one error
-(exit 2), before any printer is asked. Registering a printer that is already enrolled is not an error: the
-existing enrollment is shown; asking for another provider than its own is
-(exit 1): cancel that plan first, then register again.
+(exit 2), before any printer is asked. Registering a printer that is already
+enrolled is not an error: the existing enrollment is shown; asking for
+another provider than its own is (exit 1): cancel that plan first, then
+register again.
 
 Fleet enrollment: --from FILE.csv (a header row, then one printer per row;
-columns host or serial, provider, optional label and model) or --all-eligible (every
-eligible printer found on the network) enroll many printers at once,
+columns host or serial, provider, optional label and model) or
+--all-eligible (every eligible printer found on the network) enroll many
+printers at once,
 --concurrency at a time, printing one result line per printer (--json: an
 array). A failed printer does not stop the others; the exit status is 1 if
 any failed. Running it again skips printers already enrolled.`,

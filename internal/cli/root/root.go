@@ -4,9 +4,11 @@ package root
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/arsctl/arsctl/internal/cli/authcmd"
 	"github.com/arsctl/arsctl/internal/cli/cancel"
@@ -21,6 +23,7 @@ import (
 	"github.com/arsctl/arsctl/internal/cli/status"
 	"github.com/arsctl/arsctl/internal/cli/version"
 	"github.com/arsctl/arsctl/internal/cmdutil"
+	"github.com/arsctl/arsctl/internal/iostreams"
 )
 
 // NewCmdRoot returns the arsctl root command with every subcommand.
@@ -84,7 +87,35 @@ whole table.`,
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil), rundemo.NewCmdDemo(f, nil))
 	usageArgs(cmd)
+	wrapFlagUsages(cmd, f.IOStreams)
 	return cmd
+}
+
+// wrapFlagUsages makes help and usage list flags as wide as the terminal
+// at most (80 columns when not one): a flag's description breaks between
+// words and goes on under itself, where the terminal would break it
+// anywhere. cobra's own usage text is kept, with its flag lists wrapped
+// (a usage template instead would cost the binary its dead code
+// elimination).
+func wrapFlagUsages(cmd *cobra.Command, ios *iostreams.IOStreams) {
+	usage := cmd.UsageFunc()
+	inner := false // UsageString runs the usage func again, into a buffer
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		if inner {
+			return usage(c)
+		}
+		inner = true
+		text := c.UsageString()
+		inner = false
+		width := ios.TerminalWidth() - 1
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.InheritedFlags()} {
+			if plain := strings.TrimRight(fs.FlagUsages(), " \t\n"); plain != "" {
+				text = strings.Replace(text, plain, strings.TrimRight(fs.FlagUsagesWrapped(width), " \t\n"), 1)
+			}
+		}
+		_, err := io.WriteString(c.OutOrStderr(), text)
+		return err
+	})
 }
 
 // usageArgs makes argument mistakes usage errors (exit 2), like flag

@@ -78,3 +78,55 @@ func TestCommandListsFit80Columns(t *testing.T) {
 	}
 	walk(NewCmdRoot(f))
 }
+
+// TestHelpFits80Columns: every command's --help on an 80-column terminal
+// has no line wider than it outside Usage and Examples (command lines to
+// copy): flag descriptions break between words and go on under
+// themselves, where the terminal broke --server's mid-word.
+func TestHelpFits80Columns(t *testing.T) {
+	newRoot := func() (*cobra.Command, *strings.Builder) {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetTTY(true)
+		ios.SetTerminalWidth(80)
+		f := &cmdutil.Factory{IOStreams: ios, Output: &cmdutil.OutputOptions{}, Getenv: func(string) string { return "" },
+			Config: func() (*config.Config, error) { return &config.Config{}, nil }}
+		var b strings.Builder
+		root := NewCmdRoot(f)
+		root.SetOut(&b)
+		root.SetErr(&b)
+		return root, &b
+	}
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				walk(sub, append(append([]string(nil), path...), sub.Name()))
+			}
+		}
+	}
+	root, _ := newRoot()
+	walk(root, nil)
+	for _, path := range paths {
+		root, b := newRoot()
+		root.SetArgs(append(append([]string(nil), path...), "--help"))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v --help: %v", path, err)
+		}
+		verbatim := false
+		for _, l := range strings.Split(b.String(), "\n") {
+			switch {
+			case l == "Usage:" || l == "Examples:":
+				verbatim = true
+			case strings.HasSuffix(l, ":") && !strings.HasPrefix(l, " "):
+				verbatim = false // the next section
+			case !verbatim && tableprinter.Width(l) > 80:
+				t.Errorf("arsctl %s --help: line of %d columns: %q", strings.Join(path, " "), tableprinter.Width(l), l)
+			}
+		}
+		if !strings.Contains(b.String(), "--server URL") {
+			t.Errorf("arsctl %s --help lacks the global flags:\n%s", strings.Join(path, " "), b.String())
+		}
+	}
+}

@@ -83,8 +83,9 @@ The output is a table on a terminal and tab-separated values when piped
 (enrollment ID, model, serial (last digits), provider, state, levels, read at,
 orders). The table shows each enrollment ID by its first characters, as many
 as tell your enrollments apart (8 or more), which every command accepts for
-the ID; piped, the ID is whole; --json prints an array of enrollments, each with its "orders",
-its "forecasts" by supply name and, with --history, its "history".
+the ID; piped, the ID is whole. --json prints an array of enrollments, each
+with its "orders", its "forecasts" by supply name and, with --history, its
+"history".
 Serial numbers in the table show only their last four characters; --json
 carries them in full, as the API returns them to you.
 
