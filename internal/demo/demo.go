@@ -402,7 +402,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 
 	ios.Success("Demo complete: printer found, enrolled, one order placed for the low colour cartridge, plan cancelled.")
-	fmt.Fprintf(ios.ErrOut, "  Next: run `arsd` for a service of your own, then `arsctl discover` and `arsctl register`.\n")
+	ios.Info("  Next: run `arsd` for a service of your own, then `arsctl discover` and\n  `arsctl register`.")
 	return nil
 }
 
