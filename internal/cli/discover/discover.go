@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -456,10 +458,19 @@ var columns = []tableprinter.Column{
 }
 
 // Columns returns a printer's row: name, addresses, make and model,
-// serial, URI and levels.
+// serial, URI and levels. An address carries the printer's port when it
+// is not IPP's 631 (ipp-usb's localhost:60000), so that it can be given
+// to --host as it is.
 func Columns(p printer.Printer) []string {
 	mm := strings.TrimSpace(p.Make + " " + p.Model)
-	return []string{p.Name, strings.Join(p.Addrs, ","), mm, p.Serial, p.URI, cmdutil.Levels(p.Supplies)}
+	addrs := p.Addrs
+	if p.Port != 0 && p.Port != 631 {
+		addrs = make([]string, len(p.Addrs))
+		for i, a := range p.Addrs {
+			addrs[i] = net.JoinHostPort(a, strconv.Itoa(p.Port))
+		}
+	}
+	return []string{p.Name, strings.Join(addrs, ","), mm, p.Serial, p.URI, cmdutil.Levels(p.Supplies)}
 }
 
 // getenv reads an environment variable through the factory ("" when it

@@ -322,3 +322,18 @@ func TestPortsHintNamesUSB(t *testing.T) {
 		t.Errorf("hint for a host names ipp-usb:\n%s", h)
 	}
 }
+
+// TestAddressCarriesThePort: a printer found at a port other than 631 (a
+// PIXMA on USB through ipp-usb at localhost:60000) is listed with it, as
+// --host takes it; it was listed as "127.0.0.1", where nothing answers.
+func TestAddressCarriesThePort(t *testing.T) {
+	usb := pixma
+	usb.Addrs, usb.Port, usb.URI = []string{"127.0.0.1", "::1"}, 60000, "ipp://localhost:60000/ipp/print"
+	if got := Columns(usb)[1]; got != "127.0.0.1:60000,[::1]:60000" {
+		t.Errorf("address = %q", got)
+	}
+	usb.Port = 631
+	if got := Columns(usb)[1]; got != "127.0.0.1,::1" {
+		t.Errorf("address at 631 = %q", got)
+	}
+}
