@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -62,7 +63,27 @@ func Main(version string, more ...func(*cmdutil.Factory) *cobra.Command) int {
 	case code == cmdutil.ExitCancelled && cmdutil.IsCancel(err):
 		fmt.Fprintln(f.IOStreams.ErrOut, "cancelled")
 	default:
-		fmt.Fprintf(f.IOStreams.ErrOut, "error: %s\n", iostreams.SafeLines(err.Error()))
+		PrintError(f.IOStreams, err)
 	}
 	return code
+}
+
+// PrintError prints err on stderr after "error: ". On a terminal a line
+// wider than it breaks between words, the rest indented by two spaces, as
+// other messages do, where the terminal would break a word or an ID.
+func PrintError(ios *iostreams.IOStreams, err error) {
+	var b strings.Builder
+	for _, line := range strings.Split("error: "+iostreams.SafeLines(err.Error()), "\n") {
+		parts := []string{line}
+		if ios.IsStderrTTY() {
+			parts = iostreams.Wrap(line, ios.TerminalWidth()-2)
+		}
+		for j, p := range parts {
+			if j > 0 {
+				b.WriteString("  ")
+			}
+			b.WriteString(p + "\n")
+		}
+	}
+	fmt.Fprint(ios.ErrOut, b.String())
 }
