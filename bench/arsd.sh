@@ -8,7 +8,9 @@
 # haproxy (skipped when haproxy is not installed) and measures through it.
 #
 # Environment: PRINTERS (300), RATE (500), OPEN (20s), CLOSED (20s),
-# CONCURRENCY (32), DBS ("sqlite postgres postgres-3").
+# CONCURRENCY (32), DBS ("sqlite postgres postgres-3"), ARSD_BIN (an arsd
+# binary to measure instead of building this tree's, e.g. an older build
+# to compare with in the same run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building arsd and loadgen..." >&2
-go build -o "$work/arsd" ./cmd/arsd
+if [ -n "${ARSD_BIN:-}" ]; then cp "$ARSD_BIN" "$work/arsd"; else go build -o "$work/arsd" ./cmd/arsd; fi
 go build -o "$work/loadgen" ./bench/loadgen
 
 # shellcheck source=bench/lib.sh

@@ -173,6 +173,7 @@ func (s *Server) orderSettings() error {
 		return fmt.Errorf("max_enrollments_per_account %d is negative", s.cfg.MaxEnrollmentsPerAccount)
 	}
 	s.st.MaxEnrollments = s.cfg.MaxEnrollmentsPerAccount
+	s.st.HistoryRetention = time.Duration(s.cfg.LevelHistory)
 	s.st.DefaultHold = store.DefaultHoldWindow
 	if oc.Hold != nil {
 		if *oc.Hold < 0 {

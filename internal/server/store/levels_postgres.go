@@ -101,12 +101,31 @@ func (s *Store) reportLevelsPipelined(ctx context.Context, rep levelReport) ([]a
 	return orders, nil
 }
 
+// newestChangesSQL reads, for each supply named in the array, its newest
+// kept level change read at or after a time (NULLs when none): one index
+// probe a supply, which checks a cached history (historyCache).
+const newestChangesSQL = `SELECT n.supply, h.read_at, h.level FROM unnest(?::text[]) AS n(supply)
+	LEFT JOIN LATERAL (SELECT read_at, level FROM level_history
+		WHERE enrollment_id = ? AND supply = n.supply AND read_at >= ?
+		ORDER BY read_at DESC LIMIT 1) h ON true`
+
 func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport) ([]arsapi.Order, error) {
+	windowStart := rep.readAt - int64(forecastWindow)
+	cache := s.historyCache()
+	cached := cache.get(rep.enrollmentID, windowStart)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(s.DB.Rebind(lockEnrollmentSQL), rep.enrollmentID, rep.accountID)
 	b.Queue(s.DB.Rebind(readLevelsSQL), rep.enrollmentID, rep.accountID)
-	b.Queue(s.DB.Rebind(readHistorySQL), rep.enrollmentID, rep.readAt-int64(forecastWindow), MaxReadingsPerSupply)
+	if cached != nil {
+		names := make([]string, len(rep.supplies))
+		for i, sp := range rep.supplies {
+			names[i] = sp.Name
+		}
+		b.Queue(s.DB.Rebind(newestChangesSQL), names, rep.enrollmentID, cached.from)
+	} else {
+		b.Queue(s.DB.Rebind(readHistorySQL), rep.enrollmentID, windowStart, MaxReadingsPerSupply)
+	}
 	br := c.SendBatch(ctx, b)
 	sl := storedLevels{supplies: make(map[string]reorder.Guard, len(rep.supplies))}
 	err := func() error {
@@ -138,12 +157,31 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 			return fmt.Errorf("read level history: %w", err)
 		}
 		defer hrows.Close()
-		return sl.scanHistory(hrows)
+		if cached == nil {
+			return sl.scanHistory(hrows)
+		}
+		if !cachedCurrent(cached, hrows) {
+			cached = nil
+		}
+		return hrows.Err()
 	}()
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("read enrollment: %w", cerr)
 	}
+	if err == nil && sl.found {
+		if cached != nil {
+			sl.history = cached.window(windowStart)
+		} else if sl.history == nil {
+			// The cache missed a change: read the history as before.
+			var hrows pgx.Rows
+			if hrows, err = c.Query(ctx, s.DB.Rebind(readHistorySQL), rep.enrollmentID, windowStart, MaxReadingsPerSupply); err == nil {
+				err = sl.scanHistory(hrows)
+				hrows.Close()
+			}
+		}
+	}
 	if err != nil {
+		cache.drop(rep.enrollmentID)
 		return nil, err
 	}
 
@@ -183,7 +221,31 @@ func (s *Store) reportLevelsOn(ctx context.Context, c *pgx.Conn, rep levelReport
 		err = cerr
 	}
 	if err != nil {
+		cache.drop(rep.enrollmentID)
 		return nil, fmt.Errorf("store supply levels: %w", err)
 	}
+	cache.put(rep.enrollmentID, afterReport(windowStart, sl.history, write))
 	return orders, nil
+}
+
+// cachedCurrent reads the rows of newestChangesSQL and reports whether
+// each supply's newest change is the cached one: then level_history holds
+// no change the entry lacks.
+func cachedCurrent(e *historyEntry, rows pgx.Rows) bool {
+	current := true
+	for rows.Next() {
+		var (
+			name  string
+			at    sql.NullInt64
+			level sql.NullInt64
+		)
+		if err := rows.Scan(&name, &at, &level); err != nil {
+			return false
+		}
+		r, ok := e.newest(name)
+		if ok != at.Valid || ok && (nanos(r.At) != at.Int64 || int64(r.Level) != level.Int64) {
+			current = false
+		}
+	}
+	return current
 }

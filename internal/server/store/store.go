@@ -75,7 +75,13 @@ type Store struct {
 	// sends them.
 	ScheduledNotices bool
 
-	stmts stmtCache // prepared statements of hot paths (orders.go)
+	// HistoryRetention is how long arsd's janitor keeps level history
+	// (0: DefaultLevelHistoryRetention). The level report's history
+	// cache (histcache.go) is exact only with a retention of at least
+	// historyCacheMinRetention, and is off with a shorter one.
+	HistoryRetention time.Duration
+	stmts            stmtCache // prepared statements of hot paths (orders.go)
+	hist             *historyCache
 	// priors are the fleet's priors (RefreshPriors), nil until computed.
 	priors atomic.Pointer[forecast.Priors]
 }
@@ -86,7 +92,8 @@ const DefaultHoldWindow = 24 * time.Hour
 
 // New returns a Store on an open, migrated database.
 func New(d *db.DB) *Store {
-	return &Store{DB: d, Now: func() time.Time { return time.Now().UTC() }, Passwords: password.New(0, 0)}
+	return &Store{DB: d, Now: func() time.Time { return time.Now().UTC() }, Passwords: password.New(0, 0),
+		hist: newHistoryCache(historyCacheMaxReadings)}
 }
 
 // Vocabulary shared with the core (package core), which the API and the
