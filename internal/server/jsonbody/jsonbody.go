@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/arsctl/arsctl/pkg/arsapi"
 )
@@ -80,56 +81,182 @@ func Decode(r *http.Request, body []byte, v any) *arsapi.Problem {
 // body, matching keys as encoding/json matches them to fields (without
 // regard to case): json.Unmarshal keeps the last of them, where another
 // reader of the same bytes (a proxy, a log, a client's own check) may
-// take the first. Malformed JSON is left to the decoder to report.
+// take the first. It scans the bytes once, without decoding values, since
+// it runs on every request body; malformed JSON is left to the decoder to
+// report (the scan stops, or passes over what it need not read).
 func duplicateKey(body []byte) (string, bool) {
-	type frame struct {
-		keys    map[string]bool // nil in an array
-		wantKey bool
-	}
-	var stack []frame
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	value := func() { // a value ended: in an object, a key comes next
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].wantKey = true
-		}
-	}
+	const (
+		wantValue = iota
+		wantKey   // in an object, after '{' or ','
+		afterValue
+	)
+	var (
+		stack []*keySet // nil for an array
+		i, n  = 0, len(body)
+		state = wantValue
+	)
 	for {
-		tok, err := dec.Token()
-		if err != nil {
+		for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+			i++
+		}
+		if i >= n {
 			return "", false
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
-			case '[':
-				stack = append(stack, frame{})
-			default:
-				stack = stack[:len(stack)-1]
-				value()
-			}
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
-				k := foldKey(t)
-				if stack[n-1].keys[k] {
-					return t, true
-				}
-				stack[n-1].keys[k] = true
-				stack[n-1].wantKey = false
+		c := body[i]
+		switch state {
+		case wantKey:
+			if c == '}' { // an empty object
+				i++
+				stack, state = stack[:len(stack)-1], afterValue
 				continue
 			}
-			value()
-		default:
-			value()
+			start := i
+			if c != '"' || !skipString(body, &i) {
+				return "", false
+			}
+			key, ok := unquote(body[start:i])
+			if !ok {
+				return "", false
+			}
+			if stack[len(stack)-1].add(foldKey(key)) {
+				return key, true
+			}
+			for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+				i++
+			}
+			if i >= n || body[i] != ':' {
+				return "", false
+			}
+			i++
+			state = wantValue
+		case wantValue:
+			switch c {
+			case '{':
+				i++
+				stack, state = append(stack, &keySet{}), wantKey
+			case '[':
+				i++
+				stack = append(stack, nil)
+				for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+					i++
+				}
+				if i < n && body[i] == ']' { // an empty array
+					i++
+					stack, state = stack[:len(stack)-1], afterValue
+				}
+			case '"':
+				if !skipString(body, &i) {
+					return "", false
+				}
+				state = afterValue
+			default: // a number, true, false or null
+				start := i
+				for i < n && !strings.ContainsRune(" \t\n\r,:]}[{\"", rune(body[i])) {
+					i++
+				}
+				if i == start {
+					return "", false
+				}
+				state = afterValue
+			}
+		case afterValue:
+			if len(stack) == 0 { // the end of the top value
+				return "", false
+			}
+			switch c {
+			case ',':
+				i++
+				if stack[len(stack)-1] != nil {
+					state = wantKey
+				} else {
+					state = wantValue
+				}
+			case '}', ']':
+				i++
+				stack = stack[:len(stack)-1]
+			default:
+				return "", false
+			}
 		}
 	}
+}
+
+// skipString moves *i past the string that starts at body[*i] (a '"'),
+// reporting false when it does not end.
+func skipString(body []byte, i *int) bool {
+	for j := *i + 1; j < len(body); j++ {
+		switch body[j] {
+		case '\\':
+			j++
+		case '"':
+			*i = j + 1
+			return true
+		}
+	}
+	return false
+}
+
+// unquote is the text of a JSON string with its quotes, as encoding/json
+// reads it.
+func unquote(quoted []byte) (string, bool) {
+	if bytes.IndexByte(quoted, '\\') < 0 && utf8.Valid(quoted) {
+		return string(quoted[1 : len(quoted)-1]), true
+	}
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// keySet is the folded keys of one object: a short list, as most objects
+// have a few keys, and a map once there are many.
+type keySet struct {
+	few  []string
+	many map[string]struct{}
+}
+
+// add adds a folded key, reporting whether it was there already.
+func (s *keySet) add(k string) bool {
+	if s.many != nil {
+		if _, ok := s.many[k]; ok {
+			return true
+		}
+		s.many[k] = struct{}{}
+		return false
+	}
+	for _, f := range s.few {
+		if f == k {
+			return true
+		}
+	}
+	if len(s.few) < 16 {
+		s.few = append(s.few, k)
+		return false
+	}
+	s.many = make(map[string]struct{}, 32)
+	for _, f := range s.few {
+		s.many[f] = struct{}{}
+	}
+	s.many[k] = struct{}{}
+	return false
 }
 
 // foldKey maps a key to one representative of the keys strings.EqualFold
 // (and so encoding/json) takes for the same.
 func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		// An ASCII letter's fold orbit is its upper and lower case (and,
+		// for k and s, a letter beyond ASCII): the least is the upper.
+		return strings.ToUpper(s)
+	}
 	return strings.Map(func(r rune) rune {
 		m := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
