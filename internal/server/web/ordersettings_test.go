@@ -61,7 +61,7 @@ func TestOrderSettingsForms(t *testing.T) {
 		// The printer inherits the account's until it has its own.
 		pp := web.PrinterPath(en.ID)
 		mustContain(t, "printer inherits", c.get(pp).body, `<option value="" selected>As the account (threshold)</option>`,
-			"<strong>threshold</strong> policy (set for the account)", `placeholder="2h, as the account"`)
+			"<strong>threshold</strong> policy (set for the account)", `placeholder="2h, as the account"`, "empty: as the account (2h).")
 		r = c.post(pp+"/order-settings", url.Values{"csrf_token": {c.csrf(pp)}, "policy": {"forecast"}, "hold": {"0"}})
 		if r.status != http.StatusSeeOther || r.location() != pp+"?done=settings#order-settings" {
 			t.Fatalf("save printer: HTTP %d to %q: %s", r.status, r.location(), trim(r.body))
