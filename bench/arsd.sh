@@ -5,7 +5,8 @@
 # printers, then measures latency at a fixed rate (open loop) and the
 # sustained maximum (closed loop), and checks that no order was placed twice.
 # "postgres-3" runs three arsd replicas on one PostgreSQL database behind
-# haproxy (skipped when haproxy is not installed) and measures through it.
+# haproxy (skipped when haproxy is not installed), which sends a printer's
+# reports to one replica as deploy/haproxy.cfg does, and measures through it.
 #
 # Environment: PRINTERS (300), RATE (500), OPEN (20s), CLOSED (20s),
 # CONCURRENCY (32), DBS ("sqlite postgres postgres-3"), ARSD_BIN (an arsd
@@ -70,7 +71,7 @@ start_replicas() {
   printf '%s\n' "global" "  maxconn 4096" "defaults" "  mode http" "  timeout connect 1s" \
     "  timeout client 30s" "  timeout server 30s" "  timeout http-keep-alive 30s" "  retries 3" \
     "  option redispatch 1" "frontend ars" "  bind 127.0.0.1:$lb" "  default_backend arsd" \
-    "backend arsd" "  balance roundrobin" "  option httpchk GET /readyz" >"$work/haproxy.cfg"
+    "backend arsd" "  balance uri" "  hash-type consistent" "  option httpchk GET /readyz" >"$work/haproxy.cfg"
   printf '%s' "$backends" >>"$work/haproxy.cfg"
   haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
   haproxy_pid=$!
