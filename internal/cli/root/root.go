@@ -86,6 +86,11 @@ whole table.`,
 	cmd.AddCommand(discover.NewCmdDiscover(f, nil), doctor.NewCmdDoctor(f, nil), models.NewCmdModels(f, nil))
 	cmd.AddCommand(register.NewCmdRegister(f, nil), status.NewCmdStatus(f, nil), cancel.NewCmdCancel(f, nil))
 	cmd.AddCommand(configcmd.NewCmdConfig(f, nil), orders.NewCmdOrders(f, nil), rundemo.NewCmdDemo(f, nil))
+	// cobra adds its completion command when it runs; added now, it gets
+	// the same argument checks as every other group (an unknown shell is
+	// a usage error, where cobra showed the help and exited 0).
+	cmd.InitDefaultCompletionCmd()
+	fitCompletionHelp(cmd)
 	usageArgs(cmd)
 	wrapFlagUsages(cmd, f.IOStreams)
 	return cmd
@@ -116,6 +121,25 @@ func wrapFlagUsages(cmd *cobra.Command, ios *iostreams.IOStreams) {
 		_, err := io.WriteString(c.OutOrStderr(), text)
 		return err
 	})
+}
+
+// fitCompletionHelp breaks the lines of cobra's completion help that
+// are wider than 80 columns between words, as arsctl's own help is
+// written (a terminal broke "package manager" mid-word).
+func fitCompletionHelp(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		for _, sub := range append([]*cobra.Command{c}, c.Commands()...) {
+			lines := strings.Split(sub.Long, "\n")
+			var out []string
+			for _, l := range lines {
+				out = append(out, iostreams.Wrap(l, 79)...)
+			}
+			sub.Long = strings.Join(out, "\n")
+		}
+	}
 }
 
 // usageArgs makes argument mistakes usage errors (exit 2), like flag

@@ -23,12 +23,14 @@ func TestUsageErrors(t *testing.T) {
 		{"bogus", cmdutil.ExitUsage, `unknown command "bogus" for "arsctl"`},
 		{"stauts", cmdutil.ExitUsage, "did you mean status?"},
 		{"auth bogus", cmdutil.ExitUsage, `unknown command "bogus" for "arsctl auth"`},
+		{"completion tcsh", cmdutil.ExitUsage, `unknown command "tcsh" for "arsctl completion"`},
 		{"status a b", cmdutil.ExitUsage, "accepts at most 1 arg(s), received 2"},
 		{"monitor extra", cmdutil.ExitUsage, "Run 'arsctl monitor --help' for usage."},
 		{"--bogus", cmdutil.ExitUsage, "unknown flag: --bogus"},
 		{"status --jq .[", cmdutil.ExitUsage, "--jq: "},
 		{"", cmdutil.ExitOK, ""},
 		{"auth", cmdutil.ExitOK, ""},
+		{"completion", cmdutil.ExitOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
