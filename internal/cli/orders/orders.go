@@ -423,6 +423,12 @@ func orderErr(id, notOpen string, err error) error {
 		case arsapi.CodeNotFound:
 			return cmdutil.NotFoundf("no order %s in your account; `arsctl orders list --all` lists them", id)
 		case arsapi.CodeOrderNotOpen:
+			// The server's detail ends in its own sentence of the order's
+			// state ("order … is skipped, no longer scheduled"), which
+			// said again after ours named the order twice.
+			if _, why, ok := strings.Cut(p.Detail, ": "); ok && strings.HasPrefix(why, "order "+id+" is ") {
+				return errors.New(why)
+			}
 			return fmt.Errorf("order %s is %s: %s", id, notOpen, p.Detail)
 		}
 	}

@@ -76,8 +76,9 @@ func TestInbox(t *testing.T) {
 		t.Errorf("unknown order: %v (exit %d)", err, cmdutil.ExitCode(err))
 	}
 	res, _ = c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{{Name: "C", Level: 3, Type: "inkCartridge"}}})
-	if _, _, err := run(false, bought, func(o *Options) { o.IDs = []string{res.Orders[0].ID} }); cmdutil.ExitCode(err) != cmdutil.ExitFailure ||
-		!strings.Contains(err.Error(), "not waiting in the order inbox") {
+	placed := res.Orders[0].ID
+	if _, _, err := run(false, bought, func(o *Options) { o.IDs = []string{placed} }); cmdutil.ExitCode(err) != cmdutil.ExitFailure ||
+		err.Error() != "order "+placed+" is placed, not waiting in the order inbox" {
 		t.Errorf("placed order: %v", err)
 	}
 }
