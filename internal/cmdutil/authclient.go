@@ -38,7 +38,7 @@ func (f *Factory) AuthHTTPClient(ctx context.Context) (*http.Client, string, err
 		if uerr := f.CheckServer(ctx, server); uerr != nil {
 			return nil, server, uerr
 		}
-		return nil, server, AuthErrorf("not signed in to %s: run `arsctl auth login` (or set %s)", server, auth.TokenEnv)
+		return nil, server, NotSignedIn(server)
 	}
 	if err != nil {
 		return nil, server, err
@@ -130,4 +130,10 @@ func (f *Factory) ExplainAuth(err error) error {
 		return StoredTokenRefused(server)
 	}
 	return EnvTokenRefused(server)
+}
+
+// NotSignedIn is the error (exit 4) for no sign-in to server: no stored
+// token and no ARS_TOKEN. Every command says it in the same words.
+func NotSignedIn(server string) error {
+	return AuthErrorf("not signed in to %s: run `arsctl auth login` (or set %s)", server, auth.TokenEnv)
 }

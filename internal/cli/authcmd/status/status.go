@@ -113,7 +113,7 @@ func statusRun(ctx context.Context, opts *Options) error {
 		failure = err
 	} else {
 		st.Error = "not signed in"
-		failure = cmdutil.AuthErrorf("not signed in to %s: run `arsctl auth login`", server)
+		failure = cmdutil.NotSignedIn(server)
 	}
 	if opts.Output.Machine() {
 		if err := cmdutil.WriteJSON(opts.IO.Out, st, opts.Output.JQ); err != nil {

@@ -44,7 +44,7 @@ func TestStatusRun(t *testing.T) {
 		stdout   string
 		errorStr string
 	}{
-		{name: "not signed in", exit: cmdutil.ExitAuth, errorStr: "not signed in to http://ars.test: run `arsctl auth login`"},
+		{name: "not signed in", exit: cmdutil.ExitAuth, errorStr: "not signed in to http://ars.test: run `arsctl auth login` (or set ARS_TOKEN)"},
 		{name: "not signed in json", json: true, exit: cmdutil.ExitAuth, stdout: `"signed_in": false`},
 		{name: "signed in", stored: true, stdout: "  account: owner@example.com (a1)\n  token:   " + store.Where()},
 		{name: "env", env: true, stdout: "token:   ARS_TOKEN"},
