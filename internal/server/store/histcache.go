@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"slices"
 	"sort"
 	"sync"
@@ -131,13 +132,23 @@ func (c *historyCache) drop(enrollmentID string) {
 	}
 }
 
-// newest is the supply's newest cached change, ok false when it has none.
-func (e *historyEntry) newest(supply string) (forecast.Reading, bool) {
+// newestChangeSQL reads a supply's newest kept level change read at or
+// after a time (no row when none): one index probe, which checks a cached
+// history. newestChangesSQL does it for several supplies at once on
+// PostgreSQL.
+const newestChangeSQL = `SELECT read_at, level FROM level_history
+	WHERE enrollment_id = ? AND supply = ? AND read_at >= ? ORDER BY read_at DESC LIMIT 1`
+
+// holdsNewest reports whether the supply's newest change in the database
+// (at and level, NULL for none) is the entry's newest: then level_history
+// holds no change of the supply that the entry lacks.
+func (e *historyEntry) holdsNewest(supply string, at, level sql.NullInt64) bool {
 	rs := e.supplies[supply]
 	if len(rs) == 0 {
-		return forecast.Reading{}, false
+		return !at.Valid
 	}
-	return rs[len(rs)-1], true
+	r := rs[len(rs)-1]
+	return at.Valid && nanos(r.At) == at.Int64 && int64(r.Level) == level.Int64
 }
 
 // window is the entry's changes a report reading from windowStart uses,

@@ -101,9 +101,8 @@ func (s *Store) reportLevelsPipelined(ctx context.Context, rep levelReport) ([]a
 	return orders, nil
 }
 
-// newestChangesSQL reads, for each supply named in the array, its newest
-// kept level change read at or after a time (NULLs when none): one index
-// probe a supply, which checks a cached history (historyCache).
+// newestChangesSQL is newestChangeSQL for each supply named in the array
+// (NULLs for one without a change), in one statement.
 const newestChangesSQL = `SELECT n.supply, h.read_at, h.level FROM unnest(?::text[]) AS n(supply)
 	LEFT JOIN LATERAL (SELECT read_at, level FROM level_history
 		WHERE enrollment_id = ? AND supply = n.supply AND read_at >= ?
@@ -242,8 +241,7 @@ func cachedCurrent(e *historyEntry, rows pgx.Rows) bool {
 		if err := rows.Scan(&name, &at, &level); err != nil {
 			return false
 		}
-		r, ok := e.newest(name)
-		if ok != at.Valid || ok && (nanos(r.At) != at.Int64 || int64(r.Level) != level.Int64) {
+		if !e.holdsNewest(name, at, level) {
 			current = false
 		}
 	}

@@ -476,8 +476,18 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	var orders []arsapi.Order
+	newestStmt, err := s.prepared(ctx, newestChangeSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	windowStart := rep.readAt - int64(forecastWindow)
+	cache := s.historyCache()
+	var (
+		orders []arsapi.Order
+		after  *historyEntry
+	)
 	err = s.inTx(ctx, func(tx *db.Tx) error {
+		after = nil
 		rows, err := tx.Tx.StmtContext(ctx, selStmt).QueryContext(ctx, rep.enrollmentID, rep.accountID)
 		if err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
@@ -495,14 +505,35 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read enrollment: %w", err)
 		}
-		hrows, err := tx.Tx.StmtContext(ctx, histStmt).QueryContext(ctx, rep.enrollmentID, rep.readAt-int64(forecastWindow), MaxReadingsPerSupply)
-		if err != nil {
-			return fmt.Errorf("read level history: %w", err)
+		// The history this replica holds of the printer, when each
+		// supply's newest change is the one it holds (histcache.go).
+		if e := cache.get(rep.enrollmentID, windowStart); e != nil && sl.found {
+			current := true
+			for _, sp := range rep.supplies {
+				var at, level sql.NullInt64
+				err := tx.Tx.StmtContext(ctx, newestStmt).QueryRowContext(ctx, rep.enrollmentID, sp.Name, e.from).Scan(&at, &level)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("read level history: %w", err)
+				}
+				if !e.holdsNewest(sp.Name, at, level) {
+					current = false
+					break
+				}
+			}
+			if current {
+				sl.history = e.window(windowStart)
+			}
 		}
-		err = sl.scanHistory(hrows)
-		hrows.Close()
-		if err != nil {
-			return err
+		if sl.history == nil {
+			hrows, err := tx.Tx.StmtContext(ctx, histStmt).QueryContext(ctx, rep.enrollmentID, windowStart, MaxReadingsPerSupply)
+			if err != nil {
+				return fmt.Errorf("read level history: %w", err)
+			}
+			err = sl.scanHistory(hrows)
+			hrows.Close()
+			if err != nil {
+				return err
+			}
 		}
 		count := func(since int64) (n int, err error) {
 			err = tx.QueryRow(ctx, recentOrdersSQL, rep.enrollmentID, since).Scan(&n)
@@ -515,6 +546,7 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 			return err
 		}
 		orders = placed
+		after = afterReport(windowStart, sl.history, write)
 		if !newer {
 			return nil
 		}
@@ -543,6 +575,12 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		}
 		return nil
 	})
+	switch {
+	case err != nil:
+		cache.drop(rep.enrollmentID)
+	case after != nil:
+		cache.put(rep.enrollmentID, after)
+	}
 	return orders, err
 }
 
