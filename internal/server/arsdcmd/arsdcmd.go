@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,6 +62,7 @@ type options struct {
 	accessTokenTTL, drainDelay                           time.Duration
 	logLevel, logFormat                                  string
 	trustProxy                                           bool
+	pprofListen                                          string
 }
 
 // envNames maps flags to their environment variables.
@@ -75,6 +78,7 @@ var envNames = map[string]string{
 	"log-format":       "ARSD_LOG_FORMAT",
 	"trust-proxy":      "ARSD_TRUST_PROXY",
 	"drain-delay":      "ARSD_DRAIN_DELAY",
+	"pprof-listen":     "ARSD_PPROF_LISTEN",
 }
 
 // NewCommand returns the arsd command. getenv reads the environment.
@@ -124,7 +128,7 @@ and ARSD_EMAIL_FROM set the rest of the email section.`,
 				return &usageError{err}
 			}
 			cfg.Logger = logger
-			return run(cmd.Context(), cfg, stderr)
+			return run(cmd.Context(), cfg, o.pprofListen, stderr)
 		},
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
@@ -140,6 +144,7 @@ and ARSD_EMAIL_FROM set the rest of the email section.`,
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a trusted load balancer)")
 	f.DurationVar(&o.drainDelay, "drain-delay", 5*time.Second, "on SIGTERM, serve this long with /readyz failing before closing (load balancers drain the replica)")
+	f.StringVar(&o.pprofListen, "pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (off when empty)")
 	return cmd
 }
 
@@ -248,7 +253,43 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
-func run(ctx context.Context, cfg server.Config, stderr io.Writer) error {
+// servePprof serves net/http/pprof's handlers on addr, which must be a
+// loopback address: profiles show the code's paths and memory, for the
+// operator on the machine only. It stops when ctx ends.
+func servePprof(ctx context.Context, addr string, stderr io.Writer) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return &usageError{fmt.Errorf("--pprof-listen %q: %w", addr, err)}
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return &usageError{fmt.Errorf("--pprof-listen %q: use a loopback address such as 127.0.0.1:6060", addr)}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close below
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	fmt.Fprintf(stderr, "arsd profiles on http://%s/debug/pprof/\n", ln.Addr())
+	return nil
+}
+
+func run(ctx context.Context, cfg server.Config, pprofListen string, stderr io.Writer) error {
+	if pprofListen != "" {
+		if err := servePprof(ctx, pprofListen, stderr); err != nil {
+			return err
+		}
+	}
 	addr := cfg.Addr
 	if addr == "" {
 		addr = server.DefaultAddr
