@@ -95,7 +95,6 @@ func TestLevelHistoryRoute(t *testing.T) {
 func TestLevelHistoryReadsBounded(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d, func(o *Options) { o.HistoryReads, o.HistoryWait = 1, time.Millisecond })
-		ctx := context.Background()
 		type owner struct{ tok, levels string }
 		var owners []owner
 		for i := range 4 {
@@ -109,21 +108,11 @@ func TestLevelHistoryReadsBounded(t *testing.T) {
 			now := time.Now().UTC()
 			levels := "/v1/enrollments/" + en.ID + "/levels"
 			e.mustDo("POST", levels, tok, arsapi.LevelReport{ReadAt: now.Add(-time.Minute), Supplies: sup}, 200, nil)
+			names := make([]string, len(sup))
 			for j := range sup {
-				var b strings.Builder
-				var args []any
-				b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
-				for k := range 300 {
-					if k > 0 {
-						b.WriteByte(',')
-					}
-					b.WriteString("(?, ?, ?, ?)")
-					args = append(args, en.ID, sup[j].Name, now.Add(-time.Duration(k+2)*time.Minute).UnixNano(), 40+k%2)
-				}
-				if _, err := d.Exec(ctx, b.String(), args...); err != nil {
-					t.Fatal(err)
-				}
+				names[j] = sup[j].Name
 			}
+			dbtest.FillLevelHistory(t, d, en.ID, names, 300, now.Add(-time.Minute))
 			owners = append(owners, owner{tok, levels})
 		}
 		var (

@@ -101,19 +101,15 @@ func (c *historyCache) put(enrollmentID string, e *historyEntry) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.entries[enrollmentID]; old != nil {
-		c.readings -= old.readings
-		delete(c.entries, enrollmentID)
-	}
+	c.remove(enrollmentID)
 	if e.readings > c.max {
 		return
 	}
-	for id, old := range c.entries {
+	for id := range c.entries {
 		if c.readings+e.readings <= c.max {
 			break
 		}
-		c.readings -= old.readings
-		delete(c.entries, id)
+		c.remove(id)
 	}
 	c.entries[enrollmentID] = e
 	c.readings += e.readings
@@ -126,6 +122,11 @@ func (c *historyCache) drop(enrollmentID string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.remove(enrollmentID)
+}
+
+// remove forgets the enrollment's entry; c.mu is held.
+func (c *historyCache) remove(enrollmentID string) {
 	if old := c.entries[enrollmentID]; old != nil {
 		c.readings -= old.readings
 		delete(c.entries, enrollmentID)

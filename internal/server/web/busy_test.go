@@ -47,21 +47,11 @@ func TestPrinterPagesBounded(t *testing.T) {
 			if _, err := e.st.ReportLevels(ctx, mustAccountPW(t, e, email, pw), en.ID, arsapi.LevelReport{ReadAt: now.Add(-time.Minute), Supplies: sup}); err != nil {
 				t.Fatal(err)
 			}
+			names := make([]string, len(sup))
 			for j := range sup {
-				var b strings.Builder
-				var args []any
-				b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
-				for k := range 200 {
-					if k > 0 {
-						b.WriteByte(',')
-					}
-					b.WriteString("(?, ?, ?, ?)")
-					args = append(args, en.ID, sup[j].Name, now.Add(-time.Duration(k+2)*time.Minute).UnixNano(), 40+k%2)
-				}
-				if _, err := d.Exec(ctx, b.String(), args...); err != nil {
-					t.Fatal(err)
-				}
+				names[j] = sup[j].Name
 			}
+			dbtest.FillLevelHistory(t, d, en.ID, names, 200, now.Add(-time.Minute))
 			owners = append(owners, owner{c, web.PrinterPath(en.ID)})
 		}
 		var (

@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/arsctl/arsctl/internal/server/db"
 )
@@ -86,4 +88,28 @@ func Postgres(t testing.TB) *db.DB {
 func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// FillLevelHistory writes n level changes of each supply of an enrollment
+// straight into level_history, one a minute before before, alternating
+// 40 and 41 %: a long history without sending the reports.
+func FillLevelHistory(t testing.TB, d *db.DB, enrollmentID string, supplies []string, n int, before time.Time) {
+	t.Helper()
+	for _, name := range supplies {
+		var (
+			b    strings.Builder
+			args []any
+		)
+		b.WriteString(`INSERT INTO level_history (enrollment_id, supply, read_at, level) VALUES `)
+		for k := range n {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, enrollmentID, name, before.Add(-time.Duration(k+1)*time.Minute).UnixNano(), 40+k%2)
+		}
+		if _, err := d.Exec(context.Background(), b.String(), args...); err != nil {
+			t.Fatalf("fill level history: %v", err)
+		}
+	}
 }
