@@ -23,13 +23,7 @@ import (
 // marks it, and the inbox is then empty ([] with --json, exit 0).
 func TestInbox(t *testing.T) {
 	ctx := context.Background()
-	api := clitest.StartAPI(t)
-	c := api.Client(api.Account(t, "owner@example.com"))
-	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	api, c, e := studyPrinter(t)
 	res, err := c.ReportLevels(ctx, e.ID, arsapi.LevelReport{Supplies: []printer.Supply{{Name: "PGBK", Level: 3, Type: "inkCartridge"}}})
 	if err != nil || len(res.Orders) != 1 {
 		t.Fatalf("ReportLevels = %+v, %v", res, err)
@@ -136,13 +130,7 @@ func TestOrderIDsThatAreNoPath(t *testing.T) {
 // the start of two IDs is a usage error naming both.
 func TestShortOrderIDs(t *testing.T) {
 	ctx := context.Background()
-	api := clitest.StartAPI(t)
-	c := api.Client(api.Account(t, "owner@example.com"))
-	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, e := studyPrinter(t)
 	// Held for a day: the orders are scheduled.
 	day := 24 * 60
 	if _, err := c.SetOrderSettings(ctx, "", arsapi.OrderSettings{HoldMinutes: &day}); err != nil {
@@ -207,4 +195,18 @@ func TestShortOrderIDs(t *testing.T) {
 	if err := boughtRun(ctx, opts); cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), `no order of your account starts with "ffffffff"`) {
 		t.Fatalf("no such start: %v", err)
 	}
+}
+
+// studyPrinter starts an API with an account that has enrolled one
+// TS8320, labelled "study", with Canon.
+func studyPrinter(t *testing.T) (*clitest.API, *arsapi.Client, arsapi.Enrollment) {
+	t.Helper()
+	api := clitest.StartAPI(t)
+	c := api.Client(api.Account(t, "owner@example.com"))
+	e, err := c.CreateEnrollment(context.Background(), arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
+		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api, c, e
 }

@@ -61,13 +61,7 @@ func TestNewCmdSettingsFlags(t *testing.T) {
 // shows where each value comes from; inherit clears the printer's.
 func TestSettings(t *testing.T) {
 	ctx := context.Background()
-	api := clitest.StartAPI(t)
-	c := api.Client(api.Account(t, "owner@example.com"))
-	e, err := c.CreateEnrollment(ctx, arsapi.CreateEnrollmentRequest{Provider: arsapi.ProviderCanon,
-		Printer: arsapi.Printer{Model: "TS8320", Serial: clitest.Serial(1), Label: "study"}, TermsVersion: "2026-01"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c, e := studyPrinter(t)
 	run := func(json bool, mutate func(*Options)) (string, string, error) {
 		ios, _, out, errOut := iostreams.Test()
 		o := &Options{IO: ios, Output: &cmdutil.OutputOptions{JSON: json}, Now: time.Now,
