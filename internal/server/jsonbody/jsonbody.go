@@ -96,9 +96,7 @@ func duplicateKey(body []byte) (string, bool) {
 		state = wantValue
 	)
 	for {
-		for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-			i++
-		}
+		i = skipSpace(body, i)
 		if i >= n {
 			return "", false
 		}
@@ -121,9 +119,7 @@ func duplicateKey(body []byte) (string, bool) {
 			if stack[len(stack)-1].add(foldKey(key)) {
 				return key, true
 			}
-			for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-				i++
-			}
+			i = skipSpace(body, i)
 			if i >= n || body[i] != ':' {
 				return "", false
 			}
@@ -137,9 +133,7 @@ func duplicateKey(body []byte) (string, bool) {
 			case '[':
 				i++
 				stack = append(stack, nil)
-				for i < n && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-					i++
-				}
+				i = skipSpace(body, i)
 				if i < n && body[i] == ']' { // an empty array
 					i++
 					stack, state = stack[:len(stack)-1], afterValue
@@ -179,6 +173,15 @@ func duplicateKey(body []byte) (string, bool) {
 			}
 		}
 	}
+}
+
+// skipSpace is the index of the first byte at or after i that is not
+// JSON whitespace.
+func skipSpace(body []byte, i int) int {
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // skipString moves *i past the string that starts at body[*i] (a '"'),
