@@ -509,9 +509,10 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 		// supply's newest change is the one it holds (histcache.go).
 		if e := cache.get(rep.enrollmentID, windowStart); e != nil && sl.found {
 			current := true
+			newest := tx.Tx.StmtContext(ctx, newestStmt)
 			for _, sp := range rep.supplies {
 				var at, level sql.NullInt64
-				err := tx.Tx.StmtContext(ctx, newestStmt).QueryRowContext(ctx, rep.enrollmentID, sp.Name, e.from).Scan(&at, &level)
+				err := newest.QueryRowContext(ctx, rep.enrollmentID, sp.Name, e.from).Scan(&at, &level)
 				if err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return fmt.Errorf("read level history: %w", err)
 				}
