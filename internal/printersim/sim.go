@@ -84,13 +84,11 @@ func DefaultSupplies() []Supply {
 // The colours are the plain ones; what a TS6300 series reports is not
 // known.
 func NamedInkSupplies() []Supply {
-	return []Supply{
-		{Name: "Black(PGBK)", Description: "Black(PGBK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 80},
-		{Name: "Black(BK)", Description: "Black(BK)", Color: "#000000", Colorant: "black", Type: "inkCartridge", Level: 70},
-		{Name: "Cyan", Description: "Cyan", Color: "#00FFFF", Colorant: "cyan", Type: "inkCartridge", Level: 60},
-		{Name: "Magenta", Description: "Magenta", Color: "#FF00FF", Colorant: "magenta", Type: "inkCartridge", Level: 50},
-		{Name: "Yellow", Description: "Yellow", Color: "#FFFF00", Colorant: "yellow", Type: "inkCartridge", Level: 40},
+	s := DefaultSupplies()[:5]
+	for i := range s {
+		s[i].Name = s[i].Description
 	}
+	return s
 }
 
 // TriColourSupplies are the two FINE cartridges of a PIXMA such as the
