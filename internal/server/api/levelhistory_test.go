@@ -108,11 +108,7 @@ func TestLevelHistoryReadsBounded(t *testing.T) {
 			now := time.Now().UTC()
 			levels := "/v1/enrollments/" + en.ID + "/levels"
 			e.mustDo("POST", levels, tok, arsapi.LevelReport{ReadAt: now.Add(-time.Minute), Supplies: sup}, 200, nil)
-			names := make([]string, len(sup))
-			for j := range sup {
-				names[j] = sup[j].Name
-			}
-			dbtest.FillLevelHistory(t, d, en.ID, names, 300, now.Add(-time.Minute))
+			dbtest.FillLevelHistory(t, d, en.ID, sup, 300, now.Add(-time.Minute))
 			owners = append(owners, owner{tok, levels})
 		}
 		var (

@@ -47,11 +47,7 @@ func TestPrinterPagesBounded(t *testing.T) {
 			if _, err := e.st.ReportLevels(ctx, mustAccountPW(t, e, email, pw), en.ID, arsapi.LevelReport{ReadAt: now.Add(-time.Minute), Supplies: sup}); err != nil {
 				t.Fatal(err)
 			}
-			names := make([]string, len(sup))
-			for j := range sup {
-				names[j] = sup[j].Name
-			}
-			dbtest.FillLevelHistory(t, d, en.ID, names, 200, now.Add(-time.Minute))
+			dbtest.FillLevelHistory(t, d, en.ID, sup, 200, now.Add(-time.Minute))
 			owners = append(owners, owner{c, web.PrinterPath(en.ID)})
 		}
 		var (

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arsctl/arsctl/internal/server/db"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // PostgresEnv names the environment variable holding the DSN of a
@@ -93,9 +94,9 @@ func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 // FillLevelHistory writes n level changes of each supply of an enrollment
 // straight into level_history, one a minute before before, alternating
 // 40 and 41 %: a long history without sending the reports.
-func FillLevelHistory(t testing.TB, d *db.DB, enrollmentID string, supplies []string, n int, before time.Time) {
+func FillLevelHistory(t testing.TB, d *db.DB, enrollmentID string, supplies []printer.Supply, n int, before time.Time) {
 	t.Helper()
-	for _, name := range supplies {
+	for _, sp := range supplies {
 		var (
 			b    strings.Builder
 			args []any
@@ -106,7 +107,7 @@ func FillLevelHistory(t testing.TB, d *db.DB, enrollmentID string, supplies []st
 				b.WriteByte(',')
 			}
 			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, enrollmentID, name, before.Add(-time.Duration(k+1)*time.Minute).UnixNano(), 40+k%2)
+			args = append(args, enrollmentID, sp.Name, before.Add(-time.Duration(k+1)*time.Minute).UnixNano(), 40+k%2)
 		}
 		if _, err := d.Exec(context.Background(), b.String(), args...); err != nil {
 			t.Fatalf("fill level history: %v", err)
