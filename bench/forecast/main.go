@@ -33,7 +33,12 @@
 // the printers' own readings gave up to the day before, as arsd's
 // periodic job does. -prior=false runs it without.
 //
-// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5] [-prior=false] [-causes]
+// -policies oracle runs, for reference, a rule no real policy can follow: it knows
+// the supply's true level and the expected use of the coming days, but
+// not the day's randomness nor a heavy month that has not begun (see
+// oracle). It bounds what any policy can reach on these traces.
+//
+// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5] [-prior=false] [-causes] [-policies forecast,threshold,oracle] [-oracle-buffer 0.3] [-oracle-extra 4]
 package main
 
 import (
@@ -44,6 +49,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/arsctl/arsctl/pkg/forecast"
@@ -56,6 +62,8 @@ type config struct {
 	days     int
 	seed     uint64
 	lead     time.Duration
+	// oracle is the rule of the policy named "oracle".
+	oracle oracle
 }
 
 // result is one policy's outcome over the fleet.
@@ -80,8 +88,7 @@ type cause struct {
 }
 
 func causeOf(t trace, d int) cause {
-	m := (d % 365) / 31
-	return cause{t.kind, m == t.heavy || (m == t.heavy+1 && (d%365)%31 < 7)}
+	return cause{t.kind, t.inHeavy(d) || ((d%365)/31 == t.heavy+1 && (d%365)%31 < 7)}
 }
 
 func (r *result) addEmpty(c cause, first bool) {
@@ -128,6 +135,10 @@ type trace struct {
 	low      int
 	coverage []float64 // per-day ink per page factor
 	heavy    int
+	// expect is the expected pages of each day: the use, weekly rhythm,
+	// holidays and idle week, without the heavy month's factor and without
+	// the day's randomness. Only the oracle reads it.
+	expect []float64
 }
 
 func newTrace(rng *rand.Rand, days int) trace {
@@ -136,6 +147,7 @@ func newTrace(rng *rand.Rand, days int) trace {
 		report:   make([]bool, days),
 		noise:    make([]float64, days),
 		coverage: make([]float64, days),
+		expect:   make([]float64, days),
 		swaps:    map[int]bool{},
 		hour:     0.3 + 0.5*rng.Float64(),
 		low:      []int{10, 15, 15, 20}[rng.IntN(4)],
@@ -181,6 +193,7 @@ func newTrace(rng *rand.Rand, days int) trace {
 		if (doy >= 210 && doy < 224) || doy >= 359 || doy < 2 || (idle >= 0 && d >= idle && d < idle+7) {
 			m *= 0.05
 		}
+		t.expect[d] = m
 		if (d%365)/31 == heavy {
 			m *= 2
 		}
@@ -216,12 +229,46 @@ func (t trace) read(level float64, d int) int {
 	}
 }
 
+// inHeavy reports whether day d is in the printer's heavy month.
+func (t trace) inHeavy(d int) bool { return (d%365)/31 == t.heavy }
+
+// oracle is an ordering rule that no real policy can follow, for
+// reference: it knows the supply's true level and the expected use of
+// the coming days (the printer's use, weekly rhythm, holidays, idle week,
+// and its heavy month once that has begun, to its end), but neither the
+// day's randomness nor a heavy month that has not begun. It orders when
+// the level is at most the expected use until ink ordered now would
+// arrive and the next report after that could order (lead time plus a
+// day), times 1+buffer, plus extra points.
+type oracle struct {
+	buffer, extra float64
+}
+
+// orders reports whether the oracle orders at report time on day d of
+// printer t, with the supply at level.
+func (o oracle) orders(t trace, d int, level float64, lead time.Duration) bool {
+	from := float64(d) + t.hour
+	to := from + lead.Hours()/24 + 1
+	use := 0.0
+	for j := d; float64(j) < to && j < len(t.expect); j++ {
+		share := math.Min(to, float64(j+1)) - math.Max(from, float64(j))
+		pages := t.expect[j]
+		if t.inHeavy(d) && t.inHeavy(j) {
+			pages *= 2
+		}
+		use += share * pages * 100 / t.yield
+	}
+	return level <= use*(1+o.buffer)+o.extra
+}
+
 // printerSim is one printer's state under one policy, stepped a day at a
 // time so that the whole fleet moves together and a policy can use what
 // the other printers have shown up to yesterday (the fleet's prior).
 type printerSim struct {
-	t       trace
-	pol     forecast.Policy
+	t   trace
+	pol forecast.Policy
+	// oracle, when set, orders instead of pol (see oracle).
+	oracle  *oracle
 	lead    time.Duration
 	start   time.Time
 	r       *result
@@ -295,11 +342,17 @@ func (s *printerSim) day(d int, prior *forecast.Prior) {
 	if t.report[d] {
 		s.readings = append(s.readings, forecast.Reading{At: at, Level: t.read(s.level, d)})
 		if s.armed && !s.ordered && !s.spare {
-			f := forecast.EstimateWith(s.readings, at, prior)
-			if f.Known && f.Prior == nil {
-				s.rate = f.Rate
+			var order bool
+			if s.oracle != nil {
+				order = s.oracle.orders(t, d, s.level, s.lead)
+			} else {
+				f := forecast.EstimateWith(s.readings, at, prior)
+				if f.Known && f.Prior == nil {
+					s.rate = f.Rate
+				}
+				order = s.pol(f, s.lead, t.low).Order
 			}
-			if s.pol(f, s.lead, t.low).Order {
+			if order {
 				s.ordered, s.armed = true, false
 				s.arrive = at.Add(s.lead)
 				s.r.placed++
@@ -367,6 +420,9 @@ func runHook(cfg config, names []string, prior bool, onDry func(int, int, trace,
 		sims := make([]*printerSim, len(traces))
 		for p, t := range traces {
 			sims[p] = newPrinterSim(t, forecast.Policies[n], cfg.lead, start, &out[i], func(d int) { onDry(i, p, t, d) })
+			if n == "oracle" {
+				sims[p].oracle = &cfg.oracle
+			}
 		}
 		usePrior := prior && n == "forecast"
 		for d := 0; d < cfg.days; d++ {
@@ -434,16 +490,26 @@ func main() {
 	prior := flag.Bool("prior", true, "let the forecast policy use the fleet's prior rate for a supply with none of its own")
 	causes := flag.Bool("causes", false, "also print the empty days by cause")
 	flag.DurationVar(&cfg.lead, "lead", forecast.DefaultLeadTime, "delivery time of an order")
+	policies := flag.String("policies", "forecast,threshold,oracle", "policies to run, comma-separated: forecast, threshold, and oracle, which knows the true level and the expected use ahead")
+	flag.Float64Var(&cfg.oracle.buffer, "oracle-buffer", 0.3, "the oracle orders at its expected use until delivery times 1+this")
+	flag.Float64Var(&cfg.oracle.extra, "oracle-extra", 4, "and this many points more")
 	flag.Parse()
 	if *seeds < 1 {
 		fmt.Fprintln(os.Stderr, "-seeds must be at least 1")
 		os.Exit(2)
 	}
+	names := strings.Split(*policies, ",")
+	for _, n := range names {
+		if _, ok := forecast.Policies[n]; !ok && n != "oracle" {
+			fmt.Fprintf(os.Stderr, "-policies: unknown policy %q (forecast, threshold, oracle)\n", n)
+			os.Exit(2)
+		}
+	}
 	rs := make([][]result, *seeds)
 	for i := range rs {
 		c := cfg
 		c.seed += uint64(i)
-		rs[i] = run(c, []string{"forecast", "threshold"}, *prior)
+		rs[i] = run(c, names, *prior)
 	}
 	printTable(os.Stdout, cfg, *seeds, rs)
 	if *causes {

@@ -48,3 +48,24 @@ func TestFleetPriorTimesFirstCartridges(t *testing.T) {
 			with.emptyDays, someRem(with), without.emptyDays, someRem(without))
 	}
 }
+
+// TestOracleBoundsForecast: the oracle, which knows the true level and the
+// expected use ahead, leaves fewer printer-days empty than the forecast
+// policy on the same traces, and a larger buffer buys it fewer empty days
+// for more ink left on arrival.
+func TestOracleBoundsForecast(t *testing.T) {
+	cfg := config{printers: 60, days: 200, seed: 5, lead: forecast.DefaultLeadTime, oracle: oracle{buffer: 0.3, extra: 4}}
+	rs := run(cfg, []string{"forecast", "oracle"}, true)
+	fc, or := rs[0], rs[1]
+	cfg.oracle.buffer = 1
+	wide := run(cfg, []string{"oracle"}, true)[0]
+	t.Logf("forecast %d empty days, %.1f%% left; oracle %d, %.1f%%; oracle with twice the expected use %d, %.1f%%",
+		fc.emptyDays, fc.medianLeft(), or.emptyDays, or.medianLeft(), wide.emptyDays, wide.medianLeft())
+	if or.placed == 0 || or.emptyDays >= fc.emptyDays {
+		t.Fatalf("oracle placed %d orders and has %d empty printer-days, forecast %d: want fewer", or.placed, or.emptyDays, fc.emptyDays)
+	}
+	if wide.emptyDays > or.emptyDays || wide.medianLeft() <= or.medianLeft() {
+		t.Fatalf("a larger buffer gave %d empty days and %.1f%% left, against %d and %.1f%%: want no more empty days and more ink",
+			wide.emptyDays, wide.medianLeft(), or.emptyDays, or.medianLeft())
+	}
+}
