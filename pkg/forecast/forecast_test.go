@@ -175,6 +175,17 @@ func TestEstimateOkLowFromPastCycles(t *testing.T) {
 	if math.Abs(f.Estimated-80) > 1e-9 || math.Abs(f.DaysToEmpty-16) > 1e-9 || !(f.DaysLow < 16 && f.DaysHigh > 16) {
 		t.Fatalf("%+v", f)
 	}
+	// Three past cycles of exactly 5 a day still leave a quarter either
+	// way: the days ahead may be busier than any whole cycle was.
+	three := append([]int(nil), lv[:19]...)
+	for range 3 {
+		three = append(three, lv[2:20]...)
+	}
+	three = append(three, sr, sr, sr, sr, sr)
+	c := Estimate(daily(three...), day(len(three)-1))
+	if !c.Known || c.Points != 3 || math.Abs(c.Rate-5) > 1e-9 || c.RateLow > 3.75+1e-9 || c.RateHigh < 6.25-1e-9 {
+		t.Fatalf("three agreeing cycles: %+v, want rate 5 within at least 3.75-6.25", c)
+	}
 	// The level never goes below the low mark the printer has yet to report.
 	g := Estimate(daily(lv...), day(40))
 	if g.Estimated != 15 {
