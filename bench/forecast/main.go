@@ -38,7 +38,7 @@
 // not the day's randomness nor a heavy month that has not begun (see
 // oracle). It bounds what any policy can reach on these traces.
 //
-// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5] [-prior=false] [-causes] [-policies forecast,threshold,oracle] [-oracle-buffer 0.3] [-oracle-extra 4]
+// Usage: go run ./bench/forecast [-printers 200] [-days 365] [-seed 1] [-seeds 5] [-prior=false] [-causes] [-policies forecast,threshold,oracle] [-oracle-buffer 0.28] [-oracle-extra 4]
 package main
 
 import (
@@ -491,7 +491,7 @@ func main() {
 	causes := flag.Bool("causes", false, "also print the empty days by cause")
 	flag.DurationVar(&cfg.lead, "lead", forecast.DefaultLeadTime, "delivery time of an order")
 	policies := flag.String("policies", "forecast,threshold,oracle", "policies to run, comma-separated: forecast, threshold, and oracle, which knows the true level and the expected use ahead")
-	flag.Float64Var(&cfg.oracle.buffer, "oracle-buffer", 0.3, "the oracle orders at its expected use until delivery times 1+this")
+	flag.Float64Var(&cfg.oracle.buffer, "oracle-buffer", 0.28, "the oracle orders at its expected use until delivery times 1+this")
 	flag.Float64Var(&cfg.oracle.extra, "oracle-extra", 4, "and this many points more")
 	flag.Parse()
 	if *seeds < 1 {
