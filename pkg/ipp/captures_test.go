@@ -128,6 +128,15 @@ func TestRealPrinterCaptures(t *testing.T) {
 					t.Errorf("supply %d = %q kind %q level %d colours %v reorderable %v; want %+v",
 						i, g.Name, g.Kind(), g.Level, g.Colors, g.Reorderable(), w)
 				}
+				// Four of these printers say in printer-state-reasons that
+				// an ink or toner is low; each one's levels already show
+				// which, so none is marked low by words alone.
+				if g.State != "" {
+					t.Errorf("supply %q has state %q", g.Name, g.State)
+				}
+			}
+			if len(p.Problems) > 0 {
+				t.Errorf("problems %q", p.Problems)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ var RequestedAttributes = []string{
 	"printer-info",
 	"printer-name",
 	"printer-state",
+	"printer-state-reasons",
 	"printer-more-info",
 	"marker-names",
 	"marker-colors",
@@ -74,8 +75,9 @@ func DecodeResponse(body []byte) (*printer.Printer, error) {
 // (from printer-device-id MFG/MDL, else printer-make-and-model), serial
 // (from printer-device-id SN, PSE, SERN, SERIALNUMBER or SER), UUID, name
 // (printer-info, else printer-name), state, admin URL (printer-more-info)
-// and supplies (marker-*, completed from printer-supply). The raw device ID
-// is not kept.
+// and supplies (marker-*, completed from printer-supply, with what
+// printer-state-reasons says of them: printer.ApplyStateReasons). The raw
+// device ID is not kept.
 func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 	p := &printer.Printer{Sources: []string{"ipp"}}
 	byName := make(map[string]goipp.Values, len(attrs))
@@ -135,6 +137,11 @@ func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 		stringValues(byName["printer-supply-description"]),
 	)
 	p.Supplies = printer.MergeSupplies(markers, supplies)
+	var unsaid []string
+	p.Supplies, unsaid = printer.ApplyStateReasons(p.Supplies, stringValues(byName["printer-state-reasons"]))
+	for _, r := range unsaid {
+		p.Problems = append(p.Problems, fmt.Sprintf("IPP: the printer says %s but not of which supply", printer.CleanText(r)))
+	}
 	if len(p.Supplies) > 0 {
 		now := time.Now().UTC()
 		p.LevelsReadAt = &now

@@ -136,6 +136,51 @@ func TestDecodeResponse(t *testing.T) {
 		}
 	})
 
+	// A mono laser that says only "some remaining" tells that its toner
+	// is low through printer-state-reasons; with two such inks the
+	// printer does not say which one.
+	t.Run("low said in printer-state-reasons", func(t *testing.T) {
+		for _, tt := range []struct {
+			names, types []goipp.Value
+			levels       []goipp.Value
+			reason       string
+			states       []string
+			problem      string
+		}{
+			{
+				names: []goipp.Value{s("Black Toner"), s("Waste Toner Box")}, types: []goipp.Value{s("toner"), s("waste-toner")},
+				levels: []goipp.Value{i(-3), i(-3)}, reason: "toner-low-warning", states: []string{printer.StateLow, ""},
+			},
+			{
+				names: []goipp.Value{s("Black"), s("Color")}, types: []goipp.Value{s("inkCartridge"), s("inkCartridge")},
+				levels: []goipp.Value{i(-3), i(-3)}, reason: "marker-supply-low-warning", states: []string{"", ""},
+				problem: "IPP: the printer says marker-supply-low-warning but not of which supply",
+			},
+		} {
+			m := response(goipp.StatusOk,
+				goipp.MakeAttribute("printer-make-and-model", goipp.TagText, s("Example Laser 1")),
+				goipp.MakeAttribute("printer-state-reasons", goipp.TagKeyword, s(tt.reason)),
+				goipp.MakeAttr("marker-names", goipp.TagName, tt.names[0], tt.names[1:]...),
+				goipp.MakeAttr("marker-types", goipp.TagKeyword, tt.types[0], tt.types[1:]...),
+				goipp.MakeAttr("marker-levels", goipp.TagInteger, tt.levels[0], tt.levels[1:]...),
+			)
+			p, err := DecodeResponse(encode(t, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var states []string
+			for _, sp := range p.Supplies {
+				states = append(states, sp.State)
+			}
+			if !reflect.DeepEqual(states, tt.states) {
+				t.Errorf("%s: states %q, want %q", tt.reason, states, tt.states)
+			}
+			if got := strings.Join(p.Problems, "; "); got != tt.problem {
+				t.Errorf("%s: problems %q, want %q", tt.reason, got, tt.problem)
+			}
+		}
+	})
+
 	t.Run("wrong value types", func(t *testing.T) {
 		m := response(goipp.StatusOk,
 			goipp.MakeAttribute("printer-make-and-model", goipp.TagInteger, i(7)),

@@ -168,12 +168,15 @@ func (s Supply) KindLabel() string {
 }
 
 // LevelText says a supply's level in words: "40%", "34% full" for a
-// receptacle (its level is how full it is), "some left" ("not full" for a
-// receptacle) when the printer says only that some remains, "unknown"
-// otherwise.
+// receptacle (its level is how full it is), "low" or "empty" when the
+// printer says so in words (State) and gives no percentage, "some left"
+// ("not full" for a receptacle) when the printer says only that some
+// remains, "unknown" otherwise.
 func (s Supply) LevelText() string {
 	waste := s.Kind() == KindWaste
 	switch {
+	case !s.Known() && s.State != "":
+		return s.State
 	case s.Known() && waste:
 		return strconv.Itoa(s.Level) + "% full"
 	case s.Known():

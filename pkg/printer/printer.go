@@ -91,6 +91,11 @@ type Supply struct {
 	// High is the level at or above which the supply is reported as full,
 	// in percent; 0 when the printer does not say.
 	High int `json:"high,omitempty"`
+	// State is StateLow or StateEmpty when the printer says so of this
+	// supply in words rather than by its level: a printer that reports
+	// only "some remaining" tells when the ink is low through its
+	// printer-state-reasons (see ApplyStateReasons). Empty otherwise.
+	State string `json:"state,omitempty"`
 }
 
 // Known reports whether the supply's level is an actual percentage.

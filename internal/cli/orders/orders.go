@@ -22,6 +22,7 @@ import (
 	"github.com/arsctl/arsctl/internal/iostreams"
 	"github.com/arsctl/arsctl/internal/tableprinter"
 	"github.com/arsctl/arsctl/pkg/arsapi"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // Client is the part of ARS API v1 the orders commands use;
@@ -304,7 +305,7 @@ func listRun(ctx context.Context, opts *Options) error {
 					state += " until " + o.HoldUntil.UTC().Format(time.RFC3339)
 				}
 			}
-			t.AddRow(resolve.ShortID(o.ID, idLen), resolve.OrDash(names[o.EnrollmentID]), o.Supply, fmt.Sprintf("%d%%", o.LevelAtOrder), state, ordered)
+			t.AddRow(resolve.ShortID(o.ID, idLen), resolve.OrDash(names[o.EnrollmentID]), o.Supply, printer.Supply{Level: o.LevelAtOrder}.LevelText(), state, ordered)
 		}
 		if err := t.Render(); err != nil {
 			return err

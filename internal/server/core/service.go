@@ -305,8 +305,8 @@ const (
 // a name (trimmed, at most MaxSupplyNameLen bytes of single-line text)
 // that no other supply of the report has, a level from 0 to 100 or -1
 // (other), -2 (unknown), -3 (some remaining), low and high marks from 0
-// to 100, at most 16 colours like "#00FFFF", and class consumed or
-// receptacle when given. It returns the supplies with their names
+// to 100, at most 16 colours like "#00FFFF", class consumed or
+// receptacle and state low or empty when given. It returns the supplies with their names
 // trimmed, or an error wrapping ErrInvalid that says what is wrong.
 func CheckSupplies(in []printer.Supply) ([]printer.Supply, error) {
 	bad := func(format string, a ...any) ([]printer.Supply, error) {
@@ -343,6 +343,8 @@ func CheckSupplies(in []printer.Supply) ([]printer.Supply, error) {
 			return bad("%s: at most 16 colors", field)
 		case sp.Class != "" && sp.Class != printer.ClassConsumed && sp.Class != printer.ClassReceptacle:
 			return bad("%s.class must be %s or %s", field, printer.ClassConsumed, printer.ClassReceptacle)
+		case sp.State != "" && sp.State != printer.StateLow && sp.State != printer.StateEmpty:
+			return bad("%s.state must be %s or %s, or left out", field, printer.StateLow, printer.StateEmpty)
 		}
 		for _, c := range sp.Colors {
 			// A comma would split the colour when stored.

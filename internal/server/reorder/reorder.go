@@ -39,6 +39,9 @@ type Guard struct {
 	// orders again at its threshold only (not by forecast) until it is
 	// seen replaced.
 	LowOnly bool
+	// State is the stored reading's printer.Supply.State: what the
+	// printer said of the supply in words (low, empty) besides Level.
+	State string
 }
 
 // New is the guard of a supply seen for the first time: armed, cycle 0.
@@ -149,10 +152,34 @@ func Threshold(sp printer.Supply, enrollment int) int {
 }
 
 // Low reports whether a supply that is ordered at all (ink or toner with a
-// known level) is at or below its threshold.
+// known level, or one the printer says is low or empty) is at or below
+// its threshold.
 func Low(sp printer.Supply, enrollment int) bool {
-	return sp.Known() && sp.Reorderable() && sp.Level <= Threshold(sp, enrollment)
+	th := Threshold(sp, enrollment)
+	l := SaidLevel(sp.Level, sp.State, th)
+	return pct(l) && sp.Reorderable() && l <= th
 }
+
+// SaidLevel is the level a reading stands for in the order decision: the
+// level, unless the printer says in words (printer.Supply.State) that
+// the supply is empty (0) or low (the threshold th, or the level when it
+// is a lower percentage). A printer that reports only "some remaining"
+// says so when its ink runs low; one whose levels move in large steps
+// may say so while its level still reads higher.
+func SaidLevel(level int, state string, th int) int {
+	switch state {
+	case printer.StateEmpty:
+		return 0
+	case printer.StateLow:
+		if pct(level) && level < th {
+			return level
+		}
+		return th
+	}
+	return level
+}
+
+func pct(l int) bool { return l >= 0 && l <= 100 }
 
 // ThresholdPolicy orders a supply when a newer reading shows it at or
 // below its threshold (Threshold) while it is armed, and disarms it.
@@ -184,28 +211,33 @@ func decide(in Input, byForecast bool) Decision {
 		g = New()
 	}
 	sp := in.Supply
-	prev := g.Level
-	g.ReadAt, g.Level = in.ReadAt, sp.Level
 	d := Decision{Newer: true, Threshold: Threshold(sp, in.EnrollmentThreshold)}
-	if sp.Reorderable() && (sp.Known() || (byForecast && sp.Level == printer.LevelSomeRemaining)) {
-		if in.Known && Replaced(prev, sp.Level) {
+	// Decisions compare the levels readings stand for, so that a printer
+	// saying "low" and then "some remaining" again is seen replaced.
+	prev, level := SaidLevel(g.Level, g.State, d.Threshold), SaidLevel(sp.Level, sp.State, d.Threshold)
+	g.ReadAt, g.Level, g.State = in.ReadAt, sp.Level, sp.State
+	if sp.Reorderable() && (pct(level) || (byForecast && level == printer.LevelSomeRemaining)) {
+		if in.Known && Replaced(prev, level) {
 			g.LowOnly = false
 		}
-		if !g.Armed && rearmed(g, prev, sp.Level, d.Threshold) {
+		if !g.Armed && rearmed(g, prev, level, d.Threshold) {
 			g.Armed, g.Cycle, g.Ordered, g.OrderLevel, g.LowOnly = true, g.Cycle+1, false, 0, false
 		}
 		if g.Armed && in.Active {
 			var fd forecast.Decision
 			if byForecast && !g.LowOnly {
 				at := time.Unix(0, in.ReadAt).UTC()
-				rs := append(append(make([]forecast.Reading, 0, len(in.History)+1), in.History...), forecast.Reading{At: at, Level: sp.Level})
+				rs := append(append(make([]forecast.Reading, 0, len(in.History)+1), in.History...), forecast.Reading{At: at, Level: level})
 				fd = forecast.Forecasted(forecast.EstimateWith(rs, at, in.Prior), in.Lead, d.Threshold)
 			} else {
-				fd = forecast.Threshold(forecast.Forecast{Level: sp.Level}, in.Lead, d.Threshold)
+				fd = forecast.Threshold(forecast.Forecast{Level: level}, in.Lead, d.Threshold)
 			}
 			if fd.Order {
 				d.Order, d.Reason = true, fd.Reason
-				g.Armed, g.Ordered, g.OrderLevel = false, true, sp.Level
+				if level != sp.Level {
+					d.Reason = "the printer says the supply is " + sp.State
+				}
+				g.Armed, g.Ordered, g.OrderLevel = false, true, level
 			}
 		}
 	}
@@ -218,7 +250,6 @@ func decide(in Input, byForecast bool) Decision {
 // (forecast.Refilled), or "some remaining" after a percentage from a
 // printer that reports percentages only when low.
 func Replaced(prev, level int) bool {
-	pct := func(l int) bool { return l >= 0 && l <= 100 }
 	switch {
 	case pct(prev) && pct(level):
 		return forecast.Refilled(prev, level)

@@ -145,7 +145,7 @@ func loadSupplies(ctx context.Context, q querier, es []arsapi.Enrollment) error 
 		idx[e.ID] = i
 		args = append(args, e.ID)
 	}
-	rows, err := q.Query(ctx, `SELECT enrollment_id, supply, type, class, colors, color_name, level, low, high
+	rows, err := q.Query(ctx, `SELECT enrollment_id, supply, type, class, colors, color_name, level, low, high, state
 		FROM supply_levels WHERE enrollment_id IN (`+placeholders(len(args))+`)
 		ORDER BY enrollment_id, pos, supply`, args...)
 	if err != nil {
@@ -157,7 +157,7 @@ func loadSupplies(ctx context.Context, q querier, es []arsapi.Enrollment) error 
 			id, colors string
 			sp         printer.Supply
 		)
-		if err := rows.Scan(&id, &sp.Name, &sp.Type, &sp.Class, &colors, &sp.ColorName, &sp.Level, &sp.Low, &sp.High); err != nil {
+		if err := rows.Scan(&id, &sp.Name, &sp.Type, &sp.Class, &colors, &sp.ColorName, &sp.Level, &sp.Low, &sp.High, &sp.State); err != nil {
 			return fmt.Errorf("read supply levels: %w", err)
 		}
 		if colors != "" {

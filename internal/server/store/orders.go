@@ -188,7 +188,7 @@ const (
 	// One statement reads the enrollment and its supplies' stored state.
 	readLevelsSQL = `SELECT e.state, e.threshold, e.provider, e.model, e.order_policy, COALESCE(a.order_policy, ''),
 		COALESCE(e.hold_minutes, a.hold_minutes, -1),
-		l.supply, l.read_at, l.level, l.armed, l.cycle, l.order_level, l.low_only
+		l.supply, l.read_at, l.level, l.state, l.armed, l.cycle, l.order_level, l.low_only
 		FROM enrollments e LEFT JOIN accounts a ON a.id = e.account_id
 		LEFT JOIN supply_levels l ON l.enrollment_id = e.id
 		WHERE e.id = ? AND e.account_id = ?`
@@ -225,7 +225,7 @@ type storedLevels struct {
 // scan reads one row of readLevelsSQL.
 func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 	var (
-		name          sql.NullString
+		name, state   sql.NullString
 		readAt, cycle sql.NullInt64
 		level, armed  sql.NullInt64
 		orderLevel    sql.NullInt64
@@ -233,14 +233,15 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 		ePol, aPol    string
 	)
 	if err := row.Scan(&sl.state, &sl.threshold, &sl.provider, &sl.model, &ePol, &aPol, &sl.holdMinutes,
-		&name, &readAt, &level, &armed, &cycle, &orderLevel, &lowOnly); err != nil {
+		&name, &readAt, &level, &state, &armed, &cycle, &orderLevel, &lowOnly); err != nil {
 		return fmt.Errorf("read enrollment: %w", err)
 	}
 	sl.found = true
 	sl.policy = cmp.Or(ePol, aPol)
 	if name.Valid {
 		sl.supplies[name.String] = reorder.Guard{ReadAt: readAt.Int64, Level: int(level.Int64), Armed: armed.Int64 == 1,
-			Cycle: cycle.Int64, Ordered: orderLevel.Valid, OrderLevel: int(orderLevel.Int64), LowOnly: lowOnly.Int64 == 1}
+			Cycle: cycle.Int64, Ordered: orderLevel.Valid, OrderLevel: int(orderLevel.Int64), LowOnly: lowOnly.Int64 == 1,
+			State: state.String}
 	}
 	return nil
 }
@@ -590,23 +591,23 @@ func (s *Store) reportLevelsSQLite(ctx context.Context, rep levelReport) ([]arsa
 func upsertLevelsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO supply_levels (enrollment_id, supply, pos, type, class, colors, color_name, level, low, high,
-		read_at, armed, cycle, order_level, low_only) VALUES `)
+		state, read_at, armed, cycle, order_level, low_only) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (enrollment_id, supply) DO UPDATE SET pos = excluded.pos, type = excluded.type, class = excluded.class,
 		colors = excluded.colors, color_name = excluded.color_name, level = excluded.level, low = excluded.low,
-		high = excluded.high, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
+		high = excluded.high, state = excluded.state, read_at = excluded.read_at, armed = excluded.armed, cycle = excluded.cycle,
 		order_level = excluded.order_level, low_only = excluded.low_only
 		WHERE supply_levels.read_at < excluded.read_at`)
 	return b.String()
 }
 
 func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
-	args := make([]any, 0, len(rows)*15)
+	args := make([]any, 0, len(rows)*16)
 	for _, r := range rows {
 		armed, lowOnly := 0, 0
 		if r.g.Armed {
@@ -620,7 +621,7 @@ func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
 			ol = int64(r.g.OrderLevel)
 		}
 		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.sp.Class, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
-			r.sp.Level, r.sp.Low, r.sp.High, r.g.ReadAt, armed, r.g.Cycle, ol, lowOnly)
+			r.sp.Level, r.sp.Low, r.sp.High, r.sp.State, r.g.ReadAt, armed, r.g.Cycle, ol, lowOnly)
 	}
 	return args
 }
