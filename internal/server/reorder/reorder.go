@@ -216,7 +216,10 @@ func decide(in Input, byForecast bool) Decision {
 	// saying "low" and then "some remaining" again is seen replaced.
 	prev, level := SaidLevel(g.Level, g.State, d.Threshold), SaidLevel(sp.Level, sp.State, d.Threshold)
 	g.ReadAt, g.Level, g.State = in.ReadAt, sp.Level, sp.State
-	if sp.Reorderable() && (pct(level) || (byForecast && level == printer.LevelSomeRemaining)) {
+	// "Some remaining" after a percentage is a new cartridge for either
+	// policy; otherwise only the forecast has a use for it.
+	some := level == printer.LevelSomeRemaining
+	if sp.Reorderable() && (pct(level) || (some && (byForecast || pct(prev)))) {
 		if in.Known && Replaced(prev, level) {
 			g.LowOnly = false
 		}

@@ -241,3 +241,101 @@ func TestForecastPolicyPrior(t *testing.T) {
 		})
 	}
 }
+
+// A printer that reports only "some remaining" says in words when its
+// toner is low or empty (printer.Supply.State): each policy orders once
+// when it says low, not again while it says low or empty, and once more
+// after it stops saying so (a new cartridge). A toner whose coarse level
+// still reads 100 while the printer says low is ordered too, and a printer
+// that gives a percentage only when low orders in each cycle under either
+// policy.
+func TestSaidState(t *testing.T) {
+	toner := func(level int, state string) printer.Supply {
+		return printer.Supply{Name: "Black Toner", Type: "toner", Level: level, State: state}
+	}
+	some := printer.LevelSomeRemaining
+	for name, policy := range Policies {
+		for _, seq := range [][]struct {
+			sp    printer.Supply
+			order bool
+		}{
+			{
+				{toner(some, ""), false},
+				{toner(some, printer.StateLow), true},
+				{toner(some, printer.StateLow), false},
+				{toner(some, printer.StateEmpty), false},
+				{toner(some, ""), false},
+				{toner(some, ""), false},
+				{toner(some, printer.StateLow), true},
+				{toner(some, printer.StateEmpty), false},
+			},
+			{ // a percentage only when low: each cycle orders, whatever the policy
+				{toner(some, ""), false},
+				{toner(10, ""), true},
+				{toner(4, ""), false},
+				{toner(some, ""), false},
+				{toner(12, ""), true},
+			},
+			{
+				{toner(100, ""), false},
+				{toner(100, printer.StateLow), true},
+				{toner(90, printer.StateLow), false},
+				{toner(100, ""), false},
+				{toner(90, printer.StateEmpty), true},
+			},
+		} {
+			var g Guard
+			known := false
+			var cycles []int64
+			for i, step := range seq {
+				d := policy(Input{Supply: step.sp, ReadAt: int64(i+1) * int64(time.Hour), Stored: g, Known: known,
+					EnrollmentThreshold: 15, Active: true, Lead: 5 * 24 * time.Hour})
+				if d.Order != step.order {
+					t.Fatalf("%s, step %d (%d, %q): order %v, want %v (%s)", name, i, step.sp.Level, step.sp.State, d.Order, step.order, d.Reason)
+				}
+				if d.Order {
+					cycles = append(cycles, d.Guard.Cycle)
+					if step.sp.Known() && step.sp.Level > d.Threshold || !step.sp.Known() {
+						if want := "the printer says the supply is " + step.sp.State; d.Reason != want {
+							t.Errorf("%s, step %d: reason %q, want %q", name, i, d.Reason, want)
+						}
+					}
+				}
+				g, known = d.Guard, true
+			}
+			for i := 1; i < len(cycles); i++ {
+				if cycles[i] == cycles[i-1] {
+					t.Errorf("%s: two orders in cycle %d", name, cycles[i])
+				}
+			}
+		}
+	}
+}
+
+func TestLowSaid(t *testing.T) {
+	toner := printer.Supply{Name: "K", Type: "toner", Level: printer.LevelSomeRemaining}
+	if Low(toner, 15) {
+		t.Error("some remaining is low")
+	}
+	toner.State = printer.StateLow
+	if !Low(toner, 15) {
+		t.Error("some remaining, said low, is not low")
+	}
+	waste := printer.Supply{Name: "Waste", Type: "wasteToner", Level: printer.LevelSomeRemaining, State: printer.StateLow}
+	if Low(waste, 15) {
+		t.Error("a waste box is low")
+	}
+	for _, tt := range []struct {
+		level    int
+		state    string
+		th, want int
+	}{
+		{40, "", 15, 40}, {40, printer.StateLow, 15, 15}, {10, printer.StateLow, 15, 10},
+		{printer.LevelSomeRemaining, printer.StateLow, 20, 20}, {printer.LevelUnknown, printer.StateEmpty, 15, 0},
+		{printer.LevelSomeRemaining, "", 15, printer.LevelSomeRemaining},
+	} {
+		if got := SaidLevel(tt.level, tt.state, tt.th); got != tt.want {
+			t.Errorf("SaidLevel(%d, %q, %d) = %d, want %d", tt.level, tt.state, tt.th, got, tt.want)
+		}
+	}
+}
