@@ -21,12 +21,14 @@ import (
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // rep builds a report read at t0 + minute minutes from "name=level" or
-// "name=level/low" items.
+// "name=level/low" items, each with "!state" after it when the printer
+// says the supply is low or empty in words.
 func rep(minute int, items ...string) arsapi.LevelReport {
 	r := arsapi.LevelReport{ReadAt: t0.Add(time.Duration(minute) * time.Minute)}
 	for _, it := range items {
 		name, v, _ := strings.Cut(it, "=")
 		sp := printer.Supply{Name: name, Type: "inkCartridge", ColorName: strings.ToLower(name)}
+		v, sp.State, _ = strings.Cut(v, "!")
 		if lv, low, ok := strings.Cut(v, "/"); ok {
 			fmt.Sscan(lv, &sp.Level)
 			fmt.Sscan(low, &sp.Low)
@@ -99,6 +101,15 @@ func TestReportLevelsEngine(t *testing.T) {
 			report(rep(2, "C=-2")),
 			report(rep(3, "C=-3")),
 			report(rep(4, "C=9")),
+		}},
+		{"said low in words orders once per cartridge", arsapi.ProviderCanon, []step{
+			report(rep(0, "K=-3", "C=40")),
+			report(rep(1, "K=-3!low", "C=40"), "K"),
+			report(rep(1, "K=-3!low", "C=40")),
+			report(rep(2, "K=-3!low", "C=39")),
+			report(rep(3, "K=-3!empty", "C=39")),
+			report(rep(4, "K=-3", "C=39")),
+			report(rep(5, "K=-3!low", "C=39"), "K"),
 		}},
 		{"duplicate report orders once", arsapi.ProviderCanon, []step{
 			report(rep(0, "C=10"), "C"),
@@ -198,6 +209,34 @@ func TestReportLevelsEngine(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestReportLevelsKeepsSaidState: what the printer says of a supply in
+// words is stored with its level and shown with the enrollment, and a
+// state that is not low or empty is refused.
+func TestReportLevelsKeepsSaidState(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := New(d)
+		e := mustEnroll(t, s, "acct", arsapi.ProviderCanon, "SAID")
+		if _, err := s.ReportLevels(ctx, "acct", e.ID, rep(0, "K=-3!low", "C=40")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetEnrollment(ctx, "acct", e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states []string
+		for _, sp := range got.Supplies {
+			states = append(states, sp.Name+":"+sp.State)
+		}
+		if fmt.Sprint(states) != "[K:low C:]" {
+			t.Errorf("supplies' states %v", states)
+		}
+		if _, err := s.ReportLevels(ctx, "acct", e.ID, rep(1, "K=-3!nearly", "C=40")); !errors.Is(err, ErrInvalid) {
+			t.Errorf("state nearly: err = %v, want ErrInvalid", err)
+		}
+	})
+}
 
 // readAt is r read at t.
 func readAt(t time.Time, r arsapi.LevelReport) arsapi.LevelReport {
