@@ -10,7 +10,8 @@ import (
 // Levels formats supply levels compactly for a table column, e.g.
 // "BK 80% C 40% M 5% Y 60%; waste tank 34% full": the inks and toners
 // first, "ok" when some remains but the printer does not say how much,
-// "?" when the level is unknown; then each supply that is not ordered
+// "low" or "empty" when the printer says so in words only, "?" when the
+// level is unknown; then each supply that is not ordered
 // (waste tank, drum, ...) named as what it is. discover, status and
 // monitor print levels this way.
 func Levels(ss []printer.Supply) string {
@@ -18,7 +19,14 @@ func Levels(ss []printer.Supply) string {
 	var others []string
 	for _, s := range ss {
 		if s.Reorderable() {
-			inks = append(inks, ShortName(s)+" "+levelText(s.Level))
+			l := levelText(s.Level)
+			switch {
+			case s.State != "" && s.Known():
+				l += " (" + s.State + ")"
+			case s.State != "":
+				l = s.State
+			}
+			inks = append(inks, ShortName(s)+" "+l)
 			continue
 		}
 		l := s.LevelText()

@@ -52,6 +52,13 @@ func TestLevels(t *testing.T) {
 	if got, want := Levels(ss), "maintenance box not full"; got != want {
 		t.Errorf("Levels = %q, want %q", got, want)
 	}
+	// What the printer says in words: instead of "ok", or after a
+	// percentage that says otherwise.
+	ss = []printer.Supply{{Name: "K", Type: "toner", Level: printer.LevelSomeRemaining, State: printer.StateLow},
+		{Name: "C", Type: "toner", Level: 100, State: printer.StateEmpty}, {Name: "M", Type: "toner", Level: printer.LevelSomeRemaining}}
+	if got, want := Levels(ss), "K low C 100% (empty) M ok"; got != want {
+		t.Errorf("Levels = %q, want %q", got, want)
+	}
 	if got := Levels(nil); got != "" {
 		t.Errorf("Levels(nil) = %q, want empty", got)
 	}

@@ -399,6 +399,12 @@ func printDetail(w io.Writer, items []Item, reasons map[string]string, now time.
 		width := 0
 		for j, s := range it.Supplies {
 			levels[j] = level(s.Level)
+			switch {
+			case s.State != "" && s.Known():
+				levels[j] += ", " + s.State + " (printer says)"
+			case s.State != "":
+				levels[j] = s.State + " (printer says)"
+			}
 			if k := s.KindLabel(); k != "" {
 				// Not ink or toner: say what it is and that it is not ordered.
 				levels[j] = s.LevelText() + " (" + k + ", not ordered)"

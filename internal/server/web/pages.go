@@ -494,6 +494,9 @@ func supplyViews(e arsapi.Enrollment) []supplyView {
 			v.Width = s.Level
 			v.LevelText = strconv.Itoa(s.Level) + "%"
 			v.Low = reorder.Low(s, e.Threshold)
+		case s.State != "":
+			v.LevelText = s.State + ", the printer says (exact level unknown)"
+			v.Low = reorder.Low(s, e.Threshold)
 		case s.Level == printer.LevelSomeRemaining:
 			v.LevelText = "some ink remaining (exact level unknown)"
 		default:
