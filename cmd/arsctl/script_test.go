@@ -77,6 +77,7 @@ func TestScripts(t *testing.T) {
 			"signup":      cmdSignup,
 			"login":       cmdLogin,
 			"printer":     cmdPrinter,
+			"printer-set": cmdPrinterSet,
 			"ippeve":      cmdIPPEve,
 			"enrollments": cmdEnrollments,
 			"enroll":      cmdEnroll,
@@ -146,6 +147,8 @@ type scriptState struct {
 	db           string
 	emu          *amazonemu.Emulator
 	emuURL       string
+	// printers are the simulated printers by the variable naming them.
+	printers map[string]*printersim.Printer
 }
 
 func state(ts *testscript.TestScript) *scriptState { return ts.Value(stateKey{}).(*scriptState) }
@@ -316,9 +319,37 @@ func cmdPrinter(ts *testscript.TestScript, neg bool, args []string) {
 	st := state(ts)
 	st.mu.Lock()
 	st.stops = append(st.stops, func() { _ = p.Close() })
+	if st.printers == nil {
+		st.printers = map[string]*printersim.Printer{}
+	}
+	st.printers[args[0]] = p
 	st.mu.Unlock()
 	ts.Setenv(args[0], p.Addr())
 	ts.Setenv(args[0]+"_UUID", p.Config().UUID)
+}
+
+// printer-set VAR SUPPLY LEVEL [low|empty]: sets the level of a supply of
+// the printer that VAR names, and what the printer says of it in
+// printer-state-reasons (nothing when left out).
+func cmdPrinterSet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || len(args) > 4 {
+		ts.Fatalf("usage: printer-set VAR SUPPLY LEVEL [low|empty]")
+	}
+	st := state(ts)
+	st.mu.Lock()
+	p := st.printers[args[0]]
+	st.mu.Unlock()
+	if p == nil {
+		ts.Fatalf("printer-set: no printer %s", args[0])
+	}
+	lv, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	ts.Check(p.SetLevel(args[1], lv))
+	says := ""
+	if len(args) == 4 {
+		says = args[3]
+	}
+	ts.Check(p.SetSays(args[1], says))
 }
 
 // ippeve NAME: starts CUPS's ippeveprinter (a real IPP Everywhere printer

@@ -9,6 +9,7 @@
 //	printersim --capture testdata/ipp/hp-laserjet-100-colormfp-m175nw.ipp --levels "Imaging Drum HP CE314A=3"
 //	printersim --capture testdata/ipp/canon-g4080-series.txt --model "G4080 series" --levels "Black(PGBK)=8"
 //	printersim --model "TS6300 series" --levels "Black(BK)=5"   # Canon's own ink names
+//	printersim --levels PGBK=-3 --says PGBK=low   # "some remaining", and low said in printer-state-reasons
 //
 // When listening it prints "ready <url>" (one line per printer) on stdout
 // and, with --ready-file, writes the same lines to that file. It runs until
@@ -31,6 +32,7 @@ import (
 
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/pkg/atomicfile"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 func main() {
@@ -54,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		uuid      = fs.String("uuid", "", "printer UUID (default derived from the serial)")
 		name      = fs.String("name", "", "printer-info and mDNS instance name")
 		levels    = fs.String("levels", "", "supply levels, e.g. PGBK=80,C=10")
+		says      = fs.String("says", "", "what the printer says of supplies in printer-state-reasons, e.g. PGBK=low (with --levels PGBK=-3: a printer that reports only \"some remaining\")")
 		capture   = fs.String("capture", "", "answer with the attributes of the real printer captured in this `file` (raw IPP or ipptool output, e.g. testdata/ipp/epson-xp-6000.ipp)")
 		path      = fs.String("path", "/ipp/print", "IPP resource path")
 		delay     = fs.Duration("delay", 0, "wait this long before each IPP answer")
@@ -76,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	said, err := parseSays(*says)
+	if err != nil {
+		return err
+	}
 	var captured []byte
 	if *capture != "" {
 		if captured, err = os.ReadFile(*capture); err != nil {
@@ -92,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := printersim.Config{Capture: captured,
 		Make: *mk, Model: *model, Serial: *serial, SerialOverSNMPOnly: *noPSE, UUID: *uuid, Name: *name,
-		Levels: lv, Path: *path, Delay: *delay, TLS: *useTLS || *tlsOnly, TLSOnly: *tlsOnly,
+		Levels: lv, Says: said, Path: *path, Delay: *delay, TLS: *useTLS || *tlsOnly, TLSOnly: *tlsOnly,
 	}
 	switch *noIPP {
 	case "":
@@ -173,6 +180,22 @@ func parseLevels(s string) (map[string]int, error) {
 			return nil, fmt.Errorf("--levels: %q is not NAME=LEVEL", part)
 		}
 		m[strings.TrimSpace(k)] = n
+	}
+	return m, nil
+}
+
+func parseSays(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || (v != printer.StateLow && v != printer.StateEmpty) {
+			return nil, fmt.Errorf("--says: %q is not NAME=low or NAME=empty", part)
+		}
+		m[k] = v
 	}
 	return m, nil
 }

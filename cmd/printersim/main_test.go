@@ -84,6 +84,8 @@ func TestRunBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--levels", "C"},
 		{"--levels", "C=x"},
+		{"--says", "PGBK=nearly"},
+		{"--says", "PGBK"},
 		{"--no-ipp", "sleep"},
 		{"--bogus"},
 		{"--listen", "256.0.0.1:1"},

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,13 @@ func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 	add("printer-more-info", goipp.TagURI, str("http://"+host+"/index.html"))
 	add("printer-location", goipp.TagText, str(""))
 	add("printer-state", goipp.TagEnum, goipp.Integer(stateIdle))
-	add("printer-state-reasons", goipp.TagKeyword, str("none"))
+	reasons := stateReasons(supplies)
+	add("printer-state-reasons", goipp.TagKeyword, str(reasons[0]), func() (vs []goipp.Value) {
+		for _, r := range reasons[1:] {
+			vs = append(vs, str(r))
+		}
+		return vs
+	}()...)
 	add("printer-is-accepting-jobs", goipp.TagBoolean, goipp.Boolean(true))
 	add("printer-firmware-string-version", goipp.TagText, str("1.030"))
 	add("ipp-versions-supported", goipp.TagKeyword, str("1.0"), str("1.1"), str("2.0"))
@@ -169,7 +176,7 @@ func (p *Printer) attributes(r *http.Request) goipp.Attributes {
 			colors = append(colors, str(s.Color))
 			types = append(types, str(s.Type))
 			levels = append(levels, goipp.Integer(s.Level))
-			low = append(low, goipp.Integer(15))
+			low = append(low, goipp.Integer(simLowLevel))
 			high = append(high, goipp.Integer(100))
 			class := printer.ClassConsumed
 			if (printer.Supply{Name: s.Name, Type: s.Type}).Kind() == printer.KindWaste {
@@ -249,6 +256,50 @@ func (p *Printer) capturedAttributes(r *http.Request, supplies []Supply) goipp.A
 			}
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// simLowLevel is the simulator's marker-low-levels for every supply.
+const simLowLevel = 15
+
+// stateReasons are the printer-state-reasons of a printer with these
+// supplies, as real ones send them: marker-supply-low-warning when an
+// ink is at or below its low mark or said low (toner-low-warning for a
+// toner), marker-supply-empty-error when one is empty (toner-empty-error),
+// else none.
+func stateReasons(supplies []Supply) []string {
+	var out []string
+	for _, s := range supplies {
+		sp := printer.Supply{Name: s.Name, Type: printer.NormalizeSupplyType(s.Type)}
+		if !sp.Reorderable() {
+			continue
+		}
+		state := s.Says
+		switch {
+		case state != "":
+		case s.Level == 0:
+			state = printer.StateEmpty
+		case s.Level > 0 && s.Level <= simLowLevel:
+			state = printer.StateLow
+		default:
+			continue
+		}
+		r := "marker-supply-" + state
+		if sp.Kind() == printer.KindToner {
+			r = "toner-" + state
+		}
+		if state == printer.StateEmpty {
+			r += "-error"
+		} else {
+			r += "-warning"
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
 	}
 	return out
 }

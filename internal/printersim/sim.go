@@ -60,6 +60,12 @@ type Supply struct {
 	Type string
 	// Level is the level in percent (or a special level -1, -2, -3).
 	Level int
+	// Says is what the printer says of the supply in
+	// printer-state-reasons besides its level: printer.StateLow or
+	// printer.StateEmpty, as a printer that reports only "some
+	// remaining" says its ink is low. Empty: the level speaks (a
+	// percentage at or below the low mark of 15 is said low, 0 empty).
+	Says string
 }
 
 // DefaultSupplies are the six ink tanks of a Canon PIXMA TS8320 (which
@@ -167,6 +173,9 @@ type Config struct {
 	Supplies []Supply
 	// Levels overrides supply levels by supply name, e.g. {"C": 10}.
 	Levels map[string]int
+	// Says sets what the printer says of supplies by name (Supply.Says),
+	// e.g. {"PGBK": "low"}.
+	Says map[string]string
 	// Capture is a Get-Printer-Attributes response of a real printer, a
 	// file of testdata/ipp: the raw IPP body or the text ipptool printed
 	// (see ipp.CaptureResponse). When set the simulator answers with that
@@ -260,10 +269,15 @@ func New(cfg Config) *Printer {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.supplies = append([]Supply(nil), cfg.Supplies...)
-	for name, lvl := range cfg.Levels {
-		for i := range p.supplies {
+	for i := range p.supplies {
+		for name, lvl := range cfg.Levels {
 			if strings.EqualFold(p.supplies[i].Name, name) {
 				p.supplies[i].Level = lvl
+			}
+		}
+		for name, st := range cfg.Says {
+			if strings.EqualFold(p.supplies[i].Name, name) {
+				p.supplies[i].Says = st
 			}
 		}
 	}
@@ -392,6 +406,21 @@ func (p *Printer) SetLevel(supply string, level int) error {
 	for i := range p.supplies {
 		if strings.EqualFold(p.supplies[i].Name, supply) {
 			p.supplies[i].Level = level
+			return nil
+		}
+	}
+	return fmt.Errorf("printersim: no supply %q", supply)
+}
+
+// SetSays sets what the printer says of the named supply
+// (case-insensitive) in printer-state-reasons: printer.StateLow,
+// printer.StateEmpty, or "" for nothing beyond its level.
+func (p *Printer) SetSays(supply, state string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.supplies {
+		if strings.EqualFold(p.supplies[i].Name, supply) {
+			p.supplies[i].Says = state
 			return nil
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/arsctl/arsctl/internal/printersim"
 	"github.com/arsctl/arsctl/internal/printersim/simtest"
 	"github.com/arsctl/arsctl/pkg/ipp"
+	"github.com/arsctl/arsctl/pkg/printer"
 )
 
 // post sends an IPP request and decodes the answer.
@@ -201,6 +202,44 @@ func TestSetLevelConcurrent(t *testing.T) {
 	}
 	if err := p.SetLevel("nope", 1); err == nil {
 		t.Error("SetLevel on unknown supply: no error")
+	}
+}
+
+// TestSays: a supply reported as "some remaining" that the printer says
+// is low reaches the client as low; one whose percentage is low is said
+// low by the printer too (marker-supply-low-warning), and its level shows
+// it.
+func TestSays(t *testing.T) {
+	p := simtest.Start(t, printersim.Config{Levels: map[string]int{"PGBK": printer.LevelSomeRemaining}})
+	var c ipp.Client
+	states := func() string {
+		got, err := c.GetPrinterAttributes(t.Context(), p.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range got.Supplies {
+			out = append(out, s.Name+":"+s.State)
+		}
+		return strings.Join(out, " ") + " " + strings.Join(got.Problems, "; ")
+	}
+	if got, want := states(), "PGBK: BK: C: M: Y: PB: "; got != want {
+		t.Errorf("before: %q, want %q", got, want)
+	}
+	if err := p.SetSays("pgbk", printer.StateLow); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := states(), "PGBK:low BK: C: M: Y: PB: "; got != want {
+		t.Errorf("said low: %q, want %q", got, want)
+	}
+	if err := p.SetLevel("C", 5); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := states(), "PGBK: BK: C: M: Y: PB: "; got != want {
+		t.Errorf("cyan at 5%% too: %q, want %q (the printer's reason is cyan's, as far as anyone can tell)", got, want)
+	}
+	if err := p.SetSays("nope", printer.StateLow); err == nil {
+		t.Error("SetSays on unknown supply: no error")
 	}
 }
 

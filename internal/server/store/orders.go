@@ -668,7 +668,12 @@ func (s *Store) placeOrder(ctx context.Context, tx execer, rep levelReport, sl s
 	if n, err := r.RowsAffected(); err != nil || n == 0 {
 		return o, false, err
 	}
-	ev := arsapi.OrderEvent{State: o.State, At: now, Detail: fmt.Sprintf("%s at %s: %s", sp.Name, sp.LevelText(), o.Reason)}
+	detail := fmt.Sprintf("%s at %s: %s", sp.Name, sp.LevelText(), o.Reason)
+	if !sp.Known() {
+		// "PGBK (low): ...", "PGBK (some left): ...".
+		detail = fmt.Sprintf("%s (%s): %s", sp.Name, sp.LevelText(), o.Reason)
+	}
+	ev := arsapi.OrderEvent{State: o.State, At: now, Detail: detail}
 	if o.HoldUntil != nil {
 		ev.Detail += "; handed over at " + due.UTC().Format(time.RFC3339) + " unless skipped"
 	}
