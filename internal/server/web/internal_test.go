@@ -82,8 +82,13 @@ func TestSupplyViews(t *testing.T) {
 		{Name: "unknown", Level: printer.LevelUnknown},
 		{Name: "Waste Ink Tank", Type: "wasteInk", Level: 96},
 		{Name: "Imaging Drum", Type: "opc", Level: 3},
+		{Name: "said", Level: printer.LevelSomeRemaining, State: printer.StateLow},
 	}}
 	v := supplyViews(e)
+	// A printer that says in words that an ink is low: "Low", in words.
+	if s := v[8]; s.Known || !s.Low || s.LevelText != "low, the printer says (exact level unknown)" {
+		t.Errorf("said low view = %+v", s)
+	}
 	// A waste tank says how full it is and is never "Low"; a worn drum is
 	// not "Low" either: neither is ordered.
 	if w := v[6]; w.Kind != "waste tank" || w.LevelText != "96% full" || w.Low || w.Width != 96 {
