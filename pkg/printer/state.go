@@ -83,7 +83,7 @@ func ApplyStateReasons(supplies []Supply, reasons []string) (out []Supply, unatt
 				continue
 			}
 			cands = append(cands, i)
-			if s.Known() && (s.Level == 0 || (r.state == StateLow && s.Low > 0 && s.Level <= s.Low)) {
+			if s.Level == 0 || (r.state == StateLow && s.ShowsLow()) {
 				shown = true
 			}
 		}
@@ -105,6 +105,14 @@ func ApplyStateReasons(supplies []Supply, reasons []string) (out []Supply, unatt
 		}
 	}
 	return out, unattributed
+}
+
+// ShowsLow reports whether the supply's percentage shows it low: at 0, or
+// at or below the printer's own low mark. A printer's low reason
+// (ApplyStateReasons) may be about such a supply, so it is not
+// attributed to another.
+func (s Supply) ShowsLow() bool {
+	return s.Known() && (s.Level == 0 || (s.Low > 0 && s.Level <= s.Low))
 }
 
 // withoutPercent returns the candidates whose level is not a percentage.

@@ -70,6 +70,13 @@ type Input struct {
 	// model), which the forecast policy uses while the supply's own
 	// readings give no rate (forecast.EstimateWith); nil for none.
 	Prior *forecast.Prior
+	// OtherLow: another ink or toner of the same report shows by its
+	// level that it is low (printer.Supply.ShowsLow). A printer's low
+	// reason names no supply, and arsctl attributes none while a level
+	// could explain it (printer.ApplyStateReasons), so a supply said low
+	// before keeps that state meanwhile: its silence is not a new
+	// cartridge.
+	OtherLow bool
 }
 
 // Decision is a policy's answer for one supply.
@@ -211,6 +218,9 @@ func decide(in Input, byForecast bool) Decision {
 		g = New()
 	}
 	sp := in.Supply
+	if in.Known && in.OtherLow && sp.State == "" && g.State != "" && !pct(sp.Level) {
+		sp.State = g.State
+	}
 	d := Decision{Newer: true, Threshold: Threshold(sp, in.EnrollmentThreshold)}
 	// Decisions compare the levels readings stand for, so that a printer
 	// saying "low" and then "some remaining" again is seen replaced.

@@ -246,6 +246,17 @@ func (sl *storedLevels) scan(row interface{ Scan(...any) error }) error {
 	return nil
 }
 
+// otherLow reports whether an ink or toner of ss other than ss[i] shows
+// by its level that it is low (reorder.Input.OtherLow).
+func otherLow(ss []printer.Supply, i int) bool {
+	for j, s := range ss {
+		if j != i && s.Reorderable() && s.ShowsLow() {
+			return true
+		}
+	}
+	return false
+}
+
 // placeFunc places the order of a supply for a cycle (see placeOrder),
 // with the policy's reason.
 type placeFunc func(sp printer.Supply, cycle int64, reason string) (arsapi.Order, bool, error)
@@ -308,7 +319,8 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 		g, known := sl.supplies[sp.Name]
 		d := decide(reorder.Input{Supply: sp, ReadAt: rep.readAt, Stored: g, Known: known,
 			EnrollmentThreshold: sl.threshold, Active: sl.state == arsapi.StateActive,
-			History: sl.history[sp.Name], Lead: lead, Prior: rep.priorOf(sl.model, sp.Name)})
+			History: sl.history[sp.Name], Lead: lead, Prior: rep.priorOf(sl.model, sp.Name),
+			OtherLow: otherLow(rep.supplies, i)})
 		if !d.Newer {
 			// Not newer than what we know: left alone.
 			write = append(write, levelRow{sp: sp, pos: i, g: reorder.Guard{ReadAt: rep.readAt}})
@@ -324,7 +336,7 @@ func (rep levelReport) plan(sl storedLevels, place placeFunc) (write []levelRow,
 				if !known {
 					keep = reorder.New()
 				}
-				keep.ReadAt = d.Guard.ReadAt
+				keep.ReadAt, keep.State = d.Guard.ReadAt, d.Guard.State
 				write = append(write, levelRow{sp: sp, pos: i, g: keep, changed: !known || g.Level != sp.Level})
 				continue
 			}
@@ -621,7 +633,7 @@ func upsertLevelsArgs(enrollmentID string, rows []levelRow) []any {
 			ol = int64(r.g.OrderLevel)
 		}
 		args = append(args, enrollmentID, r.sp.Name, r.pos, r.sp.Type, r.sp.Class, strings.Join(r.sp.Colors, ","), r.sp.ColorName,
-			r.sp.Level, r.sp.Low, r.sp.High, r.sp.State, r.g.ReadAt, armed, r.g.Cycle, ol, lowOnly)
+			r.sp.Level, r.sp.Low, r.sp.High, r.g.State, r.g.ReadAt, armed, r.g.Cycle, ol, lowOnly)
 	}
 	return args
 }

@@ -111,6 +111,14 @@ func TestReportLevelsEngine(t *testing.T) {
 			report(rep(4, "K=-3", "C=39")),
 			report(rep(5, "K=-3!low", "C=39"), "K"),
 		}},
+		{"said low, then silent while another ink shows low: the same cartridge", arsapi.ProviderCanon, []step{
+			report(rep(0, "K=-3!low", "C=40/15"), "K"),
+			report(rep(1, "K=-3", "C=10/15"), "C"),
+			report(rep(2, "K=-3", "C=9/15")),
+			report(rep(3, "K=-3!low", "C=100/15")),
+			report(rep(4, "K=-3", "C=99/15")),
+			report(rep(5, "K=-3!low", "C=98/15"), "K"),
+		}},
 		{"duplicate report orders once", arsapi.ProviderCanon, []step{
 			report(rep(0, "C=10"), "C"),
 			report(rep(0, "C=10")),
