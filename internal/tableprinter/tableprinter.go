@@ -131,10 +131,10 @@ const Hidden = -1
 
 // layout is Fit, hiding columns on a terminal too narrow for them: while
 // a column that may be cut would get fewer than MinWidth cells (or its
-// natural width, when smaller), or a column of spare would be cut at all,
-// the next column of spare is hidden (width Hidden), and the others fitted
-// again.
-func layout(natural []int, whole []bool, spare []int, total int) []int {
+// natural width, when smaller), or a column of spare or of cutLast would
+// be cut at all, the next column of spare is hidden (width Hidden), and
+// the others fitted again.
+func layout(natural []int, whole []bool, spare, cutLast []int, total int) []int {
 	hidden := map[int]bool{}
 	for {
 		var nat []int
@@ -159,7 +159,7 @@ func layout(natural []int, whole []bool, spare []int, total int) []int {
 			if !wh[j] && fitted[j] < min(w, MinWidth) {
 				narrow = true
 			}
-			if fitted[j] < w && slices.Contains(spare, i) {
+			if fitted[j] < w && (slices.Contains(spare, i) || slices.Contains(cutLast, i)) {
 				cutSpare = true
 			}
 			j++
@@ -182,6 +182,7 @@ type Table struct {
 	header []string
 	whole  []bool
 	spare  []int
+	last   []int
 	rows   [][]string
 }
 
@@ -215,6 +216,14 @@ func (t *Table) KeepWhole(cols ...int) *Table {
 // wide; piped output keeps them. It returns t.
 func (t *Table) Spare(cols ...int) *Table {
 	t.spare = append(t.spare, cols...)
+	return t
+}
+
+// CutLast names the columns (counted from 0) that are cut only once
+// every Spare column is hidden: the one a table is read for, such as
+// the supply levels. It returns t.
+func (t *Table) CutLast(cols ...int) *Table {
+	t.last = append(t.last, cols...)
 	return t
 }
 
@@ -254,7 +263,7 @@ func (t *Table) Render() error {
 			natural[i] = max(natural[i], Width(c))
 		}
 	}
-	widths := layout(natural, t.whole, t.spare, t.width)
+	widths := layout(natural, t.whole, t.spare, t.last, t.width)
 	for _, r := range rows {
 		if _, err := fmt.Fprintln(t.out, line(r, widths)); err != nil {
 			return err
@@ -331,7 +340,7 @@ func NewStreamWriter(w io.Writer, tty bool, width int, cols ...Column) *Stream {
 		}
 	}
 	slices.SortStableFunc(spare, func(a, b int) int { return cols[a].Spare - cols[b].Spare })
-	widths := layout(natural, whole, spare, width)
+	widths := layout(natural, whole, spare, nil, width)
 	// The last column shown takes what is left of the line, if more
 	// than its usual width.
 	used, last := 0, -1

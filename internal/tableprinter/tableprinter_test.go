@@ -201,3 +201,32 @@ func TestStream(t *testing.T) {
 		t.Errorf("piped stream = %q, want %q", got, want)
 	}
 }
+
+// TestCutLast: the levels of `arsctl status` at 80 columns. They were cut
+// to "PGBK 80% BK 70…" while the spare READ column was shown whole; a
+// column marked CutLast is cut only once every spare column is hidden.
+func TestCutLast(t *testing.T) {
+	header := []string{"ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS"}
+	row := []string{"01a2450b", "TS8320 (office)", "****0888", "canon", "active", "PGBK 80% BK 70% C 60% M 50%", "11 min ago", "none"}
+	for _, last := range []bool{false, true} {
+		var b bytes.Buffer
+		tb := NewWriter(&b, true, 80, header...).KeepWhole(0, 2, 4).Spare(3, 6)
+		if last {
+			tb.CutLast(5)
+		}
+		tb.AddRow(row...)
+		if err := tb.Render(); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if Width(l) > 80 {
+				t.Errorf("line of %d cells: %q", Width(l), l)
+			}
+		}
+		whole := strings.Contains(out, row[5])
+		if whole != last || strings.Contains(out, "READ") == last {
+			t.Errorf("CutLast %v: levels whole %v, READ shown %v:\n%s", last, whole, strings.Contains(out, "READ"), out)
+		}
+	}
+}

@@ -242,7 +242,7 @@ func nextWake(interval time.Duration, results []agent.Result) time.Duration {
 }
 
 func printResults(ios *iostreams.IOStreams, output *cmdutil.OutputOptions, results []agent.Result) (failed int, err error) {
-	tb := tableprinter.New(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE").KeepWhole(0, 2)
+	tb := tableprinter.New(ios, "STATUS", "MODEL", "SERIAL", "ADDRESS", "LEVELS", "NOTE").KeepWhole(0, 2).Spare(3).CutLast(4)
 	for _, r := range results {
 		if r.Status != agent.StatusReported {
 			failed++

@@ -294,7 +294,7 @@ func ordersSummary(it Item) string {
 // command takes for the ID; piped, they are whole.
 func printTable(ios *iostreams.IOStreams, items []Item, idLen int, now time.Time) error {
 	t := tableprinter.New(ios, "ID", "PRINTER", "SERIAL", "PROVIDER", "STATE", "LEVELS", "READ", "ORDERS").
-		KeepWhole(0, 2, 4).Spare(3, 6)
+		KeepWhole(0, 2, 4).Spare(3, 6).CutLast(5)
 	for _, it := range items {
 		name := it.Printer.Model
 		if it.Printer.Label != "" {
