@@ -75,9 +75,9 @@ func DecodeResponse(body []byte) (*printer.Printer, error) {
 // (from printer-device-id MFG/MDL, else printer-make-and-model), serial
 // (from printer-device-id SN, PSE, SERN, SERIALNUMBER or SER), UUID, name
 // (printer-info, else printer-name), state, admin URL (printer-more-info)
-// and supplies (marker-*, completed from printer-supply, with what
-// printer-state-reasons says of them: printer.ApplyStateReasons). The raw
-// device ID is not kept.
+// and supplies (marker-*, completed from printer-supply, named uniquely
+// (printer.UniqueNames), with what printer-state-reasons says of them:
+// printer.ApplyStateReasons). The raw device ID is not kept.
 func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 	p := &printer.Printer{Sources: []string{"ipp"}}
 	byName := make(map[string]goipp.Values, len(attrs))
@@ -136,7 +136,7 @@ func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 		stringValues(byName["printer-supply"]),
 		stringValues(byName["printer-supply-description"]),
 	)
-	p.Supplies = printer.MergeSupplies(markers, supplies)
+	p.Supplies = printer.UniqueNames(printer.MergeSupplies(markers, supplies))
 	var unsaid []string
 	p.Supplies, unsaid = printer.ApplyStateReasons(p.Supplies, stringValues(byName["printer-state-reasons"]))
 	for _, r := range unsaid {

@@ -178,7 +178,8 @@ type supplyRow struct {
 // prtMarkerColorantValue (1.3.6.1.2.1.43.12.1.1.4). Rows are ordered by
 // index; variables with unexpected names or types are ignored. The level
 // of a receptacle (prtMarkerSuppliesClass receptacleThatIsFilled), which
-// the MIB gives as remaining space, becomes how full it is.
+// the MIB gives as remaining space, becomes how full it is. Names shared
+// by several rows are told apart (printer.UniqueNames).
 func SuppliesFromPDUs(pdus []gosnmp.SnmpPDU) []printer.Supply {
 	rows := map[int]*supplyRow{}
 	colorNames := map[int]string{}
@@ -273,7 +274,7 @@ func SuppliesFromPDUs(pdus []gosnmp.SnmpPDU) []printer.Supply {
 	if len(out) == 0 {
 		return nil
 	}
-	return out
+	return printer.UniqueNames(out)
 }
 
 // twoIndexes parses "a.b" (e.g. hrDeviceIndex.entryIndex).
