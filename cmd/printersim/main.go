@@ -169,33 +169,33 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func parseLevels(s string) (map[string]int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	m := map[string]int{}
-	for part := range strings.SplitSeq(s, ",") {
-		k, v, ok := strings.Cut(part, "=")
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if !ok || err != nil || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--levels: %q is not NAME=LEVEL", part)
-		}
-		m[strings.TrimSpace(k)] = n
-	}
-	return m, nil
+	return parsePairs(s, "--levels", "NAME=LEVEL", func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	})
 }
 
 func parseSays(s string) (map[string]string, error) {
+	return parsePairs(s, "--says", "NAME=low or NAME=empty", func(v string) (string, bool) {
+		return v, v == printer.StateLow || v == printer.StateEmpty
+	})
+}
+
+// parsePairs parses a flag's comma-separated NAME=VALUE pairs, each value
+// by value.
+func parsePairs[V any](s, flag, form string, value func(string) (V, bool)) (map[string]V, error) {
 	if s == "" {
 		return nil, nil
 	}
-	m := map[string]string{}
+	m := map[string]V{}
 	for part := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(part, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || (v != printer.StateLow && v != printer.StateEmpty) {
-			return nil, fmt.Errorf("--says: %q is not NAME=low or NAME=empty", part)
+		k = strings.TrimSpace(k)
+		val, valid := value(strings.TrimSpace(v))
+		if !ok || !valid || k == "" {
+			return nil, fmt.Errorf("%s: %q is not %s", flag, part, form)
 		}
-		m[k] = v
+		m[k] = val
 	}
 	return m, nil
 }

@@ -401,30 +401,27 @@ func (p *Printer) URL() string {
 // SetLevel sets the level of the named supply (case-insensitive) while the
 // printer runs.
 func (p *Printer) SetLevel(supply string, level int) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := range p.supplies {
-		if strings.EqualFold(p.supplies[i].Name, supply) {
-			p.supplies[i].Level = level
-			return nil
-		}
-	}
-	return fmt.Errorf("printersim: no supply %q", supply)
+	return p.setSupply(supply, func(s *Supply) { s.Level = level })
 }
 
 // SetSays sets what the printer says of the named supply
 // (case-insensitive) in printer-state-reasons: printer.StateLow,
 // printer.StateEmpty, or "" for nothing beyond its level.
 func (p *Printer) SetSays(supply, state string) error {
+	return p.setSupply(supply, func(s *Supply) { s.Says = state })
+}
+
+// setSupply changes the named supply (case-insensitive) with set.
+func (p *Printer) setSupply(name string, set func(*Supply)) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.supplies {
-		if strings.EqualFold(p.supplies[i].Name, supply) {
-			p.supplies[i].Says = state
+		if strings.EqualFold(p.supplies[i].Name, name) {
+			set(&p.supplies[i])
 			return nil
 		}
 	}
-	return fmt.Errorf("printersim: no supply %q", supply)
+	return fmt.Errorf("printersim: no supply %q", name)
 }
 
 // Levels returns the current level of every supply by name.
