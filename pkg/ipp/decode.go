@@ -140,7 +140,7 @@ func FromAttributes(attrs goipp.Attributes) *printer.Printer {
 	var unsaid []string
 	p.Supplies, unsaid = printer.ApplyStateReasons(p.Supplies, stringValues(byName["printer-state-reasons"]))
 	for _, r := range unsaid {
-		p.Problems = append(p.Problems, fmt.Sprintf("IPP: the printer says %s but not of which supply", printer.CleanText(r)))
+		p.Problems = append(p.Problems, "IPP: the printer says "+r+", but not which")
 	}
 	if len(p.Supplies) > 0 {
 		now := time.Now().UTC()

@@ -154,7 +154,7 @@ func TestDecodeResponse(t *testing.T) {
 			{
 				names: []goipp.Value{s("Black"), s("Color")}, types: []goipp.Value{s("inkCartridge"), s("inkCartridge")},
 				levels: []goipp.Value{i(-3), i(-3)}, reason: "marker-supply-low-warning", states: []string{"", ""},
-				problem: "IPP: the printer says marker-supply-low-warning but not of which supply",
+				problem: "IPP: the printer says an ink or toner is low (marker-supply-low), but not which",
 			},
 		} {
 			m := response(goipp.StatusOk,

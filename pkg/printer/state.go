@@ -36,6 +36,19 @@ var supplyReasons = map[string]supplyReason{
 	"toner-empty":                {StateEmpty, []Kind{KindToner}},
 }
 
+// describe says what the reason says, in words, with its keyword:
+// "an ink or toner is low (marker-supply-low)".
+func (r supplyReason) describe(keyword string) string {
+	what := "an ink or toner"
+	switch {
+	case kindIn(KindInk, r.kinds):
+		what = "an ink"
+	case kindIn(KindToner, r.kinds):
+		what = "a toner"
+	}
+	return what + " is " + r.state + " (" + keyword + ")"
+}
+
 // reasonKeyword is a printer-state-reasons value without its severity
 // suffix, in lower case.
 func reasonKeyword(v string) string {
@@ -62,9 +75,9 @@ func reasonKeyword(v string) string {
 //     says (printers whose levels move in large steps say low first);
 //   - else when exactly one of them has no percentage (a level of "some
 //     remaining", "other" or "unknown"), that one is;
-//   - else it is returned in unattributed, as the printer sent it, so that
-//     the caller can say the printer reports a low supply without saying
-//     which.
+//   - else it is described in unattributed ("an ink or toner is low
+//     (marker-supply-low-warning)"), so that the caller can say the
+//     printer reports a low supply without saying which.
 //
 // Empty wins over low. Supplies are returned in a new slice; reasons
 // that say nothing of inks and toners are ignored. It never panics,
@@ -97,7 +110,7 @@ func ApplyStateReasons(supplies []Supply, reasons []string) (out []Supply, unatt
 			target = nop[0]
 		}
 		if target < 0 {
-			unattributed = append(unattributed, raw)
+			unattributed = append(unattributed, r.describe(reasonKeyword(raw)))
 			continue
 		}
 		if out[target].State != StateEmpty {
